@@ -1,0 +1,19 @@
+"""The Celery app. Queues by urgency, so a 特提 telegram never waits behind a routine backlog.
+
+- ``urgent``: routing and notification of 特提 and 特急 documents; give it its own worker.
+- ``routine``: routing and notification of everything else.
+- ``control``: the beat's periodic work (sweep, reminders, audit verification); small and short,
+  consumed by the urgent worker so that it too never waits behind a routine backlog.
+"""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("gongwen")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = [Queue("urgent"), Queue("routine"), Queue("control")]
+app.autodiscover_tasks()

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Debian packages the project needs: Chromium for the browser tests, CJK and Mongolian fonts for
+# the official layout (WeasyPrint), and the libraries WeasyPrint renders with. Installs what is
+# missing when it can (root, or sudo without a password); otherwise says what to install.
+set -euo pipefail
+packages=(chromium fonts-noto-cjk fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0 gettext)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else
+  echo "missing Debian packages (install them as root): ${missing[*]}" >&2
+  exit 0
+fi
+echo "installing Debian packages: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

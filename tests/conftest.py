@@ -1,0 +1,71 @@
+import contextlib
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
+
+from documents.models import Attachment, Document, DocumentRecipient, Enclosure, NumberSeries
+from tests.factories import build_world
+from units.models import UnitGroupObjectPermission, UnitUserObjectPermission
+from workflow.models import AuditEvent, Delivery, Dispatch, Forward, Notification, Receipt
+
+WATCHED = [
+    Document,
+    DocumentRecipient,
+    Attachment,
+    Enclosure,
+    Dispatch,
+    Delivery,
+    Receipt,
+    Forward,
+    Notification,
+    AuditEvent,
+    UnitUserObjectPermission,
+    UnitGroupObjectPermission,
+]
+
+
+def _state() -> dict:
+    state = {model.__name__: model.objects.count() for model in WATCHED}
+    state["serials"] = NumberSeries.objects.aggregate(total=Sum("last_serial"))["total"]
+    state["delivery_states"] = sorted(Delivery.objects.values_list("id", "state", "read_at"))
+    state["document_states"] = sorted(Document.objects.values_list("id", "state"))
+    return state
+
+
+@pytest.fixture
+def nothing_written(django_capture_on_commit_callbacks):
+    """Assert that the block writes no row, changes no state and enqueues no task.
+
+    with nothing_written():
+        with pytest.raises(NotAllowed):
+            ...
+    """
+
+    @contextlib.contextmanager
+    def check():
+        before = _state()
+        with django_capture_on_commit_callbacks() as callbacks:
+            yield
+        assert _state() == before
+        assert callbacks == [], "a task was enqueued"
+
+    return check
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+@pytest.fixture
+def count_queries():
+    """count_queries(fn) -> (number of queries, result)."""
+
+    def run(fn, *args, **kwargs):
+        with CaptureQueriesContext(connection) as queries:
+            result = fn(*args, **kwargs)
+        return len(queries), result
+
+    return run

@@ -1,0 +1,145 @@
+"""Factories and builders. Workflow state is always built with the real services."""
+
+import datetime
+from dataclasses import dataclass, field
+
+import factory
+from django.contrib.auth import get_user_model
+
+from documents.content import DocumentContent
+from documents.models import Document, Kind, Urgency
+from units.models import RecipientGroup, Role, Unit
+from workflow import services
+from workflow.models import Delivery, Dispatch
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
+    password = factory.PostGenerationMethodCall("set_password", "pw")
+
+
+def person(unit: Unit, *roles: Role, username: str | None = None, email: str | None = None):
+    """A person holding these roles on the unit (and, for operational roles, a member of it)."""
+    user = UserFactory(
+        **({"username": username} if username else {}), **({"email": email} if email is not None else {})
+    )
+    for role in roles:
+        services.role_grant(actor=None, unit=unit, role=role, user=user)
+    return user
+
+
+def unit(name: str, parent: Unit | None = None, *, prefixes=(), kind=Unit.Kind.OTHER) -> Unit:
+    return services.unit_create(
+        actor=None, name=name, short_name=name, kind=kind, parent=parent, number_prefixes=prefixes
+    )
+
+
+def content(**overrides) -> DocumentContent:
+    values = {
+        "kind": Kind.NOTICE,
+        "title": "关于做好测试工作的通知",
+        "body": "各单位要认真做好测试工作。",
+        "urgency": Urgency.ROUTINE,
+        "written_on": datetime.date(2022, 10, 13),
+    }
+    values.update(overrides)
+    return DocumentContent(**values)
+
+
+@dataclass
+class World:
+    """A small region:
+
+    region (auditor: `auditor`)
+    ├── department       issuer, prefix 内组电明字; `zzb` clerk+signer+drafter
+    ├── education        prefix 内教工委函; `jygw` clerk+signer+drafter
+    │   ├── university   prefix 内大党发; `imu` clerk, `imu_signer` signer
+    │   │   └── college  `college_clerk`
+    │   └── university_b `univ_b_clerk`
+    ├── other            unrelated unit; `other_clerk`; audited by `other_auditor`
+    recipient groups: department's 各直属党委 = {education, other}; education's 各高校党委 = {university, university_b}
+    """
+
+    region: Unit
+    department: Unit
+    education: Unit
+    university: Unit
+    university_b: Unit
+    college: Unit
+    other: Unit
+    groups: dict[str, RecipientGroup]
+    people: dict[str, object] = field(default_factory=dict)
+
+    def __getattr__(self, name):
+        people = self.__dict__.get("people", {})
+        if name in people:
+            return people[name]
+        raise AttributeError(name)
+
+
+def build_world() -> World:
+    region = unit("自治区党委", kind=Unit.Kind.PARTY_COMMITTEE)
+    department = unit("自治区党委组织部", region, prefixes=["内组电明字", "内组字"])
+    education = unit("自治区教育工委", region, prefixes=["内教工委函"])
+    university = unit("内蒙古大学党委", education, prefixes=["内大党发"])
+    university_b = unit("内蒙古工业大学党委", education, prefixes=["内工大党发"])
+    college = unit("计算机学院党委", university, prefixes=["计院党发"])
+    other = unit("自治区直属机关工委", region, prefixes=["内直工委发"])
+    groups = {
+        "各直属党委": services.recipient_group_save(
+            actor=None, owner=department, name="各直属党委", members=[education, other]
+        ),
+        "各高校党委": services.recipient_group_save(
+            actor=None, owner=education, name="各高等学校党委", members=[university, university_b]
+        ),
+        "各学院党委": services.recipient_group_save(actor=None, owner=university, name="各学院党委", members=[college]),
+    }
+    world = World(region, department, education, university, university_b, college, other, groups)
+    world.people = {
+        "zzb": person(department, Role.CLERK, Role.SIGNER, Role.DRAFTER, username="zzb"),
+        "jygw": person(education, Role.CLERK, Role.SIGNER, Role.DRAFTER, username="jygw"),
+        "imu": person(university, Role.CLERK, username="imu"),
+        "imu_signer": person(university, Role.SIGNER, username="imu_signer"),
+        "univ_b_clerk": person(university_b, Role.CLERK, username="univ_b_clerk"),
+        "college_clerk": person(college, Role.CLERK, Role.SIGNER, username="college_clerk"),
+        "other_clerk": person(other, Role.CLERK, Role.SIGNER, Role.DRAFTER, username="other_clerk"),
+        "auditor": person(region, Role.AUDITOR, username="auditor"),
+        "other_auditor": person(other, Role.AUDITOR, username="other_auditor"),
+    }
+    return world
+
+
+def issue(
+    actor, issuing_unit: Unit, *, main=(), cc=(), signer=None, route: bool = True, number_year=None, **overrides
+) -> tuple[Document, Dispatch]:
+    """Draft, sign off and issue a document; route it in-process unless route=False."""
+    document = services.document_draft(
+        actor=actor, unit=issuing_unit, content=content(**overrides), main_recipients=main, cc_recipients=cc
+    )
+    services.document_sign_off(actor=signer or actor, document=document)
+    dispatch = services.document_issue(actor=actor, document=document, number_year=number_year)
+    if route:
+        services.dispatch_route(dispatch_id=dispatch.pk)
+    document.refresh_from_db()
+    return document, dispatch
+
+
+def delivery_of(document: Document, unit: Unit) -> Delivery:
+    return Delivery.objects.select_related("document", "unit").get(document=document, unit=unit)
+
+
+def forward(actor, delivery: Delivery, *, main=(), signer=None, route: bool = True) -> tuple[Document, Dispatch]:
+    """Sign for (if needed), forward, sign off and issue: the next level of a chain."""
+    services.delivery_sign_for(actor=actor, delivery_id=delivery.pk)
+    cover = services.document_forward(actor=actor, delivery=delivery, main_recipients=main)
+    services.document_sign_off(actor=signer or actor, document=cover)
+    dispatch = services.document_issue(actor=actor, document=cover)
+    if route:
+        services.dispatch_route(dispatch_id=dispatch.pk)
+    cover.refresh_from_db()
+    return cover, dispatch

@@ -1,0 +1,38 @@
+"""The base of every domain error: a clear message, in the user's language, naming the problem.
+
+Services raise these before writing anything (or inside the transaction that then rolls back), so a
+refused action leaves no row behind. Views show `message`; commands print it and exit non-zero.
+"""
+
+
+class DomainError(Exception):
+    code = "invalid"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+class NotFound(DomainError):
+    """Missing or not visible to this person: the two are deliberately indistinguishable."""
+
+    code = "not_found"
+
+
+class NotAllowed(DomainError):
+    """Visible, but this person may not take this action for this unit."""
+
+    code = "not_allowed"
+
+
+class InvalidInput(DomainError):
+    code = "invalid"
+
+
+class Conflict(DomainError):
+    """The action does not fit the object's current state (already issued, not yet signed for…)."""
+
+    code = "conflict"

@@ -1,0 +1,245 @@
+"""The demo: a directory of real Inner Mongolia units, and the seed's forwarding chain replayed.
+
+内蒙古自治区党委组织部 issues the telegram 内组电明字〔2022〕11号 (特提) to 各盟市委组织部 and
+自治区各直属党（工）委; the education work committee signs for it and forwards it under
+内教工委函〔2022〕90号 to 各高等学校党委; several universities sign; 内蒙古大学党委 forwards it on to
+its colleges. Everything goes through the real services; routing and notification are called
+directly, so the database is complete when the command returns whether or not a worker runs.
+
+The data was copied from shared/seed when the demo was written; nothing reads shared/ at run time.
+"""
+
+import datetime
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from documents.content import DocumentContent
+from documents.models import Document, Kind, Urgency
+from units.models import RecipientGroup, Role, Unit
+from workflow import services
+from workflow.models import Delivery, Dispatch
+
+DATA = Path(__file__).resolve().parent
+PASSWORD = "demo-password"  # noqa: S105 (demo logins, printed by the demo command)
+TELEGRAM_NUMBER = "内组电明字〔2022〕11号"
+TELEGRAM_TITLE = "关于进一步发挥基层党组织战斗堡垒和党员先锋模范作用在打赢疫情防控攻坚战中切实担当作为的通知"
+# Universities whose clerks sign for the forward in the demo; the others are left stalled.
+SIGNING_UNIVERSITIES = ["内蒙古大学", "内蒙古工业大学", "内蒙古农业大学", "内蒙古师范大学", "内蒙古医科大学"]
+
+
+@dataclass(frozen=True)
+class Login:
+    username: str
+    unit: str
+    roles: str
+
+
+LOGINS = [
+    Login("zzb", "中共内蒙古自治区委员会组织部", "收发员、签发人、拟稿人"),
+    Login("jygw", "中共内蒙古自治区教育工作委员会", "收发员、签发人、拟稿人"),
+    Login("imu", "中共内蒙古大学委员会", "收发员"),
+    Login("auditor", "中共内蒙古自治区委员会", "审计（全区）"),
+]
+
+
+def _read(name: str) -> str:
+    return (DATA / name).read_text(encoding="utf-8")
+
+
+class _Directory:
+    """Builds the units, recipient groups and people, through the directory services."""
+
+    def __init__(self) -> None:
+        self.units: dict[str, Unit] = {}
+        self.User = get_user_model()
+
+    def unit(self, name: str, short_name: str, kind: str, parent: Unit | None, *, prefixes=(), illustrative=False):
+        unit = services.unit_create(
+            actor=None,
+            name=name,
+            short_name=short_name,
+            kind=kind,
+            parent=parent,
+            number_prefixes=prefixes,
+            is_illustrative=illustrative,
+        )
+        self.units[name] = unit
+        return unit
+
+    def person(self, username: str, unit: Unit, roles: list[Role], *, can_log_in: bool, full_name: str = ""):
+        user = self.User(username=username, first_name=full_name)
+        if can_log_in:
+            user.set_password(PASSWORD)
+        else:
+            user.set_unusable_password()
+        user.save()
+        for role in roles:
+            services.role_grant(actor=None, unit=unit, role=role, user=user)
+        return user
+
+    def build(self) -> dict:
+        data = json.loads(_read("units.json"))
+        region = self.unit(data["region"]["name"], data["region"]["short_name"], Unit.Kind.PARTY_COMMITTEE, None)
+        department = data["organization_department"]
+        zzb_unit = self.unit(
+            department["name"], department["short_name"], Unit.Kind.DEPARTMENT, region, prefixes=department["prefixes"]
+        )
+        league_departments = []
+        for league in data["leagues"]:
+            committee = self.unit(
+                league["committee"], league["committee_short"], Unit.Kind.PARTY_COMMITTEE, region, illustrative=True
+            )
+            league_departments.append(
+                self.unit(
+                    league["department"], league["department_short"], Unit.Kind.DEPARTMENT, committee, illustrative=True
+                )
+            )
+        work_committees = [
+            self.unit(
+                wc["name"],
+                wc["short_name"],
+                Unit.Kind.WORK_COMMITTEE,
+                region,
+                prefixes=wc["prefixes"],
+                illustrative=wc["illustrative"],
+            )
+            for wc in data["work_committees"]
+        ]
+        education = self.units["中共内蒙古自治区教育工作委员会"]
+        universities = [
+            self.unit(
+                u["committee"],
+                u["committee_short"],
+                Unit.Kind.UNIVERSITY_COMMITTEE,
+                education,
+                prefixes=data["imu_prefixes"] if u["school"] == "内蒙古大学" else (),
+                illustrative=True,
+            )
+            for u in data["universities"]
+        ]
+        imu_unit = self.units["中共内蒙古大学委员会"]
+        colleges = [
+            self.unit(c["name"], c["short_name"], Unit.Kind.COLLEGE_COMMITTEE, imu_unit, illustrative=True)
+            for c in data["colleges_of_imu"]
+        ]
+        groups = {
+            "各盟市委组织部": services.recipient_group_save(
+                actor=None, owner=zzb_unit, name="各盟市委组织部", members=league_departments
+            ),
+            "自治区各直属党（工）委": services.recipient_group_save(
+                actor=None, owner=zzb_unit, name="自治区各直属党（工）委", members=work_committees
+            ),
+            "各高等学校党委": services.recipient_group_save(
+                actor=None, owner=education, name="各高等学校党委", members=universities
+            ),
+            "各学院党委": services.recipient_group_save(
+                actor=None, owner=imu_unit, name="各学院党委", members=colleges
+            ),
+        }
+        people = {
+            "zzb": self.person("zzb", zzb_unit, [Role.CLERK, Role.SIGNER, Role.DRAFTER], can_log_in=True),
+            "jygw": self.person("jygw", education, [Role.CLERK, Role.SIGNER, Role.DRAFTER], can_log_in=True),
+            "imu": self.person("imu", imu_unit, [Role.CLERK], can_log_in=True),
+            "imu-signer": self.person("imu-signer", imu_unit, [Role.SIGNER], can_log_in=False),
+            "auditor": self.person("auditor", region, [], can_log_in=True),
+        }
+        services.role_grant(actor=None, unit=region, role=Role.AUDITOR, user=people["auditor"])
+        # Every other recipient unit gets a clerk, so that it can sign (they cannot log in).
+        for index, unit in enumerate([*league_departments, *work_committees, *universities, *colleges]):
+            if unit.pk not in (education.pk, imu_unit.pk):
+                people[f"clerk-{unit.pk}"] = self.person(f"clerk{index + 1:03d}", unit, [Role.CLERK], can_log_in=False)
+        for name, prefix_year_serial in (("内组电明字", 10), ("内教工委函", 89)):
+            services.number_series_set(actor=None, prefix=name, year=2022, last_serial=prefix_year_serial)
+        return {"groups": groups, "people": people, "zzb_unit": zzb_unit, "education": education, "imu_unit": imu_unit}
+
+
+def _deliver(dispatch: Dispatch) -> None:
+    services.dispatch_route(dispatch_id=dispatch.pk)
+    services.dispatch_notify(dispatch_id=dispatch.pk)
+
+
+def _delivery(document: Document, unit: Unit) -> Delivery:
+    return Delivery.objects.get(document=document, unit=unit)
+
+
+def _sign_off_and_issue(document: Document, signer, clerk, *, number_year: int | None = None) -> Dispatch:
+    services.document_sign_off(actor=signer, document=document)
+    dispatch = services.document_issue(actor=clerk, document=document, number_year=number_year)
+    _deliver(dispatch)
+    return dispatch
+
+
+def demo_is_loaded() -> bool:
+    return Document.objects.filter(number_prefix="内组电明字", number_year=2022, number_serial=11).exists()
+
+
+@transaction.atomic
+def demo_load() -> None:
+    """Build the directory and replay the seed, all or nothing. Refuses a database that has units."""
+    if Unit.objects.exists():
+        raise RuntimeError("the demo loads into an empty database only (units already exist)")
+    directory = _Directory().build()
+    people, groups = directory["people"], directory["groups"]
+    zzb, jygw, imu = people["zzb"], people["jygw"], people["imu"]
+
+    telegram = services.document_draft(
+        actor=zzb,
+        unit=directory["zzb_unit"],
+        content=DocumentContent(
+            kind=Kind.TELEGRAM,
+            title=TELEGRAM_TITLE,
+            body=_read("telegram_body.txt"),
+            urgency=Urgency.FLASH,
+            issuer_mark="中共内蒙古自治区委员会组织部明传电报",
+            signature_organ="内蒙古自治区党委组织部",
+            written_on=datetime.date(2022, 10, 13),
+            page_count=4,
+            telegram_send_to="见报头",
+            telegram_approval_office="机要三",
+            telegram_approver="李玉刚",
+            telegram_seal="发电专用章",
+        ),
+        main_recipients=[groups["各盟市委组织部"], groups["自治区各直属党（工）委"]],
+        number_prefix="内组电明字",
+    )
+    _sign_off_and_issue(telegram, zzb, zzb)
+
+    received = _delivery(telegram, directory["education"])
+    services.delivery_open(actor=jygw, delivery=received)
+    services.delivery_sign_for(actor=jygw, delivery_id=received.pk)
+    cover = services.document_forward(
+        actor=jygw, delivery=received, main_recipients=[groups["各高等学校党委"]], number_prefix="内教工委函"
+    )
+    cover = services.document_update(
+        actor=jygw,
+        document=cover,
+        content=DocumentContent(
+            kind=Kind.NOTICE,
+            title=cover.title,
+            body=_read("cover_body.txt"),
+            urgency=cover.urgency,
+            issuer_mark="中共内蒙古自治区教育工作委员会",
+        ),
+    )
+    _sign_off_and_issue(cover, jygw, jygw, number_year=2022)
+
+    imu_unit = directory["imu_unit"]
+    for school in SIGNING_UNIVERSITIES:
+        unit = Unit.objects.get(name=f"中共{school}委员会")
+        clerk = imu if unit.pk == imu_unit.pk else people[f"clerk-{unit.pk}"]
+        delivery = _delivery(cover, unit)
+        services.delivery_open(actor=clerk, delivery=delivery)
+        services.delivery_sign_for(actor=clerk, delivery_id=delivery.pk)
+
+    imu_cover = services.document_forward(
+        actor=imu, delivery=_delivery(cover, imu_unit), main_recipients=[groups["各学院党委"]]
+    )
+    _sign_off_and_issue(imu_cover, people["imu-signer"], imu, number_year=2022)
+    first_college = RecipientGroup.objects.get(owner=imu_unit).members.order_by("pk").first()
+    services.delivery_sign_for(
+        actor=people[f"clerk-{first_college.pk}"], delivery_id=_delivery(imu_cover, first_college).pk
+    )

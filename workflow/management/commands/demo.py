@@ -1,0 +1,20 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from workflow.demo import LOGINS, PASSWORD, TELEGRAM_NUMBER, demo_is_loaded, demo_load
+
+
+class Command(BaseCommand):
+    help = "Build the demo directory and replay the seed's forwarding chain (an empty database only)."
+
+    def handle(self, *args, **options):
+        if demo_is_loaded():
+            self.stdout.write(f"demo already loaded ({TELEGRAM_NUMBER} exists); nothing changed")
+        else:
+            try:
+                demo_load()
+            except RuntimeError as error:
+                raise CommandError(str(error)) from error
+            self.stdout.write(self.style.SUCCESS(f"demo loaded: {TELEGRAM_NUMBER} and its forwarding chain"))
+        self.stdout.write(f"demo logins (password: {PASSWORD}):")
+        for login in LOGINS:
+            self.stdout.write(f"  {login.username:<8} {login.unit}（{login.roles}）")

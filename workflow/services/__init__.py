@@ -1,0 +1,49 @@
+"""Every state change of the product, one transaction each, with its audit event.
+
+Import services from here: `from workflow.services import delivery_sign_for`.
+"""
+
+from workflow.services.deliveries import delivery_open, delivery_sign_for
+from workflow.services.directory import (
+    number_series_set,
+    recipient_group_save,
+    role_grant,
+    role_revoke,
+    unit_add_member,
+    unit_create,
+    unit_remove_member,
+)
+from workflow.services.dispatch import dispatch_notify, dispatch_route, dispatch_sweep
+from workflow.services.documents import (
+    FORWARD_BODY,
+    attachment_add,
+    document_draft,
+    document_forward,
+    document_issue,
+    document_sign_off,
+    document_update,
+    forward_title,
+)
+
+__all__ = [
+    "FORWARD_BODY",
+    "attachment_add",
+    "delivery_open",
+    "delivery_sign_for",
+    "dispatch_notify",
+    "dispatch_route",
+    "dispatch_sweep",
+    "document_draft",
+    "document_forward",
+    "document_issue",
+    "document_sign_off",
+    "document_update",
+    "forward_title",
+    "number_series_set",
+    "recipient_group_save",
+    "role_grant",
+    "role_revoke",
+    "unit_add_member",
+    "unit_create",
+    "unit_remove_member",
+]

@@ -1,0 +1,89 @@
+"""What a recipient unit does with a delivery: open it (read tracking) and sign for it (签收)."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from units.errors import Conflict, NotAllowed, NotFound
+from units.models import Role
+from units.selectors import unit_has_role, unit_list_for_member
+from workflow.audit import audit_record
+from workflow.models import AuditVerb, Delivery, Receipt
+
+
+def delivery_open(*, actor: AbstractBaseUser, delivery: Delivery) -> bool:
+    """Record the first time a member of the recipient unit opened the delivery.
+
+    Returns True when this was the first opening (and an audit event was written). Opening by
+    anyone else (the issuer, an auditor) records nothing.
+    """
+    if not unit_list_for_member(actor).filter(pk=delivery.unit_id).exists():
+        return False
+    with transaction.atomic():
+        now = timezone.now()
+        first = Delivery.objects.filter(pk=delivery.pk, read_at__isnull=True).update(read_at=now, read_by=actor)
+        if first:
+            delivery.read_at, delivery.read_by = now, actor
+            audit_record(
+                actor=actor,
+                verb=AuditVerb.DELIVERY_READ,
+                object_type="Delivery",
+                object_id=delivery.pk,
+                unit=delivery.unit_id,
+                document=delivery.document_id,
+            )
+    return bool(first)
+
+
+def delivery_sign_for(*, actor: AbstractBaseUser, delivery_id: int) -> Receipt:
+    """签收: a clerk of the recipient unit acknowledges receipt of exactly this content.
+
+    The receipt records who, when, and the digest of the document signed for. Signing again, or
+    concurrently, returns the one receipt (the delivery row is locked while deciding).
+    Errors: NotFound (no such delivery), NotAllowed (not a clerk of the recipient unit), Conflict
+    (the delivery was recalled or returned). Nothing is written on error.
+    """
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(of=("self",))
+            .select_related("document", "unit")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None:
+            raise NotFound(_("送达记录不存在或无权查看。"))
+        if not unit_has_role(actor, delivery.unit_id, Role.CLERK):
+            raise NotAllowed(_("您不是%(unit)s的收发员，不能签收。") % {"unit": delivery.unit.name})
+        existing = Receipt.objects.filter(delivery=delivery).first()
+        if existing is not None:
+            return existing
+        if delivery.state != Delivery.State.PENDING:
+            raise Conflict(
+                _("%(number)s的送达状态为%(state)s，不能签收。")
+                % {"number": delivery.document.number, "state": delivery.get_state_display()}
+            )
+        now = timezone.now()
+        receipt = Receipt.objects.create(
+            delivery=delivery,
+            unit=delivery.unit,
+            signed_by=actor,
+            signed_at=now,
+            content_digest=delivery.document.digest,
+        )
+        Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.PENDING).update(
+            state=Delivery.State.SIGNED,
+            signed_at=now,
+            read_at=delivery.read_at or now,
+            read_by_id=delivery.read_by_id or actor.pk,
+        )
+        audit_record(
+            actor=actor,
+            verb=AuditVerb.DELIVERY_SIGNED,
+            object_type="Delivery",
+            object_id=delivery.pk,
+            unit=delivery.unit,
+            document=delivery.document_id,
+            payload={"receipt_id": receipt.pk, "content_digest": receipt.content_digest},
+        )
+    return receipt

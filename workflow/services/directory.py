@@ -1,0 +1,248 @@
+"""Changes to the directory: units, members, roles, recipient groups and number series.
+
+These are the system administrator's actions: `actor` is a superuser, or None for the system
+itself (a management command such as `demo`). Each writes its audit event in its transaction.
+"""
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, remove_perm
+
+from documents.models import Document, NumberSeries
+from units.errors import Conflict, InvalidInput, NotAllowed
+from units.models import NumberPrefix, RecipientGroup, Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
+from workflow.audit import audit_record
+from workflow.models import AuditVerb
+
+
+def _require_administrator(actor: AbstractBaseUser | None) -> None:
+    if actor is not None and not (actor.is_active and actor.is_superuser):
+        raise NotAllowed(_("只有系统管理员可以维护单位目录和角色。"))
+
+
+def unit_create(
+    *,
+    actor: AbstractBaseUser | None,
+    name: str,
+    short_name: str,
+    kind: str = Unit.Kind.OTHER,
+    parent: Unit | None = None,
+    mongolian_name: str = "",
+    number_prefixes: Iterable[str] = (),
+    is_illustrative: bool = False,
+) -> Unit:
+    """Create a unit, its members' group and its number prefixes (the first is its default).
+
+    Errors: InvalidInput for an empty or duplicate name, a non-Mongolian Mongolian name, a prefix
+    already used by another unit.
+    """
+    _require_administrator(actor)
+    name, short_name = name.strip(), short_name.strip() or name.strip()
+    if not name:
+        raise InvalidInput(_("单位全称不能为空。"))
+    if kind not in Unit.Kind.values:
+        raise InvalidInput(_("单位类别“%(kind)s”不存在。") % {"kind": kind})
+    prefixes = [prefix.strip() for prefix in number_prefixes]
+    if any(not prefix or any(ch.isspace() for ch in prefix) for prefix in prefixes):
+        raise InvalidInput(_("发文字号前缀不能为空，也不能包含空格。"))
+    unit = Unit(name=name, short_name=short_name, kind=kind, parent=parent, mongolian_name=mongolian_name)
+    unit.is_illustrative = is_illustrative
+    unit.full_clean(exclude=["path", "group"], validate_unique=False)
+    with transaction.atomic():
+        if Unit.objects.filter(name=name).exists():
+            raise InvalidInput(_("单位“%(name)s”已经存在。") % {"name": name})
+        taken = list(NumberPrefix.objects.filter(prefix__in=prefixes).values_list("prefix", flat=True))
+        if taken:
+            raise InvalidInput(_("发文字号前缀“%(prefix)s”已被其他单位使用。") % {"prefix": taken[0]})
+        unit.group = Group.objects.create(name=f"unit:{name}")
+        unit.path = "/"  # completed below, once the id is known
+        unit.save()
+        unit.path = f"{parent.path if parent else '/'}{unit.pk}/"
+        Unit.objects.filter(pk=unit.pk).update(path=unit.path)
+        NumberPrefix.objects.bulk_create(
+            NumberPrefix(unit=unit, prefix=prefix, is_default=(i == 0)) for i, prefix in enumerate(prefixes)
+        )
+        audit_record(
+            actor=actor,
+            verb=AuditVerb.UNIT_CREATED,
+            object_type="Unit",
+            object_id=unit.pk,
+            unit=unit,
+            payload={"name": name, "parent_id": parent.pk if parent else None, "number_prefixes": prefixes},
+        )
+    return unit
+
+
+def unit_add_member(*, actor: AbstractBaseUser | None, unit: Unit, user: AbstractBaseUser) -> bool:
+    """Make a person a member of a unit. Returns False (and records nothing) when they already are."""
+    _require_administrator(actor)
+    with transaction.atomic():
+        if unit.group.user_set.filter(pk=user.pk).exists():
+            return False
+        unit.group.user_set.add(user)
+        audit_record(
+            actor=actor,
+            verb=AuditVerb.MEMBER_ADDED,
+            object_type="User",
+            object_id=user.pk,
+            unit=unit,
+            payload={"username": user.get_username()},
+        )
+    return True
+
+
+def unit_remove_member(*, actor: AbstractBaseUser | None, unit: Unit, user: AbstractBaseUser) -> bool:
+    _require_administrator(actor)
+    with transaction.atomic():
+        if not unit.group.user_set.filter(pk=user.pk).exists():
+            return False
+        unit.group.user_set.remove(user)
+        audit_record(
+            actor=actor,
+            verb=AuditVerb.MEMBER_REMOVED,
+            object_type="User",
+            object_id=user.pk,
+            unit=unit,
+            payload={"username": user.get_username()},
+        )
+    return True
+
+
+def role_grant(
+    *,
+    actor: AbstractBaseUser | None,
+    unit: Unit,
+    role: Role | str,
+    user: AbstractBaseUser | None = None,
+    group: Group | None = None,
+) -> bool:
+    """Grant a role on a unit to a person or a group (a guardian object permission on the unit).
+
+    Operational roles (clerk, drafter, signer) are for the unit's own people: the person is made a
+    member first. An auditor need not be a member (auditors usually sit in an inspection office).
+    Returns False when the grant already existed.
+    """
+    _require_administrator(actor)
+    if role not in Role.values:
+        raise InvalidInput(_("角色“%(role)s”不存在。") % {"role": role})
+    if (user is None) == (group is None):
+        raise InvalidInput(_("角色必须授予一个人或一个组。"))
+    holder = user if user is not None else group
+    perm = f"units.{role}"
+    with transaction.atomic():
+        if user is not None and role != Role.AUDITOR:
+            unit_add_member(actor=actor, unit=unit, user=user)
+        if _holds(holder, unit, role):
+            return False
+        assign_perm(perm, holder, unit)
+        audit_record(
+            actor=actor,
+            verb=AuditVerb.ROLE_GRANTED,
+            object_type="User" if user else "Group",
+            object_id=holder.pk,
+            unit=unit,
+            payload={"role": str(role), "holder": str(holder)},
+        )
+    return True
+
+
+def role_revoke(
+    *,
+    actor: AbstractBaseUser | None,
+    unit: Unit,
+    role: Role | str,
+    user: AbstractBaseUser | None = None,
+    group: Group | None = None,
+) -> bool:
+    _require_administrator(actor)
+    if (user is None) == (group is None):
+        raise InvalidInput(_("角色必须从一个人或一个组收回。"))
+    holder = user if user is not None else group
+    with transaction.atomic():
+        if not _holds(holder, unit, role):
+            return False
+        remove_perm(f"units.{role}", holder, unit)
+        audit_record(
+            actor=actor,
+            verb=AuditVerb.ROLE_REVOKED,
+            object_type="User" if user else "Group",
+            object_id=holder.pk,
+            unit=unit,
+            payload={"role": str(role), "holder": str(holder)},
+        )
+    return True
+
+
+def _holds(holder: AbstractBaseUser | Group, unit: Unit, role: str) -> bool:
+    model, key = (
+        (UnitGroupObjectPermission, "group") if isinstance(holder, Group) else (UnitUserObjectPermission, "user")
+    )
+    return model.objects.filter(
+        **{key: holder}, content_object=unit, permission__codename=role, permission__content_type__app_label="units"
+    ).exists()
+
+
+def recipient_group_save(
+    *, actor: AbstractBaseUser | None, owner: Unit, name: str, members: Iterable[Unit]
+) -> RecipientGroup:
+    """Create or replace a recipient group (收文对象组) of a unit with exactly these member units."""
+    _require_administrator(actor)
+    name = name.strip()
+    members = list(members)
+    if not name:
+        raise InvalidInput(_("收文对象组名称不能为空。"))
+    if not members:
+        raise InvalidInput(_("收文对象组“%(name)s”没有成员单位。") % {"name": name})
+    with transaction.atomic():
+        group, _created = RecipientGroup.objects.get_or_create(owner=owner, name=name)
+        group.members.set(members)
+        audit_record(
+            actor=actor,
+            verb=AuditVerb.RECIPIENT_GROUP_SAVED,
+            object_type="RecipientGroup",
+            object_id=group.pk,
+            unit=owner,
+            payload={"name": name, "member_ids": sorted(unit.pk for unit in members)},
+        )
+    return group
+
+
+def number_series_set(*, actor: AbstractBaseUser | None, prefix: str, year: int, last_serial: int) -> NumberSeries:
+    """Set where a (prefix, year) series continues: the next issue gets last_serial + 1.
+
+    For an office adopting the system mid-year. Refuses to move a series back below a number that
+    was already issued in it (that would hand out the same number twice).
+    """
+    _require_administrator(actor)
+    if last_serial < 0:
+        raise InvalidInput(_("序号不能为负数。"))
+    with transaction.atomic():
+        try:
+            number_prefix = NumberPrefix.objects.get(prefix=prefix)
+        except NumberPrefix.DoesNotExist:
+            raise InvalidInput(_("发文字号前缀“%(prefix)s”不存在。") % {"prefix": prefix}) from None
+        series, _created = NumberSeries.objects.select_for_update().get_or_create(prefix=number_prefix, year=year)
+        highest = (
+            Document.objects.filter(number_prefix=prefix, number_year=year).aggregate(top=Max("number_serial"))["top"]
+            or 0
+        )
+        if last_serial < highest:
+            raise Conflict(
+                _("%(prefix)s〔%(year)d〕已经用到 %(highest)d 号，不能改回 %(serial)d。")
+                % {"prefix": prefix, "year": year, "highest": highest, "serial": last_serial}
+            )
+        series.last_serial = last_serial
+        series.save(update_fields=["last_serial"])
+        audit_record(
+            actor=actor,
+            verb=AuditVerb.NUMBER_SERIES_SET,
+            object_type="NumberSeries",
+            object_id=series.pk,
+            unit=number_prefix.unit_id,
+            payload={"prefix": prefix, "year": year, "last_serial": last_serial},
+        )
+    return series

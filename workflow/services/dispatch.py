@@ -1,0 +1,242 @@
+"""Moving an issued document: route a dispatch into deliveries, notify the recipient clerks, and
+sweep for work a lost message left unfinished.
+
+All three are idempotent by construction (inserts against unique constraints with conflicts ignored,
+conditional updates), so a task that runs twice, or two workers on one dispatch, change nothing
+twice. They run in the worker, as the system (actor None).
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from documents.models import RecipientRole
+from units.models import Role, Unit
+from units.selectors import user_list_with_role_in_units
+from workflow.audit import audit_record
+from workflow.enqueue import enqueue_notification, enqueue_routing
+from workflow.models import AuditVerb, Delivery, Dispatch, Notification
+
+logger = logging.getLogger(__name__)
+
+# After this many starts a dispatch is left for a person to look at, not re-enqueued forever.
+MAX_ATTEMPTS = 10
+
+
+def _insert_deliveries(dispatch: Dispatch, chunk: list[tuple[int, str]], now) -> list[int]:
+    """One statement: insert the chunk's deliveries, skip those that exist, return the new units."""
+    table = Delivery._meta.db_table
+    columns = "dispatch_id, document_id, unit_id, role, state, created_at"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) "
+                "SELECT %s, %s, t.unit_id, t.role, 'pending', %s "
+                "FROM unnest(%s::bigint[], %s::text[]) AS t(unit_id, role) "
+                "ON CONFLICT (dispatch_id, unit_id) DO NOTHING RETURNING unit_id",
+                [dispatch.pk, dispatch.document_id, now, [unit for unit, _ in chunk], [role for _, role in chunk]],
+            )
+        else:
+            values = ", ".join(["(%s, %s, %s, %s, 'pending', %s)"] * len(chunk))
+            params = [value for unit, role in chunk for value in (dispatch.pk, dispatch.document_id, unit, role, now)]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values} "
+                "ON CONFLICT (dispatch_id, unit_id) DO NOTHING RETURNING unit_id",
+                params,
+            )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def dispatch_route(*, dispatch_id: int) -> bool:
+    """Create one delivery per recipient unit, chunk by chunk, each chunk in its own transaction.
+
+    Safe to run again at any point: existing deliveries are skipped and only the new ones are
+    audited. Marks the dispatch routed when every delivery is in, then enqueues the notifications.
+    Returns whether the dispatch is routed; False when it no longer exists.
+    """
+    dispatch = Dispatch.objects.filter(pk=dispatch_id).first()
+    if dispatch is None:
+        logger.warning("dispatch %s is gone; nothing to route", dispatch_id)
+        return False
+    if dispatch.routed_at is not None:
+        return True
+    Dispatch.objects.filter(pk=dispatch.pk).update(route_attempts=F("route_attempts") + 1)
+    recipients = [(unit, RecipientRole.MAIN.value) for unit in dispatch.main_unit_ids] + [
+        (unit, RecipientRole.COPY.value) for unit in dispatch.cc_unit_ids
+    ]
+    size = settings.ROUTING_CHUNK_SIZE
+    for start in range(0, len(recipients), size):
+        with transaction.atomic():
+            created = _insert_deliveries(dispatch, recipients[start : start + size], timezone.now())
+            if created:
+                audit_record(
+                    actor=None,
+                    verb=AuditVerb.DELIVERIES_CREATED,
+                    object_type="Dispatch",
+                    object_id=dispatch.pk,
+                    document=dispatch.document_id,
+                    payload={"count": len(created), "unit_ids": sorted(created)},
+                )
+    with transaction.atomic():
+        routed = Dispatch.objects.filter(pk=dispatch.pk, routed_at__isnull=True).update(
+            routed_at=timezone.now(), notify_enqueued_at=timezone.now()
+        )
+        if routed:
+            count = Delivery.objects.filter(dispatch=dispatch).count()
+            if count != dispatch.recipient_count:  # a unit deleted mid-way would do it; never silently
+                raise RuntimeError(f"dispatch {dispatch.pk}: {count} deliveries for {dispatch.recipient_count} units")
+            audit_record(
+                actor=None,
+                verb=AuditVerb.DISPATCH_ROUTED,
+                object_type="Dispatch",
+                object_id=dispatch.pk,
+                document=dispatch.document_id,
+                payload={"deliveries": count},
+            )
+            enqueue_notification(dispatch.pk, dispatch.queue)
+    return True
+
+
+def _delivered_text(document) -> str:
+    return f"【{document.urgency}】{document.number} {document.title}"[:500]
+
+
+def dispatch_notify(*, dispatch_id: int) -> bool:
+    """Notify every clerk of every recipient unit: one in-app notification each, and an email.
+
+    Chunk by chunk over the deliveries; notifications are unique per (user, delivery, kind), emails
+    are marked as sent in the transaction that sends them (at least once: a crash between sending
+    and commit sends that chunk's emails again). Returns whether the dispatch is notified.
+    """
+    dispatch = Dispatch.objects.select_related("document", "document__issuing_unit").filter(pk=dispatch_id).first()
+    if dispatch is None:
+        logger.warning("dispatch %s is gone; nothing to notify", dispatch_id)
+        return False
+    if dispatch.notified_at is not None:
+        return True
+    if dispatch.routed_at is None:
+        return False
+    Dispatch.objects.filter(pk=dispatch.pk).update(notify_attempts=F("notify_attempts") + 1)
+    document = dispatch.document
+    text = _delivered_text(document)
+    size = settings.ROUTING_CHUNK_SIZE
+    last_id, notified, emailed = 0, 0, 0
+    while True:
+        chunk = list(
+            Delivery.objects.filter(dispatch=dispatch, id__gt=last_id)
+            .order_by("id")
+            .values_list("id", "unit_id")[:size]
+        )
+        if not chunk:
+            break
+        first_id, last_id = chunk[0][0], chunk[-1][0]
+        delivery_of_unit = {unit_id: delivery_id for delivery_id, unit_id in chunk}
+        units = Unit.objects.filter(
+            pk__in=Delivery.objects.filter(dispatch=dispatch, id__gte=first_id, id__lte=last_id).values("unit_id")
+        )
+        now = timezone.now()
+        with transaction.atomic():
+            rows = [
+                Notification(
+                    user_id=user_id,
+                    delivery_id=delivery_of_unit[unit_id],
+                    kind=Notification.Kind.DELIVERED,
+                    text=text,
+                    created_at=now,
+                )
+                for user_id, unit_id in user_list_with_role_in_units(units, Role.CLERK)
+            ]
+            Notification.objects.bulk_create(rows, ignore_conflicts=True)
+            notified += len(rows)
+        emailed += _send_emails(dispatch, first_id, last_id)
+    with transaction.atomic():
+        if Dispatch.objects.filter(pk=dispatch.pk, notified_at__isnull=True).update(notified_at=timezone.now()):
+            audit_record(
+                actor=None,
+                verb=AuditVerb.DISPATCH_NOTIFIED,
+                object_type="Dispatch",
+                object_id=dispatch.pk,
+                document=dispatch.document_id,
+                payload={"notifications": notified, "emails": emailed},
+            )
+    return True
+
+
+def _send_emails(dispatch: Dispatch, first_id: int, last_id: int) -> int:
+    """Email the not-yet-emailed DELIVERED notifications of one chunk of deliveries."""
+    document = dispatch.document
+    with transaction.atomic():
+        pending = list(
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                delivery__dispatch=dispatch,
+                delivery_id__gte=first_id,
+                delivery_id__lte=last_id,
+                kind=Notification.Kind.DELIVERED,
+                emailed_at__isnull=True,
+            )
+            .exclude(user__email="")
+            .select_related("user", "delivery__unit")
+            .order_by("id")
+        )
+        if not pending:
+            return 0
+        messages = [
+            EmailMessage(
+                subject=f"【{document.urgency}】来文待签收：{document.number}",
+                body=(
+                    f"{notification.delivery.unit.name}：\n\n"
+                    f"收到{document.issuing_unit.name}来文《{document.title}》（{document.number}），"
+                    f"紧急程度：{document.urgency}。请登录公文流转系统签收：{settings.SITE_URL}/\n"
+                ),
+                to=[notification.user.email],
+            )
+            for notification in pending
+        ]
+        with get_connection() as mail:
+            sent = mail.send_messages(messages) or 0
+        Notification.objects.filter(pk__in=[notification.pk for notification in pending]).update(
+            emailed_at=timezone.now()
+        )
+    return sent
+
+
+def dispatch_sweep(*, now=None) -> dict[str, int]:
+    """Re-enqueue routing and notification that were enqueued long ago and are still not done.
+
+    The database is the source of truth: a message lost in Redis, a worker killed mid-way or a crash
+    between commit and publish all leave a dispatch whose `*_enqueued_at` grows old. Dispatches
+    started MAX_ATTEMPTS times are left alone and logged.
+    """
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.SWEEP_STALE_SECONDS)
+    counts = {"route": 0, "notify": 0, "gave_up": 0}
+    with transaction.atomic():
+        unrouted = Dispatch.objects.select_for_update(skip_locked=True).filter(
+            routed_at__isnull=True, route_enqueued_at__lt=stale
+        )
+        for dispatch_id, queue, attempts in unrouted.values_list("pk", "queue", "route_attempts")[:1000]:
+            if attempts >= MAX_ATTEMPTS:
+                logger.error("dispatch %s: routing started %s times, not re-enqueued", dispatch_id, attempts)
+                counts["gave_up"] += 1
+                continue
+            Dispatch.objects.filter(pk=dispatch_id).update(route_enqueued_at=now)
+            enqueue_routing(dispatch_id, queue)
+            counts["route"] += 1
+        unnotified = Dispatch.objects.select_for_update(skip_locked=True).filter(
+            routed_at__isnull=False, notified_at__isnull=True, notify_enqueued_at__lt=stale
+        )
+        for dispatch_id, queue, attempts in unnotified.values_list("pk", "queue", "notify_attempts")[:1000]:
+            if attempts >= MAX_ATTEMPTS:
+                logger.error("dispatch %s: notification started %s times, not re-enqueued", dispatch_id, attempts)
+                counts["gave_up"] += 1
+                continue
+            Dispatch.objects.filter(pk=dispatch_id).update(notify_enqueued_at=now)
+            enqueue_notification(dispatch_id, queue)
+            counts["notify"] += 1
+    return counts

@@ -1,0 +1,412 @@
+"""A document's life before it moves: draft, edit, attach, sign off, issue; and forward.
+
+Each service runs in one transaction, takes the acting person explicitly, checks what they may do
+for the unit (a role on the unit) and the document's state, and records its audit event.
+"""
+
+import dataclasses
+from collections.abc import Sequence
+from typing import BinaryIO
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from documents.attachments import check_attachment
+from documents.content import DocumentContent
+from documents.digest import document_content_digest
+from documents.models import (
+    Attachment,
+    Document,
+    DocumentRecipient,
+    Enclosure,
+    Kind,
+    NumberSeries,
+    RecipientRole,
+)
+from documents.numbering import format_number
+from units.errors import Conflict, InvalidInput, NotAllowed
+from units.models import NumberPrefix, RecipientGroup, Role, Unit
+from units.selectors import unit_has_role
+from workflow.audit import audit_record
+from workflow.enqueue import enqueue_routing, queue_for
+from workflow.models import AuditVerb, Delivery, Dispatch, Forward
+
+Recipient = Unit | RecipientGroup
+
+FORWARD_BODY = "现将《{title}》（{number}）转发给你们，请认真组织学习并抓好贯彻落实。"
+
+
+def _require_role(actor: AbstractBaseUser, unit: Unit, *roles: Role, action: str) -> None:
+    if not any(unit_has_role(actor, unit.pk, role) for role in roles):
+        names = "或".join(str(role.label) for role in roles)
+        raise NotAllowed(
+            _("您不是%(unit)s的%(roles)s，不能%(action)s。") % {"unit": unit.name, "roles": names, "action": action}
+        )
+
+
+def _require_state(document: Document, state: Document.State, action: str) -> None:
+    if document.state != state:
+        if document.state == Document.State.ISSUED:
+            raise Conflict(_("%(number)s已经印发，不能再%(action)s。") % {"number": document.number, "action": action})
+        raise Conflict(
+            _("公文“%(title)s”当前状态为%(state)s，不能%(action)s。")
+            % {"title": document.title, "state": document.get_state_display(), "action": action}
+        )
+
+
+def _check_recipients(unit: Unit, recipients: Sequence[Recipient]) -> None:
+    for recipient in recipients:
+        if isinstance(recipient, RecipientGroup):
+            if recipient.owner_id != unit.pk:
+                raise InvalidInput(
+                    _("收文对象组“%(name)s”不属于%(unit)s。") % {"name": recipient.name, "unit": unit.name}
+                )
+        elif isinstance(recipient, Unit):
+            if not recipient.is_active or recipient.pk is None:
+                raise InvalidInput(_("收文单位“%(name)s”已停用或不存在。") % {"name": recipient.name})
+            if recipient.pk == unit.pk:
+                raise InvalidInput(_("不能向本单位发文。"))
+        else:
+            raise InvalidInput(_("收文对象“%(value)s”既不是单位也不是收文对象组。") % {"value": recipient})
+
+
+def _recipients_text(recipients: Sequence[Recipient]) -> str:
+    names = [r.name if isinstance(r, RecipientGroup) else r.short_name for r in recipients]
+    return "、".join(names) + "：" if names else ""
+
+
+def _store_recipients(document: Document, main: Sequence[Recipient], cc: Sequence[Recipient]) -> None:
+    DocumentRecipient.objects.filter(document=document).delete()
+    DocumentRecipient.objects.bulk_create(
+        DocumentRecipient(
+            document=document,
+            role=role,
+            position=position,
+            unit=recipient if isinstance(recipient, Unit) else None,
+            group=recipient if isinstance(recipient, RecipientGroup) else None,
+        )
+        for role, recipients in ((RecipientRole.MAIN, main), (RecipientRole.COPY, cc))
+        for position, recipient in enumerate(dict.fromkeys(recipients))
+    )
+
+
+def _number_prefix(unit: Unit, prefix: str | None) -> str:
+    prefixes = NumberPrefix.objects.filter(unit=unit)
+    chosen = prefixes.filter(prefix=prefix).first() if prefix else prefixes.filter(is_default=True).first()
+    if chosen is None:
+        if prefix:
+            raise InvalidInput(_("发文字号前缀“%(prefix)s”不属于%(unit)s。") % {"prefix": prefix, "unit": unit.name})
+        raise InvalidInput(_("%(unit)s还没有发文字号前缀，请管理员先设置。") % {"unit": unit.name})
+    return chosen.prefix
+
+
+def _apply_content(document: Document, content: DocumentContent, unit: Unit, main: Sequence[Recipient], cc) -> None:
+    for field in dataclasses.fields(content):
+        setattr(document, field.name, getattr(content, field.name))
+    document.issuer_mark = content.issuer_mark or unit.name
+    document.signature_organ = content.signature_organ or unit.name
+    document.main_recipients_text = content.main_recipients_text or _recipients_text(main)
+    document.cc_text = content.cc_text or _recipients_text(cc).rstrip("：")
+
+
+def _create_draft(
+    actor: AbstractBaseUser,
+    unit: Unit,
+    content: DocumentContent,
+    main: Sequence[Recipient],
+    cc: Sequence[Recipient],
+    number_prefix: str | None,
+) -> Document:
+    document = Document(issuing_unit=unit, created_by=actor, number_prefix=_number_prefix(unit, number_prefix))
+    _apply_content(document, content, unit, main, cc)
+    document.save()
+    Enclosure.objects.create(cover=document, enclosed=document, depth=0)
+    _store_recipients(document, main, cc)
+    return document
+
+
+def document_draft(
+    *,
+    actor: AbstractBaseUser,
+    unit: Unit,
+    content: DocumentContent,
+    main_recipients: Sequence[Recipient] = (),
+    cc_recipients: Sequence[Recipient] = (),
+    number_prefix: str | None = None,
+) -> Document:
+    """Draft a document of `unit` (拟稿).
+
+    Preconditions: the actor is a drafter or clerk of the unit; the recipients are active units or
+    the unit's own recipient groups; the prefix is one of the unit's (default: its default prefix).
+    Errors: NotAllowed, InvalidInput naming the bad element. Nothing is written on error.
+    """
+    _require_role(actor, unit, Role.DRAFTER, Role.CLERK, action=_("拟稿"))
+    content = content.cleaned()
+    _check_recipients(unit, [*main_recipients, *cc_recipients])
+    with transaction.atomic():
+        document = _create_draft(actor, unit, content, main_recipients, cc_recipients, number_prefix)
+        audit_record(
+            actor=actor,
+            verb=AuditVerb.DOCUMENT_DRAFTED,
+            object_type="Document",
+            object_id=document.pk,
+            unit=unit,
+            document=document,
+            payload={"title": document.title, "kind": document.kind},
+        )
+    return document
+
+
+def document_update(
+    *,
+    actor: AbstractBaseUser,
+    document: Document,
+    content: DocumentContent,
+    main_recipients: Sequence[Recipient] | None = None,
+    cc_recipients: Sequence[Recipient] | None = None,
+) -> Document:
+    """Rewrite a draft's elements (and, when given, its recipients). Only drafts change."""
+    unit = document.issuing_unit
+    _require_role(actor, unit, Role.DRAFTER, Role.CLERK, action=_("修改公文"))
+    content = content.cleaned()
+    with transaction.atomic():
+        document = Document.objects.select_for_update().get(pk=document.pk)
+        _require_state(document, Document.State.DRAFT, _("修改"))
+        if main_recipients is None or cc_recipients is None:
+            current = DocumentRecipient.objects.filter(document=document).select_related("unit", "group")
+            stored = {role: [r.unit or r.group for r in current if r.role == role] for role in RecipientRole.values}
+            main_recipients = stored[RecipientRole.MAIN] if main_recipients is None else main_recipients
+            cc_recipients = stored[RecipientRole.COPY] if cc_recipients is None else cc_recipients
+        _check_recipients(unit, [*main_recipients, *cc_recipients])
+        _apply_content(document, content, unit, main_recipients, cc_recipients)
+        document.save()
+        _store_recipients(document, main_recipients, cc_recipients)
+        audit_record(
+            actor=actor,
+            verb=AuditVerb.DOCUMENT_UPDATED,
+            object_type="Document",
+            object_id=document.pk,
+            unit=unit,
+            document=document,
+            payload={"title": document.title},
+        )
+    return document
+
+
+def attachment_add(*, actor: AbstractBaseUser, document: Document, name: str, stream: BinaryIO) -> Attachment:
+    """Attach a file to a draft. Refuses a wrong type, an oversized or an empty file (InvalidInput)."""
+    _require_role(actor, document.issuing_unit, Role.DRAFTER, Role.CLERK, action=_("添加附件"))
+    checked = check_attachment(name, stream)
+    with transaction.atomic():
+        document = Document.objects.select_for_update().get(pk=document.pk)
+        _require_state(document, Document.State.DRAFT, _("添加附件"))
+        position = document.attachments.count() + 1
+        attachment = Attachment(
+            document=document,
+            position=position,
+            name=checked.name,
+            content_type=checked.content_type,
+            size=checked.size,
+            sha256=checked.sha256,
+        )
+        attachment.file.save(checked.sha256, File(stream), save=False)
+        attachment.save()
+        audit_record(
+            actor=actor,
+            verb=AuditVerb.ATTACHMENT_ADDED,
+            object_type="Attachment",
+            object_id=attachment.pk,
+            unit=document.issuing_unit_id,
+            document=document,
+            payload={"name": checked.name, "size": checked.size, "sha256": checked.sha256},
+        )
+    return attachment
+
+
+def document_sign_off(*, actor: AbstractBaseUser, document: Document) -> Document:
+    """签发: a signer of the issuing unit approves the draft for issue."""
+    _require_role(actor, document.issuing_unit, Role.SIGNER, action=_("签发"))
+    with transaction.atomic():
+        document = Document.objects.select_for_update().select_related("issuing_unit").get(pk=document.pk)
+        _require_state(document, Document.State.DRAFT, _("签发"))
+        now = timezone.now()
+        Document.objects.filter(pk=document.pk).update(
+            state=Document.State.SIGNED_OFF, signed_off_by=actor, signed_off_at=now
+        )
+        document.state, document.signed_off_by, document.signed_off_at = Document.State.SIGNED_OFF, actor, now
+        audit_record(
+            actor=actor,
+            verb=AuditVerb.DOCUMENT_SIGNED_OFF,
+            object_type="Document",
+            object_id=document.pk,
+            unit=document.issuing_unit,
+            document=document,
+        )
+    return document
+
+
+def _resolve_recipients(document: Document) -> tuple[list[int], list[int]]:
+    """Groups to units, at issue time: (主送 unit ids, 抄送 unit ids), sorted.
+
+    A unit named in both is 主送 only; the issuing unit never sends to itself. Three queries whatever
+    the number of units. Errors: InvalidInput naming a unit that has been deactivated since drafting.
+    """
+    chosen = list(DocumentRecipient.objects.filter(document=document).values_list("role", "unit_id", "group_id"))
+    group_ids = {group_id for _role, _unit, group_id in chosen if group_id}
+    members: dict[int, set[int]] = {}
+    for group_id, unit_id in RecipientGroup.members.through.objects.filter(
+        recipientgroup_id__in=group_ids, unit__is_active=True
+    ).values_list("recipientgroup_id", "unit_id"):
+        members.setdefault(group_id, set()).add(unit_id)
+    direct_ids = {unit_id for _role, unit_id, _group in chosen if unit_id}
+    inactive = Unit.objects.filter(pk__in=direct_ids, is_active=False).values_list("name", flat=True).first()
+    if inactive:
+        raise InvalidInput(_("收文单位“%(name)s”已停用。") % {"name": inactive})
+    main: set[int] = set()
+    cc: set[int] = set()
+    for role, unit_id, group_id in chosen:
+        (main if role == RecipientRole.MAIN else cc).update({unit_id} if unit_id else members.get(group_id, set()))
+    cc -= main
+    main.discard(document.issuing_unit_id)
+    cc.discard(document.issuing_unit_id)
+    return sorted(main), sorted(cc)
+
+
+def _allocate_serial(prefix: str, year: int) -> int:
+    """The next serial of (prefix, year), under a row lock held until the issuing transaction ends.
+
+    Gapless: a rolled-back issue rolls its increment back too. Unique: concurrent issuers queue on
+    the lock.
+    """
+    number_prefix = NumberPrefix.objects.get(prefix=prefix)
+    NumberSeries.objects.bulk_create([NumberSeries(prefix=number_prefix, year=year)], ignore_conflicts=True)
+    series = NumberSeries.objects.select_for_update().get(prefix=number_prefix, year=year)
+    series.last_serial += 1
+    series.save(update_fields=["last_serial"])
+    return series.last_serial
+
+
+def document_issue(*, actor: AbstractBaseUser, document: Document, number_year: int | None = None) -> Dispatch:
+    """印发 and 分发: allocate the number, fix the digest, record the dispatch with its resolved set.
+
+    Preconditions: the document is signed off; the actor is a clerk of the issuing unit; at least one
+    active recipient. One transaction; on commit the routing is enqueued on the queue of the
+    document's urgency. The number's year is `number_year` when given (registering a series kept on
+    paper, as the demo does), else that of the 成文日期, else this year.
+    Errors: NotAllowed, Conflict (not signed off, already issued), InvalidInput (no recipients, the
+    number already taken). Nothing is written on error.
+    """
+    _require_role(actor, document.issuing_unit, Role.CLERK, action=_("印发"))
+    with transaction.atomic():
+        document = Document.objects.select_for_update().select_related("issuing_unit").get(pk=document.pk)
+        _require_state(document, Document.State.SIGNED_OFF, _("印发"))
+        main, cc = _resolve_recipients(document)
+        if not main and not cc:
+            raise InvalidInput(_("公文“%(title)s”没有收文单位。") % {"title": document.title})
+        year = number_year or (document.written_on.year if document.written_on else timezone.localdate().year)
+        if not 1949 <= year <= timezone.localdate().year:
+            raise InvalidInput(_("发文字号年份 %(year)d 不合理。") % {"year": year})
+        serial = _allocate_serial(document.number_prefix, year)
+        number = format_number(document.number_prefix, year, serial)
+        digest = document_content_digest(document, number=number)
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                Document.objects.filter(pk=document.pk).update(
+                    number_year=year,
+                    number_serial=serial,
+                    digest=digest,
+                    state=Document.State.ISSUED,
+                    issued_at=now,
+                    issued_by=actor,
+                )
+        except IntegrityError:
+            raise InvalidInput(_("发文字号%(number)s已经存在，请核对发文字号序列。") % {"number": number}) from None
+        document.number_year, document.number_serial, document.digest = year, serial, digest
+        document.state, document.issued_at, document.issued_by = Document.State.ISSUED, now, actor
+        dispatch = Dispatch.objects.create(
+            document=document,
+            issued_by=actor,
+            queue=queue_for(document.urgency),
+            main_unit_ids=main,
+            cc_unit_ids=cc,
+            recipient_count=len(main) + len(cc),
+            route_enqueued_at=now,
+        )
+        audit_record(
+            actor=actor,
+            verb=AuditVerb.DOCUMENT_ISSUED,
+            object_type="Document",
+            object_id=document.pk,
+            unit=document.issuing_unit,
+            document=document,
+            payload={"number": number, "digest": digest, "dispatch_id": dispatch.pk, "main": len(main), "cc": len(cc)},
+        )
+        enqueue_routing(dispatch.pk, dispatch.queue)
+    return dispatch
+
+
+def forward_title(unit: Unit, original_title: str) -> str:
+    """发文机关 + 转发 + the original's title (+ 的通知): intermediate 转发 hops are dropped."""
+    return f"{unit.name}转发{original_title}" + ("" if original_title.endswith("通知") else "的通知")
+
+
+def document_forward(
+    *,
+    actor: AbstractBaseUser,
+    delivery: Delivery,
+    main_recipients: Sequence[Recipient] = (),
+    cc_recipients: Sequence[Recipient] = (),
+    urgency: str | None = None,
+    number_prefix: str | None = None,
+) -> Document:
+    """转发: draft a cover letter of the receiving unit that encloses the delivered document unchanged.
+
+    Preconditions: the actor is a clerk of the delivery's unit; the delivery is signed for (and not
+    returned or recalled). The cover is a 通知 titled by `forward_title`, its body prefilled with
+    FORWARD_BODY; it then goes through sign-off and issue like any draft.
+    Errors: NotAllowed, Conflict (not signed for), InvalidInput (recipients).
+    """
+    unit = delivery.unit
+    _require_role(actor, unit, Role.CLERK, action=_("转发"))
+    _check_recipients(unit, [*main_recipients, *cc_recipients])
+    with transaction.atomic():
+        delivery = Delivery.objects.select_for_update(of=("self",)).select_related("document").get(pk=delivery.pk)
+        if delivery.state not in (Delivery.State.SIGNED, Delivery.State.COMPLETED):
+            raise Conflict(
+                _("%(number)s尚未签收（当前状态：%(state)s），签收后才能转发。")
+                % {"number": delivery.document.number, "state": delivery.get_state_display()}
+            )
+        received = delivery.document
+        upstream = Forward.objects.filter(cover=received).select_related("chain_root").first()
+        root, depth = (upstream.chain_root, upstream.depth + 1) if upstream else (received, 1)
+        content = DocumentContent(
+            kind=Kind.NOTICE,
+            title=forward_title(unit, root.title),
+            body=FORWARD_BODY.format(title=received.title, number=received.number),
+            urgency=urgency or received.urgency,
+            classification=received.classification,
+        ).cleaned()
+        cover = _create_draft(actor, unit, content, main_recipients, cc_recipients, number_prefix)
+        # The closure: the received document at depth 1, everything it encloses one level deeper.
+        below = Enclosure.objects.filter(cover=received, depth__gt=0).values_list("enclosed_id", "depth")
+        Enclosure.objects.bulk_create(
+            [
+                Enclosure(cover=cover, enclosed=received, depth=1, position=0),
+                *(Enclosure(cover=cover, enclosed_id=enclosed_id, depth=level + 1) for enclosed_id, level in below),
+            ]
+        )
+        Forward.objects.create(source_delivery=delivery, cover=cover, chain_root=root, depth=depth)
+        audit_record(
+            actor=actor,
+            verb=AuditVerb.DOCUMENT_FORWARDED,
+            object_type="Document",
+            object_id=cover.pk,
+            unit=unit,
+            document=cover,
+            payload={"delivery_id": delivery.pk, "encloses": received.number, "encloses_digest": received.digest},
+        )
+    return cover

@@ -1,0 +1,45 @@
+"""Celery tasks: thin wrappers that load by id, call one service and own the retry policy.
+
+All are idempotent, hence `acks_late` (set globally): a task whose worker dies runs again.
+Only named transient errors are retried, with back-off and a cap; anything else is a bug and is
+left to the log, and the sweep (whose attempt counts live in the database) decides what comes back.
+"""
+
+import logging
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from workflow import services
+from workflow.audit import audit_verify
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 2, "retry_backoff_max": 60, "max_retries": 8}
+
+
+@shared_task(name="workflow.route_dispatch", **RETRY)
+def route_dispatch_task(dispatch_id: int) -> None:
+    services.dispatch_route(dispatch_id=dispatch_id)
+
+
+@shared_task(name="workflow.notify_dispatch", **RETRY)
+def notify_dispatch_task(dispatch_id: int) -> None:
+    services.dispatch_notify(dispatch_id=dispatch_id)
+
+
+@shared_task(name="workflow.sweep", **RETRY)
+def sweep_task() -> dict:
+    counts = services.dispatch_sweep()
+    if any(counts.values()):
+        logger.info("sweep re-enqueued %s", counts)
+    return counts
+
+
+@shared_task(name="workflow.verify_audit", **RETRY)
+def verify_audit_task() -> dict:
+    result = audit_verify()
+    if not result.is_intact:
+        logger.critical("audit chain broken at event %s: %s", result.first_broken_seq, result.reason)
+    return {"intact": result.is_intact, "events": result.events, "first_broken_seq": result.first_broken_seq}
