@@ -2,7 +2,8 @@
 embed it as a subquery; nothing here evaluates an id list."""
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import CharField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.db.models.lookups import StartsWith
 
 from units.models import RecipientGroup, Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
 
@@ -41,11 +42,8 @@ def unit_list_in_audit_scope(user: AbstractBaseUser | AnonymousUser | None) -> Q
     A unit is in scope when an audited unit's path is a prefix of its path: one EXISTS, LIKE on the
     indexed path.
     """
-    audited = (
-        unit_list_with_role(user, Role.AUDITOR)
-        .annotate(candidate_path=OuterRef("path"))
-        .filter(candidate_path__startswith=F("path"))
-    )
+    candidate_path = ExpressionWrapper(OuterRef("path"), output_field=CharField())
+    audited = unit_list_with_role(user, Role.AUDITOR).filter(StartsWith(candidate_path, F("path")))
     return Unit.objects.filter(Exists(audited))
 
 
