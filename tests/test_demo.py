@@ -46,7 +46,8 @@ def test_demo_replays_the_seed_chain_over_three_levels_with_consistent_digests(d
     assert cover["encloses"] == [{"number": "内组电明字〔2022〕11号", "digest": tree["digest"]}]
     assert len(cover["deliveries"]) == 53
     signed = [d for d in cover["deliveries"] if d["state"] == "signed"]
-    assert len(signed) == 5 and all(d["receipt_digest"] == cover["digest"] for d in signed)
+    assert len(signed) == 5
+    assert all(d["receipt_digest"] == cover["digest"] for d in signed)
     imu = next(d for d in cover["deliveries"] if d["unit"] == "中共内蒙古大学委员会")
     (imu_cover,) = imu["forwards"]
     assert imu_cover["encloses"] == [{"number": "内教工委函〔2022〕90号", "digest": cover["digest"]}]
@@ -70,10 +71,12 @@ def test_demo_chain_matches_the_contract_shape(demo, capsys):
             "encloses",
             "deliveries",
         }
-        assert len(node["digest"]) == 64 and int(node["digest"], 16) >= 0
+        assert len(node["digest"]) == 64
+        assert int(node["digest"], 16) >= 0
         for delivery in node["deliveries"]:
             assert set(delivery) == {"unit", "role", "state", "read_at", "signed_at", "receipt_digest", "forwards"}
-            assert delivery["role"] in ("主送", "抄送") and delivery["state"] in states
+            assert delivery["role"] in ("主送", "抄送")
+            assert delivery["state"] in states
             for child in delivery["forwards"]:
                 check(child)
 

@@ -126,7 +126,7 @@ def test_a_document_shared_by_object_permission_is_visible_to_that_person_only(w
 
 
 def test_a_superuser_has_no_bypass(world, chain):
-    root, _cover = chain
+    _root, _cover = chain
     world.other_clerk.is_superuser = True
     world.other_clerk.save()
     assert _visible(world.other_clerk) == set()

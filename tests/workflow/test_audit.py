@@ -1,3 +1,4 @@
+import itertools
 import threading
 
 import pytest
@@ -37,7 +38,7 @@ def test_the_chain_links_each_event_to_the_previous_one(world):
     events = list(AuditEvent.objects.order_by("seq"))
     assert [event.seq for event in events] == list(range(1, len(events) + 1))
     assert events[0].prev_hash == GENESIS_HASH
-    for previous, event in zip(events, events[1:], strict=False):
+    for previous, event in itertools.pairwise(events):
         assert event.prev_hash == previous.hash
     last = events[-1]
     assert last.hash == event_hash(

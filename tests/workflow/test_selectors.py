@@ -19,7 +19,9 @@ def test_chain_json_shows_every_level_with_the_digests_it_encloses(world):
         kind="明传电报",
     )
     level1, _ = forward(world.jygw, delivery_of(root, world.education), main=[world.groups["各高校党委"]])
-    level2, _ = forward(world.imu, delivery_of(level1, world.university), main=[world.college], signer=world.imu_signer)
+    _level2, _ = forward(
+        world.imu, delivery_of(level1, world.university), main=[world.college], signer=world.imu_signer
+    )
 
     tree = chain_for_document(root).as_json()
 
@@ -38,7 +40,8 @@ def test_chain_json_shows_every_level_with_the_digests_it_encloses(world):
     ]
     education = tree["deliveries"][0]
     assert education["receipt_digest"] == root.digest
-    assert ISO.match(education["signed_at"]) and ISO.match(education["read_at"])
+    assert ISO.match(education["signed_at"])
+    assert ISO.match(education["read_at"])
     assert tree["deliveries"][1]["signed_at"] is None
     (node1,) = education["forwards"]
     assert (node1["number"], node1["digest"]) == (level1.number, level1.digest)
@@ -85,7 +88,8 @@ def test_inbox_puts_the_most_urgent_first_then_the_newest(world):
     newer_routine, _ = issue(world.zzb, world.department, main=[world.education], urgency="普通", title="丙")
     assert [d.document.title for d in inbox_for_user(world.jygw)] == ["乙", "丙", "甲"]
     assert [d.document.title for d in inbox_for_user(world.jygw, states=["signed"])] == []
-    assert flash.urgency == "特提" and routine.urgency == newer_routine.urgency == "普通"
+    assert flash.urgency == "特提"
+    assert routine.urgency == newer_routine.urgency == "普通"
 
 
 def test_inbox_query_count_does_not_grow_with_the_inbox(world, count_queries):
