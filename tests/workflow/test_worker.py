@@ -44,7 +44,7 @@ def test_an_issued_document_reaches_every_inbox_through_the_worker(committed_wor
         person(school, Role.CLERK, username=f"clerk-of-{school.pk}")
 
     document, dispatch = issue(
-        world.jygw, world.education, main=schools + [world.university], urgency="特提", route=False
+        world.jygw, world.education, main=[*schools, world.university], urgency="特提", route=False
     )
 
     assert wait_until(lambda: Dispatch.objects.get(pk=dispatch.pk).notified_at is not None, timeout=60)
