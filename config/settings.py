@@ -180,6 +180,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # and how old an enqueued job must be before the sweep enqueues it again.
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=60)
 SWEEP_STALE_SECONDS = env.int("SWEEP_STALE_SECONDS", default=120)
+# Starts of a dispatch's routing (or notification) after which it is left for a person to look at:
+# a dispatch that crashes its worker every time is not re-run forever.
+DISPATCH_MAX_ATTEMPTS = env.int("DISPATCH_MAX_ATTEMPTS", default=10)
 # Periodic work, stored by django-celery-beat's DatabaseScheduler (visible in the admin). Every
 # entry runs on the control queue, so a routine backlog never delays it.
 CELERY_BEAT_SCHEDULE = {
