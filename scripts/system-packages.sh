@@ -3,7 +3,7 @@
 # the official layout (WeasyPrint), and the libraries WeasyPrint renders with. Installs what is
 # missing when it can (root, or sudo without a password); otherwise says what to install.
 set -euo pipefail
-packages=(chromium fonts-noto-cjk fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0 gettext)
+packages=(chromium fonts-noto-cjk fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0 gettext redis-server)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
