@@ -2,7 +2,8 @@
 embed it as a subquery; nothing here evaluates an id list."""
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Length, Substr
 
 from units.models import RecipientGroup, Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
 
@@ -41,11 +42,9 @@ def unit_list_in_audit_scope(user: AbstractBaseUser | AnonymousUser | None) -> Q
     A unit is in scope when an audited unit's path is a prefix of its path: one EXISTS, LIKE on the
     indexed path.
     """
-    audited = (
-        unit_list_with_role(user, Role.AUDITOR)
-        .annotate(candidate_path=OuterRef("path"))
-        .filter(candidate_path__startswith=F("path"))
-    )
+    # The outer unit's path, cut to the audited unit's length, equals the audited unit's path.
+    # (Annotating the OuterRef and filtering on it fails in Django 5.2: ResolvedOuterRef has no lookups.)
+    audited = unit_list_with_role(user, Role.AUDITOR).filter(path=Substr(OuterRef("path"), 1, Length("path")))
     return Unit.objects.filter(Exists(audited))
 
 
