@@ -39,7 +39,7 @@ def _number(value: float) -> str:
 def duration_text(seconds: float) -> str:
     """12秒, 5分钟, 3小时, 2.5天: for axis ticks, labels and the tables."""
     if seconds < 60:
-        return _("%(n)s秒") % {"n": f"{seconds:.0f}"}
+        return _("%(n)s秒") % {"n": _number(seconds)}
     if seconds < 3600:
         return _("%(n)s分钟") % {"n": _number(seconds / 60)}
     if seconds < 86400:

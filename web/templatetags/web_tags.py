@@ -3,6 +3,8 @@
 import datetime
 
 from django import template
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from web.charts import duration_text
@@ -73,3 +75,10 @@ def short_digest(value: str) -> str:
 @register.filter
 def percent(value: float) -> str:
     return f"{value:.0%}"
+
+
+@register.filter(needs_autoescape=True)
+def paragraphs(text: str, autoescape: bool = True) -> str:
+    """Each line of a document's text as its own paragraph (so that every one is indented two characters)."""
+    escape = conditional_escape if autoescape else (lambda value: value)
+    return mark_safe("".join(f"<p>{escape(line)}</p>" for line in (text or "").split("\n") if line.strip()))  # noqa: S308
