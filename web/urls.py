@@ -9,6 +9,7 @@ urlpatterns = [
     path("deliveries/<int:pk>/sign/", views.delivery_sign, name="delivery-sign"),
     path("deliveries/<int:pk>/forward/", views.delivery_forward, name="delivery-forward"),
     path("deliveries/<int:pk>/forward/preview/", views.delivery_forward_preview, name="delivery-forward-preview"),
+    path("chains/", views.chain_list, name="chains"),
     path("documents/<int:pk>/", views.document_detail, name="document"),
     path("documents/<int:pk>/sign-off/", views.document_sign_off_view, name="document-sign-off"),
     path("documents/<int:pk>/issue/", views.document_issue_view, name="document-issue"),

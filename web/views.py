@@ -33,6 +33,7 @@ from workflow.selectors_pages import (
     attachment_get_visible,
     chain_audit_trail,
     chain_levels,
+    chain_list_for_user,
     delivery_history,
     document_parts,
     draft_list_for_unit,
@@ -60,6 +61,7 @@ from workflow.services import (
 INBOX_PAGE_SIZE = 20
 OUTBOX_PAGE_SIZE = 10
 NOTIFICATIONS_PAGE_SIZE = 30
+CHAINS_PAGE_SIZE = 20
 
 
 def door(view):
@@ -327,6 +329,14 @@ def outbox(request):
         )
     template = "web/_outbox_list.html" if request.htmx else "web/outbox.html"
     return render(request, template, context)
+
+
+@login_required
+@require_GET
+def chain_list(request):
+    words = request.GET.get("q", "").strip()[:100]
+    page = Paginator(chain_list_for_user(request.user, words=words), CHAINS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "web/chains.html", {"active": "chains", "page": page, "q": words})
 
 
 # --- chain --------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, Window
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
@@ -18,7 +18,7 @@ from documents.models import Attachment, Document, Enclosure, Urgency
 from documents.numbering import parse_number
 from units.errors import DomainError
 from units.models import NumberPrefix, RecipientGroup, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
-from units.selectors import unit_list_for_member
+from units.selectors import unit_list_for_member, unit_list_in_audit_scope
 from workflow.access import document_list_visible
 from workflow.audit import GENESIS_HASH, event_hash
 from workflow.models import AuditEvent, Delivery, Dispatch, Forward, Notification, Receipt
@@ -459,3 +459,30 @@ def notification_unread_count(user: User) -> int:
     if user is None or not user.is_authenticated:
         return 0
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+# --- chain list ---------------------------------------------------------------------------------
+
+
+def chain_list_for_user(user: User, *, words: str = "") -> QuerySet[Document]:
+    """The chains a person may open (the rule of workflow.access.access_chain, as a list): issued
+    documents at the top of a chain that their unit issued, or that lie in the scope they audit.
+
+    Annotated with how many units received each and how many signed; newest first.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Document.objects.none()
+    audited = unit_list_in_audit_scope(user)
+    covers = Enclosure.objects.filter(enclosed=OuterRef(OuterRef("pk"))).values("cover_id")
+    delivered_in_scope = Exists(Delivery.objects.filter(unit__in=audited, document_id__in=covers))
+    signed = Q(deliveries__state__in=[Delivery.State.SIGNED, Delivery.State.COMPLETED])
+    chains = Document.objects.filter(state=Document.State.ISSUED, forward__isnull=True).filter(
+        Q(issuing_unit__in=unit_list_for_member(user)) | Q(issuing_unit__in=audited) | delivered_in_scope
+    )
+    for word in words.split():
+        chains = chains.filter(Q(title__icontains=word) | Q(number_prefix__icontains=word))
+    return (
+        chains.select_related("issuing_unit")
+        .annotate(delivered=Count("deliveries"), signed=Count("deliveries", filter=signed))
+        .order_by("-issued_at", "-id")
+    )

@@ -288,3 +288,21 @@ def test_five_wrong_passwords_lock_the_account_out(client, world, settings):
     locked = client.post(url, {"username": "jygw", "password": "wrong"})
     assert locked.status_code == 429
     assert "账号已暂时锁定" in locked.content.decode()
+
+
+def test_chain_list_shows_top_documents_in_scope_only(client, world):
+    document, _ = issue(world.zzb, world.department, main=[world.education], title="关于顶层公文的通知")
+    forward(world.jygw, delivery_of(document, world.education), main=[world.groups["各高校党委"]])
+    issue(world.other_clerk, world.other, main=[world.education], title="关于直属机关的通知")
+
+    sign_in(client, world.other_auditor)
+    assert re.findall(
+        r'<a href="/documents/\d+/chain/">([^<]+)</a>', client.get(reverse("chains")).content.decode()
+    ) == ["关于直属机关的通知"]
+    sign_in(client, world.auditor)
+    assert re.findall(
+        r'<a href="/documents/\d+/chain/">([^<]+)</a>', client.get(reverse("chains")).content.decode()
+    ) == [
+        "关于直属机关的通知",
+        "关于顶层公文的通知",
+    ]

@@ -117,3 +117,14 @@ def _content():
     from tests.factories import content
 
     return content()
+
+
+def test_chain_list_queries_do_not_grow_with_chains(client, world):
+    sign_in(client, world.auditor)
+    issue(world.zzb, world.department, main=[world.education])
+    small = _queries(client, reverse("chains"))
+    for _ in range(5):
+        document, _ = issue(world.zzb, world.department, main=[world.groups["各直属党委"]])
+        forward(world.jygw, delivery_of(document, world.education), main=[world.groups["各高校党委"]])
+    large = _queries(client, reverse("chains"))
+    assert small == large == 6
