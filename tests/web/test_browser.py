@@ -42,6 +42,7 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "web-e2e"
 PASSWORD = "e2e-password-1"
 WAIT_MS = 30_000
+WORKER_COMMAND = [sys.executable, "-m", "celery", "-A", "config", "worker", "--without-mingle", "--without-gossip"]
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +86,7 @@ def worker(live_server, artifacts):
     }
     log = (artifacts / "worker.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "urgent,routine,control"]
-        + ["--pool", "solo", "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
+        [*WORKER_COMMAND, "-Q", "urgent,routine,control", "--pool", "solo", "--loglevel", "INFO"],
         cwd=settings.BASE_DIR,
         env=env,
         stdout=log,
