@@ -3,7 +3,6 @@ import contextlib
 import pytest
 from django.db import connection
 from django.db.models import Sum
-from django.db.models.signals import post_migrate
 from django.test.utils import CaptureQueriesContext
 
 from documents.models import Attachment, Document, DocumentRecipient, Enclosure, NumberSeries
@@ -60,6 +59,50 @@ def world(db):
     return build_world()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashing costs ~0.2 s a password; tests create many people and prove nothing by it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _audit_triggers_on(django_db_blocker):
+    """Undo `committed_db`'s replica role once the flush that needed it is over."""
+    if connection.connection is not None:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = origin")
+
+
+@pytest.fixture(autouse=True)
+def _flushable_audit_table(request):
+    """Every transactional test (live_server included) gets `committed_db`'s flush handling."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and (
+        marker.kwargs.get("transaction") or marker.kwargs.get("serialized_rollback")
+    )
+    if transactional or {"transactional_db", "live_server"} & set(request.fixturenames):
+        request.getfixturevalue("committed_db")
+
+
+@pytest.fixture
+def committed_db(transactional_db):
+    """Committed data (other connections, threads and worker processes see it).
+
+    The audit table refuses TRUNCATE, which Django's flush between transactional tests uses: as the
+    test database's superuser, switch triggers off just for that flush.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = origin")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+
+
+@pytest.fixture
+def committed_world(committed_db):
+    return build_world()
+
+
 @pytest.fixture
 def count_queries():
     """count_queries(fn) -> (number of queries, result)."""
@@ -70,42 +113,3 @@ def count_queries():
         return len(queries), result
 
     return run
-
-
-def _is_transactional(request) -> bool:
-    marker = request.node.get_closest_marker("django_db")
-    return bool(
-        {"transactional_db", "live_server"} & set(request.fixturenames)
-        or (marker is not None and marker.kwargs.get("transaction"))
-    )
-
-
-@pytest.fixture(autouse=True)
-def _audit_log_flushable(request):
-    """Let the flush that ends a transactional test (live_server, transactional_db) empty the audit log.
-
-    The audit table refuses TRUNCATE (a statement trigger), so Django's flush fails. Right before
-    that flush, this session stops firing triggers (`session_replication_role = replica`; the tests
-    run as a superuser); the first post_migrate signal the flush sends turns them back on, so no
-    later test runs with the append-only triggers off.
-    """
-    if not _is_transactional(request):
-        yield
-        return
-    # Set up the test database first, so that this fixture's teardown runs before its flush.
-    request.getfixturevalue("transactional_db")
-    yield
-    if connection.vendor != "postgresql":
-        return
-
-    def triggers_back_on(**kwargs):
-        post_migrate.disconnect(dispatch_uid=_TRIGGERS_BACK_ON)
-        with connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = origin")
-
-    post_migrate.connect(triggers_back_on, weak=False, dispatch_uid=_TRIGGERS_BACK_ON)
-    with connection.cursor() as cursor:
-        cursor.execute("SET session_replication_role = replica")
-
-
-_TRIGGERS_BACK_ON = "tests.conftest.audit_triggers_back_on"

@@ -10,19 +10,15 @@ Screenshots of every step are saved under test-artifacts/web-e2e/ (printed at th
 import io
 import os
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db import connection
 
 from config.celery import app as celery_app
 from documents.models import Document
 from tests.factories import build_world, content
+from tests.worker import Worker
 from workflow import services
 from workflow.models import Delivery, Dispatch
 
@@ -40,9 +36,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "web-e2e"
-PASSWORD = "e2e-password-1"
+PASSWORD = "pw"  # noqa: S105 (the password tests.factories.UserFactory gives everyone)
 WAIT_MS = 30_000
-WORKER_COMMAND = [sys.executable, "-m", "celery", "-A", "config", "worker", "--without-mingle", "--without-gossip"]
 
 
 @pytest.fixture(scope="module")
@@ -78,41 +73,10 @@ def worker(live_server, artifacts):
     if not settings.CELERY_BROKER_URL.startswith("redis"):
         pytest.fail("the browser test needs REDIS_URL (a real broker for the real worker)")
     celery_app.control.purge()  # messages a crashed earlier run left under this key prefix
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
-    log = (artifacts / "worker.log").open("w")
-    process = subprocess.Popen(
-        [*WORKER_COMMAND, "-Q", "urgent,routine,control", "--pool", "solo", "--loglevel", "INFO"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while "ready." not in (artifacts / "worker.log").read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("the celery worker did not start:\n" + (artifacts / "worker.log").read_text()[-3000:])
-        time.sleep(0.2)
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
-
-
-def _people_with_passwords(world) -> None:
-    for name in ("zzb", "jygw", "imu", "auditor"):
-        user = get_user_model().objects.get(pk=getattr(world, name).pk)
-        user.set_password(PASSWORD)
-        user.save(update_fields=["password"])
+    (artifacts / "mail").mkdir()
+    worker = Worker(queues="urgent,routine,control", mail_dir=artifacts / "mail", concurrency=1)
+    yield worker
+    worker.stop()
 
 
 def _telegram_draft(world) -> Document:
@@ -172,7 +136,6 @@ def _log_in(browser, live_server, username: str):
 
 def test_seed_scenario_in_the_browser(browser, live_server, worker, artifacts):
     world = build_world()
-    _people_with_passwords(world)
     draft = _telegram_draft(world)
     steps = Steps(artifacts)
 
