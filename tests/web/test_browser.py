@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "web-e2e"
-PASSWORD = "pw"  # noqa: S105 (the password tests.factories.UserFactory gives everyone)
+PASSWORD = "pw"  # the password tests.factories.UserFactory gives everyone
 WAIT_MS = 30_000
 
 
