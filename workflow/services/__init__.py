@@ -25,6 +25,7 @@ from workflow.services.documents import (
     document_update,
     forward_title,
 )
+from workflow.services.notifications import notification_mark_read
 
 __all__ = [
     "FORWARD_BODY",
@@ -41,6 +42,7 @@ __all__ = [
     "document_sign_off",
     "document_update",
     "forward_title",
+    "notification_mark_read",
     "number_series_set",
     "recipient_group_save",
     "role_grant",
