@@ -29,7 +29,7 @@ HELD_STATES = (Delivery.State.SIGNED, Delivery.State.COMPLETED)
 
 def _chain_below(signed: QuerySet[Delivery]) -> QuerySet[Delivery]:
     """Every delivery of every cover letter forwarded from `signed`, level after level (one query)."""
-    inner_sql, inner_params = signed.values("id").query.sql_with_params()
+    inner_sql, inner_params = signed.order_by().values("id").query.sql_with_params()
     delivery, forward = Delivery._meta.db_table, Forward._meta.db_table
     # Constant table names and the ORM's own compiled, parameterised SQL: nothing from input.
     below = RawSQL(  # noqa: S611
