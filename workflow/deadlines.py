@@ -18,11 +18,26 @@ import datetime
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from workflow.models import CalendarDay, ClockUnit, DeadlinePolicy
+from django.db.models import Q
+
+from workflow.models import CalendarDay, ClockUnit, DeadlinePolicy, Delivery
 
 CALENDAR_ZONE = ZoneInfo("Asia/Shanghai")
 # Looked up in one query: far more calendar days than any N working days can span.
 _HORIZON_EXTRA_DAYS = 40
+
+
+# A delivery is open (its clocks run) until it is completed, returned or recalled.
+OPEN_STATES = (Delivery.State.PENDING, Delivery.State.SIGNED)
+
+
+def overdue_q(now: datetime.datetime) -> Q:
+    """Open deliveries past a deadline: not signed for by the sign-for deadline, or neither completed
+    nor returned by the completion deadline. A recalled delivery is no longer anyone's business."""
+    return Q(recalled_at__isnull=True) & (
+        Q(state=Delivery.State.PENDING, deadline_sign_for__lte=now)
+        | Q(state__in=OPEN_STATES, deadline_complete__lte=now)
+    )
 
 
 @dataclass(frozen=True)

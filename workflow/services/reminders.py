@@ -25,25 +25,15 @@ from documents.numbering import format_number
 from units.errors import Conflict, NotFound
 from units.models import Role
 from workflow.audit import audit_record_many
-from workflow.deadlines import local_text
+from workflow.deadlines import OPEN_STATES, local_text, overdue_q
 from workflow.enqueue import enqueue_notification_emails, queue_for
 from workflow.models import AuditVerb, Delivery, Notification
 from workflow.services.documents import _require_role
 from workflow.services.notifications import Notice, notify_clerks
 
-OPEN_STATES = (Delivery.State.PENDING, Delivery.State.SIGNED)
 # Two presses of 催办 within this time are one press (a double click, a resubmitted form).
 MANUAL_REMINDER_GAP = datetime.timedelta(minutes=1)
 CONTROL_QUEUE = "control"
-
-
-def overdue_q(now: datetime.datetime) -> Q:
-    """Open deliveries past a deadline: not signed for by the sign-for deadline, or neither completed
-    nor returned by the completion deadline. A recalled delivery is no longer anyone's business."""
-    return Q(recalled_at__isnull=True) & (
-        Q(state=Delivery.State.PENDING, deadline_sign_for__lte=now)
-        | Q(state__in=OPEN_STATES, deadline_complete__lte=now)
-    )
 
 
 _DUE_FIELDS = (
