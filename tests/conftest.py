@@ -93,6 +93,17 @@ def _audit_triggers_on(django_db_blocker):
             cursor.execute("SET session_replication_role = origin")
 
 
+@pytest.fixture(autouse=True)
+def _flushable_audit_table(request):
+    """Every transactional test (live_server included) gets `committed_db`'s flush handling."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and (
+        marker.kwargs.get("transaction") or marker.kwargs.get("serialized_rollback")
+    )
+    if transactional or {"transactional_db", "live_server"} & set(request.fixturenames):
+        request.getfixturevalue("committed_db")
+
+
 @pytest.fixture
 def committed_db(transactional_db):
     """Committed data (other connections, threads and worker processes see it).

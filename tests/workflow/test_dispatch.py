@@ -155,3 +155,16 @@ def test_the_queue_follows_the_urgency(world, queue_urgency):
     urgency, queue = queue_urgency
     _d, dispatch = issue(world.zzb, world.department, main=[world.education], urgency=urgency, route=False)
     assert dispatch.queue == queue
+
+
+def test_the_sweep_runs_the_same_queries_for_one_or_many_stale_dispatches(world, count_queries):
+    long_ago = timezone.now() - timedelta(hours=1)
+    _d, first = issue(world.zzb, world.department, main=[world.education], route=False)
+    Dispatch.objects.update(route_enqueued_at=long_ago)
+    one, _ = count_queries(services.dispatch_sweep)
+    for _ in range(20):
+        issue(world.zzb, world.department, main=[world.education], route=False)
+    Dispatch.objects.update(route_enqueued_at=long_ago)
+    many, counts = count_queries(services.dispatch_sweep)
+    assert counts["route"] == 21
+    assert one == many == 5  # savepoint, due routing (locked), stamp, due notification (locked), release
