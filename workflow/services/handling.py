@@ -72,6 +72,24 @@ def _clean_text(text: str, what: str) -> str:
     return text
 
 
+def _report_to_issuer(
+    actor: AbstractBaseUser, delivery: Delivery, *, kind: str, verb: AuditVerb, text: str, payload: dict
+) -> None:
+    """Tell the issuing unit's clerks (in-app, then email) and record the event: last, in the transaction."""
+    document = delivery.document
+    notify_clerks([Notice(document.issuing_unit_id, delivery.pk, text)], kind=kind, now=timezone.now())
+    enqueue_notification_emails(queue_for(document.urgency))
+    audit_record(
+        actor=actor,
+        verb=verb,
+        object_type="Delivery",
+        object_id=delivery.pk,
+        unit=delivery.unit_id,
+        document=document.pk,
+        payload=payload,
+    )
+
+
 def delivery_return(*, actor: AbstractBaseUser, delivery_id: int, reason: str, text: str = "") -> DeliveryReturn:
     """退文: a clerk of the recipient unit sends the delivery back to the issuer with a reason.
 
@@ -102,32 +120,19 @@ def delivery_return(*, actor: AbstractBaseUser, delivery_id: int, reason: str, t
             delivery=delivery, unit=delivery.unit, reason=reason, text=text, returned_by=actor, returned_at=now
         )
         document = delivery.document
-        notify_clerks(
-            [
-                Notice(
-                    document.issuing_unit_id,
-                    delivery.pk,
-                    _("%(unit)s退回了%(number)s《%(title)s》，理由：%(reason)s。%(text)s")
-                    % {
-                        "unit": delivery.unit.name,
-                        "number": document.number,
-                        "title": document.title,
-                        "reason": returned.get_reason_display(),
-                        "text": text,
-                    },
-                )
-            ],
+        _report_to_issuer(
+            actor,
+            delivery,
             kind=Notification.Kind.RETURNED,
-            now=now,
-        )
-        enqueue_notification_emails(queue_for(document.urgency))
-        audit_record(
-            actor=actor,
             verb=AuditVerb.DELIVERY_RETURNED,
-            object_type="Delivery",
-            object_id=delivery.pk,
-            unit=delivery.unit_id,
-            document=document.pk,
+            text=_("%(unit)s退回了%(number)s《%(title)s》，理由：%(reason)s。%(text)s")
+            % {
+                "unit": delivery.unit.name,
+                "number": document.number,
+                "title": document.title,
+                "reason": returned.get_reason_display(),
+                "text": text,
+            },
             payload={"return_id": returned.pk, "reason": reason, "text": text},
         )
     return returned
@@ -177,31 +182,13 @@ def delivery_complete(
             attachment.file.save(file.sha256, File(stream), save=False)
             attachment.save()
         document = delivery.document
-        notify_clerks(
-            [
-                Notice(
-                    document.issuing_unit_id,
-                    delivery.pk,
-                    _("%(unit)s已办结%(number)s《%(title)s》。落实情况：%(feedback)s")
-                    % {
-                        "unit": delivery.unit.name,
-                        "number": document.number,
-                        "title": document.title,
-                        "feedback": feedback,
-                    },
-                )
-            ],
+        _report_to_issuer(
+            actor,
+            delivery,
             kind=Notification.Kind.COMPLETED,
-            now=now,
-        )
-        enqueue_notification_emails(queue_for(document.urgency))
-        audit_record(
-            actor=actor,
             verb=AuditVerb.DELIVERY_COMPLETED,
-            object_type="Delivery",
-            object_id=delivery.pk,
-            unit=delivery.unit_id,
-            document=document.pk,
+            text=_("%(unit)s已办结%(number)s《%(title)s》。落实情况：%(feedback)s")
+            % {"unit": delivery.unit.name, "number": document.number, "title": document.title, "feedback": feedback},
             payload={
                 "completion_id": completion.pk,
                 "feedback": feedback,
