@@ -211,9 +211,26 @@ SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=60)
 SWEEP_STALE_SECONDS = env.int("SWEEP_STALE_SECONDS", default=120)
 # Periodic work, stored by django-celery-beat's DatabaseScheduler (visible in the admin). Every
 # entry runs on the control queue, so a routine backlog never delays it.
+# 催办: how often the beat looks for deliveries past a deadline, how long a unit has after one
+# reminder before the next, and after how many reminders the parent unit's clerks are told too
+# (once per delivery). A sweep handles REMINDER_BATCH_SIZE deliveries per transaction.
+REMINDER_SWEEP_SECONDS = env.int("REMINDER_SWEEP_SECONDS", default=60)
+REMINDER_INTERVAL_MINUTES = env.int("REMINDER_INTERVAL_MINUTES", default=240)
+REMINDER_ESCALATE_AFTER = env.int("REMINDER_ESCALATE_AFTER", default=3)
+REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=1000)
 CELERY_BEAT_SCHEDULE = {
     "sweep unfinished routing and notification": {
         "task": "workflow.sweep",
+        "schedule": float(SWEEP_INTERVAL_SECONDS),
+        "options": {"queue": "control", "expires": SWEEP_INTERVAL_SECONDS * 5},
+    },
+    "remind overdue deliveries (催办)": {
+        "task": "workflow.remind_overdue",
+        "schedule": float(REMINDER_SWEEP_SECONDS),
+        "options": {"queue": "control", "expires": REMINDER_SWEEP_SECONDS * 5},
+    },
+    "email unsent notifications": {
+        "task": "workflow.email_notifications",
         "schedule": float(SWEEP_INTERVAL_SECONDS),
         "options": {"queue": "control", "expires": SWEEP_INTERVAL_SECONDS * 5},
     },
