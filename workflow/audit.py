@@ -85,21 +85,20 @@ def audit_record(
     payload: dict | None = None,
 ) -> AuditEvent:
     """Append one event to the chain. Must run inside the transaction of the change it records."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("audit_record must run inside the transaction of the change it records")
-    seq, prev_hash = _lock_chain_head()
-    fields = {
-        "seq": seq + 1,
-        "occurred_at": timezone.now(),
-        "actor_id": actor.pk if actor is not None else None,
-        "unit_id": unit.pk if isinstance(unit, Unit) else unit,
-        "verb": str(verb),
-        "object_type": object_type,
-        "object_id": str(object_id),
-        "document_id": document.pk if isinstance(document, Document) else document,
-        "payload": payload or {},
-    }
-    return AuditEvent.objects.create(**fields, prev_hash=prev_hash, hash=event_hash(**fields, prev_hash=prev_hash))
+    (event,) = audit_record_many(
+        [
+            {
+                "actor": actor,
+                "verb": verb,
+                "object_type": object_type,
+                "object_id": object_id,
+                "unit": unit,
+                "document": document,
+                "payload": payload,
+            }
+        ]
+    )
+    return event
 
 
 def audit_record_many(events: list[dict]) -> list[AuditEvent]:
@@ -111,7 +110,7 @@ def audit_record_many(events: list[dict]) -> list[AuditEvent]:
     if not events:
         return []
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("audit_record_many must run inside the transaction of the change it records")
+        raise RuntimeError("audit_record must run inside the transaction of the change it records")
     seq, prev_hash = _lock_chain_head()
     now = timezone.now()
     rows = []
