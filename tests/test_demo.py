@@ -3,6 +3,7 @@ import json
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
+from django.utils import timezone
 
 from documents.digest import document_content_digest
 from documents.models import Document
@@ -122,3 +123,13 @@ def test_chain_command_names_a_malformed_or_unknown_number(db):
         call_command("chain", "内组电明字2022-11", "--json")
     with pytest.raises(CommandError, match="没有发文字号为 内组电明字〔2022〕99号"):
         call_command("chain", "内组电明字[2022]99号", "--json")
+
+
+def test_the_readable_chain_shows_local_times_and_every_level(demo, capsys):
+    call_command("chain", "内组电明字〔2022〕11号")
+    out = capsys.readouterr().out
+    assert out.startswith("内组电明字〔2022〕11号 【特提】关于进一步发挥基层党组织")
+    assert "  │   内教工委函〔2022〕90号 【特提】" in out
+    assert "  │     │   内大党发〔2022〕1号 【特提】" in out
+    signed = Receipt.objects.select_related("unit").get(unit__name="中共内蒙古自治区教育工作委员会")
+    assert f"中共内蒙古自治区教育工作委员会 [signed] 签收 {timezone.localtime(signed.signed_at):%Y-%m-%d %H:%M}" in out
