@@ -79,7 +79,8 @@ def _check_attachments(document: ParsedDocument) -> None:
         for name in names:
             if name and name[-1] in "。.，,；;：:":
                 document.warn(line, f"附件名称“{name}”后不加标点符号")
-    if headings is not None and headings != len(names):
+    # No attachment in the text at all is normal (they travel as files); a different count is not.
+    if headings and headings != len(names):
         if names:
             document.warn(line, f"附件说明列出 {len(names)} 个附件，正文后附有 {headings} 个附件")
         else:

@@ -81,7 +81,6 @@ _ALWAYS_CUT = [
     (re.compile(r"[（(]\s?此\s?页\s?无\s?正\s?文\s?[）)]"), "\n\\g<0>\n"),
     (re.compile(r"(?:^|(?<=\s))[-—–]{1,2}\s?\d{1,4}\s?[-—–]{1,2}(?=\s|$)"), "\n\\g<0>\n"),
     (re.compile(r"(?=蒙古文\s?[:：])"), "\n"),
-    (re.compile(r"(蒙古文\s?[:：]\s?\S+)\s+"), "\\1\n"),
 ]
 _LONG_CUT = [
     (re.compile(r"\s(?=发\s?往(?:\s?地\s?址)?\s)"), "\n"),
@@ -96,29 +95,65 @@ _LONG_CUT = [
     # A heading glued to its paragraph by a space: the heading ends at the space.
     (re.compile(r"(?m)^([一二三四五六七八九十]{1,3}、[^\s。；]{1,60})\s"), "\\1\n"),
 ]
+# When the whole text is one line, even a sentence end is a line end: the paragraphs are lost
+# anyway, and with no space at all the elements can only be told apart at their punctuation.
+_SINGLE_LINE_CUT = [
+    (re.compile(r"(?=发\s?往\s?地\s?址)|(?=签\s?批\s?盖\s?章)|(?=等\s?级\s?(?:特|加|平))"), "\n"),
+    (re.compile(r"(?<!第)(共\s?\d{1,4}\s?页)"), "\\1\n"),
+    (re.compile(r"([。！？；])"), "\\1\n"),
+    (re.compile(r"(?<!蒙古文)([：:])(?=\S)"), "\\1\n"),
+]
 _LONG = 120
+_SINGLE_LINE = _LONG
 
 
 def split_glued(lines: list[Line]) -> list[Line]:
     """Cut lines that hold several elements into one line per element, keeping line numbers."""
+    texts = [line.text for line in lines if line.text]
+    single_line = len(texts) <= 2 and max((len(text) for text in texts), default=0) > _SINGLE_LINE
     result: list[Line] = []
     for line in lines:
-        pieces = _cut(line.text)
+        pieces = _cut(line.text, single_line=single_line)
         result.extend(Line(line.number, piece) for piece in pieces) if pieces else result.append(line)
     return result
 
 
-def _cut(text: str) -> list[str]:
+def _cut(text: str, *, single_line: bool = False) -> list[str]:
     long = len(text) > _LONG
     for pattern, replacement in _ALWAYS_CUT:
         text = pattern.sub(replacement, text)
-    pieces = [piece for part in text.split("\n") for piece in _cut_numbers(part, long=long)]
+    pieces = _cut_mongolian([piece.strip() for piece in text.split("\n")])
+    pieces = [piece for part in pieces for piece in _cut_numbers(part, long=long)]
     if long:
         text = "\n".join(pieces)
-        for pattern, replacement in _LONG_CUT:
+        for pattern, replacement in [*_LONG_CUT, *(_SINGLE_LINE_CUT if single_line else [])]:
             text = pattern.sub(replacement, text)
         pieces = [piece for part in text.split("\n") for piece in _cut_recipients(part)]
     return [piece.strip() for piece in pieces if piece.strip()]
+
+
+def _cut_mongolian(pieces: list[str]) -> list[str]:
+    """Where the text of a 「蒙古文：」 label ends when more follows on its line.
+
+    The seed writes the Mongolian line as 「蒙古文：」 and the Chinese mark again: when the label's text
+    starts with the mark just above it, it ends there; otherwise at the first space.
+    """
+    result: list[str] = []
+    for piece in pieces:
+        label = _MONGOLIAN_LABEL.match(piece)
+        if label is None:
+            result.append(piece)
+            continue
+        mark, start = label["mark"], label.start("mark")
+        above = result[-1] if result else ""
+        if above and mark.startswith(above) and len(mark) > len(above):
+            end = start + len(above)
+        elif " " in mark:
+            end = start + mark.index(" ")
+        else:
+            end = len(piece)
+        result.extend([piece[:end], piece[end:]])
+    return [piece.strip() for piece in result if piece.strip()]
 
 
 def _cut_numbers(text: str, *, long: bool) -> list[str]:
@@ -162,11 +197,20 @@ def _is_header_words(text: str) -> bool:
 
 
 def _cut_recipients(text: str) -> list[str]:
-    """「…的通知 各高等学校党委：」 in a long line: the 主送 runs from the last space before the colon."""
+    """「…的通知 各高等学校党委：」 in a long line: the 主送 runs from the last space before the colon,
+    or, with no space at all, from the 文种 that ends the title (…的通知各高等学校党委：)."""
+    glued = _TITLE_THEN_RECIPIENTS.match(text)
+    if glued is not None:
+        return [glued["title"], glued["names"]]
     match = re.search(r"(?:^|\s)(?P<names>[^\s：:。，]{2,40}(?:[、，]\s?[^\s：:。，]{2,40}){0,30}[：:])$", text)
-    if match is None or match.start("names") == 0:
-        return [text]
-    return [text[: match.start("names")], match["names"]]
+    if match is not None and match.start("names") > 0:
+        return [text[: match.start("names")], match["names"]]
+    return [text]
+
+
+_TITLE_THEN_RECIPIENTS = re.compile(
+    r"^(?P<title>[^。：:]{4,300}?(?:通知|通报|意见|决定|报告|请示|批复|函|纪要|公告|通告))\s?(?P<names>各[^。，：:\s]{1,80}(?:[、，]\s?[^。，：:\s]{2,80}){0,30}[：:])$"
+)
 
 
 # --- Joining wrapped lines --------------------------------------------------------------------------
