@@ -457,18 +457,16 @@ def _read_attachment_note(document: ParsedDocument, lines: list[Line], start: in
 
 
 def _read_trailer(document: ParsedDocument, lines: list[Line]) -> None:
-    """After the date: 附注 in brackets, then the 版记 (抄送, 印发机关和印发日期). The rest is not ours."""
-    notes = []
-    index = 0
+    """After the date: 附注 in brackets right below it; the 版记 (抄送, 印发机关和印发日期) wherever it
+    stands, usually after the attachments. Anything else (attachments, page furniture) is not ours."""
+    notes, below_date, index = [], True, 0
     while index < len(lines):
         text = lines[index].text
         cc = patterns.CC.match(text)
         printed = patterns.PRINTED.match(text)
         if cc:
             parts = [cc["cc"]]
-            while (
-                not parts[-1].endswith(("。", ".")) and index + 1 < len(lines) and _continues_cc(lines[index + 1].text)
-            ):
+            while _cc_goes_on(parts[-1], lines, index):
                 index += 1
                 parts.append(lines[index].text)
             document.cc_text = join_wrapped(parts).rstrip("。.")
@@ -476,17 +474,20 @@ def _read_trailer(document: ParsedDocument, lines: list[Line]) -> None:
         elif printed:
             document.printing_organ = squeeze(printed["organ"]) or None
             document.printed_on = patterns.read_date(patterns.DATE.search(text)).value
-        elif re.fullmatch(r"[（(].{1,200}[）)]", text) and not _SEAL.match(text) and not document.cc_text:
+        elif below_date and re.fullmatch(r"[（(].{1,200}[）)]", text) and not _SEAL.match(text):
             notes.append(text)
-        elif _SEAL.match(text):
-            pass
-        elif text.startswith("附件") or document.cc_text or document.printing_organ or notes:
-            break
+        elif not _SEAL.match(text):
+            below_date = False
         index += 1
     if notes:
         document.annotation = "\n".join(notes)
         if any(patterns.PUBLIC_NOTE.search(note) for note in notes) and document.classification is None:
             document.classification = Classification.PUBLIC
+
+
+def _cc_goes_on(last: str, lines: list[Line], index: int) -> bool:
+    """抄送 wraps onto the next line until a name ends in 。."""
+    return not last.endswith(("。", ".")) and index + 1 < len(lines) and _continues_cc(lines[index + 1].text)
 
 
 def _continues_cc(text: str) -> bool:
