@@ -24,9 +24,17 @@ from workflow.services.documents import (
     document_update,
     forward_title,
 )
+from workflow.services.registration import (
+    Registration,
+    SourceFile,
+    document_register_draft,
+    document_register_received,
+)
 
 __all__ = [
     "FORWARD_BODY",
+    "Registration",
+    "SourceFile",
     "attachment_add",
     "delivery_open",
     "delivery_sign_for",
@@ -36,6 +44,8 @@ __all__ = [
     "document_draft",
     "document_forward",
     "document_issue",
+    "document_register_draft",
+    "document_register_received",
     "document_sign_off",
     "document_update",
     "forward_title",
