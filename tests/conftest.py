@@ -59,6 +59,50 @@ def world(db):
     return build_world()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashing costs ~0.2 s a password; tests create many people and prove nothing by it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _audit_triggers_on(django_db_blocker):
+    """Undo `committed_db`'s replica role once the flush that needed it is over."""
+    if connection.connection is not None:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = origin")
+
+
+@pytest.fixture(autouse=True)
+def _flushable_audit_table(request):
+    """Every transactional test (live_server included) gets `committed_db`'s flush handling."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and (
+        marker.kwargs.get("transaction") or marker.kwargs.get("serialized_rollback")
+    )
+    if transactional or {"transactional_db", "live_server"} & set(request.fixturenames):
+        request.getfixturevalue("committed_db")
+
+
+@pytest.fixture
+def committed_db(transactional_db):
+    """Committed data (other connections, threads and worker processes see it).
+
+    The audit table refuses TRUNCATE, which Django's flush between transactional tests uses: as the
+    test database's superuser, switch triggers off just for that flush.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = origin")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+
+
+@pytest.fixture
+def committed_world(committed_db):
+    return build_world()
+
+
 @pytest.fixture
 def count_queries():
     """count_queries(fn) -> (number of queries, result)."""

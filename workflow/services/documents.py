@@ -13,6 +13,7 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm
 
 from documents.attachments import check_attachment
 from documents.content import DocumentContent
@@ -21,6 +22,7 @@ from documents.models import (
     Attachment,
     Document,
     DocumentRecipient,
+    DocumentUserObjectPermission,
     Enclosure,
     Kind,
     NumberSeries,
@@ -410,3 +412,30 @@ def document_forward(
             payload={"delivery_id": delivery.pk, "encloses": received.number, "encloses_digest": received.digest},
         )
     return cover
+
+
+def document_share(*, actor: AbstractBaseUser, document: Document, user: AbstractBaseUser) -> bool:
+    """Let one person see one issued document beyond its deliveries (an exception, on the record).
+
+    Precondition: the actor is a signer of the issuing unit. A guardian object permission on the
+    document, which the visibility query honours. Returns False when it was already shared.
+    """
+    _require_role(actor, document.issuing_unit, Role.SIGNER, action=_("分享公文"))
+    if not document.is_issued:
+        raise Conflict(_("公文尚未印发，不能分享。"))
+    with transaction.atomic():
+        if DocumentUserObjectPermission.objects.filter(
+            content_object=document, user=user, permission__codename="view_document"
+        ).exists():
+            return False
+        assign_perm("documents.view_document", user, document)
+        audit_record(
+            actor=actor,
+            verb=AuditVerb.DOCUMENT_SHARED,
+            object_type="Document",
+            object_id=document.pk,
+            unit=document.issuing_unit_id,
+            document=document,
+            payload={"user_id": user.pk, "username": user.get_username()},
+        )
+    return True

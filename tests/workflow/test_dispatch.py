@@ -1,0 +1,170 @@
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from tests.factories import issue, person, unit
+from units.models import Role
+from workflow import services
+from workflow.models import AuditEvent, AuditVerb, Delivery, Dispatch, Notification
+
+
+def _units(world, n, *, clerks=False):
+    units = [unit(f"单位{i:05d}", world.region) for i in range(n)]
+    if clerks:
+        for each in units:
+            person(each, Role.CLERK)
+    return units
+
+
+def test_routing_creates_one_delivery_per_recipient_with_its_role(world):
+    _document, dispatch = issue(world.zzb, world.department, main=[world.education], cc=[world.other], route=False)
+    assert services.dispatch_route(dispatch_id=dispatch.pk) is True
+    deliveries = Delivery.objects.filter(dispatch=dispatch).order_by("unit_id")
+    assert [(d.unit_id, d.role, d.state) for d in deliveries] == sorted(
+        [(world.education.pk, "主送", "pending"), (world.other.pk, "抄送", "pending")]
+    )
+    dispatch.refresh_from_db()
+    assert dispatch.routed_at is not None
+    assert dispatch.route_attempts == 1
+
+
+def test_routing_twice_or_after_a_crash_creates_nothing_twice(world, settings):
+    settings.ROUTING_CHUNK_SIZE = 2
+    units = _units(world, 5)
+    _document, dispatch = issue(world.zzb, world.department, main=units, route=False)
+    # A worker that died after the first chunk: two deliveries are in, the dispatch is not routed.
+    Delivery.objects.bulk_create(
+        Delivery(dispatch=dispatch, document_id=dispatch.document_id, unit=u, role="主送", created_at=timezone.now())
+        for u in units[:2]
+    )
+    services.dispatch_route(dispatch_id=dispatch.pk)
+    services.dispatch_route(dispatch_id=dispatch.pk)
+
+    assert Delivery.objects.filter(dispatch=dispatch).count() == 5
+    created = AuditEvent.objects.filter(verb=AuditVerb.DELIVERIES_CREATED, object_id=str(dispatch.pk))
+    # Only the three new deliveries are audited (chunks [0,1] had nothing new, [2,3] and [4] did).
+    assert [event.payload["count"] for event in created] == [2, 1]
+    assert AuditEvent.objects.filter(verb=AuditVerb.DISPATCH_ROUTED, object_id=str(dispatch.pk)).count() == 1
+
+
+def test_routing_a_dispatch_that_is_gone_is_logged_and_ignored(db):
+    assert services.dispatch_route(dispatch_id=10**9) is False
+    assert services.dispatch_notify(dispatch_id=10**9) is False
+
+
+def test_routing_enqueues_notification_once(world, django_capture_on_commit_callbacks):
+    _document, dispatch = issue(world.zzb, world.department, main=[world.education], route=False)
+    with django_capture_on_commit_callbacks() as first:
+        services.dispatch_route(dispatch_id=dispatch.pk)
+    with django_capture_on_commit_callbacks() as second:
+        services.dispatch_route(dispatch_id=dispatch.pk)
+    assert (len(first), len(second)) == (1, 0)
+
+
+def test_routing_runs_the_same_queries_per_chunk_for_any_number_of_recipients(world, settings, count_queries):
+    settings.ROUTING_CHUNK_SIZE = 100
+    units = _units(world, 400)
+    _d, small = issue(world.zzb, world.department, main=units[:100], route=False)
+    _d, large = issue(world.zzb, world.department, main=units, route=False)
+
+    small_count, _ = count_queries(services.dispatch_route, dispatch_id=small.pk)
+    large_count, _ = count_queries(services.dispatch_route, dispatch_id=large.pk)
+
+    # Each chunk: a savepoint pair, the insert, and its audit event (lock, head, insert) = 6; the
+    # rest (load, attempt count, mark routed, count, audit) does not depend on the size.
+    assert small_count - 1 * 6 == large_count - 4 * 6 == 9
+
+
+def test_notify_gives_each_clerk_one_notification_and_one_email(world):
+    _document, dispatch = issue(world.zzb, world.department, main=[world.education, world.other], urgency="特提")
+    services.dispatch_notify(dispatch_id=dispatch.pk)
+    services.dispatch_notify(dispatch_id=dispatch.pk)
+
+    notifications = Notification.objects.order_by("user__username")
+    assert [(n.user.username, n.delivery.unit_id, n.kind) for n in notifications] == [
+        ("jygw", world.education.pk, "delivered"),
+        ("other_clerk", world.other.pk, "delivered"),
+    ]
+    assert all(n.emailed_at for n in notifications)
+    assert sorted(message.to[0] for message in mail.outbox) == ["jygw@example.org", "other_clerk@example.org"]
+    assert mail.outbox[0].subject.startswith("【特提】来文待签收：内组电明字〔2022〕")
+    dispatch.refresh_from_db()
+    assert dispatch.notified_at is not None
+    assert AuditEvent.objects.get(verb=AuditVerb.DISPATCH_NOTIFIED).payload == {"notifications": 2, "emails": 2}
+
+
+def test_a_clerk_role_granted_to_the_units_group_notifies_its_members(world):
+    member = person(world.other, username="member_of_other")
+    world.other.group.user_set.add(member)
+    services.role_grant(actor=None, unit=world.other, role=Role.CLERK, group=world.other.group)
+    _document, dispatch = issue(world.zzb, world.department, main=[world.other])
+    services.dispatch_notify(dispatch_id=dispatch.pk)
+    assert set(Notification.objects.values_list("user__username", flat=True)) == {"other_clerk", "member_of_other"}
+
+
+def test_notify_runs_the_same_queries_per_chunk_for_any_number_of_recipients(world, settings, count_queries):
+    settings.ROUTING_CHUNK_SIZE = 50
+    units = _units(world, 150, clerks=True)
+    _d, small = issue(world.zzb, world.department, main=units[:50])
+    _d, large = issue(world.zzb, world.department, main=units)
+
+    small_count, _ = count_queries(services.dispatch_notify, dispatch_id=small.pk)
+    large_count, _ = count_queries(services.dispatch_notify, dispatch_id=large.pk)
+
+    assert Notification.objects.count() == 200
+    # Each chunk: its deliveries, their clerks, the notification insert (in a savepoint), the emails
+    # to send and their marking (in a savepoint) = 9; the end of the loop and the rest = 9.
+    assert small_count - 1 * 9 == large_count - 3 * 9 == 9
+
+
+def test_the_sweep_re_enqueues_stale_unfinished_work_only(world, django_capture_on_commit_callbacks):
+    _d, lost = issue(world.zzb, world.department, main=[world.education], route=False)
+    _d, fresh = issue(world.zzb, world.department, main=[world.other], route=False)
+    _d, unnotified = issue(world.zzb, world.department, main=[world.other])
+    long_ago = timezone.now() - timedelta(hours=1)
+    Dispatch.objects.filter(pk__in=[lost.pk]).update(route_enqueued_at=long_ago)
+    Dispatch.objects.filter(pk__in=[unnotified.pk]).update(notify_enqueued_at=long_ago)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        counts = services.dispatch_sweep()
+
+    assert counts == {"route": 1, "notify": 1, "gave_up": 0}
+    assert len(callbacks) == 2
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert lost.route_enqueued_at > long_ago
+    assert fresh.routed_at is None
+
+
+def test_the_sweep_gives_up_on_a_poison_dispatch(world, django_capture_on_commit_callbacks):
+    _d, poison = issue(world.zzb, world.department, main=[world.education], route=False)
+    Dispatch.objects.filter(pk=poison.pk).update(
+        route_enqueued_at=timezone.now() - timedelta(hours=1), route_attempts=10
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.dispatch_sweep() == {"route": 0, "notify": 0, "gave_up": 1}
+    assert callbacks == []
+
+
+@pytest.mark.parametrize(
+    "queue_urgency", [("特提", "urgent"), ("特急", "urgent"), ("加急", "routine"), ("普通", "routine")]
+)
+def test_the_queue_follows_the_urgency(world, queue_urgency):
+    urgency, queue = queue_urgency
+    _d, dispatch = issue(world.zzb, world.department, main=[world.education], urgency=urgency, route=False)
+    assert dispatch.queue == queue
+
+
+def test_the_sweep_runs_the_same_queries_for_one_or_many_stale_dispatches(world, count_queries):
+    long_ago = timezone.now() - timedelta(hours=1)
+    _d, first = issue(world.zzb, world.department, main=[world.education], route=False)
+    Dispatch.objects.update(route_enqueued_at=long_ago)
+    one, _ = count_queries(services.dispatch_sweep)
+    for _ in range(20):
+        issue(world.zzb, world.department, main=[world.education], route=False)
+    Dispatch.objects.update(route_enqueued_at=long_ago)
+    many, counts = count_queries(services.dispatch_sweep)
+    assert counts["route"] == 21
+    assert one == many == 5  # savepoint, due routing (locked), stamp, due notification (locked), release
