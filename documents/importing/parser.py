@@ -103,7 +103,24 @@ def _document_starts(lines: list[Line]) -> list[int]:
             continue
         starts.append(start)
         floor = index + 1
+    # Before the first number: site navigation, or a document whose number is missing (a cover
+    # letter typed without it). A title followed by its 主送 and a paragraph tells them apart.
+    before = lines[: starts[0]]
+    if _holds_a_document(before):
+        starts.insert(0, _start_without_number(before))
     return starts
+
+
+def _holds_a_document(lines: list[Line]) -> bool:
+    for index in range(len(lines) - 2):
+        if (
+            _looks_like_title(lines[index].text)
+            and patterns.kind_of_title(lines[index].text)
+            and _is_recipients(lines[index + 1].text)
+            and lines[index + 2].text[-1] in _SENTENCE_END
+        ):
+            return True
+    return False
 
 
 def _header_number(text: str) -> patterns.NumberMatch | None:
@@ -146,13 +163,7 @@ def _start_without_number(lines: list[Line]) -> int:
     """No number: the document starts at its title (or the issuer mark just above it)."""
     for index, line in enumerate(lines[:60]):
         if _looks_like_title(line.text) and patterns.kind_of_title(line.text):
-            if (
-                index > 0
-                and _is_issuer_mark(lines[index - 1].text)
-                and not patterns.kind_of_title(lines[index - 1].text)
-            ):
-                return _header_start(lines, index - 1, 0) if index > 1 else index - 1
-            return index
+            return _header_start(lines, index, 0)
     return 0
 
 
@@ -213,10 +224,7 @@ def _read_header(document: ParsedDocument, lines: list[Line]) -> int:
     """Read the 版头; return the index of its first line after it (where the title starts)."""
     number_index = next((i for i, line in enumerate(lines[:12]) if _header_number(line.text)), None)
     if number_index is None:
-        end = next((i for i, line in enumerate(lines[:12]) if not _is_header_element(line.text)), len(lines))
-        # Without a number, a short line above a title is the issuer mark.
-        if end + 1 < len(lines) and _is_issuer_mark(lines[end].text) and _title_follows(lines, end + 1):
-            end += 1
+        end = _header_end_without_number(lines)
     else:
         end = number_index + 1
         while end < len(lines) and _is_header_element(lines[end].text):
@@ -233,8 +241,27 @@ def _read_header(document: ParsedDocument, lines: list[Line]) -> int:
     return end
 
 
-def _title_follows(lines: list[Line], index: int) -> bool:
-    return index < len(lines) and _looks_like_title(lines[index].text)
+def _header_end_without_number(lines: list[Line]) -> int:
+    """Header elements, and one short line above the title (the issuer mark), in any order."""
+    end, mark_taken = 0, False
+    while end < min(len(lines), 12):
+        text = lines[end].text
+        if _is_header_element(text):
+            end += 1
+        elif not mark_taken and _is_mark_above_title(lines, end):
+            mark_taken = True
+            end += 1
+        else:
+            break
+    return end
+
+
+def _is_mark_above_title(lines: list[Line], index: int) -> bool:
+    text = lines[index].text
+    if not _is_issuer_mark(text) or (patterns.kind_of_title(text) and not patterns.kind_of_mark(text)):
+        return False
+    below = next((line.text for line in lines[index + 1 :] if not _is_header_element(line.text)), "")
+    return _looks_like_title(below)
 
 
 def _read_header_element(document: ParsedDocument, line: Line) -> bool:
