@@ -6,33 +6,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('documents', '0003_issued_documents_are_frozen'),
-        ('units', '0001_initial'),
+        ("documents", "0003_issued_documents_are_frozen"),
+        ("units", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ImportedSource',
+            name="ImportedSource",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file_name', models.CharField(max_length=255, verbose_name='文件名')),
-                ('sha256', models.CharField(max_length=64)),
-                ('text', models.TextField(verbose_name='原文')),
-                ('first_line', models.PositiveIntegerField(default=1)),
-                ('warnings', models.JSONField(default=list, verbose_name='检查意见')),
-                ('imported_at', models.DateTimeField(verbose_name='导入时间')),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='imported_sources', to='documents.document')),
-                ('imported_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='units.unit', verbose_name='导入单位')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("file_name", models.CharField(max_length=255, verbose_name="文件名")),
+                ("sha256", models.CharField(max_length=64)),
+                ("text", models.TextField(verbose_name="原文")),
+                ("first_line", models.PositiveIntegerField(default=1)),
+                ("warnings", models.JSONField(default=list, verbose_name="检查意见")),
+                ("imported_at", models.DateTimeField(verbose_name="导入时间")),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="imported_sources",
+                        to="documents.document",
+                    ),
+                ),
+                (
+                    "imported_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="units.unit",
+                        verbose_name="导入单位",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '导入来源',
-                'verbose_name_plural': '导入来源',
-                'ordering': ['document', '-imported_at'],
-                'default_permissions': ('view',),
+                "verbose_name": "导入来源",
+                "verbose_name_plural": "导入来源",
+                "ordering": ["document", "-imported_at"],
+                "default_permissions": ("view",),
             },
         ),
     ]
