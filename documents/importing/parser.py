@@ -105,13 +105,14 @@ def _document_starts(lines: list[Line]) -> list[int]:
         floor = index + 1
     # Before the first number: site navigation, or a document whose number is missing (a cover
     # letter typed without it). A title followed by its 主送 and a paragraph tells them apart.
-    before = lines[: starts[0]]
-    if _holds_a_document(before):
-        starts.insert(0, _start_without_number(before))
+    title = _addressed_title(lines[: starts[0]])
+    if title is not None:
+        starts.insert(0, _header_start(lines, title, 0))
     return starts
 
 
-def _holds_a_document(lines: list[Line]) -> bool:
+def _addressed_title(lines: list[Line]) -> int | None:
+    """The first title followed by its 主送 and a paragraph (a list of links has no 主送)."""
     for index in range(len(lines) - 2):
         if (
             _looks_like_title(lines[index].text)
@@ -119,8 +120,8 @@ def _holds_a_document(lines: list[Line]) -> bool:
             and _is_recipients(lines[index + 1].text)
             and lines[index + 2].text[-1] in _SENTENCE_END
         ):
-            return True
-    return False
+            return index
+    return None
 
 
 def _header_number(text: str) -> patterns.NumberMatch | None:

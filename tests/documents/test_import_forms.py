@@ -379,3 +379,21 @@ def test_a_forward_of_a_forward_nests_the_enclosed_documents_by_their_numbers():
         }
     ]
     assert document.warnings == []
+
+
+def test_a_cover_letter_without_its_number_is_still_split_from_the_document_it_encloses():
+    text = (
+        "首页 > 通知公告\n关于做好秋季学期工作的通知\n"
+        + CITING.replace("内大党发〔2022〕15号\n", "")
+        + (
+            "中共内蒙古自治区教育工作委员会\n内教工委发〔2022〕7号\n"
+            "关于转发〈中共中央组织部关于做好X工作的通知〉的通知\n各高校党委：\n请认真落实。\n"
+        )
+    )
+
+    document = parse_text(text)
+
+    assert (document.number, document.issuer) == (None, "中共内蒙古大学委员会")
+    assert document.title == "中共内蒙古大学委员会转发关于转发《关于做好X工作的通知》的通知"
+    assert [enclosed.number for enclosed in document.enclosed] == ["内教工委发〔2022〕7号"]
+    assert document.warnings[0] == "第3行：未找到发文字号"
