@@ -11,13 +11,16 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Finding:
-    """One warning about the text: a missing element, or one that breaks GB/T 9704 or the 条例."""
+    """One warning about the text: a missing element, or one that breaks GB/T 9704 or the 条例.
 
-    line: int
+    `line` is None for a finding about the whole file (it could not be read).
+    """
+
+    line: int | None
     message: str
 
     def __str__(self) -> str:
-        return f"第{self.line}行：{self.message}"
+        return f"第{self.line}行：{self.message}" if self.line is not None else self.message
 
 
 @dataclass
@@ -102,9 +105,16 @@ class ParsedDocument:
     def warn(self, line: int | None, message: str) -> None:
         self.findings.append(Finding(line if line is not None else self.first_line, message))
 
+    @classmethod
+    def unreadable(cls, message: str) -> "ParsedDocument":
+        """The result for a file that could not be read at all: no element, and why."""
+        document = cls()
+        document.findings.append(Finding(None, message))
+        return document
+
     @property
     def warnings(self) -> list[str]:
-        return [str(finding) for finding in sorted(self.findings, key=lambda finding: finding.line)]
+        return [str(finding) for finding in sorted(self.findings, key=lambda finding: finding.line or 0)]
 
     def walk(self):
         """This document, then every enclosed document, depth first."""

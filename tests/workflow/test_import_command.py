@@ -75,6 +75,24 @@ def test_dry_run_without_json_shows_the_elements_and_the_findings(db, seed_file)
     assert "转发：内蒙古自治区党委组织部《关于进一步发挥" in out
 
 
+def test_a_file_that_cannot_be_read_still_gets_its_json_line_saying_why(db, seed_file, tmp_path):
+    garbled = tmp_path / "乱码.txt"
+    garbled.write_bytes(b"\x80\x80\xff\xfe")
+    out, err = io.StringIO(), io.StringIO()
+
+    with pytest.raises(CommandError, match="1 个文件未能导入"):
+        call_command("import_document", str(garbled), str(seed_file), "--dry-run", "--json", stdout=out, stderr=err)
+
+    unreadable, seed = (json.loads(line) for line in out.getvalue().splitlines())
+    _assert_contract_shape(unreadable)
+    reason = f"文件“{garbled}”无法识别文字编码：从第 1 字节起既不是 UTF-8 / GB18030 编码的文字。"
+    assert unreadable == {key: [] for key in KEYS} | {
+        key: None for key in KEYS if key not in ("main_recipients", "cc", "attachments", "forwarded", "enclosed")
+    } | {"warnings": [reason]}
+    assert seed["number"] == "内教工委函〔2022〕90号"
+    assert reason in err.getvalue()
+
+
 def test_without_dry_run_a_unit_to_register_for_is_required(db, seed_file):
     with pytest.raises(CommandError, match="请用 --as-received-by 单位 或 --draft-for 单位"):
         _run(str(seed_file))

@@ -11,6 +11,9 @@ nothing and shows what it read; with --json it prints one JSON object per file o
 "signatory" is the 发文机关署名 (the organ that signs above the date); "date" is the 成文日期 as
 YYYY-MM-DD; absent elements are null or []; each warning is 「第N行：…」 with the file's line number.
 
+A file that cannot be read at all still gets its JSON line (every element empty, the reason as its
+one warning); the reason also goes to stderr and the command exits non-zero at the end.
+
 Without --dry-run it registers each file through workflow.services.registration: as received by
 UNIT (收文登记) or as a draft of UNIT, acting as the system. UNIT is a unit's full or short name.
 Each file is one transaction: a file that fails leaves nothing behind, and the others go on; the
@@ -52,6 +55,8 @@ class Command(BaseCommand):
             read = _read(path)
             if isinstance(read, str):
                 self.stderr.write(read)
+                if json:  # one line for every file, so that lines and files pair up
+                    self.stdout.write(_dumps(ParsedDocument.unreadable(read).as_json()))
                 failed += 1
                 continue
             data, parsed = read
