@@ -2,6 +2,7 @@
 
     render_html(document) -> str     a standalone page: the cover letter, then each enclosed document
     render_pdf(document) -> bytes    the same on A4; each document from a new page, numbered from 1
+    print_pdf(document) -> PrintedPdf  the PDF and the number of pages of each document
     layout_context(document) -> dict the context of documents/official_layout.html, for a page that
                                      includes the layout (the document page's print view)
 
@@ -207,15 +208,27 @@ def render_html(document: Document, *, enclosures: list[Document] | None = None)
     )
 
 
+@dataclass(frozen=True)
+class PrintedPdf:
+    data: bytes
+    page_counts: list[int]  # pages of each document, cover first
+
+
+def print_pdf(document: Document) -> PrintedPdf:
+    """The PDF and how many pages each document takes (a telegram's 共 N 页 can be checked)."""
+    parts = _laid_out(document)
+    data = parts[0].copy([page for part in parts for page in part.pages]).write_pdf()
+    return PrintedPdf(data=data, page_counts=[len(part.pages) for part in parts])
+
+
 def render_pdf(document: Document) -> bytes:
     """A4 PDF: the cover letter, then each enclosed document from a new page, each numbered from 1."""
-    parts = _laid_out(document)
-    return parts[0].copy([page for part in parts for page in part.pages]).write_pdf()
+    return print_pdf(document).data
 
 
 def rendered_page_counts(document: Document) -> list[int]:
-    """How many pages each document takes in print, cover first (to check a telegram's 共 N 页)."""
-    return [len(part.pages) for part in _laid_out(document)]
+    """How many pages each document takes in print, cover first."""
+    return print_pdf(document).page_counts
 
 
 def _laid_out(document: Document) -> list:

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from documents.models import Document
 from documents.numbering import parse_number
-from documents.rendering import render_html, render_pdf, rendered_page_counts
+from documents.rendering import print_pdf, render_html
 from units.errors import DomainError
 
 
@@ -38,8 +38,9 @@ class Command(BaseCommand):
         if document is None:
             raise CommandError(f"没有发文字号为 {parsed} 的公文。")
         if pdf:
-            Path(pdf).write_bytes(render_pdf(document))
-            pages = rendered_page_counts(document)
+            printed = print_pdf(document)
+            Path(pdf).write_bytes(printed.data)
+            pages = printed.page_counts
             self.stdout.write(f"{pdf}：{sum(pages)} 页（{'、'.join(str(count) for count in pages)}）")
         if html:
             Path(html).write_text(render_html(document), encoding="utf-8")
