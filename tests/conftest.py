@@ -8,7 +8,19 @@ from django.test.utils import CaptureQueriesContext
 from documents.models import Attachment, Document, DocumentRecipient, Enclosure, ImportedSource, NumberSeries
 from tests.factories import build_world
 from units.models import UnitGroupObjectPermission, UnitUserObjectPermission
-from workflow.models import AuditEvent, Delivery, Dispatch, Forward, Notification, Receipt
+from workflow.models import (
+    AuditEvent,
+    CalendarDay,
+    Completion,
+    CompletionAttachment,
+    DeadlinePolicy,
+    Delivery,
+    DeliveryReturn,
+    Dispatch,
+    Forward,
+    Notification,
+    Receipt,
+)
 
 WATCHED = [
     Document,
@@ -24,14 +36,22 @@ WATCHED = [
     AuditEvent,
     UnitUserObjectPermission,
     UnitGroupObjectPermission,
+    DeliveryReturn,
+    Completion,
+    CompletionAttachment,
+    CalendarDay,
+    DeadlinePolicy,
 ]
 
 
 def _state() -> dict:
     state = {model.__name__: model.objects.count() for model in WATCHED}
     state["serials"] = NumberSeries.objects.aggregate(total=Sum("last_serial"))["total"]
-    state["delivery_states"] = sorted(Delivery.objects.values_list("id", "state", "read_at"))
+    state["delivery_states"] = sorted(
+        Delivery.objects.values_list("id", "state", "read_at", "recalled_at", "reminder_count", "last_reminded_at")
+    )
     state["document_states"] = sorted(Document.objects.values_list("id", "state"))
+    state["dispatch_recalls"] = sorted(Dispatch.objects.values_list("id", "recalled_at"))
     return state
 
 

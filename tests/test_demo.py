@@ -74,7 +74,20 @@ def test_demo_chain_matches_the_contract_shape(demo, capsys):
         assert len(node["digest"]) == 64
         assert int(node["digest"], 16) >= 0
         for delivery in node["deliveries"]:
-            assert set(delivery) == {"unit", "role", "state", "read_at", "signed_at", "receipt_digest", "forwards"}
+            assert set(delivery) == {
+                "unit",
+                "role",
+                "state",
+                "read_at",
+                "signed_at",
+                "receipt_digest",
+                "forwards",
+                # issue 4: the deadlines fixed at issue and the 催办 count.
+                "deadline_sign_for",
+                "deadline_complete",
+                "reminders",
+            }
+            assert isinstance(delivery["reminders"], int)
             assert delivery["role"] in ("主送", "抄送")
             assert delivery["state"] in states
             for child in delivery["forwards"]:

@@ -159,7 +159,7 @@ def test_the_queue_follows_the_urgency(world, queue_urgency):
 
 def test_the_sweep_runs_the_same_queries_for_one_or_many_stale_dispatches(world, count_queries):
     long_ago = timezone.now() - timedelta(hours=1)
-    _d, first = issue(world.zzb, world.department, main=[world.education], route=False)
+    _d, _first = issue(world.zzb, world.department, main=[world.education], route=False)
     Dispatch.objects.update(route_enqueued_at=long_ago)
     one, _ = count_queries(services.dispatch_sweep)
     for _ in range(20):

@@ -31,19 +31,32 @@ MAX_ATTEMPTS = 10
 def _insert_deliveries(dispatch: Dispatch, chunk: list[tuple[int, str]], now) -> list[int]:
     """One statement: insert the chunk's deliveries, skip those that exist, return the new units."""
     table = Delivery._meta.db_table
-    columns = "dispatch_id, document_id, unit_id, role, state, created_at"
+    # The deadlines fixed at issue travel with each delivery, in the same statement.
+    columns = "dispatch_id, document_id, unit_id, role, state, created_at, deadline_sign_for, deadline_complete"
+    deadlines = [dispatch.deadline_sign_for, dispatch.deadline_complete]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) "
-                "SELECT %s, %s, t.unit_id, t.role, 'pending', %s "
+                "SELECT %s, %s, t.unit_id, t.role, 'pending', %s, %s::timestamptz, %s::timestamptz "
                 "FROM unnest(%s::bigint[], %s::text[]) AS t(unit_id, role) "
                 "ON CONFLICT (dispatch_id, unit_id) DO NOTHING RETURNING unit_id",
-                [dispatch.pk, dispatch.document_id, now, [unit for unit, _ in chunk], [role for _, role in chunk]],
+                [
+                    dispatch.pk,
+                    dispatch.document_id,
+                    now,
+                    *deadlines,
+                    [unit for unit, _ in chunk],
+                    [role for _, role in chunk],
+                ],
             )
         else:
-            values = ", ".join(["(%s, %s, %s, %s, 'pending', %s)"] * len(chunk))
-            params = [value for unit, role in chunk for value in (dispatch.pk, dispatch.document_id, unit, role, now)]
+            values = ", ".join(["(%s, %s, %s, %s, 'pending', %s, %s, %s)"] * len(chunk))
+            params = [
+                value
+                for unit, role in chunk
+                for value in (dispatch.pk, dispatch.document_id, unit, role, now, *deadlines)
+            ]
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {values} "
                 "ON CONFLICT (dispatch_id, unit_id) DO NOTHING RETURNING unit_id",
