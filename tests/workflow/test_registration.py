@@ -13,6 +13,7 @@ from units.errors import Conflict, InvalidInput, NotAllowed
 from units.models import Role
 from workflow import services
 from workflow.access import document_list_visible
+from workflow.deadlines import deadlines_for
 from workflow.models import AuditEvent, AuditVerb, Delivery, Dispatch, Forward, Queue
 from workflow.services import SourceFile
 
@@ -91,6 +92,11 @@ def test_the_receiving_unit_gets_a_pending_delivery_through_a_routed_dispatch(wo
     )
     assert dispatch.routed_at is not None
     assert dispatch.queue == Queue.ROUTINE  # the cover letter itself carries no urgency
+    # Its handling deadlines are the policy's for its urgency, counted from the registration.
+    policy = deadlines_for("普通", delivery.created_at)
+    assert (delivery.deadline_sign_for, delivery.deadline_complete) == (policy.sign_for, policy.complete)
+    assert (dispatch.deadline_sign_for, dispatch.deadline_complete) == (policy.sign_for, policy.complete)
+    assert delivery.deadline_complete is not None
 
 
 def test_registration_writes_one_audit_event_per_created_document_and_one_for_the_delivery(world):
@@ -114,12 +120,18 @@ def test_registration_writes_one_audit_event_per_created_document_and_one_for_th
         "sha256": SEED.sha256,
     }
     assert events[1].payload["encloses"] == ["内组电明字〔2022〕11号"]
-    assert events[2].payload == {
+    delivery = Delivery.objects.get()
+    payload = dict(events[2].payload)
+    deadlines = [
+        datetime.datetime.fromisoformat(payload.pop(key)) for key in ("deadline_sign_for", "deadline_complete")
+    ]
+    assert payload == {
         "dispatch_id": Dispatch.objects.get().pk,
         "number": "内教工委函〔2022〕90号",
         "file": "seed.txt",
         "sha256": SEED.sha256,
     }
+    assert deadlines == [delivery.deadline_sign_for, delivery.deadline_complete]
     assert {event.unit_id for event in events} == {world.university.pk}
 
 

@@ -54,6 +54,7 @@ from documents.numbering import DocumentNumber, parse_number
 from units.errors import Conflict, InvalidInput
 from units.models import NumberPrefix, RecipientGroup, Role, Unit
 from workflow.audit import audit_record
+from workflow.deadlines import deadlines_for
 from workflow.enqueue import enqueue_notification, queue_for
 from workflow.models import AuditVerb, Delivery, Dispatch, Forward
 from workflow.services.documents import _number_prefix
@@ -311,8 +312,13 @@ def _keep_source(document, unit, parsed, source, actor, now) -> None:
 
 
 def _deliver(actor, unit: Unit, document: Document, parsed: ParsedDocument, source: SourceFile, now) -> Delivery:
-    """A dispatch of one unit, routed at once; its clerks are notified by the usual task on commit."""
+    """A dispatch of one unit, routed at once; its clerks are notified by the usual task on commit.
+
+    The deadlines are the policy's for the document's urgency, counted from the registration: the
+    time the unit has it in the system, as 承办 time limits run from receipt.
+    """
     named_in_cc = any(name in (unit.name, unit.short_name) for name in parsed.cc)
+    deadlines = deadlines_for(document.urgency, now)
     dispatch = Dispatch.objects.create(
         document=document,
         issued_by=actor,
@@ -324,6 +330,8 @@ def _deliver(actor, unit: Unit, document: Document, parsed: ParsedDocument, sour
         route_attempts=1,
         routed_at=now,
         notify_enqueued_at=now,
+        deadline_sign_for=deadlines.sign_for,
+        deadline_complete=deadlines.complete,
     )
     delivery = Delivery.objects.create(
         dispatch=dispatch,
@@ -331,6 +339,8 @@ def _deliver(actor, unit: Unit, document: Document, parsed: ParsedDocument, sour
         unit=unit,
         role=RecipientRole.COPY if named_in_cc else RecipientRole.MAIN,
         created_at=now,
+        deadline_sign_for=deadlines.sign_for,
+        deadline_complete=deadlines.complete,
     )
     audit_record(
         actor=actor,
@@ -339,7 +349,14 @@ def _deliver(actor, unit: Unit, document: Document, parsed: ParsedDocument, sour
         object_id=delivery.pk,
         unit=unit,
         document=document,
-        payload={"dispatch_id": dispatch.pk, "number": document.number, "file": source.name, "sha256": source.sha256},
+        payload={
+            "dispatch_id": dispatch.pk,
+            "number": document.number,
+            "file": source.name,
+            "sha256": source.sha256,
+            "deadline_sign_for": deadlines.sign_for.isoformat() if deadlines.sign_for else None,
+            "deadline_complete": deadlines.complete.isoformat() if deadlines.complete else None,
+        },
     )
     enqueue_notification(dispatch.pk, dispatch.queue)
     return delivery
