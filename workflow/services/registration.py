@@ -44,7 +44,6 @@ from documents.importing import ParsedDocument
 from documents.models import (
     Classification,
     Document,
-    DocumentRecipient,
     Enclosure,
     ImportedSource,
     RecipientRole,
@@ -57,7 +56,7 @@ from workflow.audit import audit_record
 from workflow.deadlines import deadlines_for
 from workflow.enqueue import enqueue_notification, queue_for
 from workflow.models import AuditVerb, Delivery, Dispatch, Forward
-from workflow.services.documents import _number_prefix
+from workflow.services.documents import _number_prefix, _store_recipients
 from workflow.services.documents import _require_role as _require_unit_role
 
 
@@ -395,17 +394,7 @@ def document_register_draft(
         document.signature_organ = content.signature_organ or unit.name
         document.save()
         _enclose(document, forwarded)
-        DocumentRecipient.objects.bulk_create(
-            DocumentRecipient(
-                document=document,
-                role=role,
-                position=position,
-                unit=recipient if isinstance(recipient, Unit) else None,
-                group=recipient if isinstance(recipient, RecipientGroup) else None,
-            )
-            for role, recipients in ((RecipientRole.MAIN, main), (RecipientRole.COPY, cc))
-            for position, recipient in enumerate(recipients)
-        )
+        _store_recipients(document, main, cc)
         if source_delivery is not None:
             upstream = Forward.objects.filter(cover=source_delivery.document).select_related("chain_root").first()
             root, depth = (upstream.chain_root, upstream.depth + 1) if upstream else (source_delivery.document, 1)
