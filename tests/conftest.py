@@ -5,7 +5,7 @@ from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
-from documents.models import Attachment, Document, DocumentRecipient, Enclosure, NumberSeries
+from documents.models import Attachment, Document, DocumentRecipient, Enclosure, ImportedSource, NumberSeries
 from tests.factories import build_world
 from units.models import UnitGroupObjectPermission, UnitUserObjectPermission
 from workflow.models import (
@@ -27,6 +27,7 @@ WATCHED = [
     DocumentRecipient,
     Attachment,
     Enclosure,
+    ImportedSource,
     Dispatch,
     Delivery,
     Receipt,

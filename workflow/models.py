@@ -24,7 +24,11 @@ class Dispatch(models.Model):
     """
 
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="dispatches")
-    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Empty for a dispatch that records a document received on paper and registered from the command
+    # line (收文登记, workflow.services.registration): nobody in the system dispatched it.
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     queue = models.CharField(max_length=10, choices=Queue.choices)
     # Unit ids, sorted: 主送 and 抄送 (a unit named in both is 主送 only).
@@ -394,6 +398,7 @@ class AuditVerb(models.TextChoices):
     DOCUMENT_SIGNED_OFF = "DOCUMENT_SIGNED_OFF"
     DOCUMENT_ISSUED = "DOCUMENT_ISSUED"
     DOCUMENT_FORWARDED = "DOCUMENT_FORWARDED"
+    DOCUMENT_REGISTERED = "DOCUMENT_REGISTERED"
     DOCUMENT_SHARED = "DOCUMENT_SHARED"
     DELIVERIES_CREATED = "DELIVERIES_CREATED"
     DISPATCH_ROUTED = "DISPATCH_ROUTED"

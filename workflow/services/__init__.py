@@ -29,10 +29,18 @@ from workflow.services.documents import (
 from workflow.services.handling import delivery_complete, delivery_return
 from workflow.services.notifications import notification_email_send, notification_mark_read
 from workflow.services.recall import delivery_recall, dispatch_recall
+from workflow.services.registration import (
+    Registration,
+    SourceFile,
+    document_register_draft,
+    document_register_received,
+)
 from workflow.services.reminders import delivery_remind, delivery_remind_overdue
 
 __all__ = [
     "FORWARD_BODY",
+    "Registration",
+    "SourceFile",
     "attachment_add",
     "calendar_day_remove",
     "calendar_day_set",
@@ -51,6 +59,8 @@ __all__ = [
     "document_draft",
     "document_forward",
     "document_issue",
+    "document_register_draft",
+    "document_register_received",
     "document_share",
     "document_sign_off",
     "document_update",
