@@ -9,11 +9,15 @@
 import os
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+QUEUES = ("urgent", "routine", "control")
+
 app = Celery("gongwen")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = [Queue("urgent"), Queue("routine"), Queue("control")]
+# Each queue has its own exchange and routing key: a message sent to "urgent" lands in the urgent list
+# only (with bare Queue("urgent") every queue would share the default exchange and key).
+app.conf.task_queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES]
 app.autodiscover_tasks()

@@ -4,9 +4,11 @@ Production safety comes from configuration: DEBUG is off unless the environment 
 SECRET_KEY is then required.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -34,21 +36,29 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "guardian",
     "django_celery_beat",
+    "axes",
+    "csp",
+    "django_htmx",
     "units",
     "documents",
     "workflow",
+    "web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "web.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -65,6 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "web.context_processors.navigation",
             ],
         },
     },
@@ -91,6 +102,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First, as django-axes requires: refuses a locked-out login before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -104,6 +117,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "inbox"
+LOGOUT_REDIRECT_URL = "login"
+
+# Brute-force protection (django-axes): five failed passwords lock that username out for 30 minutes,
+# whatever the address (rotating addresses does not help), and lock that address out too (rotating
+# usernames does not help). Behind a reverse proxy, set AXES_IPWARE_PROXY_COUNT so the client's
+# address is the one counted; offices behind one NAT address share its count. A successful login
+# resets the count.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
@@ -155,7 +184,7 @@ if REDIS_URL:
         "global_keyprefix": env.str("BROKER_KEY_PREFIX", default=""),
     }
 else:
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost/"
     for _folder in ("queue", "processed", "control"):
         (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -189,9 +218,26 @@ SWEEP_STALE_SECONDS = env.int("SWEEP_STALE_SECONDS", default=120)
 DISPATCH_MAX_ATTEMPTS = env.int("DISPATCH_MAX_ATTEMPTS", default=10)
 # Periodic work, stored by django-celery-beat's DatabaseScheduler (visible in the admin). Every
 # entry runs on the control queue, so a routine backlog never delays it.
+# 催办: how often the beat looks for deliveries past a deadline, how long a unit has after one
+# reminder before the next, and after how many reminders the parent unit's clerks are told too
+# (once per delivery). A sweep handles REMINDER_BATCH_SIZE deliveries per transaction.
+REMINDER_SWEEP_SECONDS = env.int("REMINDER_SWEEP_SECONDS", default=60)
+REMINDER_INTERVAL_MINUTES = env.int("REMINDER_INTERVAL_MINUTES", default=240)
+REMINDER_ESCALATE_AFTER = env.int("REMINDER_ESCALATE_AFTER", default=3)
+REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=1000)
 CELERY_BEAT_SCHEDULE = {
     "sweep unfinished routing and notification": {
         "task": "workflow.sweep",
+        "schedule": float(SWEEP_INTERVAL_SECONDS),
+        "options": {"queue": "control", "expires": SWEEP_INTERVAL_SECONDS * 5},
+    },
+    "remind overdue deliveries (催办)": {
+        "task": "workflow.remind_overdue",
+        "schedule": float(REMINDER_SWEEP_SECONDS),
+        "options": {"queue": "control", "expires": REMINDER_SWEEP_SECONDS * 5},
+    },
+    "email unsent notifications": {
+        "task": "workflow.email_notifications",
         "schedule": float(SWEEP_INTERVAL_SECONDS),
         "options": {"queue": "control", "expires": SWEEP_INTERVAL_SECONDS * 5},
     },
@@ -215,6 +261,23 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 315
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): every script, style, image and font comes from this site;
+# no inline script or style, no eval (htmx is configured without it in the base template).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,
@@ -222,6 +285,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # WeasyPrint logs every layout step at INFO: one line per page of every PDF printed.
+    "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 
 # This system is not an approved channel for classified (涉密) documents unless deployed as one.

@@ -241,6 +241,38 @@ class Enclosure(models.Model):
         return f"{self.cover_id} ⊃ {self.enclosed_id} ({self.depth})"
 
 
+class ImportedSource(models.Model):
+    """The text a document was imported from (收文登记 or a draft from a file), and what the
+    conformance check found in it: the document page shows these findings beside the document.
+
+    Not part of the document's content (not digested, not frozen): a record of how it came in.
+    """
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="imported_sources")
+    unit = models.ForeignKey(Unit, verbose_name=_("导入单位"), on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(_("文件名"), max_length=255)
+    # SHA-256 of the whole file's bytes: the same file imported twice is recognisable.
+    sha256 = models.CharField(max_length=64)
+    # This document's part of the file's text, and the first line of that part in the file.
+    text = models.TextField(_("原文"))
+    first_line = models.PositiveIntegerField(default=1)
+    # [{"line": 7, "message": "…"}], line numbers of the file.
+    warnings = models.JSONField(_("检查意见"), default=list)
+    imported_at = models.DateTimeField(_("导入时间"))
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("导入来源")
+        verbose_name_plural = _("导入来源")
+        ordering = ["document", "-imported_at"]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.file_name} → {self.document_id}"
+
+
 class NumberSeries(models.Model):
     """Where a (prefix, year) series stands: the last serial allocated.
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the project needs: Chromium for the browser tests, CJK and Mongolian fonts for
-# the official layout (WeasyPrint), and the libraries WeasyPrint renders with. Installs what is
+# the official layout (WeasyPrint), the libraries WeasyPrint renders with, and poppler-utils to look
+XX
 # missing when it can (root, or sudo without a password); otherwise says what to install.
 set -euo pipefail
-packages=(chromium fonts-noto-cjk fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0 gettext redis-server)
+packages=(chromium fonts-noto-cjk fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0 gettext poppler-utils redis-server)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -5,16 +5,29 @@ from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
-from documents.models import Attachment, Document, DocumentRecipient, Enclosure, NumberSeries
+from documents.models import Attachment, Document, DocumentRecipient, Enclosure, ImportedSource, NumberSeries
 from tests.factories import build_world
 from units.models import UnitGroupObjectPermission, UnitUserObjectPermission
-from workflow.models import AuditEvent, Delivery, Dispatch, Forward, Notification, Receipt
+from workflow.models import (
+    AuditEvent,
+    CalendarDay,
+    Completion,
+    CompletionAttachment,
+    DeadlinePolicy,
+    Delivery,
+    DeliveryReturn,
+    Dispatch,
+    Forward,
+    Notification,
+    Receipt,
+)
 
 WATCHED = [
     Document,
     DocumentRecipient,
     Attachment,
     Enclosure,
+    ImportedSource,
     Dispatch,
     Delivery,
     Receipt,
@@ -23,14 +36,22 @@ WATCHED = [
     AuditEvent,
     UnitUserObjectPermission,
     UnitGroupObjectPermission,
+    DeliveryReturn,
+    Completion,
+    CompletionAttachment,
+    CalendarDay,
+    DeadlinePolicy,
 ]
 
 
 def _state() -> dict:
     state = {model.__name__: model.objects.count() for model in WATCHED}
     state["serials"] = NumberSeries.objects.aggregate(total=Sum("last_serial"))["total"]
-    state["delivery_states"] = sorted(Delivery.objects.values_list("id", "state", "read_at"))
+    state["delivery_states"] = sorted(
+        Delivery.objects.values_list("id", "state", "read_at", "recalled_at", "reminder_count", "last_reminded_at")
+    )
     state["document_states"] = sorted(Document.objects.values_list("id", "state"))
+    state["dispatch_recalls"] = sorted(Dispatch.objects.values_list("id", "recalled_at"))
     return state
 
 
@@ -71,6 +92,17 @@ def _audit_triggers_on(django_db_blocker):
     if connection.connection is not None:
         with django_db_blocker.unblock(), connection.cursor() as cursor:
             cursor.execute("SET session_replication_role = origin")
+
+
+@pytest.fixture(autouse=True)
+def _flushable_audit_table(request):
+    """Every transactional test (live_server included) gets `committed_db`'s flush handling."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and (
+        marker.kwargs.get("transaction") or marker.kwargs.get("serialized_rollback")
+    )
+    if transactional or {"transactional_db", "live_server"} & set(request.fixturenames):
+        request.getfixturevalue("committed_db")
 
 
 @pytest.fixture

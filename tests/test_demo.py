@@ -3,6 +3,7 @@ import json
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
+from django.utils import timezone
 
 from documents.digest import document_content_digest
 from documents.models import Document
@@ -74,7 +75,20 @@ def test_demo_chain_matches_the_contract_shape(demo, capsys):
         assert len(node["digest"]) == 64
         assert int(node["digest"], 16) >= 0
         for delivery in node["deliveries"]:
-            assert set(delivery) == {"unit", "role", "state", "read_at", "signed_at", "receipt_digest", "forwards"}
+            assert set(delivery) == {
+                "unit",
+                "role",
+                "state",
+                "read_at",
+                "signed_at",
+                "receipt_digest",
+                "forwards",
+                # issue 4: the deadlines fixed at issue and the 催办 count.
+                "deadline_sign_for",
+                "deadline_complete",
+                "reminders",
+            }
+            assert isinstance(delivery["reminders"], int)
             assert delivery["role"] in ("主送", "抄送")
             assert delivery["state"] in states
             for child in delivery["forwards"]:
@@ -109,3 +123,13 @@ def test_chain_command_names_a_malformed_or_unknown_number(db):
         call_command("chain", "内组电明字2022-11", "--json")
     with pytest.raises(CommandError, match="没有发文字号为 内组电明字〔2022〕99号"):
         call_command("chain", "内组电明字[2022]99号", "--json")
+
+
+def test_the_readable_chain_shows_local_times_and_every_level(demo, capsys):
+    call_command("chain", "内组电明字〔2022〕11号")
+    out = capsys.readouterr().out
+    assert out.startswith("内组电明字〔2022〕11号 【特提】关于进一步发挥基层党组织")
+    assert "  │   内教工委函〔2022〕90号 【特提】" in out
+    assert "  │     │   内大党发〔2022〕1号 【特提】" in out
+    signed = Receipt.objects.select_related("unit").get(unit__name="中共内蒙古自治区教育工作委员会")
+    assert f"中共内蒙古自治区教育工作委员会 [signed] 签收 {timezone.localtime(signed.signed_at):%Y-%m-%d %H:%M}" in out

@@ -151,11 +151,13 @@ class Gunicorn(Process):
 
     ready_text = "Booting worker"
 
-    def __init__(self, *, log_dir: Path, workers: int = 2, extra_env: dict | None = None):
+    def __init__(
+        self, *, log_dir: Path, workers: int = 2, extra_env: dict | None = None, options: tuple[str, ...] = ()
+    ):
         self.port = free_port(8300)
         env = {"DATABASE_URL": test_database_url(), **(extra_env or {})}
         command = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{self.port}"]
-        command += ["--workers", str(workers), "--access-logfile", "-"]
+        command += ["--workers", str(workers), *options]
         super().__init__(command, log_path=log_dir / f"gunicorn-{self.port}.log", env=env)
         wait_until(self._accepts, timeout=30)
 

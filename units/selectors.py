@@ -4,7 +4,9 @@ embed it as a subquery; nothing here evaluates an id list."""
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import CharField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
 from django.db.models.lookups import StartsWith
+from django.utils.translation import gettext as _
 
+from units.errors import InvalidInput
 from units.models import RecipientGroup, Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
 
 
@@ -64,3 +66,20 @@ def user_list_with_role_in_units(units: QuerySet[Unit], role: Role | str) -> Que
 
 def recipient_group_list_for_unit(unit: Unit) -> QuerySet[RecipientGroup]:
     return RecipientGroup.objects.filter(owner=unit)
+
+
+def recipient_list_from_names(unit: Unit, names: list[str]) -> list[Unit | RecipientGroup]:
+    """Read 主送/抄送 names as written (a unit's full or short name, or one of `unit`'s groups).
+
+    Two queries whatever the number of names. Raises InvalidInput naming every name not found.
+    """
+    names = [name.strip() for name in names if name.strip()]
+    groups = {group.name: group for group in RecipientGroup.objects.filter(owner=unit, name__in=names)}
+    units: dict[str, Unit] = {}
+    for candidate in Unit.objects.filter(Q(name__in=names) | Q(short_name__in=names), is_active=True):
+        units.setdefault(candidate.name, candidate)
+        units.setdefault(candidate.short_name, candidate)
+    unknown = [name for name in names if name not in groups and name not in units]
+    if unknown:
+        raise InvalidInput(_("未知的收文单位或收文对象组：%(names)s。") % {"names": "、".join(unknown)})
+    return [groups.get(name) or units[name] for name in names]

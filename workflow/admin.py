@@ -10,8 +10,28 @@ from django.utils.translation import gettext_lazy as _
 from documents.models import Document, NumberSeries
 from units.errors import DomainError
 from units.models import NumberPrefix, RecipientGroup, Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
-from workflow.models import AuditEvent, Delivery, Dispatch, Notification, Receipt
-from workflow.services import number_series_set, recipient_group_save, role_grant, role_revoke, unit_create
+from workflow.models import (
+    AuditEvent,
+    CalendarDay,
+    Completion,
+    CompletionAttachment,
+    DeadlinePolicy,
+    Delivery,
+    DeliveryReturn,
+    Dispatch,
+    Notification,
+    Receipt,
+)
+from workflow.services import (
+    calendar_day_remove,
+    calendar_day_set,
+    deadline_policy_set,
+    number_series_set,
+    recipient_group_save,
+    role_grant,
+    role_revoke,
+    unit_create,
+)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -243,15 +263,116 @@ class DocumentAdmin(ReadOnlyAdmin):
 
 @admin.register(Dispatch)
 class DispatchAdmin(ReadOnlyAdmin):
-    list_display = ["document", "queue", "recipient_count", "routed_at", "notified_at", "route_attempts"]
+    list_display = [
+        "document",
+        "queue",
+        "recipient_count",
+        "routed_at",
+        "notified_at",
+        "route_attempts",
+        "deadline_sign_for",
+        "deadline_complete",
+        "recalled_at",
+    ]
     list_filter = ["queue"]
 
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["document", "unit", "role", "state", "read_at", "signed_at"]
+    list_display = [
+        "document",
+        "unit",
+        "role",
+        "state",
+        "read_at",
+        "signed_at",
+        "deadline_sign_for",
+        "deadline_complete",
+        "reminder_count",
+        "completed_at",
+    ]
     list_filter = ["state", "role"]
     list_select_related = ["document", "unit"]
+
+
+@admin.register(DeadlinePolicy)
+class DeadlinePolicyAdmin(admin.ModelAdmin):
+    """办理时限 by urgency. Changes go through the audited service and apply to later issues only."""
+
+    list_display = ["urgency", "sign_for_amount", "sign_for_unit", "complete_amount", "complete_unit"]
+    fields = ["urgency", "sign_for_amount", "sign_for_unit", "complete_amount", "complete_unit"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["urgency"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        try:
+            policy = deadline_policy_set(
+                actor=request.user,
+                urgency=obj.urgency,
+                sign_for_amount=obj.sign_for_amount,
+                sign_for_unit=obj.sign_for_unit,
+                complete_amount=obj.complete_amount,
+                complete_unit=obj.complete_unit,
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+            raise
+        obj.pk = policy.pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    """节假日与调休, from the State Council's notices. Every change goes through the audited services."""
+
+    list_display = ["date", "is_working_day", "name", "source"]
+    list_filter = ["is_working_day"]
+    date_hierarchy = "date"
+    search_fields = ["name", "source"]
+    actions = ["remove"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        if change and "date" in form.changed_data:
+            calendar_day_remove(actor=request.user, date=form.initial["date"])
+        day = calendar_day_set(
+            actor=request.user, date=obj.date, is_working_day=obj.is_working_day, name=obj.name, source=obj.source
+        )
+        obj.pk = day.pk
+
+    def delete_model(self, request, obj):
+        calendar_day_remove(actor=request.user, date=obj.date)
+
+    @admin.action(description=_("删除所选日期（恢复为普通周日程）"))
+    def remove(self, request, queryset):
+        for day in queryset.order_by("date"):
+            calendar_day_remove(actor=request.user, date=day.date)
+
+
+class CompletionAttachmentInline(ReadOnlyInline):
+    model = CompletionAttachment
+    fields = ["position", "name", "size", "sha256"]
+
+
+@admin.register(Completion)
+class CompletionAdmin(ReadOnlyAdmin):
+    list_display = ["delivery", "unit", "completed_by", "completed_at"]
+    list_select_related = ["delivery__document", "unit", "completed_by"]
+    inlines = [CompletionAttachmentInline]
+
+
+@admin.register(DeliveryReturn)
+class DeliveryReturnAdmin(ReadOnlyAdmin):
+    list_display = ["delivery", "unit", "reason", "returned_by", "returned_at"]
+    list_filter = ["reason"]
+    list_select_related = ["delivery__document", "unit", "returned_by"]
 
 
 @admin.register(Receipt)

@@ -13,6 +13,7 @@ from workflow.models import Queue
 
 ROUTE_DISPATCH = "workflow.route_dispatch"
 NOTIFY_DISPATCH = "workflow.notify_dispatch"
+EMAIL_NOTIFICATIONS = "workflow.email_notifications"
 
 
 def queue_for(urgency: str) -> str:
@@ -31,3 +32,12 @@ def enqueue_routing(dispatch_id: int, queue: str) -> None:
 
 def enqueue_notification(dispatch_id: int, queue: str) -> None:
     _publish_on_commit(NOTIFY_DISPATCH, dispatch_id, queue)
+
+
+def enqueue_notification_emails(queue: str) -> None:
+    """Email the notifications a service has just written (reminders, recalls, returns, completions).
+
+    The task emails every notification still unsent, whoever wrote it, and the beat runs it too, so
+    a lost message only delays the emails.
+    """
+    transaction.on_commit(lambda: app.send_task(EMAIL_NOTIFICATIONS, queue=queue), robust=True)

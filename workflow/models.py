@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from documents.models import Document, RecipientRole
+from documents.models import Document, RecipientRole, Urgency
 from units.models import Unit
 
 
@@ -24,7 +24,11 @@ class Dispatch(models.Model):
     """
 
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="dispatches")
-    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Empty for a dispatch that records a document received on paper and registered from the command
+    # line (收文登记, workflow.services.registration): nobody in the system dispatched it.
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     queue = models.CharField(max_length=10, choices=Queue.choices)
     # Unit ids, sorted: 主送 and 抄送 (a unit named in both is 主送 only).
@@ -37,6 +41,17 @@ class Dispatch(models.Model):
     notify_enqueued_at = models.DateTimeField(null=True, blank=True)
     notify_attempts = models.PositiveIntegerField(default=0)
     notified_at = models.DateTimeField(null=True, blank=True)
+    # Fixed at issue (workflow.deadlines) and copied into every delivery by routing.
+    deadline_sign_for = models.DateTimeField(_("签收时限"), null=True, blank=True)
+    deadline_complete = models.DateTimeField(_("办结时限"), null=True, blank=True)
+    # A corrected document re-issued in answer to a 退文 records which return it answers.
+    answers_return = models.ForeignKey(
+        "DeliveryReturn", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
+    )
+    recalled_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
+    recalled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("分发")
@@ -78,9 +93,10 @@ class Delivery(models.Model):
         COMPLETED = "completed", _("已办结")
 
     # The allowed transitions, applied as a conditional UPDATE ... WHERE state = <from>.
+    # A signed delivery may still be returned: 初审 comes after 签收 (条例 第二十四条).
     TRANSITIONS: dict[str, frozenset[str]] = {
         State.PENDING: frozenset({State.SIGNED, State.RETURNED, State.RECALLED}),
-        State.SIGNED: frozenset({State.COMPLETED}),
+        State.SIGNED: frozenset({State.COMPLETED, State.RETURNED}),
         State.RETURNED: frozenset(),
         State.RECALLED: frozenset(),
         State.COMPLETED: frozenset(),
@@ -98,6 +114,19 @@ class Delivery(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     signed_at = models.DateTimeField(null=True, blank=True)
+    # Copied from the dispatch when the delivery is created: a later policy change moves nothing.
+    deadline_sign_for = models.DateTimeField(_("签收时限"), null=True, blank=True)
+    deadline_complete = models.DateTimeField(_("办结时限"), null=True, blank=True)
+    # 催办: how many reminders were sent (automatic and by hand), the last one, and when the parent
+    # unit was told. db_default, because routing inserts rows with one raw statement.
+    reminder_count = models.PositiveSmallIntegerField(_("催办次数"), default=0, db_default=0)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the issuer recalled it: a pending delivery becomes recalled; a signed one keeps its
+    # state and its unit (and every unit it forwarded to) is told.
+    recalled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("送达")
@@ -117,6 +146,17 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["unit", "state", "created_at"], name="delivery_inbox"),
             models.Index(fields=["document", "unit"], name="delivery_visibility"),
+            # The reminder sweep: the two clocks of the deliveries still open.
+            models.Index(
+                fields=["deadline_sign_for"],
+                condition=models.Q(state="pending", recalled_at__isnull=True),
+                name="delivery_sign_for_clock",
+            ),
+            models.Index(
+                fields=["deadline_complete"],
+                condition=models.Q(state__in=["pending", "signed"], recalled_at__isnull=True),
+                name="delivery_complete_clock",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -193,10 +233,155 @@ class Notification(models.Model):
             models.Index(
                 fields=["user", "created_at"], condition=models.Q(read_at__isnull=True), name="notification_unread"
             ),
+            # The email outbox of every kind but DELIVERED (dispatch_notify emails those itself).
+            models.Index(
+                fields=["id"],
+                condition=models.Q(emailed_at__isnull=True) & ~models.Q(kind="delivered"),
+                name="notification_unemailed",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.text
+
+
+class ReturnReason(models.TextChoices):
+    """退文的理由 (条例 第二十四条: 初审 不符合规定的公文，退回来文单位并说明理由)."""
+
+    NOT_COMPETENT = "not_competent", _("不应由本机关办理")
+    AGAINST_RULES = "against_rules", _("不符合行文规则")
+    WRONG_FORMAT = "wrong_format", _("文种格式不符")
+    NOT_CONSULTED = "not_consulted", _("未协商会签")
+    OTHER = "other", _("其他")
+
+
+class DeliveryReturn(models.Model):
+    """退文: a recipient unit sent a delivery back to the issuer, with the reason."""
+
+    delivery = models.OneToOneField(Delivery, on_delete=models.PROTECT, related_name="return_record")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("退文理由"), max_length=20, choices=ReturnReason.choices)
+    text = models.TextField(_("说明"), blank=True)
+    returned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    returned_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("退文")
+        verbose_name_plural = _("退文")
+        ordering = ["-returned_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(reason="other") | ~models.Q(text=""), name="return_other_has_text"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.get_reason_display()}"
+
+
+class Completion(models.Model):
+    """办结: the recipient unit finished handling a delivery; its feedback (落实情况)."""
+
+    delivery = models.OneToOneField(Delivery, on_delete=models.PROTECT, related_name="completion")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    feedback = models.TextField(_("落实情况"))
+    completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    completed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("办结")
+        verbose_name_plural = _("办结")
+        constraints = [models.CheckConstraint(condition=~models.Q(feedback=""), name="completion_has_feedback")]
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.completed_at:%Y-%m-%d %H:%M}"
+
+
+def completion_attachment_upload_to(attachment: "CompletionAttachment", filename: str) -> str:
+    # Named by content, like documents' attachments.
+    return f"feedback/{attachment.sha256[:2]}/{attachment.sha256}"
+
+
+class CompletionAttachment(models.Model):
+    """A file attached to the 落实情况 (checked by documents.attachments.check_attachment)."""
+
+    completion = models.ForeignKey(Completion, on_delete=models.PROTECT, related_name="attachments")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(_("附件名称"), max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(upload_to=completion_attachment_upload_to)
+
+    class Meta:
+        verbose_name = _("办结附件")
+        verbose_name_plural = _("办结附件")
+        ordering = ["completion", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["completion", "position"], name="completion_attachment_position_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClockUnit(models.TextChoices):
+    """How a deadline is counted: minutes and hours on the clock, working days on the calendar."""
+
+    MINUTES = "minutes", _("分钟")
+    HOURS = "hours", _("小时")
+    WORKING_DAYS = "working_days", _("工作日")
+
+
+class DeadlinePolicy(models.Model):
+    """办理时限 by urgency: how long recipients have to sign for (签收) and to complete (办结).
+
+    Applied when a document is issued (workflow.deadlines); changing a policy moves no deadline
+    already fixed. Edited in the admin through `deadline_policy_set`.
+    """
+
+    urgency = models.CharField(_("紧急程度"), max_length=4, choices=Urgency.choices, unique=True)
+    sign_for_amount = models.PositiveIntegerField(_("签收时限"))
+    sign_for_unit = models.CharField(_("签收时限单位"), max_length=12, choices=ClockUnit.choices)
+    complete_amount = models.PositiveIntegerField(_("办结时限"))
+    complete_unit = models.CharField(_("办结时限单位"), max_length=12, choices=ClockUnit.choices)
+
+    class Meta:
+        verbose_name = _("办理时限")
+        verbose_name_plural = _("办理时限")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(sign_for_amount__gt=0, complete_amount__gt=0), name="deadline_policy_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.urgency}：{self.sign_for_amount}{self.get_sign_for_unit_display()}内签收，"
+            f"{self.complete_amount}{self.get_complete_unit_display()}内办结"
+        )
+
+
+class CalendarDay(models.Model):
+    """An exception to the week: a public holiday (放假) or a weekend day made a working day (调休上班).
+
+    Every other Monday to Friday is a working day and every other Saturday and Sunday is not. The
+    official calendars are shipped by migration from the State Council's notices; edited in the
+    admin through `calendar_day_set` / `calendar_day_remove`.
+    """
+
+    date = models.DateField(_("日期"), unique=True)
+    is_working_day = models.BooleanField(_("上班"), help_text=_("勾选：调休上班；不勾选：放假"))
+    name = models.CharField(_("名称"), max_length=50, blank=True, help_text=_("例如：国庆节、国庆节调休"))
+    source = models.CharField(_("依据"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("节假日与调休")
+        verbose_name_plural = _("节假日与调休")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {'上班' if self.is_working_day else '放假'} {self.name}"
 
 
 class AuditVerb(models.TextChoices):
@@ -213,12 +398,22 @@ class AuditVerb(models.TextChoices):
     DOCUMENT_SIGNED_OFF = "DOCUMENT_SIGNED_OFF"
     DOCUMENT_ISSUED = "DOCUMENT_ISSUED"
     DOCUMENT_FORWARDED = "DOCUMENT_FORWARDED"
+    DOCUMENT_REGISTERED = "DOCUMENT_REGISTERED"
     DOCUMENT_SHARED = "DOCUMENT_SHARED"
     DELIVERIES_CREATED = "DELIVERIES_CREATED"
     DISPATCH_ROUTED = "DISPATCH_ROUTED"
     DISPATCH_NOTIFIED = "DISPATCH_NOTIFIED"
     DELIVERY_READ = "DELIVERY_READ"
     DELIVERY_SIGNED = "DELIVERY_SIGNED"
+    DEADLINE_POLICY_SET = "DEADLINE_POLICY_SET"
+    CALENDAR_DAY_SET = "CALENDAR_DAY_SET"
+    CALENDAR_DAY_REMOVED = "CALENDAR_DAY_REMOVED"
+    DELIVERY_REMINDED = "DELIVERY_REMINDED"
+    DELIVERY_ESCALATED = "DELIVERY_ESCALATED"
+    DISPATCH_RECALLED = "DISPATCH_RECALLED"
+    DELIVERY_RECALLED = "DELIVERY_RECALLED"
+    DELIVERY_RETURNED = "DELIVERY_RETURNED"
+    DELIVERY_COMPLETED = "DELIVERY_COMPLETED"
 
 
 class AuditEvent(models.Model):

@@ -4,12 +4,17 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from documents.models import Document, Enclosure, Urgency
 from documents.numbering import format_number
-from units.selectors import unit_list_for_member
-from workflow.models import Delivery, Dispatch, Forward
+from units.errors import NotFound
+from units.selectors import unit_list_for_member, unit_list_in_audit_scope
+from workflow.access import access_chain
+from workflow.deadlines import overdue_q
+from workflow.models import Completion, Delivery, DeliveryReturn, Dispatch, Forward
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -20,16 +25,21 @@ URGENCY_RANK = Case(
 )
 
 
+def _is_overdue(now: datetime.datetime) -> Case:
+    return Case(When(overdue_q(now), then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
 def inbox_for_user(user: User, *, states: list[str] | None = None) -> QuerySet[Delivery]:
     """收文: deliveries to the person's units, most urgent first, then newest first.
 
-    A recalled delivery that was never signed for leaves the inbox (its history stays).
+    A recalled delivery that was never signed for leaves the inbox (its history stays). Each row
+    carries its deadlines (`deadline_sign_for`, `deadline_complete`) and `is_overdue` (the badge).
     """
     deliveries = (
         Delivery.objects.filter(unit__in=unit_list_for_member(user))
         .exclude(state=Delivery.State.RECALLED, signed_at__isnull=True)
         .select_related("document", "document__issuing_unit", "unit")
-        .annotate(urgency_rank=URGENCY_RANK)
+        .annotate(urgency_rank=URGENCY_RANK, is_overdue=_is_overdue(timezone.now()))
         .order_by("urgency_rank", "-created_at", "-id")
     )
     if states:
@@ -50,6 +60,57 @@ def outbox_for_unit(user: User, *, unit_id: int) -> QuerySet[Dispatch]:
     )
 
 
+def delivery_list_overdue_for_unit(
+    user: User, *, unit_id: int, now: datetime.datetime | None = None
+) -> QuerySet[Delivery]:
+    """发文 overdue list: deliveries of what the unit issued that are past a deadline, the most
+    overdue first; empty unless the person belongs to the unit. One query."""
+    now = now or timezone.now()
+    return (
+        Delivery.objects.filter(
+            document__issuing_unit_id=unit_id, document__issuing_unit__in=unit_list_for_member(user)
+        )
+        .filter(overdue_q(now))
+        .select_related("document", "unit")
+        .annotate(urgency_rank=URGENCY_RANK)
+        .order_by("deadline_sign_for", "deadline_complete", "urgency_rank", "id")
+    )
+
+
+def return_notice_get(user: User, pk: int) -> DeliveryReturn:
+    """退文告知单: a return, for the people of the issuing unit, of the returning unit and the
+    auditors whose scope holds either. NotFound otherwise (missing and forbidden alike)."""
+    mine = unit_list_for_member(user)
+    audited = unit_list_in_audit_scope(user)
+    try:
+        return (
+            DeliveryReturn.objects.filter(
+                Q(unit__in=mine)
+                | Q(delivery__document__issuing_unit__in=mine)
+                | Q(unit__in=audited)
+                | Q(delivery__document__issuing_unit__in=audited)
+            )
+            .select_related("delivery__document__issuing_unit", "unit", "returned_by")
+            .get(pk=pk)
+        )
+    except (DeliveryReturn.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("退文记录不存在或无权查看。")) from None
+
+
+def completion_list_for_chain(user: User, document_id: int) -> QuerySet[Completion]:
+    """办结 feedback (落实情况) of a document and of every issued cover letter below it in the chain,
+    for the issuing unit's people and the chain's auditors (the chain's door). Two queries with
+    the attachments."""
+    document = access_chain(user, document_id)
+    below = Enclosure.objects.filter(enclosed=document, depth__gt=0, cover__state=Document.State.ISSUED)
+    return (
+        Completion.objects.filter(Q(delivery__document=document) | Q(delivery__document__in=below.values("cover_id")))
+        .select_related("unit", "completed_by", "delivery__document")
+        .prefetch_related("attachments")
+        .order_by("completed_at", "id")
+    )
+
+
 @dataclass
 class ChainDelivery:
     id: int
@@ -60,6 +121,11 @@ class ChainDelivery:
     read_at: datetime.datetime | None
     signed_at: datetime.datetime | None
     receipt_digest: str | None
+    deadline_sign_for: datetime.datetime | None = None
+    deadline_complete: datetime.datetime | None = None
+    reminders: int = 0
+    completed_at: datetime.datetime | None = None
+    recalled_at: datetime.datetime | None = None
     forwards: list["ChainNode"] = field(default_factory=list)
 
     def as_json(self) -> dict:
@@ -70,8 +136,29 @@ class ChainDelivery:
             "read_at": self.read_at.isoformat() if self.read_at else None,
             "signed_at": self.signed_at.isoformat() if self.signed_at else None,
             "receipt_digest": self.receipt_digest,
+            "deadline_sign_for": self.deadline_sign_for.isoformat() if self.deadline_sign_for else None,
+            "deadline_complete": self.deadline_complete.isoformat() if self.deadline_complete else None,
+            "reminders": self.reminders,
             "forwards": [node.as_json() for node in self.forwards],
         }
+
+    def sign_for_lateness(self, now: datetime.datetime) -> datetime.timedelta | None:
+        """How late the sign-for was (or is, still unsigned); None when on time or without a clock."""
+        if self.deadline_sign_for is None or self.state == Delivery.State.RETURNED:
+            return None
+        if self.signed_at is None and (self.state == Delivery.State.RECALLED or self.recalled_at):
+            return None
+        late = (self.signed_at or now) - self.deadline_sign_for
+        return late if late >= datetime.timedelta(0) else None
+
+    def completion_lateness(self, now: datetime.datetime) -> datetime.timedelta | None:
+        """How late the completion was (or is, still open); None when on time or not applicable."""
+        if self.deadline_complete is None or self.state in (Delivery.State.RETURNED, Delivery.State.RECALLED):
+            return None
+        if self.completed_at is None and self.recalled_at is not None:
+            return None
+        late = (self.completed_at or now) - self.deadline_complete
+        return late if late >= datetime.timedelta(0) else None
 
 
 @dataclass
@@ -186,9 +273,14 @@ def chain_for_document(document: Document) -> ChainNode:
             "read_at",
             "signed_at",
             "receipt__content_digest",
+            "deadline_sign_for",
+            "deadline_complete",
+            "reminder_count",
+            "completed_at",
+            "recalled_at",
         )
     ):
-        delivery = ChainDelivery(row[0], row[2], row[3], row[4], row[5], row[6], row[7], row[8])
+        delivery = ChainDelivery(row[0], *row[2:])
         deliveries[delivery.id] = delivery
         nodes[row[1]].deliveries.append(delivery)
     for cover_id, delivery_id in sorted(source_of.items()):

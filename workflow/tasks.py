@@ -37,6 +37,19 @@ def sweep_task() -> dict:
     return counts
 
 
+@shared_task(name="workflow.remind_overdue", **RETRY)
+def remind_overdue_task() -> dict:
+    counts = services.delivery_remind_overdue()
+    if any(counts.values()):
+        logger.info("reminders sent %s", counts)
+    return counts
+
+
+@shared_task(name="workflow.email_notifications", **RETRY)
+def email_notifications_task() -> int:
+    return services.notification_email_send()
+
+
 @shared_task(name="workflow.verify_audit", **RETRY)
 def verify_audit_task() -> dict:
     result = audit_verify()

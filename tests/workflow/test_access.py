@@ -6,7 +6,7 @@ from django.contrib.auth.models import AnonymousUser
 from guardian.shortcuts import assign_perm
 
 from tests.factories import content, delivery_of, forward, issue
-from units.errors import NotFound
+from units.errors import NotAllowed, NotFound
 from workflow import services
 from workflow.access import (
     access_chain,
@@ -15,6 +15,7 @@ from workflow.access import (
     delivery_list_visible,
     document_list_visible,
 )
+from workflow.models import AuditEvent, AuditVerb
 from workflow.selectors import inbox_for_user, outbox_for_unit
 
 
@@ -120,9 +121,24 @@ def test_a_chain_is_for_its_issuer_and_auditors_not_its_recipients(world, chain)
 
 def test_a_document_shared_by_object_permission_is_visible_to_that_person_only(world, chain):
     root, _cover = chain
-    assign_perm("documents.view_document", world.other_clerk, root)
+    assert services.document_share(actor=world.zzb, document=root, user=world.other_clerk) is True
+    assert services.document_share(actor=world.zzb, document=root, user=world.other_clerk) is False
     assert _visible(world.other_clerk) == {root.pk}
     assert _visible(world.univ_b_clerk) == set()
+    event = AuditEvent.objects.get(verb=AuditVerb.DOCUMENT_SHARED)
+    assert (event.actor_id, event.payload["user_id"]) == (world.zzb.pk, world.other_clerk.pk)
+
+
+def test_a_group_share_is_honoured(world, chain):
+    root, _cover = chain
+    assign_perm("documents.view_document", world.other.group, root)
+    assert _visible(world.other_clerk) == {root.pk}
+
+
+def test_only_a_signer_of_the_issuing_unit_may_share(world, chain, nothing_written):
+    root, _cover = chain
+    with nothing_written(), pytest.raises(NotAllowed, match="不能分享公文"):
+        services.document_share(actor=world.jygw, document=root, user=world.other_clerk)
 
 
 def test_a_superuser_has_no_bypass(world, chain):

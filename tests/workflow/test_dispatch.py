@@ -177,3 +177,16 @@ def test_notification_emails_carry_a_message_id_fixed_per_notification(world):
     assert [message.extra_headers["Message-ID"] for message in mail.outbox] == [
         f"<notification-{notification.pk}@127.0.0.1>"
     ]
+
+
+def test_the_sweep_runs_the_same_queries_for_one_or_many_stale_dispatches(world, count_queries):
+    long_ago = timezone.now() - timedelta(hours=1)
+    _d, _first = issue(world.zzb, world.department, main=[world.education], route=False)
+    Dispatch.objects.update(route_enqueued_at=long_ago)
+    one, _ = count_queries(services.dispatch_sweep)
+    for _ in range(20):
+        issue(world.zzb, world.department, main=[world.education], route=False)
+    Dispatch.objects.update(route_enqueued_at=long_ago)
+    many, counts = count_queries(services.dispatch_sweep)
+    assert counts["route"] == 21
+    assert one == many == 5  # savepoint, due routing (locked), stamp, due notification (locked), release

@@ -44,6 +44,9 @@ def test_issue_allocates_number_fixes_digest_and_records_the_resolved_dispatch(
         "dispatch_id": dispatch.pk,
         "main": 2,
         "cc": 1,
+        # The deadlines fixed at issue (workflow.deadlines; tests/workflow/test_deadlines.py).
+        "deadline_sign_for": dispatch.deadline_sign_for.isoformat(),
+        "deadline_complete": dispatch.deadline_complete.isoformat(),
     }
 
 
@@ -138,7 +141,9 @@ def test_issue_runs_the_same_queries_for_10_and_for_1000_recipients(world, count
     large_count, large_dispatch = count_queries(services.document_issue, actor=world.zzb, document=large)
 
     assert (small_dispatch.recipient_count, large_dispatch.recipient_count) == (10, 1000)
-    assert small_count == large_count == 19
+    # 19 for the issue itself, + 3 for the deadlines (workflow.deadlines): the urgency's policy, the
+    # calendar (one query for both working-day clocks of 普通) and the deadline a cover's unit received.
+    assert small_count == large_count == 22
 
 
 def test_the_database_refuses_two_documents_with_one_number(world):

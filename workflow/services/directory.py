@@ -7,6 +7,7 @@ itself (a management command such as `demo`). Each writes its audit event in its
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
@@ -51,7 +52,10 @@ def unit_create(
         raise InvalidInput(_("发文字号前缀不能为空，也不能包含空格。"))
     unit = Unit(name=name, short_name=short_name, kind=kind, parent=parent, mongolian_name=mongolian_name)
     unit.is_illustrative = is_illustrative
-    unit.full_clean(exclude=["path", "group"], validate_unique=False)
+    try:
+        unit.full_clean(exclude=["path", "group"], validate_unique=False)
+    except ValidationError as error:
+        raise InvalidInput("；".join(error.messages)) from None
     with transaction.atomic():
         if Unit.objects.filter(name=name).exists():
             raise InvalidInput(_("单位“%(name)s”已经存在。") % {"name": name})

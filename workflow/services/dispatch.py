@@ -48,19 +48,32 @@ def _start_attempt(dispatch: Dispatch, field: str) -> bool:
 def _insert_deliveries(dispatch: Dispatch, chunk: list[tuple[int, str]], now) -> list[int]:
     """One statement: insert the chunk's deliveries, skip those that exist, return the new units."""
     table = Delivery._meta.db_table
-    columns = "dispatch_id, document_id, unit_id, role, state, created_at"
+    # The deadlines fixed at issue travel with each delivery, in the same statement.
+    columns = "dispatch_id, document_id, unit_id, role, state, created_at, deadline_sign_for, deadline_complete"
+    deadlines = [dispatch.deadline_sign_for, dispatch.deadline_complete]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) "
-                "SELECT %s, %s, t.unit_id, t.role, 'pending', %s "
+                "SELECT %s, %s, t.unit_id, t.role, 'pending', %s, %s::timestamptz, %s::timestamptz "
                 "FROM unnest(%s::bigint[], %s::text[]) AS t(unit_id, role) "
                 "ON CONFLICT (dispatch_id, unit_id) DO NOTHING RETURNING unit_id",
-                [dispatch.pk, dispatch.document_id, now, [unit for unit, _ in chunk], [role for _, role in chunk]],
+                [
+                    dispatch.pk,
+                    dispatch.document_id,
+                    now,
+                    *deadlines,
+                    [unit for unit, _ in chunk],
+                    [role for _, role in chunk],
+                ],
             )
         else:
-            values = ", ".join(["(%s, %s, %s, %s, 'pending', %s)"] * len(chunk))
-            params = [value for unit, role in chunk for value in (dispatch.pk, dispatch.document_id, unit, role, now)]
+            values = ", ".join(["(%s, %s, %s, %s, 'pending', %s, %s, %s)"] * len(chunk))
+            params = [
+                value
+                for unit, role in chunk
+                for value in (dispatch.pk, dispatch.document_id, unit, role, now, *deadlines)
+            ]
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {values} "
                 "ON CONFLICT (dispatch_id, unit_id) DO NOTHING RETURNING unit_id",
@@ -237,37 +250,43 @@ def _send_emails(dispatch: Dispatch, first_id: int, last_id: int) -> int:
                 )
 
 
+def _requeue(due, *, attempts: str, enqueued_at: str, enqueue, now, stage: str) -> tuple[int, int]:
+    """Stamp and re-enqueue the due dispatches (up to 1000 a sweep); skip those that keep failing."""
+    rows = list(due.select_for_update(skip_locked=True).values_list("pk", "queue", attempts)[:1000])
+    retry = [(pk, queue) for pk, queue, count in rows if count < settings.DISPATCH_MAX_ATTEMPTS]
+    for pk, _queue, count in rows:
+        if count >= settings.DISPATCH_MAX_ATTEMPTS:
+            logger.error("dispatch %s: %s started %s times, not re-enqueued", pk, stage, count)
+    Dispatch.objects.filter(pk__in=[pk for pk, _queue in retry]).update(**{enqueued_at: now})
+    for pk, queue in retry:
+        enqueue(pk, queue)
+    return len(retry), len(rows) - len(retry)
+
+
 def dispatch_sweep(*, now=None) -> dict[str, int]:
     """Re-enqueue routing and notification that were enqueued long ago and are still not done.
 
     The database is the source of truth: a message lost in Redis, a worker killed mid-way or a crash
     between commit and publish all leave a dispatch whose `*_enqueued_at` grows old. Dispatches
-    started DISPATCH_MAX_ATTEMPTS times are left alone and logged.
+    started DISPATCH_MAX_ATTEMPTS times are left alone and logged. A constant number of queries.
     """
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.SWEEP_STALE_SECONDS)
-    counts = {"route": 0, "notify": 0, "gave_up": 0}
     with transaction.atomic():
-        unrouted = Dispatch.objects.select_for_update(skip_locked=True).filter(
-            routed_at__isnull=True, route_enqueued_at__lt=stale
+        route, route_gave_up = _requeue(
+            Dispatch.objects.filter(routed_at__isnull=True, route_enqueued_at__lt=stale),
+            attempts="route_attempts",
+            enqueued_at="route_enqueued_at",
+            enqueue=enqueue_routing,
+            now=now,
+            stage="routing",
         )
-        for dispatch_id, queue, attempts in unrouted.values_list("pk", "queue", "route_attempts")[:1000]:
-            if attempts >= settings.DISPATCH_MAX_ATTEMPTS:
-                logger.error("dispatch %s: routing started %s times, not re-enqueued", dispatch_id, attempts)
-                counts["gave_up"] += 1
-                continue
-            Dispatch.objects.filter(pk=dispatch_id).update(route_enqueued_at=now)
-            enqueue_routing(dispatch_id, queue)
-            counts["route"] += 1
-        unnotified = Dispatch.objects.select_for_update(skip_locked=True).filter(
-            routed_at__isnull=False, notified_at__isnull=True, notify_enqueued_at__lt=stale
+        notify, notify_gave_up = _requeue(
+            Dispatch.objects.filter(routed_at__isnull=False, notified_at__isnull=True, notify_enqueued_at__lt=stale),
+            attempts="notify_attempts",
+            enqueued_at="notify_enqueued_at",
+            enqueue=enqueue_notification,
+            now=now,
+            stage="notification",
         )
-        for dispatch_id, queue, attempts in unnotified.values_list("pk", "queue", "notify_attempts")[:1000]:
-            if attempts >= settings.DISPATCH_MAX_ATTEMPTS:
-                logger.error("dispatch %s: notification started %s times, not re-enqueued", dispatch_id, attempts)
-                counts["gave_up"] += 1
-                continue
-            Dispatch.objects.filter(pk=dispatch_id).update(notify_enqueued_at=now)
-            enqueue_notification(dispatch_id, queue)
-            counts["notify"] += 1
-    return counts
+    return {"route": route, "notify": notify, "gave_up": route_gave_up + notify_gave_up}

@@ -5,6 +5,7 @@ for the unit (a role on the unit) and the document's state, and records its audi
 """
 
 import dataclasses
+import datetime
 from collections.abc import Sequence
 from typing import BinaryIO
 
@@ -13,6 +14,7 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm
 
 from documents.attachments import check_attachment
 from documents.content import DocumentContent
@@ -21,6 +23,7 @@ from documents.models import (
     Attachment,
     Document,
     DocumentRecipient,
+    DocumentUserObjectPermission,
     Enclosure,
     Kind,
     NumberSeries,
@@ -31,8 +34,9 @@ from units.errors import Conflict, InvalidInput, NotAllowed
 from units.models import NumberPrefix, RecipientGroup, Role, Unit
 from units.selectors import unit_has_role
 from workflow.audit import audit_record
+from workflow.deadlines import Deadlines, deadlines_for, local_text
 from workflow.enqueue import enqueue_routing, queue_for
-from workflow.models import AuditVerb, Delivery, Dispatch, Forward
+from workflow.models import AuditVerb, Delivery, DeliveryReturn, Dispatch, Forward
 
 Recipient = Unit | RecipientGroup
 
@@ -289,15 +293,73 @@ def _allocate_serial(prefix: str, year: int) -> int:
     return series.last_serial
 
 
-def document_issue(*, actor: AbstractBaseUser, document: Document, number_year: int | None = None) -> Dispatch:
+def _issue_deadlines(document: Document, now: datetime.datetime, complete_by: datetime.datetime | None) -> Deadlines:
+    """The deadlines the recipients get: the policy's, or earlier ones the issuer sets, never later
+    than what a forwarding unit itself received.
+
+    The policy of the urgency gives both clocks. `complete_by` may bring the completion deadline
+    forward, never move it back. A cover letter (转发) caps the completion deadline at the one its
+    unit received: silently when it comes from the policy, with an error when the issuer asked for
+    a later one. The sign-for deadline never falls after the completion deadline.
+    """
+    policy = deadlines_for(document.urgency, now)
+    sign_for, complete = policy.sign_for, policy.complete
+    if complete_by is not None:
+        if complete_by <= now:
+            raise InvalidInput(_("办结时限%(deadline)s已经过去。") % {"deadline": local_text(complete_by)})
+        if complete is not None and complete_by > complete:
+            raise InvalidInput(
+                _("办结时限%(asked)s晚于%(urgency)s公文规定的办结时限%(policy)s，只能提前，不能推后。")
+                % {"asked": local_text(complete_by), "urgency": document.urgency, "policy": local_text(complete)}
+            )
+        complete = complete_by
+    received = (
+        Forward.objects.filter(cover=document).values_list("source_delivery__deadline_complete", flat=True).first()
+    )
+    if received is not None and (complete is None or complete > received):
+        if complete_by is not None:
+            raise InvalidInput(
+                _("转发给下级的办结时限%(asked)s不能晚于本单位收到的办结时限%(received)s。")
+                % {"asked": local_text(complete_by), "received": local_text(received)}
+            )
+        complete = received
+    if sign_for is not None and complete is not None:
+        sign_for = min(sign_for, complete)
+    return Deadlines(sign_for, complete)
+
+
+def _answered_return(document: Document, answers_return_id: int | None) -> DeliveryReturn | None:
+    if answers_return_id is None:
+        return None
+    answered = (
+        DeliveryReturn.objects.filter(pk=answers_return_id, delivery__document__issuing_unit=document.issuing_unit_id)
+        .select_related("delivery__document")
+        .first()
+    )
+    if answered is None:
+        raise InvalidInput(_("退文记录 %(id)s 不存在，或不是退给本单位的。") % {"id": answers_return_id})
+    return answered
+
+
+def document_issue(
+    *,
+    actor: AbstractBaseUser,
+    document: Document,
+    number_year: int | None = None,
+    complete_by: datetime.datetime | None = None,
+    answers_return_id: int | None = None,
+) -> Dispatch:
     """印发 and 分发: allocate the number, fix the digest, record the dispatch with its resolved set.
 
     Preconditions: the document is signed off; the actor is a clerk of the issuing unit; at least one
     active recipient. One transaction; on commit the routing is enqueued on the queue of the
     document's urgency. The number's year is `number_year` when given (registering a series kept on
     paper, as the demo does), else that of the 成文日期, else this year.
+    Deadlines are fixed here (`_issue_deadlines`); `complete_by` sets an earlier completion deadline.
+    `answers_return_id` names the 退文 this corrected document answers (a return to this unit).
     Errors: NotAllowed, Conflict (not signed off, already issued), InvalidInput (no recipients, the
-    number already taken). Nothing is written on error.
+    number already taken, a deadline later than allowed, a return of another unit). Nothing is
+    written on error.
     """
     _require_role(actor, document.issuing_unit, Role.CLERK, action=_("印发"))
     with transaction.atomic():
@@ -313,6 +375,8 @@ def document_issue(*, actor: AbstractBaseUser, document: Document, number_year: 
         number = format_number(document.number_prefix, year, serial)
         digest = document_content_digest(document, number=number)
         now = timezone.now()
+        deadlines = _issue_deadlines(document, now, complete_by)
+        answered = _answered_return(document, answers_return_id)
         try:
             with transaction.atomic():
                 Document.objects.filter(pk=document.pk).update(
@@ -335,7 +399,15 @@ def document_issue(*, actor: AbstractBaseUser, document: Document, number_year: 
             cc_unit_ids=cc,
             recipient_count=len(main) + len(cc),
             route_enqueued_at=now,
+            deadline_sign_for=deadlines.sign_for,
+            deadline_complete=deadlines.complete,
+            answers_return=answered,
         )
+        payload = {"number": number, "digest": digest, "dispatch_id": dispatch.pk, "main": len(main), "cc": len(cc)}
+        payload["deadline_sign_for"] = deadlines.sign_for.isoformat() if deadlines.sign_for else None
+        payload["deadline_complete"] = deadlines.complete.isoformat() if deadlines.complete else None
+        if answered is not None:
+            payload["answers_return_id"] = answered.pk
         audit_record(
             actor=actor,
             verb=AuditVerb.DOCUMENT_ISSUED,
@@ -343,7 +415,7 @@ def document_issue(*, actor: AbstractBaseUser, document: Document, number_year: 
             object_id=document.pk,
             unit=document.issuing_unit,
             document=document,
-            payload={"number": number, "digest": digest, "dispatch_id": dispatch.pk, "main": len(main), "cc": len(cc)},
+            payload=payload,
         )
         enqueue_routing(dispatch.pk, dispatch.queue)
     return dispatch
@@ -410,3 +482,30 @@ def document_forward(
             payload={"delivery_id": delivery.pk, "encloses": received.number, "encloses_digest": received.digest},
         )
     return cover
+
+
+def document_share(*, actor: AbstractBaseUser, document: Document, user: AbstractBaseUser) -> bool:
+    """Let one person see one issued document beyond its deliveries (an exception, on the record).
+
+    Precondition: the actor is a signer of the issuing unit. A guardian object permission on the
+    document, which the visibility query honours. Returns False when it was already shared.
+    """
+    _require_role(actor, document.issuing_unit, Role.SIGNER, action=_("分享公文"))
+    if not document.is_issued:
+        raise Conflict(_("公文尚未印发，不能分享。"))
+    with transaction.atomic():
+        if DocumentUserObjectPermission.objects.filter(
+            content_object=document, user=user, permission__codename="view_document"
+        ).exists():
+            return False
+        assign_perm("documents.view_document", user, document)
+        audit_record(
+            actor=actor,
+            verb=AuditVerb.DOCUMENT_SHARED,
+            object_type="Document",
+            object_id=document.pk,
+            unit=document.issuing_unit_id,
+            document=document,
+            payload={"user_id": user.pk, "username": user.get_username()},
+        )
+    return True

@@ -1,6 +1,7 @@
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from documents.models import Document
 from documents.numbering import parse_number
@@ -43,10 +44,16 @@ class Command(BaseCommand):
             f"{indent}  {node.issuer} · 摘要 {node.digest[:16]}… · 已签收 {signed}/{len(node.deliveries)}"
         )
         for delivery in node.deliveries:
-            when = f" {delivery.signed_at:%Y-%m-%d %H:%M}" if delivery.signed_at else ""
-            self.stdout.write(f"{indent}  ├ {delivery.role} {delivery.unit} [{delivery.state}]{when}")
+            when = f" 签收 {_local(delivery.signed_at)}" if delivery.signed_at else ""
+            due = f" 时限 {_local(delivery.deadline_sign_for)}" if delivery.deadline_sign_for and not when else ""
+            urged = f" 催办 {delivery.reminders} 次" if delivery.reminders else ""
+            self.stdout.write(f"{indent}  ├ {delivery.role} {delivery.unit} [{delivery.state}]{when}{due}{urged}")
             for forward in delivery.forwards:
                 self._print(forward, indent + "  │   ")
+
+
+def _local(moment) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
 
 
 def _dumps(value) -> str:

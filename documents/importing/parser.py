@@ -1,0 +1,552 @@
+"""Text to document elements.
+
+The text is cut into clean lines (documents.importing.text), then into documents: each document
+starts at a header number standing on its own line (or, without one, at its title), and its start
+is moved up over the issuer mark and the other header elements above the number. Everything before
+the first document is site navigation and is dropped. Each document is then read top down (header,
+title, 主送) and bottom up (成文日期, 署名, 附件说明, and after the date 附注 and 版记); what lies
+between is the body. Later documents are the ones the first encloses (所附公文), nested by the
+numbers the cover letters forward.
+
+Nothing here raises on any text: an element that cannot be found is None, and the conformance check
+(documents.importing.conformance) says what is missing.
+"""
+
+import re
+
+from documents.importing import patterns
+from documents.importing.conformance import count_attachment_headings
+from documents.importing.forwarded import find_forwarded, forwards
+from documents.importing.result import ParsedDocument
+from documents.importing.text import (
+    Line,
+    is_furniture,
+    join_wrapped,
+    mongolian_mark,
+    source_lines,
+    split_glued,
+    squeeze,
+)
+from documents.models import Classification
+
+_SENTENCE_END = "。！？!?；;"
+_TITLE_MAX = 120
+_MARK_MAX = 50
+_RECIPIENTS_MAX = 300
+
+
+def parse_lines(text: str) -> list[Line]:
+    """The text's lines as the parser sees them: normalised, furniture out, glued elements cut."""
+    lines = split_glued(source_lines(text))
+    return [line for line in lines if line.text and not is_furniture(line.text)]
+
+
+def parse_documents(text: str) -> list[ParsedDocument]:
+    """Every document found in the text, in order, not yet nested."""
+    lines = parse_lines(text)
+    if not lines:
+        return []
+    starts = _document_starts(lines)
+    ends = [*starts[1:], len(lines)]
+    source = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    documents = []
+    for start, end in zip(starts, ends, strict=True):
+        document = _read_document(lines[start:end])
+        document.text = "\n".join(source[document.first_line - 1 : document.last_line]).strip("\n")
+        documents.append(document)
+    return documents
+
+
+def nest(documents: list[ParsedDocument]) -> ParsedDocument:
+    """The first document, with each later one enclosed by the nearest earlier one that forwards it.
+
+    A later document that no earlier one names is enclosed by the first, with a finding that says so.
+    """
+    root = documents[0]
+    for index, document in enumerate(documents[1:], 1):
+        parent = next((earlier for earlier in reversed(documents[:index]) if forwards(earlier, document)), None)
+        if parent is None:
+            parent = root
+            name = document.title or document.number or ""
+            root.warn(document.first_line, f"此处起的公文“{name}”未被前文转发，按所附公文处理")
+        parent.enclosed.append(document)
+    for document in documents:
+        _inherit_nested_forwards(document)
+    return root
+
+
+def _inherit_nested_forwards(document: ParsedDocument) -> None:
+    """A forwarded document that is itself enclosed in the text gives its own forwards as the nest."""
+    for forwarded in document.forwarded:
+        if forwarded.forwarded:
+            continue
+        for enclosed in document.enclosed:
+            if forwarded.number and forwarded.number == enclosed.number:
+                forwarded.forwarded = list(enclosed.forwarded)
+
+
+# --- Where documents start ---------------------------------------------------------------------------
+
+
+def _document_starts(lines: list[Line]) -> list[int]:
+    number_lines = [index for index, line in enumerate(lines) if _header_number(line.text)]
+    # Consecutive number lines belong to one header (编号 and a second number on a telegram).
+    number_lines = [
+        index for position, index in enumerate(number_lines) if position == 0 or index - number_lines[position - 1] > 2
+    ]
+    if not number_lines:
+        return [_start_without_number(lines)]
+    starts, floor = [], 0
+    for index in number_lines:
+        start = _header_start(lines, index, floor)
+        if starts and start <= starts[-1]:
+            continue
+        starts.append(start)
+        floor = index + 1
+    # Before the first number: site navigation, or a document whose number is missing (a cover
+    # letter typed without it). A title followed by its 主送 and a paragraph tells them apart.
+    title = _addressed_title(lines[: starts[0]])
+    if title is not None:
+        starts.insert(0, _header_start(lines, title, 0))
+    return starts
+
+
+def _addressed_title(lines: list[Line]) -> int | None:
+    """The first title followed by its 主送 and a paragraph (a list of links has no 主送)."""
+    for index in range(len(lines) - 2):
+        if (
+            _looks_like_title(lines[index].text)
+            and patterns.kind_of_title(lines[index].text)
+            and _is_recipients(lines[index + 1].text)
+            and lines[index + 2].text[-1] in _SENTENCE_END
+        ):
+            return index
+    return None
+
+
+def _header_number(text: str) -> patterns.NumberMatch | None:
+    """The number of a header line: the line holds nothing else but urgency words and 签发人."""
+    match = patterns.NUMBER.search(text)
+    if match is None:
+        return None
+    number = patterns.read_number(match)
+    head = text[: number.start].strip()
+    tail = text[number.end :].strip()
+    if tail and not patterns.SIGNER.fullmatch(tail):
+        return None
+    if head and not (number.before or _is_header_element(head)):
+        return None
+    return number
+
+
+def _header_start(lines: list[Line], number_index: int, floor: int) -> int:
+    """Move up from a number line over the header elements and one issuer mark (or a joint one)."""
+    index = number_index - 1
+    while index >= floor and _is_header_element(lines[index].text):
+        index -= 1
+    if index >= floor and _is_issuer_mark(lines[index].text):
+        mark_index = index
+        index -= 1
+        # A joint mark: several organs, one a line, above the line ending in 文件.
+        while (
+            index >= floor
+            and lines[mark_index].text.endswith("文件")
+            and _is_issuer_mark(lines[index].text)
+            and patterns.ORGAN_ENDING.search(lines[index].text)
+        ):
+            index -= 1
+    while index >= floor and _is_header_element(lines[index].text):
+        index -= 1
+    return index + 1
+
+
+def _start_without_number(lines: list[Line]) -> int:
+    """No number: the document starts at its title (or the issuer mark just above it)."""
+    for index, line in enumerate(lines[:60]):
+        if _looks_like_title(line.text) and patterns.kind_of_title(line.text):
+            return _header_start(lines, index, 0)
+    return 0
+
+
+def _is_header_element(text: str) -> bool:
+    """A line of the 版头 other than the issuer mark and the number."""
+    return bool(
+        mongolian_mark(text) is not None
+        or patterns.URGENCY.search(text)
+        or patterns.URGENCY_ALONE.match(text)
+        or patterns.COPY_NUMBER.match(text)
+        or patterns.INTERNAL.match(text)
+        or (patterns.CLASSIFICATION.search(text) and len(text) <= 20)
+        or patterns.SEND_TO.match(text)
+        or patterns.APPROVAL.match(text)
+        or patterns.SIGNER.match(text)
+        or re.fullmatch(r"(?<!第)共\s{0,3}\d{1,4}\s{0,3}页", text)
+        or re.fullmatch(r"编\s?号\s?[:：]?", text)
+    )
+
+
+def _is_issuer_mark(text: str) -> bool:
+    return (
+        0 < len(text) <= _MARK_MAX
+        and not re.search(r"[。，,；;：:！？!?《》“”]", text)
+        and patterns.DATE.search(text) is None
+        and not _is_header_element(text)
+    )
+
+
+def _looks_like_title(text: str) -> bool:
+    return 0 < len(text) <= _TITLE_MAX and text[-1] not in _SENTENCE_END and not _is_recipients(text)
+
+
+def _is_recipients(text: str) -> bool:
+    return (
+        text.endswith(("：", ":"))
+        and len(text) <= _RECIPIENTS_MAX
+        and "。" not in text
+        and not re.match(r"(附\s?件|抄\s?送|发\s?往|签\s?批|签\s?发\s?人|编\s?号)", text)
+    )
+
+
+# --- One document --------------------------------------------------------------------------------------
+
+
+def _read_document(lines: list[Line]) -> ParsedDocument:
+    document = ParsedDocument(first_line=lines[0].number, last_line=lines[-1].number)
+    position = _read_header(document, lines)
+    position = _read_title(document, lines, position)
+    position = _read_main_recipients(document, lines, position)
+    body_end = _read_closing(document, lines, position)
+    _read_body(document, lines[position:body_end])
+    document.forwarded = find_forwarded(document)
+    return document
+
+
+def _read_header(document: ParsedDocument, lines: list[Line]) -> int:
+    """Read the 版头; return the index of its first line after it (where the title starts)."""
+    number_index = next((i for i, line in enumerate(lines[:12]) if _header_number(line.text)), None)
+    if number_index is None:
+        end = _header_end_without_number(lines)
+    else:
+        end = number_index + 1
+        while end < len(lines) and _is_header_element(lines[end].text):
+            end += 1
+    marks = []
+    for line in lines[:end]:
+        if not _read_header_element(document, line):
+            marks.append(line)
+    if marks:
+        document.issuer_mark = join_wrapped([line.text for line in marks])
+    if document.issuer_mark:
+        document.issuer = patterns.issuer_of_mark(document.issuer_mark)
+        document.kind = patterns.kind_of_mark(document.issuer_mark)
+    return end
+
+
+def _header_end_without_number(lines: list[Line]) -> int:
+    """Header elements, and one short line above the title (the issuer mark), in any order."""
+    end, mark_taken = 0, False
+    while end < min(len(lines), 12):
+        text = lines[end].text
+        if _is_header_element(text):
+            end += 1
+        elif not mark_taken and _is_mark_above_title(lines, end):
+            mark_taken = True
+            end += 1
+        else:
+            break
+    return end
+
+
+def _is_mark_above_title(lines: list[Line], index: int) -> bool:
+    text = lines[index].text
+    if not _is_issuer_mark(text) or (patterns.kind_of_title(text) and not patterns.kind_of_mark(text)):
+        return False
+    below = next((line.text for line in lines[index + 1 :] if not _is_header_element(line.text)), "")
+    return _looks_like_title(below)
+
+
+def _read_header_element(document: ParsedDocument, line: Line) -> bool:
+    """Store what a header line says; False when it is none of the elements (then: the mark)."""
+    text = line.text
+    mongolian = mongolian_mark(text)
+    if mongolian is not None:
+        document.mongolian_mark = document.mongolian_mark or mongolian or None
+        return True
+    number = _header_number(text)
+    recognised = False
+    if number is not None and document.number is None:
+        document.number, document.number_text, document.number_line = number.normalised, number.text, line.number
+        document.number_problems = number.problems
+        if number.before:
+            document.issuer_mark = document.issuer_mark or number.before
+        recognised = True
+    urgency = patterns.URGENCY.search(text) or patterns.URGENCY_ALONE.match(text)
+    if urgency and document.urgency is None:
+        document.urgency = re.sub(r"\s", "", urgency["urgency"])
+        recognised = True
+    classification = patterns.CLASSIFICATION.search(text)
+    if classification and document.classification is None and (number or len(text) <= 20):
+        document.classification = re.sub(r"\s", "", classification["level"])
+        document.classification_period = classification["period"]
+        recognised = True
+    if patterns.INTERNAL.match(text):
+        document.classification = document.classification or Classification.INTERNAL
+        recognised = True
+    copy_number = patterns.COPY_NUMBER.match(text)
+    if copy_number:
+        document.copy_number = copy_number["copy"]
+        recognised = True
+    signer = patterns.SIGNER.search(text)
+    if signer:
+        document.signer = " ".join(signer["signer"].split())
+        recognised = True
+    pages = patterns.PAGE_COUNT.search(text)
+    if pages and not text.startswith("第"):
+        document.page_count = int(pages["pages"])
+        recognised = True
+    send_to = patterns.SEND_TO.match(text)
+    if send_to:
+        document.telegram_send_to = send_to["to"].strip()
+        recognised = True
+    approval = patterns.APPROVAL.match(text)
+    if approval:
+        _read_approval(document, approval["approval"])
+        recognised = True
+    return recognised or bool(re.fullmatch(r"编\s?号\s?[:：]?", text))
+
+
+def _read_approval(document: ParsedDocument, text: str) -> None:
+    """签批盖章 机要三 李玉刚 发电专用章: the office, the person, and the seal (the word ending in 章)."""
+    words = text.split()
+    seals = [word for word in words if word.endswith("章")]
+    others = [word for word in words if not word.endswith("章")]
+    document.telegram_seal = " ".join(seals) or None
+    document.telegram_approval_office = others[0] if others else None
+    document.telegram_approver = " ".join(others[1:]) or None
+
+
+def _read_title(document: ParsedDocument, lines: list[Line], position: int) -> int:
+    """The title: its wrapped lines down to the 主送, or down to the line that ends in a 文种."""
+    candidates = []
+    for line in lines[position : position + 6]:
+        if not _looks_like_title(line.text):
+            break
+        candidates.append(line)
+    if not candidates:
+        return position
+    recipients_at = position + len(candidates)
+    if recipients_at < len(lines) and _is_recipients(lines[recipients_at].text):
+        taken = candidates
+    else:
+        taken = candidates[:1]
+        for count in range(1, len(candidates) + 1):
+            if patterns.kind_of_title(join_wrapped([line.text for line in candidates[:count]])):
+                taken = candidates[:count]
+                break
+    document.title = join_wrapped([line.text for line in taken])
+    document.title_line = taken[0].number
+    if document.kind is None:
+        document.kind = patterns.kind_of_title(document.title)
+    return position + len(taken)
+
+
+def _read_main_recipients(document: ParsedDocument, lines: list[Line], position: int) -> int:
+    """主送: one line ending in a colon (or several, when the names wrap after 、 or ，)."""
+    end = position
+    while end < len(lines) and end - position < 4 and lines[end].text.endswith(("、", "，", ",")):
+        end += 1
+    if end < len(lines) and _is_recipients(lines[end].text):
+        taken = lines[position : end + 1]
+    elif document.title and _missing_colon_recipients(lines, position):
+        taken = lines[position : position + 1]
+    else:
+        return position
+    document.main_recipients_text = join_wrapped([line.text for line in taken])
+    document.main_recipients_line = taken[0].number
+    document.main_recipients = split_names(document.main_recipients_text)
+    return position + len(taken)
+
+
+def _missing_colon_recipients(lines: list[Line], position: int) -> bool:
+    """「各高等学校党委」 without its colon: short, names an organ, and a paragraph follows."""
+    if position + 1 >= len(lines):
+        return False
+    text = lines[position].text
+    return (
+        len(text) <= 60
+        and not re.search(r"[。；;！？]", text)
+        and (text.startswith("各") or "、" in text or bool(patterns.ORGAN_ENDING.search(text)))
+        and len(lines[position + 1].text) > 30
+    )
+
+
+def split_names(text: str) -> list[str]:
+    """主送 or 抄送 into names: split on 、，；and spaces, never inside brackets (党（工）委 stays whole)."""
+    names, current, depth = [], "", 0
+    for char in text.strip().rstrip("：:。.；;，,"):
+        if char in "（(〔[［【《〈":
+            depth += 1
+        elif char in "）)〕]］】》〉" and depth:
+            depth -= 1
+        if depth == 0 and (char in "、，,；;" or char.isspace()):
+            names.append(current)
+            current = ""
+        else:
+            current += char
+    names.append(current)
+    return [squeeze(name) for name in names if squeeze(name)]
+
+
+# --- The closing: 附件说明, 署名, 成文日期, then 附注 and 版记 --------------------------------------------
+
+_CLOSING_DATE = re.compile(rf"^(?P<organ>.{{0,60}}?)\s{{0,8}}(?P<date>{patterns.DATE.pattern})$")
+_SEAL = re.compile(r"^[（(]\s{0,2}(?:印章|盖章|公章)\s{0,2}[）)]$")
+
+
+def _closing_date_index(lines: list[Line], start: int) -> int | None:
+    """The 成文日期: the first date line below the body that follows a signature, else the last one."""
+    found = []
+    for index in range(start, len(lines)):
+        match = _CLOSING_DATE.match(lines[index].text)
+        if match is None or lines[index].text.endswith("印发"):
+            continue
+        organ = match["organ"].strip()
+        if organ and not (_is_issuer_mark(organ) and patterns.ORGAN_ENDING.search(organ)):
+            continue
+        found.append(index)
+        if organ or (index > start and _is_signature(lines[index - 1].text)):
+            return index
+    return found[-1] if found else None
+
+
+def _is_signature(text: str) -> bool:
+    return _is_issuer_mark(text) and bool(patterns.ORGAN_ENDING.search(text))
+
+
+def _read_closing(document: ParsedDocument, lines: list[Line], start: int) -> int:
+    """Read the closing elements; return where the body ends."""
+    date_index = _closing_date_index(lines, start)
+    if date_index is None:
+        trailer = _trailer_start(lines, start)
+        _read_trailer(document, lines[trailer:])
+        return _read_attachment_note(document, lines, start, trailer)
+    line = lines[date_index]
+    match = _CLOSING_DATE.match(line.text)
+    date = patterns.read_date(patterns.DATE.search(match["date"]))
+    document.written_on, document.date_text, document.date_line = date.value, date.text, line.number
+    document.date_problems = date.problems
+    signature_end = date_index
+    while signature_end > start and _SEAL.match(lines[signature_end - 1].text):
+        signature_end -= 1
+    if match["organ"].strip():
+        document.signature_organ = squeeze(match["organ"])
+    elif signature_end > start and _is_signature(lines[signature_end - 1].text):
+        signature_end -= 1
+        document.signature_organ = squeeze(lines[signature_end].text)
+    _read_trailer(document, lines[date_index + 1 :])
+    document.attachment_headings = count_attachment_headings([line.text for line in lines[date_index + 1 :]])
+    return _read_attachment_note(document, lines, start, signature_end)
+
+
+def _trailer_start(lines: list[Line], start: int) -> int:
+    """Without a date, the 版记 (抄送, 印发) still closes the document: the body stops above it."""
+    for index in range(start, len(lines)):
+        if patterns.CC.match(lines[index].text) or patterns.PRINTED.match(lines[index].text):
+            return index
+    return len(lines)
+
+
+def _read_attachment_note(document: ParsedDocument, lines: list[Line], start: int, end: int) -> int:
+    """附件说明 just above the signature: 「附件：1. …」 and the names below it. Returns the body's end."""
+    note_index = next(
+        (
+            index
+            for index in range(end - 1, max(start, end - 20) - 1, -1)
+            if patterns.ATTACHMENTS.match(lines[index].text)
+        ),
+        None,
+    )
+    if note_index is None:
+        return end
+    names: list[str] = []
+    first = patterns.ATTACHMENTS.match(lines[note_index].text)["first"].strip()
+    for text in [first, *(line.text for line in lines[note_index + 1 : end])]:
+        if not text:
+            continue
+        item = patterns.ATTACHMENT_ITEM.match(text)
+        if item or not names:
+            names.append(squeeze(item["name"] if item else text))
+        else:  # a long name wraps onto the next line
+            names[-1] = join_wrapped([names[-1], text])
+    document.attachments = names
+    document.attachment_note = "\n".join(line.text for line in lines[note_index:end])
+    document.attachments_line = lines[note_index].number
+    return note_index
+
+
+def _read_trailer(document: ParsedDocument, lines: list[Line]) -> None:
+    """After the date: 附注 in brackets right below it; the 版记 (抄送, 印发机关和印发日期) wherever it
+    stands, usually after the attachments. Anything else (attachments, page furniture) is not ours."""
+    notes, below_date, index = [], True, 0
+    while index < len(lines):
+        text = lines[index].text
+        cc = patterns.CC.match(text)
+        printed = patterns.PRINTED.match(text)
+        if cc:
+            parts = [cc["cc"]]
+            while _cc_goes_on(parts[-1], lines, index):
+                index += 1
+                parts.append(lines[index].text)
+            document.cc_text = join_wrapped(parts).rstrip("。.")
+            document.cc = split_names(document.cc_text)
+        elif printed:
+            document.printing_organ = squeeze(printed["organ"]) or None
+            document.printed_on = patterns.read_date(patterns.DATE.search(text)).value
+        elif below_date and re.fullmatch(r"[（(].{1,200}[）)]", text) and not _SEAL.match(text):
+            notes.append(text)
+        elif not _SEAL.match(text):
+            below_date = False
+        index += 1
+    if notes:
+        document.annotation = "\n".join(notes)
+        if any(patterns.PUBLIC_NOTE.search(note) for note in notes) and document.classification is None:
+            document.classification = Classification.PUBLIC
+
+
+def _cc_goes_on(last: str, lines: list[Line], index: int) -> bool:
+    """抄送 wraps onto the next line until a name ends in 。."""
+    return not last.endswith(("。", ".")) and index + 1 < len(lines) and _continues_cc(lines[index + 1].text)
+
+
+def _continues_cc(text: str) -> bool:
+    return not patterns.PRINTED.match(text) and len(text) <= 120 and not text.startswith(("附件", "（", "("))
+
+
+# --- The body ---------------------------------------------------------------------------------------------
+
+
+def _read_body(document: ParsedDocument, lines: list[Line]) -> None:
+    """Paragraphs, one a line: a line that stops mid-sentence (a page or line break) joins the next."""
+    paragraphs: list[list[str]] = []
+    for line in lines:
+        text = squeeze(line.text)
+        if not text or mongolian_mark(text) is not None:
+            continue
+        if paragraphs and _runs_on(paragraphs[-1]) and not patterns.HEADING.match(text):
+            paragraphs[-1].append(text)
+        else:
+            paragraphs.append([text])
+            document.paragraph_lines.append(line.number)
+    if paragraphs:
+        document.body = "\n".join(join_wrapped(paragraph) for paragraph in paragraphs)
+        document.body_line = document.paragraph_lines[0]
+
+
+def _runs_on(paragraph: list[str]) -> bool:
+    """A paragraph that ends without punctuation, is not a heading and fills a line continues."""
+    last = paragraph[-1]
+    return (
+        last[-1] not in patterns.SENTENCE_END
+        and not (len(paragraph) == 1 and patterns.HEADING.match(last))
+        and len(last) >= 20
+    )

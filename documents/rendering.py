@@ -1,0 +1,244 @@
+"""A document in the red-header layout of GB/T 9704-2012, as HTML and as PDF (WeasyPrint).
+
+    render_html(document) -> str     a standalone page: the cover letter, then each enclosed document
+    render_pdf(document) -> bytes    the same on A4; each document from a new page, numbered from 1
+    print_pdf(document) -> PrintedPdf  the PDF and the number of pages of each document
+    layout_context(document) -> dict the context of documents/official_layout.html, for a page that
+                                     includes the layout (the document page's print view)
+
+The layout itself is the template documents/official_layout.html with documents/official.css; this
+module only prepares what the template shows (PrintedDocument), so the template holds no logic.
+Each document of a PDF is laid out on its own and the pages are then put together: page numbers
+start again at 1 for each document (GB/T 9704 numbers a document's own pages) and an enclosed
+document always begins on a new page.
+"""
+
+import datetime
+import re
+from dataclasses import dataclass, field
+from functools import cache
+
+from django.contrib.staticfiles import finders
+from django.template.loader import render_to_string
+
+from documents.models import Classification, Document, Enclosure, Urgency
+
+# 版心 156 mm wide: an issuer mark of n characters is set no larger than fits on one line.
+_TYPE_AREA_WIDTH_PT = 156 / 25.4 * 72
+_MARK_MAX_PT = 36.0
+_MARK_MIN_PT = 16.0
+# A column of the vertical Mongolian name: 32 mm of 12 pt type, about 0.47 em a letter.
+_MONGOLIAN_COLUMN_LETTERS = 16
+_HEADING = re.compile(r"^(?:[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)])")
+_ATTACHMENT_LABEL = re.compile(r"^附\s?件\s{0,2}[:：]\s{0,2}")
+_ATTACHMENT_NUMBER = re.compile(r"^\d{1,2}\s{0,2}[.．、]\s{0,2}")
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    # 一、 headings are set in 黑体, （一） in 楷体 (GB/T 9704 7.3.3); both stand without a full stop.
+    level: int = 0
+
+
+@dataclass(frozen=True)
+class PrintedDocument:
+    """What the layout shows of one document, in the order and form GB/T 9704 prints it."""
+
+    pk: int | None
+    is_telegram: bool
+    copy_number: str
+    classification: str  # 机密★1年; empty when unclassified
+    urgency: str  # empty for 普通
+    issuer_mark: str
+    issuer_mark_size_pt: float
+    mongolian_columns: list[str]
+    number: str
+    signatory: str
+    title: str
+    main_recipients: str
+    paragraphs: list[Paragraph]
+    attachments: list[str]
+    signature_organ: str
+    date: str
+    annotation: str
+    cc: str
+    printing_organ: str
+    printed_on: str
+    telegram_send_to: str
+    telegram_approval: str
+    page_count: int | None
+    enclosed_titles: list[str] = field(default_factory=list)
+
+    @property
+    def has_colophon(self) -> bool:
+        return bool(self.cc or self.printing_organ or self.printed_on)
+
+    @property
+    def numbered_attachments(self) -> bool:
+        return len(self.attachments) > 1
+
+
+def chinese_date(value: datetime.date | None) -> str:
+    """2022年10月13日: Arabic numerals, the year in full, no padding (GB/T 9704 7.3.5.1)."""
+    return f"{value.year}年{value.month}月{value.day}日" if value else ""
+
+
+def _mark_size(mark: str) -> float:
+    if not mark:
+        return _MARK_MAX_PT
+    return round(max(_MARK_MIN_PT, min(_MARK_MAX_PT, _TYPE_AREA_WIDTH_PT / len(mark) * 0.92)), 1)
+
+
+def mongolian_columns(name: str, letters: int = _MONGOLIAN_COLUMN_LETTERS) -> list[str]:
+    """The name cut at word breaks into columns of at most `letters` (a longer word stands alone)."""
+    columns: list[str] = []
+    for word in name.split():
+        if columns and len(columns[-1]) + 1 + len(word) <= letters:
+            columns[-1] += " " + word
+        else:
+            columns.append(word)
+    return columns
+
+
+def _paragraphs(body: str) -> list[Paragraph]:
+    paragraphs = []
+    for text in (line.strip() for line in body.split("\n")):
+        if not text:
+            continue
+        heading = _HEADING.match(text)
+        level = 0 if heading is None else (1 if not heading.group(0).startswith(("（", "(")) else 2)
+        paragraphs.append(Paragraph(text, level))
+    return paragraphs
+
+
+def _attachments(note: str) -> list[str]:
+    """附件说明 as stored (「附件：1. …」 and one line per further attachment) → the names."""
+    names: list[str] = []
+    for line in (line.strip() for line in note.split("\n")):
+        if not line:
+            continue
+        text = _ATTACHMENT_LABEL.sub("", line)
+        if _ATTACHMENT_NUMBER.match(text) or not names:
+            names.append(_ATTACHMENT_NUMBER.sub("", text))
+        else:  # a long name wraps
+            names[-1] += text
+    return names
+
+
+def printed(document: Document) -> PrintedDocument:
+    """The printed form of one document (its issuing unit is read for the Mongolian name)."""
+    classification = "" if document.classification == Classification.PUBLIC else document.classification
+    if classification and document.classification_period:
+        classification = f"{classification}★{document.classification_period}"
+    approval = " ".join(
+        part for part in (document.telegram_approval_office, document.telegram_approver, document.telegram_seal) if part
+    )
+    return PrintedDocument(
+        pk=document.pk,
+        is_telegram=document.is_telegram,
+        copy_number=document.copy_number,
+        classification=classification,
+        urgency="" if document.urgency == Urgency.ROUTINE else document.urgency,
+        issuer_mark=document.issuer_mark,
+        issuer_mark_size_pt=_mark_size(document.issuer_mark),
+        mongolian_columns=mongolian_columns(document.issuing_unit.mongolian_name),
+        number=document.number,
+        signatory=document.signatory,
+        title=document.title,
+        main_recipients=document.main_recipients_text,
+        paragraphs=_paragraphs(document.body),
+        attachments=_attachments(document.attachment_note),
+        signature_organ=document.signature_organ,
+        date=chinese_date(document.written_on),
+        annotation=document.annotation,
+        cc=document.cc_text.rstrip("。"),
+        printing_organ=document.printing_organ,
+        printed_on=f"{chinese_date(document.printed_on)}印发" if document.printed_on else "",
+        telegram_send_to=document.telegram_send_to,
+        telegram_approval=approval,
+        page_count=document.page_count,
+    )
+
+
+def enclosed_documents(document: Document) -> list[Document]:
+    """Every document the cover encloses, depth first in enclosure order: what follows it in print.
+
+    Two queries: the closure rows below the cover, then the documents themselves.
+    """
+    rows = list(
+        Enclosure.objects.filter(cover__in=Enclosure.objects.filter(cover=document).values("enclosed_id"), depth=1)
+        .order_by("position", "id")
+        .values_list("cover_id", "enclosed_id")
+    )
+    children: dict[int, list[int]] = {}
+    for cover_id, enclosed_id in rows:
+        children.setdefault(cover_id, []).append(enclosed_id)
+    order: list[int] = []
+
+    def visit(pk: int) -> None:
+        for child in children.get(pk, []):
+            if child not in order and child != document.pk:
+                order.append(child)
+                visit(child)
+
+    visit(document.pk)
+    documents = Document.objects.select_related("issuing_unit").in_bulk(order)
+    return [documents[pk] for pk in order]
+
+
+def layout_context(document: Document) -> dict:
+    """The context documents/official_layout.html takes: the document and what it encloses."""
+    return {"document": document, "enclosures": enclosed_documents(document)}
+
+
+@cache
+def _stylesheet(name: str) -> str:
+    path = finders.find(f"documents/{name}")
+    with open(path, encoding="utf-8") as stylesheet:
+        return stylesheet.read()
+
+
+def render_html(document: Document, *, enclosures: list[Document] | None = None) -> str:
+    """A standalone HTML page (the stylesheet inline) of the document and what it encloses."""
+    enclosures = enclosed_documents(document) if enclosures is None else enclosures
+    return render_to_string(
+        "documents/official_page.html",
+        {"document": document, "enclosures": enclosures, "stylesheet": _stylesheet("official.css")},
+    )
+
+
+@dataclass(frozen=True)
+class PrintedPdf:
+    data: bytes
+    page_counts: list[int]  # pages of each document, cover first
+
+
+def print_pdf(document: Document) -> PrintedPdf:
+    """The PDF and how many pages each document takes (a telegram's 共 N 页 can be checked)."""
+    parts = _laid_out(document)
+    data = parts[0].copy([page for part in parts for page in part.pages]).write_pdf()
+    return PrintedPdf(data=data, page_counts=[len(part.pages) for part in parts])
+
+
+def render_pdf(document: Document) -> bytes:
+    """A4 PDF: the cover letter, then each enclosed document from a new page, each numbered from 1."""
+    return print_pdf(document).data
+
+
+def rendered_page_counts(document: Document) -> list[int]:
+    """How many pages each document takes in print, cover first."""
+    return print_pdf(document).page_counts
+
+
+def _laid_out(document: Document) -> list:
+    """Each document laid out on its own (weasyprint.Document), so that each is numbered from 1."""
+    from weasyprint import CSS, HTML  # here: loading Pango costs time, and web pages need none of it
+
+    stylesheets = [CSS(string=_stylesheet("official.css"))]
+    return [
+        HTML(string=render_to_string("documents/official_page.html", {"document": part, "enclosures": []})).render(
+            stylesheets=stylesheets
+        )
+        for part in [document, *enclosed_documents(document)]
+    ]

@@ -1,0 +1,311 @@
+"""撤回, 退文 and 办结: what each does, and that each is refused to every wrong unit with nothing written."""
+
+import io
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from tests.factories import content, delivery_of, forward, issue
+from units.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from workflow import services
+from workflow.models import (
+    AuditEvent,
+    AuditVerb,
+    Completion,
+    Delivery,
+    DeliveryReturn,
+    Dispatch,
+    Notification,
+    ReturnReason,
+)
+from workflow.selectors import inbox_for_user
+
+
+def _user(world, name):
+    if name is None:
+        return None
+    return AnonymousUser() if name == "anonymous" else world.people[name]
+
+
+def _notified(kind):
+    return sorted(Notification.objects.filter(kind=kind).values_list("user__username", "delivery_id"))
+
+
+# --- 撤回 ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def chain(world):
+    """department → education (signed, forwarded to university and university_b) and other (pending)."""
+    root, dispatch = issue(world.zzb, world.department, main=[world.education, world.other])
+    cover, _ = forward(world.jygw, delivery_of(root, world.education), main=[world.groups["各高校党委"]])
+    return root, dispatch, cover
+
+
+def test_recalling_a_dispatch_withdraws_what_is_unsigned_and_tells_everyone_below_what_was_signed(world, chain):
+    root, dispatch, cover = chain
+    services.delivery_sign_for(actor=world.imu, delivery_id=delivery_of(cover, world.university).pk)
+
+    counts = services.dispatch_recall(actor=world.zzb, dispatch_id=dispatch.pk, reason="内容需要修改")
+
+    assert counts == {"withdrawn": 1, "held": 1, "downstream": 2}
+    education, other = delivery_of(root, world.education), delivery_of(root, world.other)
+    assert (other.state, education.state) == (Delivery.State.RECALLED, Delivery.State.SIGNED)
+    assert other.recalled_at == education.recalled_at is not None
+    # other's unsigned delivery leaves its inbox; education keeps the one it signed for.
+    assert list(inbox_for_user(world.other_clerk)) == []
+    assert [d.pk for d in inbox_for_user(world.jygw)] == [education.pk]
+    assert _notified(Notification.Kind.RECALLED) == sorted(
+        [
+            ("jygw", education.pk),
+            ("other_clerk", other.pk),
+            ("imu", delivery_of(cover, world.university).pk),
+            ("univ_b_clerk", delivery_of(cover, world.university_b).pk),
+        ]
+    )
+    assert Notification.objects.get(user=world.imu, kind="recalled").text == (
+        f"自治区党委组织部已撤回{root.number}《关于做好测试工作的通知》。撤回原因：内容需要修改"
+    )
+    # The cover letters' own deliveries stand: only their units are told.
+    assert delivery_of(cover, world.university_b).state == Delivery.State.PENDING
+    event = AuditEvent.objects.get(verb=AuditVerb.DISPATCH_RECALLED)
+    assert (event.actor_id, event.object_id, event.payload) == (
+        world.zzb.pk,
+        str(dispatch.pk),
+        {"withdrawn": 1, "held": 1, "downstream": 2, "reason": "内容需要修改"},
+    )
+    assert Dispatch.objects.get(pk=dispatch.pk).recalled_by_id == world.zzb.pk
+
+
+def test_recalling_one_unsigned_delivery_leaves_the_rest_of_the_dispatch(world, chain):
+    root, _dispatch, _cover = chain
+    other = delivery_of(root, world.other)
+    assert services.delivery_recall(actor=world.zzb, delivery_id=other.pk) == {
+        "withdrawn": 1,
+        "held": 0,
+        "downstream": 0,
+    }
+    assert delivery_of(root, world.education).recalled_at is None
+    assert _notified(Notification.Kind.RECALLED) == [("other_clerk", other.pk)]
+    with pytest.raises(Conflict, match="已撤回"):
+        services.delivery_sign_for(actor=world.other_clerk, delivery_id=other.pk)
+
+
+def test_recalling_one_signed_delivery_notifies_its_unit_and_the_chain_below_it(world, chain):
+    root, _dispatch, _cover = chain
+    education = delivery_of(root, world.education)
+    assert services.delivery_recall(actor=world.zzb, delivery_id=education.pk)["downstream"] == 2
+    assert delivery_of(root, world.education).state == Delivery.State.SIGNED
+    assert {username for username, _ in _notified(Notification.Kind.RECALLED)} == {"jygw", "imu", "univ_b_clerk"}
+
+
+def test_recalling_twice_is_refused_and_writes_nothing(world, chain, nothing_written):
+    root, dispatch, _cover = chain
+    services.dispatch_recall(actor=world.zzb, dispatch_id=dispatch.pk)
+    with nothing_written(), pytest.raises(Conflict, match="已经撤回"):
+        services.dispatch_recall(actor=world.zzb, dispatch_id=dispatch.pk)
+    with nothing_written(), pytest.raises(Conflict, match="不能再撤回"):
+        services.delivery_recall(actor=world.zzb, delivery_id=delivery_of(root, world.education).pk)
+
+
+def test_a_dispatch_still_routing_cannot_be_recalled_yet(world, nothing_written):
+    _root, dispatch = issue(world.zzb, world.department, main=[world.education], route=False)
+    with nothing_written(), pytest.raises(Conflict, match="正在分发"):
+        services.dispatch_recall(actor=world.zzb, dispatch_id=dispatch.pk)
+
+
+# Another unit, a recipient, the recipient's child unit, the issuer's parent (auditor), anonymous, nobody.
+INTRUDERS = ["other_clerk", "jygw", "imu", "auditor", "anonymous", None]
+
+
+@pytest.mark.parametrize("intruder", INTRUDERS)
+def test_only_the_issuing_unit_may_recall(world, chain, nothing_written, intruder):
+    root, dispatch, _cover = chain
+    user = _user(world, intruder)
+    with nothing_written(), pytest.raises(NotAllowed, match="不是自治区党委组织部的收发员或签发人，不能撤回"):
+        services.dispatch_recall(actor=user, dispatch_id=dispatch.pk)
+    with nothing_written(), pytest.raises(NotAllowed):
+        services.delivery_recall(actor=user, delivery_id=delivery_of(root, world.other).pk)
+
+
+def test_recalling_what_does_not_exist_is_not_found(world, nothing_written):
+    with nothing_written(), pytest.raises(NotFound):
+        services.dispatch_recall(actor=world.zzb, dispatch_id=10**9)
+    with nothing_written(), pytest.raises(NotFound):
+        services.delivery_recall(actor=world.zzb, delivery_id=10**9)
+
+
+# --- 退文 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reason", ReturnReason.values)
+def test_a_recipient_returns_a_delivery_with_each_reason_and_the_issuer_is_told(world, reason):
+    document, _dispatch = issue(world.zzb, world.department, main=[world.education])
+    delivery = delivery_of(document, world.education)
+    text = "请按规定重新报送。" if reason == ReturnReason.OTHER else ""
+
+    returned = services.delivery_return(actor=world.jygw, delivery_id=delivery.pk, reason=reason, text=text)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.returned_at) == (Delivery.State.RETURNED, returned.returned_at)
+    assert (returned.unit_id, returned.reason, returned.text, returned.returned_by_id) == (
+        world.education.pk,
+        reason,
+        text,
+        world.jygw.pk,
+    )
+    label = ReturnReason(reason).label
+    assert list(Notification.objects.filter(kind="returned").values_list("user__username", "text")) == [
+        ("zzb", f"自治区教育工委退回了{document.number}《关于做好测试工作的通知》，理由：{label}。{text}")
+    ]
+    event = AuditEvent.objects.get(verb=AuditVerb.DELIVERY_RETURNED)
+    assert event.payload == {"return_id": returned.pk, "reason": reason, "text": text}
+
+
+def test_a_signed_delivery_may_be_returned_after_first_review_unless_forwarded(world, nothing_written):
+    document, _dispatch = issue(world.zzb, world.department, main=[world.education, world.other])
+    other = delivery_of(document, world.other)
+    services.delivery_sign_for(actor=world.other_clerk, delivery_id=other.pk)
+    services.delivery_return(actor=world.other_clerk, delivery_id=other.pk, reason=ReturnReason.WRONG_FORMAT)
+    assert Delivery.objects.get(pk=other.pk).state == Delivery.State.RETURNED
+
+    forward(world.jygw, delivery_of(document, world.education), main=[world.university])
+    with nothing_written(), pytest.raises(Conflict, match="本单位已经转发了这份公文"):
+        services.delivery_return(
+            actor=world.jygw, delivery_id=delivery_of(document, world.education).pk, reason=ReturnReason.NOT_COMPETENT
+        )
+
+
+@pytest.mark.parametrize(
+    ("reason", "text", "message"),
+    [("other", "", "请写明具体理由"), ("lost", "", "退文理由“lost”不存在"), ("not_competent", "字" * 2001, "过长")],
+)
+def test_a_return_without_a_valid_reason_is_refused(world, nothing_written, reason, text, message):
+    document, _dispatch = issue(world.zzb, world.department, main=[world.education])
+    with nothing_written(), pytest.raises(InvalidInput, match=message):
+        services.delivery_return(
+            actor=world.jygw, delivery_id=delivery_of(document, world.education).pk, reason=reason, text=text
+        )
+
+
+# Another unit, the issuer, the recipient's parent (region auditor), its child unit's clerk, anonymous, nobody.
+RECIPIENT_INTRUDERS = ["other_clerk", "zzb", "auditor", "imu", "anonymous", None]
+
+
+@pytest.mark.parametrize("intruder", RECIPIENT_INTRUDERS)
+def test_only_a_clerk_of_the_recipient_unit_may_return(world, nothing_written, intruder):
+    document, _dispatch = issue(world.zzb, world.department, main=[world.education])
+    with nothing_written(), pytest.raises(NotAllowed, match="不是自治区教育工委的收发员，不能退文"):
+        services.delivery_return(
+            actor=_user(world, intruder),
+            delivery_id=delivery_of(document, world.education).pk,
+            reason=ReturnReason.NOT_COMPETENT,
+        )
+
+
+def test_the_issuer_answers_a_return_with_a_corrected_document_that_records_it(world, nothing_written):
+    document, _dispatch = issue(world.zzb, world.department, main=[world.education])
+    returned = services.delivery_return(
+        actor=world.jygw, delivery_id=delivery_of(document, world.education).pk, reason=ReturnReason.AGAINST_RULES
+    )
+    draft = services.document_draft(
+        actor=world.zzb, unit=world.department, content=content(), main_recipients=[world.education]
+    )
+    services.document_sign_off(actor=world.zzb, document=draft)
+    dispatch = services.document_issue(actor=world.zzb, document=draft, answers_return_id=returned.pk)
+    assert (dispatch.answers_return_id, list(returned.corrections.all())) == (returned.pk, [dispatch])
+    assert AuditEvent.objects.get(verb=AuditVerb.DOCUMENT_ISSUED, document=draft).payload["answers_return_id"] == (
+        returned.pk
+    )
+
+    # Another unit cannot claim to answer it.
+    other_draft = services.document_draft(
+        actor=world.other_clerk, unit=world.other, content=content(), main_recipients=[world.education]
+    )
+    services.document_sign_off(actor=world.other_clerk, document=other_draft)
+    with nothing_written(), pytest.raises(InvalidInput, match="不是退给本单位的"):
+        services.document_issue(actor=world.other_clerk, document=other_draft, answers_return_id=returned.pk)
+
+
+# --- 办结 ------------------------------------------------------------------------------------------
+
+
+def test_a_recipient_completes_a_delivery_with_feedback_and_attachments(world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    document, _dispatch = issue(world.zzb, world.department, main=[world.education])
+    delivery = delivery_of(document, world.education)
+    services.delivery_sign_for(actor=world.jygw, delivery_id=delivery.pk)
+
+    completion = services.delivery_complete(
+        actor=world.jygw,
+        delivery_id=delivery.pk,
+        feedback="已传达学习，并部署到各高校。",
+        attachments=[("落实情况.txt", io.BytesIO("第一条。".encode()))],
+    )
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.completed_at) == (Delivery.State.COMPLETED, completion.completed_at)
+    assert (completion.feedback, completion.completed_by_id, completion.unit_id) == (
+        "已传达学习，并部署到各高校。",
+        world.jygw.pk,
+        world.education.pk,
+    )
+    (attachment,) = completion.attachments.all()
+    assert (attachment.name, attachment.size, attachment.file.read().decode()) == ("落实情况.txt", 12, "第一条。")
+    assert _notified(Notification.Kind.COMPLETED) == [("zzb", delivery.pk)]
+    event = AuditEvent.objects.get(verb=AuditVerb.DELIVERY_COMPLETED)
+    assert event.payload == {
+        "completion_id": completion.pk,
+        "feedback": "已传达学习，并部署到各高校。",
+        "attachments": [{"name": "落实情况.txt", "size": 12, "sha256": attachment.sha256}],
+    }
+
+
+def test_completion_needs_a_sign_for_first_and_happens_once(world, nothing_written):
+    document, _dispatch = issue(world.zzb, world.department, main=[world.education])
+    delivery = delivery_of(document, world.education)
+    with nothing_written(), pytest.raises(Conflict, match="请先签收"):
+        services.delivery_complete(actor=world.jygw, delivery_id=delivery.pk, feedback="已办。")
+    services.delivery_sign_for(actor=world.jygw, delivery_id=delivery.pk)
+    services.delivery_complete(actor=world.jygw, delivery_id=delivery.pk, feedback="已办。")
+    with nothing_written(), pytest.raises(Conflict, match="已办结，不能办结"):
+        services.delivery_complete(actor=world.jygw, delivery_id=delivery.pk, feedback="又办了。")
+    assert Completion.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("feedback", "attachments", "message"),
+    [
+        ("  ", [], "请填写落实情况"),
+        ("已办。", [("病毒.exe", io.BytesIO(b"MZ"))], "类型不允许"),
+        ("已办。", [("空.txt", io.BytesIO(b""))], "是空文件"),
+    ],
+)
+def test_completion_refuses_empty_feedback_and_bad_files(world, nothing_written, feedback, attachments, message):
+    document, _dispatch = issue(world.zzb, world.department, main=[world.education])
+    delivery = delivery_of(document, world.education)
+    services.delivery_sign_for(actor=world.jygw, delivery_id=delivery.pk)
+    with nothing_written(), pytest.raises(InvalidInput, match=message):
+        services.delivery_complete(
+            actor=world.jygw, delivery_id=delivery.pk, feedback=feedback, attachments=attachments
+        )
+
+
+@pytest.mark.parametrize("intruder", RECIPIENT_INTRUDERS)
+def test_only_a_clerk_of_the_recipient_unit_may_complete(world, nothing_written, intruder):
+    document, _dispatch = issue(world.zzb, world.department, main=[world.education])
+    delivery = delivery_of(document, world.education)
+    services.delivery_sign_for(actor=world.jygw, delivery_id=delivery.pk)
+    with nothing_written(), pytest.raises(NotAllowed, match="不是自治区教育工委的收发员，不能办结"):
+        services.delivery_complete(actor=_user(world, intruder), delivery_id=delivery.pk, feedback="代办。")
+
+
+def test_a_returned_delivery_cannot_be_completed_nor_returned_again(world, nothing_written):
+    document, _dispatch = issue(world.zzb, world.department, main=[world.education])
+    delivery = delivery_of(document, world.education)
+    services.delivery_return(actor=world.jygw, delivery_id=delivery.pk, reason=ReturnReason.NOT_CONSULTED)
+    with nothing_written(), pytest.raises(Conflict, match="已退文"):
+        services.delivery_return(actor=world.jygw, delivery_id=delivery.pk, reason=ReturnReason.NOT_CONSULTED)
+    with nothing_written(), pytest.raises(Conflict, match="已退文"):
+        services.delivery_complete(actor=world.jygw, delivery_id=delivery.pk, feedback="已办。")
+    assert DeliveryReturn.objects.count() == 1

@@ -1,0 +1,488 @@
+"""Reads shaped for the web pages (the `web` app), already restricted to what the person may see.
+
+Kept apart from workflow.selectors, which the core engine owns; the same rules hold: no writes,
+lists restricted in the query, and a number of queries that does not grow with the data.
+"""
+
+import datetime
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
+
+from documents.models import Attachment, Document, Enclosure, Urgency
+from documents.numbering import parse_number
+from units.errors import DomainError
+from units.models import NumberPrefix, RecipientGroup, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
+from units.selectors import unit_list_for_member, unit_list_in_audit_scope
+from workflow.access import document_list_visible
+from workflow.audit import GENESIS_HASH, event_hash
+from workflow.models import AuditEvent, Delivery, Dispatch, Forward, Notification, Receipt
+from workflow.selectors import ChainDelivery, ChainNode, inbox_for_user, outbox_for_unit
+from workflow.services import forward_title
+
+User = AbstractBaseUser | AnonymousUser | None
+
+# How long a recipient has to sign for a document of each urgency, in hours: common practice for
+# telegrams (NOTES.md: 特提 within a day, 特急 3 days, 加急 5, 平急 10). Used to mark overdue
+# deliveries and to draw the deadline on the chain chart until the deadlines work (催办) stores a
+# policy of its own; switch to that policy here.
+SIGN_FOR_DEADLINE_HOURS: dict[str, int | None] = {
+    Urgency.FLASH: 24,
+    Urgency.EXTRA_URGENT: 72,
+    Urgency.URGENT: 120,
+    Urgency.PRIORITY: 240,
+    Urgency.ROUTINE: None,
+}
+
+# --- 收文 inbox ---------------------------------------------------------------------------------
+
+INBOX_TABS: dict[str, list[str] | None] = {
+    "pending": [Delivery.State.PENDING],
+    "signed": [Delivery.State.SIGNED],
+    "completed": [Delivery.State.COMPLETED],
+    "all": None,
+}
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    number: str = ""
+    words: str = ""
+    issuer: str = ""
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    urgency: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return self == InboxFilters()
+
+
+def _number_filter(text: str) -> Q:
+    try:
+        number = parse_number(text)
+    except DomainError:
+        pass
+    else:
+        return Q(
+            document__number_prefix=number.prefix,
+            document__number_year=number.year,
+            document__number_serial=number.serial,
+        )
+    text = text.strip().rstrip("号")
+    if text.isdigit():
+        return Q(document__number_serial=int(text)) | Q(document__number_year=int(text))
+    return Q(document__number_prefix__icontains=text.strip("〔〕[]"))
+
+
+def inbox_list_for_user(user: User, *, tab: str, filters: InboxFilters) -> QuerySet[Delivery]:
+    """The inbox tab, searched. 待签收 puts the most urgent first; the other tabs run newest first."""
+    deliveries = inbox_for_user(user, states=INBOX_TABS[tab])
+    if tab != "pending":
+        deliveries = deliveries.order_by("-created_at", "-id")
+    if filters.number:
+        deliveries = deliveries.filter(_number_filter(filters.number))
+    for word in filters.words.split():
+        deliveries = deliveries.filter(document__title__icontains=word)
+    if filters.issuer:
+        deliveries = deliveries.filter(
+            Q(document__issuing_unit__name__icontains=filters.issuer)
+            | Q(document__issuing_unit__short_name__icontains=filters.issuer)
+            | Q(document__issuer_mark__icontains=filters.issuer)
+        )
+    if filters.date_from:
+        deliveries = deliveries.filter(created_at__date__gte=filters.date_from)
+    if filters.date_to:
+        deliveries = deliveries.filter(created_at__date__lte=filters.date_to)
+    if filters.urgency:
+        deliveries = deliveries.filter(document__urgency=filters.urgency)
+    return deliveries
+
+
+def inbox_counts_for_user(user: User) -> dict[str, int]:
+    """How many deliveries each tab holds, and how many pending ones nobody has opened: one query."""
+    return (
+        inbox_for_user(user)
+        .order_by()
+        .aggregate(
+            pending=Count("id", filter=Q(state=Delivery.State.PENDING)),
+            signed=Count("id", filter=Q(state=Delivery.State.SIGNED)),
+            completed=Count("id", filter=Q(state=Delivery.State.COMPLETED)),
+            all=Count("id"),
+            unread=Count("id", filter=Q(state=Delivery.State.PENDING, read_at__isnull=True)),
+        )
+    )
+
+
+# --- who may do what ----------------------------------------------------------------------------
+
+
+def unit_roles_for_user(user: User, unit_id: int) -> frozenset[str]:
+    """The roles a person holds on one active unit (granted to them or to a group of theirs): one query."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    grant = Q(content_object_id=unit_id, content_object__is_active=True, permission__content_type__app_label="units")
+    direct = UnitUserObjectPermission.objects.filter(grant, user=user).values_list("permission__codename", flat=True)
+    via_group = UnitGroupObjectPermission.objects.filter(grant, group__user=user).values_list(
+        "permission__codename", flat=True
+    )
+    return frozenset(direct.union(via_group))
+
+
+def unit_list_for_outbox(user: User) -> QuerySet[Unit]:
+    """The units whose 发文 a person may watch: the units they belong to."""
+    return unit_list_for_member(user).order_by("path")
+
+
+# --- document and delivery pages ----------------------------------------------------------------
+
+
+@dataclass
+class DocumentPart:
+    """One document shown on a page: the cover letter (depth 0) or a document it encloses."""
+
+    document: Document
+    depth: int
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+def document_parts(document: Document) -> list[DocumentPart]:
+    """The document and everything it encloses, outermost first, each with its attachments: two queries.
+
+    The caller has passed the door for `document`; what it encloses is visible with it.
+    """
+    parts = [
+        DocumentPart(enclosure.enclosed, enclosure.depth)
+        for enclosure in Enclosure.objects.filter(cover=document)
+        .select_related("enclosed", "enclosed__issuing_unit")
+        .order_by("depth", "position", "enclosed_id")
+    ]
+    by_id = {part.document.pk: part for part in parts}
+    for attachment in Attachment.objects.filter(document_id__in=list(by_id)).order_by("document_id", "position"):
+        by_id[attachment.document_id].attachments.append(attachment)
+    return parts
+
+
+def attachment_get_visible(user: User, pk: int) -> Attachment | None:
+    """An attachment of a document this person may see (missing and forbidden alike give None)."""
+    visible = document_list_visible(user)
+    covers = Enclosure.objects.filter(cover__in=visible).values("enclosed_id")
+    return Attachment.objects.filter(pk=pk, document_id__in=covers).first()
+
+
+def receipt_for_delivery(delivery: Delivery) -> Receipt | None:
+    return Receipt.objects.filter(delivery=delivery).select_related("signed_by").first()
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime.datetime
+    what: str  # an AuditVerb value, or "DELIVERED" / "FORWARDED" for the rows not read from events
+    actor: str = ""
+    detail: str = ""
+    cover: Document | None = None
+
+
+def _person(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def delivery_history(delivery: Delivery) -> list[HistoryEntry]:
+    """What happened to one delivery, oldest first: delivered, its audit events, the forwards made from it.
+
+    Two queries. Events of kinds added later (return, recall, completion, reminders) appear as they
+    are recorded against the delivery.
+    """
+    entries = [HistoryEntry(delivery.created_at, "DELIVERED")]
+    events = (
+        AuditEvent.objects.filter(document_id=delivery.document_id, object_type="Delivery", object_id=str(delivery.pk))
+        .select_related("actor")
+        .order_by("seq")
+    )
+    entries += [HistoryEntry(event.occurred_at, event.verb, _person(event.actor)) for event in events]
+    for forward in Forward.objects.filter(source_delivery=delivery).select_related("cover").order_by("pk"):
+        entries.append(HistoryEntry(forward.created_at, "FORWARDED", detail=forward.cover.number, cover=forward.cover))
+    return sorted(entries, key=lambda entry: entry.at)
+
+
+# --- forward page -------------------------------------------------------------------------------
+
+
+def forward_recipient_options(unit: Unit) -> tuple[QuerySet[RecipientGroup], QuerySet[Unit]]:
+    """What a unit may forward to: its recipient groups (with their sizes) and its active child units."""
+    groups = RecipientGroup.objects.filter(owner=unit).annotate(member_count=Count("members")).order_by("name")
+    children = Unit.objects.filter(parent=unit, is_active=True).order_by("path")
+    return groups, children
+
+
+def number_prefix_list_for_unit(unit: Unit) -> QuerySet[NumberPrefix]:
+    return NumberPrefix.objects.filter(unit=unit).order_by("-is_default", "prefix")
+
+
+def forward_preview(
+    delivery: Delivery, *, body: str, urgency: str, main_recipients: Iterable[RecipientGroup | Unit]
+) -> Document:
+    """The cover letter as it would be drafted, unsaved, for the preview in the official layout."""
+    received = delivery.document
+    root = Forward.objects.filter(cover=received).select_related("chain_root").first()
+    unit = delivery.unit
+    names = [r.name if isinstance(r, RecipientGroup) else r.short_name for r in main_recipients]
+    return Document(
+        issuing_unit=unit,
+        issuer_mark=unit.name,
+        kind="通知",
+        urgency=urgency,
+        title=forward_title(unit, (root.chain_root if root else received).title),
+        main_recipients_text="、".join(names) + "：" if names else "",
+        body=body,
+        signature_organ=unit.name,
+        written_on=timezone.localdate(),
+    )
+
+
+# --- 发文 outbox --------------------------------------------------------------------------------
+
+# How many not-yet-signed units and forwards a dispatch row names before it says "and N more".
+OUTBOX_NAMES_SHOWN = 12
+
+
+def outbox_list_for_unit(user: User, *, unit_id: int) -> QuerySet[Dispatch]:
+    """The unit's dispatches with delivered / signed / pending counts and the number of forwards below."""
+    forwards = (
+        Forward.objects.filter(source_delivery__dispatch=OuterRef("pk"))
+        .order_by()
+        .values("source_delivery__dispatch")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return (
+        outbox_for_unit(user, unit_id=unit_id)
+        .select_related("document__issuing_unit")
+        .annotate(
+            pending=Count("deliveries", filter=Q(deliveries__state=Delivery.State.PENDING)),
+            forward_count=Coalesce(Subquery(forwards, output_field=IntegerField()), Value(0)),
+        )
+    )
+
+
+@dataclass
+class OutboxRow:
+    dispatch: Dispatch
+    pending_units: list[str] = field(default_factory=list)
+    forwards: list[Forward] = field(default_factory=list)
+
+
+def outbox_rows(dispatches: list[Dispatch]) -> list[OutboxRow]:
+    """Per dispatch of a page: the first units not yet signed, and the first forwards made below it.
+
+    Two queries for the whole page: a window function keeps the first few rows of each dispatch,
+    however many recipients it has.
+    """
+    rows = {dispatch.pk: OutboxRow(dispatch) for dispatch in dispatches}
+    pending = (
+        Delivery.objects.filter(dispatch_id__in=list(rows), state=Delivery.State.PENDING)
+        .annotate(row=Window(RowNumber(), partition_by=F("dispatch_id"), order_by=F("unit__path").asc()))
+        .filter(row__lte=OUTBOX_NAMES_SHOWN)
+        .values_list("dispatch_id", "unit__short_name")
+    )
+    for dispatch_id, name in pending:
+        rows[dispatch_id].pending_units.append(name)
+    signed = Q(state__in=[Delivery.State.SIGNED, Delivery.State.COMPLETED])
+    cover_total = Delivery.objects.filter(document=OuterRef("cover_id")).order_by().values("document")
+    forwards = (
+        Forward.objects.filter(source_delivery__dispatch_id__in=list(rows))
+        .annotate(
+            row=Window(RowNumber(), partition_by=F("source_delivery__dispatch_id"), order_by=F("pk").asc()),
+            cover_delivered=Coalesce(
+                Subquery(cover_total.annotate(n=Count("id")).values("n"), output_field=IntegerField()), Value(0)
+            ),
+            cover_signed=Coalesce(
+                Subquery(cover_total.annotate(n=Count("id", filter=signed)).values("n"), output_field=IntegerField()),
+                Value(0),
+            ),
+        )
+        .filter(row__lte=OUTBOX_NAMES_SHOWN)
+        .select_related("cover", "source_delivery__unit")
+        .order_by("pk")
+    )
+    for forward in forwards:
+        rows[forward.source_delivery.dispatch_id].forwards.append(forward)
+    return list(rows.values())
+
+
+def draft_list_for_unit(user: User, *, unit_id: int) -> QuerySet[Document]:
+    """The unit's documents waiting for sign-off or issue (a forward's cover letter, for one)."""
+    return (
+        Document.objects.filter(
+            issuing_unit_id=unit_id,
+            issuing_unit__in=unit_list_for_member(user),
+            state__in=[Document.State.DRAFT, Document.State.SIGNED_OFF],
+        )
+        .select_related("forward__source_delivery__document")
+        .order_by("-created_at", "-id")
+    )
+
+
+# --- chain page ---------------------------------------------------------------------------------
+
+
+@dataclass
+class StalledDelivery:
+    node: ChainNode
+    delivery: ChainDelivery
+    waited: datetime.timedelta
+    is_overdue: bool
+
+
+@dataclass
+class ChainLevel:
+    """One level of the tree: the deliveries of every document issued at that depth."""
+
+    depth: int  # 1: the recipients of the root document; 2: the recipients of its forwards; …
+    total: int = 0
+    signed: int = 0
+    durations: list[datetime.timedelta] = field(default_factory=list)
+    deadline_hours: int | None = None
+    stalled: list[StalledDelivery] = field(default_factory=list)
+
+    @property
+    def share(self) -> float:
+        return self.signed / self.total if self.total else 0.0
+
+    @property
+    def median(self) -> datetime.timedelta | None:
+        return statistics.median(self.durations) if self.durations else None
+
+    @property
+    def slowest(self) -> datetime.timedelta | None:
+        return max(self.durations) if self.durations else None
+
+    @property
+    def overdue(self) -> int:
+        return sum(1 for stalled in self.stalled if stalled.is_overdue)
+
+
+def _deadline(urgency: str) -> datetime.timedelta | None:
+    hours = SIGN_FOR_DEADLINE_HOURS.get(urgency)
+    return datetime.timedelta(hours=hours) if hours else None
+
+
+def chain_levels(tree: ChainNode, *, now: datetime.datetime | None = None) -> list[ChainLevel]:
+    """Per level: how many units received, how many signed and how long each took, who is stalled.
+
+    A delivery is stalled while it waits to be signed for; overdue once it has waited longer than
+    the deadline of its document's urgency. No queries: it reads the tree.
+    """
+    now = now or timezone.now()
+    levels: dict[int, ChainLevel] = {}
+    for node in tree.walk():
+        level = levels.setdefault(node.depth + 1, ChainLevel(node.depth + 1))
+        deadline = _deadline(node.urgency)
+        if deadline is not None:
+            hours = int(deadline.total_seconds() // 3600)
+            level.deadline_hours = max(level.deadline_hours or 0, hours)
+        for delivery in node.deliveries:
+            level.total += 1
+            if delivery.signed_at is not None:
+                level.signed += 1
+                if node.issued_at is not None:
+                    level.durations.append(delivery.signed_at - node.issued_at)
+            elif delivery.state == Delivery.State.PENDING and node.issued_at is not None:
+                waited = now - node.issued_at
+                level.stalled.append(
+                    StalledDelivery(node, delivery, waited, deadline is not None and waited > deadline)
+                )
+    return [levels[depth] for depth in sorted(levels)]
+
+
+@dataclass
+class AuditTrail:
+    events: list[AuditEvent]
+    total: int
+    is_intact: bool
+    first_broken_seq: int | None = None
+
+
+def chain_audit_trail(tree: ChainNode, *, limit: int = 200) -> AuditTrail:
+    """The chain's latest audit events, each checked against the hash chain: three queries.
+
+    Every shown event's hash is recomputed from its fields and its link to the event before it
+    (which may belong to another document) is checked; `manage.py verify_audit` walks the whole log.
+    """
+    documents = [node.id for node in tree.walk()]
+    chain_events = AuditEvent.objects.filter(document_id__in=documents)
+    events = list(chain_events.select_related("actor", "unit").order_by("-seq")[:limit])
+    total = chain_events.count()
+    previous = dict(AuditEvent.objects.filter(seq__in=[event.seq - 1 for event in events]).values_list("seq", "hash"))
+    previous[0] = GENESIS_HASH
+    first_broken = None
+    for event in sorted(events, key=lambda e: e.seq):
+        computed = event_hash(
+            seq=event.seq,
+            occurred_at=event.occurred_at,
+            actor_id=event.actor_id,
+            unit_id=event.unit_id,
+            verb=event.verb,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            document_id=event.document_id,
+            payload=event.payload,
+            prev_hash=event.prev_hash,
+        )
+        if computed != event.hash or previous.get(event.seq - 1) != event.prev_hash:
+            first_broken = event.seq
+            break
+    return AuditTrail(events, total, first_broken is None, first_broken)
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+
+def notification_list_for_user(user: User) -> QuerySet[Notification]:
+    if user is None or not user.is_authenticated:
+        return Notification.objects.none()
+    return (
+        Notification.objects.filter(user=user)
+        .select_related("delivery")
+        .order_by(F("read_at").asc(nulls_first=True), "-created_at", "-id")
+    )
+
+
+def notification_unread_count(user: User) -> int:
+    if user is None or not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+# --- chain list ---------------------------------------------------------------------------------
+
+
+def chain_list_for_user(user: User, *, words: str = "") -> QuerySet[Document]:
+    """The chains a person may open (the rule of workflow.access.access_chain, as a list): issued
+    documents at the top of a chain that their unit issued, or that lie in the scope they audit.
+
+    Annotated with how many units received each and how many signed; newest first.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Document.objects.none()
+    audited = unit_list_in_audit_scope(user)
+    covers = Enclosure.objects.filter(enclosed=OuterRef(OuterRef("pk"))).values("cover_id")
+    delivered_in_scope = Exists(Delivery.objects.filter(unit__in=audited, document_id__in=covers))
+    signed = Q(deliveries__state__in=[Delivery.State.SIGNED, Delivery.State.COMPLETED])
+    chains = Document.objects.filter(state=Document.State.ISSUED, forward__isnull=True).filter(
+        Q(issuing_unit__in=unit_list_for_member(user)) | Q(issuing_unit__in=audited) | delivered_in_scope
+    )
+    for word in words.split():
+        chains = chains.filter(Q(title__icontains=word) | Q(number_prefix__icontains=word))
+    return (
+        chains.select_related("issuing_unit")
+        .annotate(delivered=Count("deliveries"), signed=Count("deliveries", filter=signed))
+        .order_by("-issued_at", "-id")
+    )
