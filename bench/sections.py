@@ -461,7 +461,11 @@ def receipts(bench: Bench) -> dict:
     server = Gunicorn(
         log_dir=bench.workdir,
         workers=4,
-        extra_env={"DJANGO_SETTINGS_MODULE": "bench.settings", "LOG_LEVEL": "WARNING"},
+        extra_env={
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "LOG_LEVEL": "WARNING",
+            "CONN_MAX_AGE": os.environ.get("BENCH_CONN_MAX_AGE", "60"),
+        },
     )
     try:
         sign_jobs = [(f"/api/deliveries/{pk}/sign-for", token) for pk, token in tokens.items()]
@@ -490,7 +494,7 @@ def receipts(bench: Bench) -> dict:
         "requests": requests,
         "failed_requests": failed,
         "receipts_per_second": round(len(deliveries) / sign_seconds, 1),
-        "server": "gunicorn, 4 sync workers, loopback",
+        "server": f"gunicorn, 4 sync workers, loopback, CONN_MAX_AGE={os.environ.get('BENCH_CONN_MAX_AGE', '60')}",
     }
     bench.row(
         f"sign-for over HTTP, {clients} clients x3 retries",

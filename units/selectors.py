@@ -38,15 +38,26 @@ def unit_has_role(user: AbstractBaseUser | AnonymousUser | None, unit_id: int, r
     return unit_list_with_role(user, role).filter(pk=unit_id).exists()
 
 
+def audit_scope_covers(user: AbstractBaseUser | AnonymousUser | None, *paths: OuterRef) -> Exists:
+    """Whether any unit whose path is one of `paths` (references into the outer query, such as
+    `OuterRef("unit__path")`) is in the subtree of a unit the person audits.
+
+    A correlated EXISTS over the person's few audited units, evaluated for the rows at hand: an
+    access check on one row never lists every unit in scope.
+    """
+    in_subtree = Q()
+    for path in paths:
+        in_subtree |= Q(StartsWith(ExpressionWrapper(path, output_field=CharField()), F("path")))
+    return Exists(unit_list_with_role(user, Role.AUDITOR).filter(in_subtree))
+
+
 def unit_list_in_audit_scope(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Unit]:
     """Every unit in the subtree of a unit the person audits (the audited unit included).
 
     A unit is in scope when an audited unit's path is a prefix of its path: one EXISTS, LIKE on the
     indexed path.
     """
-    candidate_path = ExpressionWrapper(OuterRef("path"), output_field=CharField())
-    audited = unit_list_with_role(user, Role.AUDITOR).filter(StartsWith(candidate_path, F("path")))
-    return Unit.objects.filter(Exists(audited))
+    return Unit.objects.filter(audit_scope_covers(user, OuterRef("path")))
 
 
 def user_list_with_role_in_units(units: QuerySet[Unit], role: Role | str) -> QuerySet:
