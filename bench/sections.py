@@ -488,13 +488,14 @@ def receipts(bench: Bench) -> dict:
     deliveries = list(Delivery.objects.filter(dispatch=dispatch).order_by("id").values_list("id", "unit_id"))
     tokens = {delivery_id: api_token_for(users[clerks[unit_id]]) for delivery_id, unit_id in deliveries}
     web_workers = int(os.environ.get("BENCH_WEB_WORKERS", "4"))
+    conn_max_age = os.environ.get("BENCH_CONN_MAX_AGE", "60")
     server = Gunicorn(
         log_dir=bench.workdir,
         workers=web_workers,
         extra_env={
             "DJANGO_SETTINGS_MODULE": "bench.settings",
             "LOG_LEVEL": "WARNING",
-            "CONN_MAX_AGE": os.environ.get("BENCH_CONN_MAX_AGE", "60"),
+            "CONN_MAX_AGE": conn_max_age,
         },
     )
     try:
@@ -524,7 +525,7 @@ def receipts(bench: Bench) -> dict:
         "requests": requests,
         "failed_requests": failed,
         "receipts_per_second": round(len(deliveries) / sign_seconds, 1),
-        "server": f"gunicorn, {web_workers} sync workers, loopback, CONN_MAX_AGE={os.environ.get('BENCH_CONN_MAX_AGE', '60')}",
+        "server": f"gunicorn, {web_workers} sync workers, loopback, CONN_MAX_AGE={conn_max_age}",
     }
     bench.row(
         f"sign-for over HTTP, {clients} clients x3 retries",
