@@ -6,13 +6,21 @@ import re
 from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.core.management import CommandError, call_command
 from django.template import Context, Template
 from pypdf import PdfReader
 
 from documents.importing import parse_text
 from documents.models import Document
-from documents.rendering import mongolian_columns, render_html, render_pdf, rendered_page_counts
+from documents.rendering import (
+    MARK_LENGTHS,
+    mark_size_pt,
+    mongolian_columns,
+    render_html,
+    render_pdf,
+    rendered_page_counts,
+)
 from tests.documents.importing_helpers import seed_bytes, seed_text
 from tests.factories import issue
 from workflow import services
@@ -242,12 +250,6 @@ def test_render_document_refuses_what_it_cannot_print(seed_documents, args, mess
 
 
 def test_the_stylesheet_has_the_mark_size_of_every_mark_length():
-    import re
-
-    from django.contrib.staticfiles import finders
-
-    from documents.rendering import MARK_LENGTHS, mark_size_pt
-
-    css = open(finders.find("documents/official.css"), encoding="utf-8").read()
+    css = Path(finders.find("documents/official.css")).read_text(encoding="utf-8")
     sizes = {int(n): float(pt) for n, pt in re.findall(r"\.issuer-mark\.mark-(\d+) \{ font-size: ([\d.]+)pt; \}", css)}
     assert sizes == {length: mark_size_pt(length) for length in MARK_LENGTHS}
