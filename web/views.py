@@ -280,10 +280,15 @@ def delivery_recall_view(request, pk: int):
 
 
 def _recalled_text(number: str, counts: dict[str, int]) -> str:
-    return _(
-        "已撤回%(number)s：未签收的 %(withdrawn)d 件已撤回，"
-        "已签收的 %(held)d 个单位及其下级 %(downstream)d 个单位已收到撤回通知。"
-    ) % {"number": number, **counts}
+    parts = [_("已撤回%(number)s。") % {"number": number}]
+    if counts["withdrawn"]:
+        parts.append(_("未签收的 %(count)d 件已从对方收文中撤回。") % {"count": counts["withdrawn"]})
+    if counts["held"] or counts["downstream"]:
+        parts.append(
+            _("已签收的 %(held)d 个单位及其下级 %(downstream)d 个单位已收到撤回通知。")
+            % {"held": counts["held"], "downstream": counts["downstream"]}
+        )
+    return "".join(str(part) for part in parts)
 
 
 @login_required

@@ -338,11 +338,18 @@ def outbox_list_for_unit(user: User, *, unit_id: int) -> QuerySet[Dispatch]:
     )
     return (
         outbox_for_unit(user, unit_id=unit_id)
-        .select_related("document__issuing_unit")
+        .select_related("document__issuing_unit", "answers_return__unit", "answers_return__delivery__document")
         .annotate(
             pending=Count("deliveries", filter=Q(deliveries__state=Delivery.State.PENDING)),
             completed=Count("deliveries", filter=Q(deliveries__state=Delivery.State.COMPLETED)),
             returned=Count("deliveries", filter=Q(deliveries__state=Delivery.State.RETURNED)),
+            recalled=Count("deliveries", filter=Q(deliveries__recalled_at__isnull=False)),
+            # What a 撤回 of the whole dispatch would still reach: held or pending, not yet recalled.
+            recallable=Count(
+                "deliveries",
+                filter=Q(deliveries__recalled_at__isnull=True)
+                & ~Q(deliveries__state__in=[Delivery.State.RETURNED, Delivery.State.RECALLED]),
+            ),
             forward_count=Coalesce(Subquery(forwards, output_field=IntegerField()), Value(0)),
         )
     )

@@ -116,9 +116,10 @@ def deadline(moment: datetime.datetime | None) -> str:
 
 
 @register.filter
-def late_by(moment: datetime.datetime | None, now: datetime.datetime) -> str:
-    """How long ago a deadline passed ("" when it has not)."""
-    if moment is None or now < moment:
+def late_by(moment: datetime.datetime | None, now: datetime.datetime | None) -> str:
+    """How long before `now` (a moment, or when something was done) a deadline passed ("" when it
+    had not, or either is missing)."""
+    if moment is None or now is None or now < moment:
         return ""
     return duration_text((now - moment).total_seconds())
 
