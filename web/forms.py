@@ -264,8 +264,11 @@ class DraftForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.unit = unit
         groups, _children = forward_recipient_options(unit)
-        self.fields["main_groups"].queryset = groups
-        self.fields["cc_groups"].queryset = groups
+        # Read once for both fieldsets; the querysets still check what is posted.
+        choices = [(group.pk, self.fields["main_groups"].label_from_instance(group)) for group in groups]
+        for name in ("main_groups", "cc_groups"):
+            self.fields[name].queryset = groups
+            self.fields[name].choices = choices
         prefixes = [prefix.prefix for prefix in number_prefix_list_for_unit(unit)]
         self.fields["number_prefix"].choices = [(prefix, prefix) for prefix in prefixes]
         if prefixes:

@@ -272,7 +272,7 @@ def delivery_get_handling(delivery: Delivery, *, now: datetime.datetime) -> Deli
     if delivery.state == Delivery.State.COMPLETED:
         handling.completion = (
             Completion.objects.filter(delivery=delivery)
-            .select_related("completed_by")
+            .select_related("completed_by", "unit")
             .prefetch_related("attachments")
             .first()
         )
