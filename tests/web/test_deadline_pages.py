@@ -487,3 +487,36 @@ def test_only_drafters_and_clerks_draft_and_only_for_their_own_units(client, wor
         assert client.get(reverse("document-new"), {"unit": world.department.pk}).status_code == 404
         response = client.post(f"{reverse('document-new')}?unit={world.department.pk}", {"title": "x"})
     assert response.status_code == 404
+
+
+def test_the_new_pages_read_in_english_when_chosen(client, world, telegram, settings):
+    education = delivery_of(telegram, world.education)
+    services.delivery_sign_for(actor=world.jygw, delivery_id=education.pk)
+    returned = services.delivery_return(
+        actor=world.other_clerk, delivery_id=delivery_of(telegram, world.other).pk, reason=ReturnReason.WRONG_FORMAT
+    )
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    sign_in(client, world.jygw)
+    with time_machine.travel(at("2022-10-15 10:00"), tick=False):
+        assert "complete by" in _text(client.get(reverse("inbox"), {"tab": "signed"}))
+        page = _text(client.get(reverse("delivery", args=[education.pk])))
+    for expected in (
+        "Completion deadline",
+        "Complete",
+        "Return",
+        "Feedback (what was done)",
+        "Not consulted or co-signed",
+    ):
+        assert expected in page
+    assert "Main recipients: groups" not in page
+    sign_in(client, world.zzb)
+    with time_machine.travel(at("2022-10-15 10:00"), tick=False):
+        outbox = _text(client.get(reverse("outbox")))
+    for expected in ("Overdue", "Returns received", "Return notice", "Draft a corrected document", "Urge"):
+        assert expected in outbox
+    draft = _text(client.get(reverse("document-new")))
+    assert "Find a unit (any unit)" in draft
+    # The notice itself stays in Chinese, a document of record.
+    notice = _text(client.get(reverse("return_notice", args=[returned.pk])))
+    assert "Print" in notice
+    assert "文种格式不符" in notice
