@@ -15,6 +15,7 @@ test-artifacts/web-e2e-deadlines/ (printed at the start).
 """
 
 import datetime
+import importlib
 import io
 import os
 import shutil
@@ -226,10 +227,23 @@ def _nav(page, name: str):
     return page.get_by_role("navigation", name="主导航").get_by_role("link", name=name, exact=True)
 
 
+def _is_outbox_poll(response) -> bool:
+    return "/outbox/" in response.url and bool(response.request.headers.get("hx-request"))
+
+
 def _message(page) -> str:
     return " ".join(page.locator(".messages").inner_text().split())
 
 
+@pytest.fixture
+def deadline_policies():
+    """The shipped 办理时限 (a data migration): a transactional test before this one flushed them."""
+    from django.apps import apps
+
+    importlib.import_module("workflow.migrations.0004_deadline_policy_defaults").create_defaults(apps, None)
+
+
+@pytest.mark.usefixtures("deadline_policies")
 def test_deadlines_in_the_browser(browser, live_server, worker, artifacts, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     world = build_world()
@@ -319,6 +333,17 @@ def test_deadlines_in_the_browser(browser, live_server, worker, artifacts, setti
     kinds = other.locator(".notifications .pill").all_inner_texts()
     assert {"催办", "撤回"} <= set(kinds), kinds
     steps.shot(other, "other-notifications")
+
+    # A reason being typed survives the outbox refreshing itself (hx-preserve).
+    recall = zzb.locator(".dispatch", has_text=telegram.number).locator("details", has_text="撤回全部分发")
+    recall.locator("summary").click()
+    recall.get_by_label("撤回原因").fill("正在输入的原因")
+    with zzb.expect_response(_is_outbox_poll):
+        pass  # the next poll (every 5 s)
+    zzb.wait_for_timeout(300)  # let htmx swap
+    assert recall.get_attribute("open") is not None
+    assert recall.get_by_label("撤回原因").input_value() == "正在输入的原因"
+    recall.locator("summary").click()
 
     # The chain: the feedback, the lateness.
     zzb.locator(".dispatch", has_text=telegram.number).get_by_role("link", name="流转链").click()
