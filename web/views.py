@@ -262,33 +262,39 @@ def delivery_remind_view(request, pk: int):
     return redirect(_back(request, reverse("outbox") + f"?unit={delivery.document.issuing_unit_id}"))
 
 
+def _recall(request, document: Document, recall) -> HttpResponse:
+    """撤回, of one delivery or a whole dispatch: `recall(reason)` calls the service."""
+    form = RecallForm(request.POST)
+    # An over-long reason goes to the service as typed, so that its refusal names the problem.
+    reason = form.cleaned_data["reason"] if form.is_valid() else request.POST.get("reason", "")
+    try:
+        counts = recall(reason)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        parts = [_("已撤回%(number)s。") % {"number": document.number}]
+        if counts["withdrawn"]:
+            parts.append(_("未签收的 %(count)d 件已从对方收文中撤回。") % {"count": counts["withdrawn"]})
+        if counts["held"] or counts["downstream"]:
+            parts.append(
+                _("已签收的 %(held)d 个单位及其下级 %(downstream)d 个单位已收到撤回通知。")
+                % {"held": counts["held"], "downstream": counts["downstream"]}
+            )
+        messages.success(request, "".join(str(part) for part in parts))
+    return redirect(_back(request, reverse("outbox") + f"?unit={document.issuing_unit_id}"))
+
+
 @login_required
 @require_POST
 @door
 def delivery_recall_view(request, pk: int):
     """撤回 the delivery to one unit (the issuer's clerk or signer)."""
     delivery = access_delivery(request.user, pk)
-    form = RecallForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else request.POST.get("reason", "")
-    try:
-        counts = delivery_recall(actor=request.user, delivery_id=delivery.pk, reason=reason)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _recalled_text(delivery.document.number, counts))
-    return redirect(_back(request, reverse("outbox") + f"?unit={delivery.document.issuing_unit_id}"))
-
-
-def _recalled_text(number: str, counts: dict[str, int]) -> str:
-    parts = [_("已撤回%(number)s。") % {"number": number}]
-    if counts["withdrawn"]:
-        parts.append(_("未签收的 %(count)d 件已从对方收文中撤回。") % {"count": counts["withdrawn"]})
-    if counts["held"] or counts["downstream"]:
-        parts.append(
-            _("已签收的 %(held)d 个单位及其下级 %(downstream)d 个单位已收到撤回通知。")
-            % {"held": counts["held"], "downstream": counts["downstream"]}
-        )
-    return "".join(str(part) for part in parts)
+    return _recall(
+        request,
+        delivery.document,
+        lambda reason: delivery_recall(actor=request.user, delivery_id=delivery.pk, reason=reason),
+    )
 
 
 @login_required
@@ -297,15 +303,11 @@ def _recalled_text(number: str, counts: dict[str, int]) -> str:
 def dispatch_recall_view(request, pk: int):
     """撤回 a whole dispatch (the issuer's clerk or signer)."""
     dispatch = access_dispatch(request.user, pk)
-    form = RecallForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else request.POST.get("reason", "")
-    try:
-        counts = dispatch_recall(actor=request.user, dispatch_id=dispatch.pk, reason=reason)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _recalled_text(dispatch.document.number, counts))
-    return redirect(_back(request, reverse("outbox") + f"?unit={dispatch.document.issuing_unit_id}"))
+    return _recall(
+        request,
+        dispatch.document,
+        lambda reason: dispatch_recall(actor=request.user, dispatch_id=dispatch.pk, reason=reason),
+    )
 
 
 @login_required

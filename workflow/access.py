@@ -110,18 +110,9 @@ def access_dispatch(user: User, pk: int) -> Dispatch:
 
 
 def return_list_visible(user: User) -> QuerySet[DeliveryReturn]:
-    """退文 records for the people of the issuing unit and of the returning unit, and for the
-    auditors whose scope holds either."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return DeliveryReturn.objects.none()
-    mine = unit_list_for_member(user)
-    audited = unit_list_in_audit_scope(user)
-    return DeliveryReturn.objects.filter(
-        Q(unit__in=mine)
-        | Q(delivery__document__issuing_unit__in=mine)
-        | Q(unit__in=audited)
-        | Q(delivery__document__issuing_unit__in=audited)
-    )
+    """退文 records of the deliveries this person may see: the issuing and the returning unit's
+    people, and the auditors whose scope holds either (a return belongs to its delivery's unit)."""
+    return DeliveryReturn.objects.filter(delivery__in=delivery_list_visible(user))
 
 
 def access_return(user: User, pk: int) -> DeliveryReturn:
