@@ -51,7 +51,7 @@ class PrintedDocument:
     classification: str  # 机密★1年; empty when unclassified
     urgency: str  # empty for 普通
     issuer_mark: str
-    issuer_mark_size_pt: float
+    issuer_mark_class: str
     mongolian_columns: list[str]
     number: str
     signatory: str
@@ -84,10 +84,20 @@ def chinese_date(value: datetime.date | None) -> str:
     return f"{value.year}年{value.month}月{value.day}日" if value else ""
 
 
-def _mark_size(mark: str) -> float:
-    if not mark:
+# The mark's size follows its length; the sizes are classes in official.css (the CSP forbids inline
+# styles), one per length from the longest mark printed at the largest size to the shortest printed
+# at the smallest. tests/documents/test_rendering.py checks the stylesheet against mark_size_pt.
+MARK_LENGTHS = range(11, 27)
+
+
+def mark_size_pt(length: int) -> float:
+    if length <= 0:
         return _MARK_MAX_PT
-    return round(max(_MARK_MIN_PT, min(_MARK_MAX_PT, _TYPE_AREA_WIDTH_PT / len(mark) * 0.92)), 1)
+    return round(max(_MARK_MIN_PT, min(_MARK_MAX_PT, _TYPE_AREA_WIDTH_PT / length * 0.92)), 1)
+
+
+def _mark_class(mark: str) -> str:
+    return f"mark-{min(MARK_LENGTHS[-1], max(MARK_LENGTHS[0], len(mark)))}"
 
 
 def mongolian_columns(name: str, letters: int = _MONGOLIAN_COLUMN_LETTERS) -> list[str]:
@@ -141,7 +151,7 @@ def printed(document: Document) -> PrintedDocument:
         classification=classification,
         urgency="" if document.urgency == Urgency.ROUTINE else document.urgency,
         issuer_mark=document.issuer_mark,
-        issuer_mark_size_pt=_mark_size(document.issuer_mark),
+        issuer_mark_class=_mark_class(document.issuer_mark),
         mongolian_columns=mongolian_columns(document.issuing_unit.mongolian_name),
         number=document.number,
         signatory=document.signatory,

@@ -1,8 +1,11 @@
 """Geometry of the chain page's two charts, drawn as SVG by the template (no script, no library).
 
-- Sign-for times per level against the deadline: a log time axis (seconds to days fit on one
+- Sign-for times per level against the deadlines: a log time axis (seconds to days fit on one
   chart), per level a box from the first to the third quartile, the median, whiskers to the fastest
-  and slowest, the individual times as dots (a sample when there are many) and the deadline.
+  and slowest, the individual times as dots (a sample when there are many; hollow when that unit
+  signed after its own deadline) and the time the level's units were given to sign, read from the
+  deadlines fixed on their deliveries (the shortest and the longest when they differ: documents of
+  several urgencies, or working days counted from different days).
 - Units signed over time: per level, the share of its units that had signed, as a step curve over
   the time since the root document was issued.
 
@@ -78,13 +81,20 @@ class SignTimeRow:
     signed: int
     total: int
     dots: list[float] = field(default_factory=list)
+    late_dots: list[float] = field(default_factory=list)
     box: tuple[float, float] | None = None
     median: float | None = None
     whiskers: tuple[float, float] | None = None
-    deadline_x: float | None = None
-    deadline_label: str = ""
+    deadlines: list["DeadlineMark"] = field(default_factory=list)
+    late: int = 0
     overdue: int = 0
     pending: int = 0
+
+
+@dataclass
+class DeadlineMark:
+    x: float
+    label: str
 
 
 @dataclass
@@ -104,7 +114,7 @@ ROW_HEIGHT = 48
 
 def sign_time_chart(levels: list[ChainLevel]) -> SignTimeChart:
     seconds = [d.total_seconds() for level in levels for d in level.durations]
-    deadlines = [level.deadline_hours * 3600 for level in levels if level.deadline_hours]
+    deadlines = [allowance.total_seconds() for level in levels for allowance in level.allowances]
     top = max([*seconds, *deadlines, 60.0]) * 1.3
     low, high = math.log10(1.0), math.log10(top)
     plot_right = WIDTH - RIGHT
@@ -115,24 +125,29 @@ def sign_time_chart(levels: list[ChainLevel]) -> SignTimeChart:
     rows = []
     for index, level in enumerate(levels):
         color, _dash = _style(index)
-        values = sorted(d.total_seconds() for d in level.durations)
+        timed = sorted((d.total_seconds(), late) for d, late in zip(level.durations, level.signed_late, strict=True))
+        values = [value for value, _late in timed]
         row = SignTimeRow(
             label=_("第%(depth)d级") % {"depth": level.depth},
             y=24 + index * ROW_HEIGHT + ROW_HEIGHT / 2,
             color=color,
             signed=level.signed,
             total=level.total,
+            late=level.late_signs,
             overdue=level.overdue,
             pending=len(level.stalled),
         )
         if values:
-            row.dots = [x(value) for value in _sample(values, MAX_DOTS)]
+            for value, late in _sample(timed, MAX_DOTS):
+                (row.late_dots if late else row.dots).append(x(value))
             row.box = (x(_quantile(values, 0.25)), x(_quantile(values, 0.75)))
             row.median = x(_quantile(values, 0.5))
             row.whiskers = (x(values[0]), x(values[-1]))
-        if level.deadline_hours:
-            row.deadline_x = x(level.deadline_hours * 3600)
-            row.deadline_label = duration_text(level.deadline_hours * 3600)
+        shown = {level.shortest_allowance, level.longest_allowance} - {None}
+        row.deadlines = [
+            DeadlineMark(x(allowance.total_seconds()), duration_text(allowance.total_seconds()))
+            for allowance in sorted(shown)
+        ]
         rows.append(row)
     axis_y = 24 + len(levels) * ROW_HEIGHT + 4
     ticks = [Tick(x(s), duration_text(s)) for s in _TICK_SECONDS if s <= top]

@@ -1,10 +1,18 @@
 """The forms of the pages: they parse and check input only; the services decide what is allowed."""
 
+import datetime
+
 from django import forms
+from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from documents.models import Urgency
+from documents.attachments import check_attachment
+from documents.models import Classification, Kind, Urgency
+from units.errors import InvalidInput
 from units.models import RecipientGroup, Unit
+from workflow.deadlines import CALENDAR_ZONE
+from workflow.models import DeliveryReturn, ReturnReason
 from workflow.selectors_pages import InboxFilters, forward_recipient_options, number_prefix_list_for_unit
 
 
@@ -85,3 +93,203 @@ class ForwardForm(forms.Form):
     def recipients(self) -> list:
         data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
         return [*data.get("groups", []), *data.get("units", [])]
+
+
+# --- files ----------------------------------------------------------------------------------------
+
+
+class _MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Several files in one input. Each is checked like the services check it (type by its bytes,
+    size, not empty), so that every bad file is named at once, before anything is written."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("widget", _MultipleFileInput())
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None) -> list:
+        files = [file for file in (data if isinstance(data, list | tuple) else [data]) if file]
+        errors = []
+        for file in files:
+            try:
+                check_attachment(file.name, file)
+            except InvalidInput as error:
+                errors.append(error.message)
+        if errors:
+            raise forms.ValidationError(errors)
+        return files
+
+
+def allowed_attachment_help() -> str:
+    return _("可选。每个文件不超过 %(size)d MB，类型：%(types)s。") % {
+        "size": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+        "types": "、".join(settings.ATTACHMENT_ALLOWED_EXTENSIONS),
+    }
+
+
+# --- 退文, 办结, 撤回 -------------------------------------------------------------------------------
+
+
+class ReturnForm(forms.Form):
+    """退文: a reason code, and a text (required for 其他)."""
+
+    reason = forms.ChoiceField(label=_("退文理由"), choices=ReturnReason.choices, widget=forms.RadioSelect)
+    text = forms.CharField(
+        label=_("具体说明"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("理由为“其他”时必填。"),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reason") == ReturnReason.OTHER and not (data.get("text") or "").strip():
+            self.add_error("text", _("退文理由为“其他”时，请写明具体理由。"))
+        return data
+
+
+class CompleteForm(forms.Form):
+    """办结: the 落实情况 and optional files."""
+
+    feedback = forms.CharField(label=_("落实情况"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))
+    attachments = AttachmentsField(label=_("附件"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["attachments"].help_text = allowed_attachment_help()
+
+
+class RecallForm(forms.Form):
+    reason = forms.CharField(label=_("撤回原因"), required=False, max_length=200)
+
+
+# --- 印发 ------------------------------------------------------------------------------------------
+
+
+def end_of_day(day: datetime.date) -> datetime.datetime:
+    """A deadline given as a day means the end of that day (24时) in Asia/Shanghai, as the policy's
+    working-day deadlines do: stored as the first late moment, the next midnight."""
+    return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(), CALENDAR_ZONE)
+
+
+class IssueForm(forms.Form):
+    """印发: optionally the 退文 this corrected document answers, and an earlier completion deadline."""
+
+    answers_return = forms.TypedChoiceField(label=_("答复退文"), coerce=int, required=False, empty_value=None)
+    complete_by = forms.DateField(
+        label=_("办结时限（可提前）"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("不填则按紧急程度的规定时限；只能提前，不能推后。"),
+    )
+
+    def __init__(self, *args, returns: list[DeliveryReturn] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["answers_return"].choices = [
+            ("", _("不答复退文")),
+            *(
+                (
+                    returned.pk,
+                    _("%(unit)s退回的%(number)s（%(reason)s）%(answered)s")
+                    % {
+                        "unit": returned.unit.short_name,
+                        "number": returned.delivery.document.number,
+                        "reason": returned.get_reason_display(),
+                        "answered": _("，已答复过") if returned.is_answered else "",
+                    },
+                )
+                for returned in returns
+            ),
+        ]
+
+    def complete_by_moment(self) -> datetime.datetime | None:
+        day = self.cleaned_data.get("complete_by")
+        return end_of_day(day) if day else None
+
+
+# --- 拟稿 ------------------------------------------------------------------------------------------
+
+# What a draft may be: 公开 and 内部 only; this system is no channel for classified documents.
+DRAFT_CLASSIFICATIONS = [(level.value, level.label) for level in (Classification.PUBLIC, Classification.INTERNAL)]
+
+
+class DraftForm(forms.Form):
+    """拟稿: the elements a drafter writes, 主送 and 抄送 (the unit's recipient groups and any active
+    unit found by searching), and attachments. The number is allocated at issue."""
+
+    kind = forms.ChoiceField(label=_("文种"), choices=Kind.choices, initial=Kind.NOTICE)
+    urgency = forms.ChoiceField(label=_("紧急程度"), choices=Urgency.choices, initial=Urgency.ROUTINE)
+    classification = forms.ChoiceField(label=_("密级"), choices=DRAFT_CLASSIFICATIONS, initial=Classification.PUBLIC)
+    number_prefix = forms.ChoiceField(label=_("发文字号前缀"))
+    title = forms.CharField(label=_("标题"), max_length=500)
+    body = forms.CharField(label=_("正文"), max_length=50000, widget=forms.Textarea(attrs={"rows": 10}))
+    written_on = forms.DateField(label=_("成文日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    main_groups = _GroupChoice(
+        label=_("主送：收文对象组"),
+        queryset=RecipientGroup.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    main_units = forms.ModelMultipleChoiceField(
+        label=_("主送：单位"),
+        queryset=Unit.objects.filter(is_active=True),
+        required=False,
+        widget=forms.MultipleHiddenInput,
+    )
+    cc_groups = _GroupChoice(
+        label=_("抄送：收文对象组"),
+        queryset=RecipientGroup.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    cc_units = forms.ModelMultipleChoiceField(
+        label=_("抄送：单位"),
+        queryset=Unit.objects.filter(is_active=True),
+        required=False,
+        widget=forms.MultipleHiddenInput,
+    )
+    attachments = AttachmentsField(label=_("附件"))
+    page_count = forms.IntegerField(label=_("页数"), required=False, min_value=1, max_value=9999)
+    telegram_send_to = forms.CharField(label=_("发往"), required=False, max_length=200)
+    telegram_approval_office = forms.CharField(label=_("签批机关"), required=False, max_length=100)
+    telegram_approver = forms.CharField(label=_("签批人"), required=False, max_length=50)
+    telegram_seal = forms.CharField(label=_("签批印章"), required=False, max_length=100)
+
+    def __init__(self, *args, unit: Unit, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.unit = unit
+        groups, _children = forward_recipient_options(unit)
+        # Read once for both fieldsets; the querysets still check what is posted.
+        choices = [(group.pk, self.fields["main_groups"].label_from_instance(group)) for group in groups]
+        for name in ("main_groups", "cc_groups"):
+            self.fields[name].queryset = groups
+            self.fields[name].choices = choices
+        prefixes = [prefix.prefix for prefix in number_prefix_list_for_unit(unit)]
+        self.fields["number_prefix"].choices = [(prefix, prefix) for prefix in prefixes]
+        if prefixes:
+            self.fields["number_prefix"].initial = prefixes[0]
+        self.fields["written_on"].initial = timezone.localdate()
+        self.fields["attachments"].help_text = allowed_attachment_help()
+
+    def clean_title(self) -> str:
+        return " ".join(self.cleaned_data["title"].split())
+
+    def clean(self):
+        data = super().clean()
+        if not any(data.get(name) for name in ("main_groups", "main_units", "cc_groups", "cc_units")):
+            raise forms.ValidationError(_("请至少选择一个主送或抄送的收文对象组或单位。"))
+        return data
+
+    def chosen_units(self, name: str) -> list[Unit]:
+        """The units chosen so far in `main_units` or `cc_units`, to show them checked again."""
+        ids = [value for value in (self[name].value() or []) if str(value).isdigit()]
+        return list(Unit.objects.filter(pk__in=ids, is_active=True).order_by("path")) if ids else []
+
+    def recipients(self) -> tuple[list, list]:
+        data = self.cleaned_data
+        return [*data["main_groups"], *data["main_units"]], [*data["cc_groups"], *data["cc_units"]]

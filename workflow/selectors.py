@@ -6,13 +6,11 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import BooleanField, Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from documents.models import Document, Enclosure, Urgency
 from documents.numbering import format_number
-from units.errors import NotFound
-from units.selectors import unit_list_for_member, unit_list_in_audit_scope
-from workflow.access import access_chain
+from units.selectors import unit_list_for_member
+from workflow.access import access_chain, access_return
 from workflow.deadlines import overdue_q
 from workflow.models import Completion, Delivery, DeliveryReturn, Dispatch, Forward
 
@@ -80,21 +78,7 @@ def delivery_list_overdue_for_unit(
 def return_notice_get(user: User, pk: int) -> DeliveryReturn:
     """退文告知单: a return, for the people of the issuing unit, of the returning unit and the
     auditors whose scope holds either. NotFound otherwise (missing and forbidden alike)."""
-    mine = unit_list_for_member(user)
-    audited = unit_list_in_audit_scope(user)
-    try:
-        return (
-            DeliveryReturn.objects.filter(
-                Q(unit__in=mine)
-                | Q(delivery__document__issuing_unit__in=mine)
-                | Q(unit__in=audited)
-                | Q(delivery__document__issuing_unit__in=audited)
-            )
-            .select_related("delivery__document__issuing_unit", "unit", "returned_by")
-            .get(pk=pk)
-        )
-    except (DeliveryReturn.DoesNotExist, ValueError, TypeError):
-        raise NotFound(_("退文记录不存在或无权查看。")) from None
+    return access_return(user, pk)
 
 
 def completion_list_for_chain(user: User, document_id: int) -> QuerySet[Completion]:

@@ -14,30 +14,29 @@ from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QueryS
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from documents.models import Attachment, Document, Enclosure, Urgency
+from documents.models import Attachment, Document, Enclosure
 from documents.numbering import parse_number
 from units.errors import DomainError
-from units.models import NumberPrefix, RecipientGroup, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
-from units.selectors import unit_list_for_member, unit_list_in_audit_scope
+from units.models import NumberPrefix, RecipientGroup, Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
+from units.selectors import unit_list_for_member, unit_list_in_audit_scope, unit_list_with_role
 from workflow.access import document_list_visible
 from workflow.audit import GENESIS_HASH, event_hash
-from workflow.models import AuditEvent, Delivery, Dispatch, Forward, Notification, Receipt
+from workflow.deadlines import OPEN_STATES
+from workflow.models import (
+    AuditEvent,
+    AuditVerb,
+    Completion,
+    Delivery,
+    DeliveryReturn,
+    Dispatch,
+    Forward,
+    Notification,
+    Receipt,
+)
 from workflow.selectors import ChainDelivery, ChainNode, inbox_for_user, outbox_for_unit
 from workflow.services import forward_title
 
 User = AbstractBaseUser | AnonymousUser | None
-
-# How long a recipient has to sign for a document of each urgency, in hours: common practice for
-# telegrams (NOTES.md: 特提 within a day, 特急 3 days, 加急 5, 平急 10). Used to mark overdue
-# deliveries and to draw the deadline on the chain chart until the deadlines work (催办) stores a
-# policy of its own; switch to that policy here.
-SIGN_FOR_DEADLINE_HOURS: dict[str, int | None] = {
-    Urgency.FLASH: 24,
-    Urgency.EXTRA_URGENT: 72,
-    Urgency.URGENT: 120,
-    Urgency.PRIORITY: 240,
-    Urgency.ROUTINE: None,
-}
 
 # --- 收文 inbox ---------------------------------------------------------------------------------
 
@@ -81,9 +80,12 @@ def _number_filter(text: str) -> Q:
 
 
 def inbox_list_for_user(user: User, *, tab: str, filters: InboxFilters) -> QuerySet[Delivery]:
-    """The inbox tab, searched. 待签收 puts the most urgent first; the other tabs run newest first."""
+    """The inbox tab, searched. 待签收 puts the most urgent first, and within an urgency the overdue
+    first (so 特提 and 特急 stay at the top); the other tabs run newest first."""
     deliveries = inbox_for_user(user, states=INBOX_TABS[tab])
-    if tab != "pending":
+    if tab == "pending":
+        deliveries = deliveries.order_by("urgency_rank", "-is_overdue", "-created_at", "-id")
+    else:
         deliveries = deliveries.order_by("-created_at", "-id")
     if filters.number:
         deliveries = deliveries.filter(_number_filter(filters.number))
@@ -132,6 +134,11 @@ def unit_roles_for_user(user: User, unit_id: int) -> frozenset[str]:
         "permission__codename", flat=True
     )
     return frozenset(direct.union(via_group))
+
+
+def unit_list_for_drafting(user: User) -> QuerySet[Unit]:
+    """The units a person may draft for (拟稿: a drafter or clerk of the unit)."""
+    return (unit_list_with_role(user, Role.DRAFTER) | unit_list_with_role(user, Role.CLERK)).order_by("path")
 
 
 def unit_list_for_outbox(user: User) -> QuerySet[Unit]:
@@ -186,6 +193,7 @@ class HistoryEntry:
     actor: str = ""
     detail: str = ""
     cover: Document | None = None
+    payload: dict = field(default_factory=dict)
 
 
 def _person(user) -> str:
@@ -195,21 +203,87 @@ def _person(user) -> str:
 
 
 def delivery_history(delivery: Delivery) -> list[HistoryEntry]:
-    """What happened to one delivery, oldest first: delivered, its audit events, the forwards made from it.
-
-    Two queries. Events of kinds added later (return, recall, completion, reminders) appear as they
-    are recorded against the delivery.
-    """
+    """What happened to one delivery, oldest first: delivered, its audit events (read, signed, 催办,
+    退文, 办结, 撤回, with what their payload says), the recall of its whole dispatch, the forwards
+    made from it. Two queries."""
     entries = [HistoryEntry(delivery.created_at, "DELIVERED")]
     events = (
-        AuditEvent.objects.filter(document_id=delivery.document_id, object_type="Delivery", object_id=str(delivery.pk))
+        AuditEvent.objects.filter(document_id=delivery.document_id)
+        .filter(
+            Q(object_type="Delivery", object_id=str(delivery.pk))
+            | Q(object_type="Dispatch", object_id=str(delivery.dispatch_id), verb=AuditVerb.DISPATCH_RECALLED)
+        )
         .select_related("actor")
         .order_by("seq")
     )
-    entries += [HistoryEntry(event.occurred_at, event.verb, _person(event.actor)) for event in events]
+    entries += [
+        HistoryEntry(event.occurred_at, event.verb, _person(event.actor), payload=event.payload) for event in events
+    ]
     for forward in Forward.objects.filter(source_delivery=delivery).select_related("cover").order_by("pk"):
         entries.append(HistoryEntry(forward.created_at, "FORWARDED", detail=forward.cover.number, cover=forward.cover))
     return sorted(entries, key=lambda entry: entry.at)
+
+
+@dataclass(frozen=True)
+class DeliveryClock:
+    """The deadline a delivery now runs against: sign-for while pending, completion once signed;
+    none once it is completed, returned or recalled."""
+
+    action: str  # "sign_for", "complete", or "" when no clock runs
+    deadline: datetime.datetime | None
+    lateness: datetime.timedelta | None  # how far past the deadline, None when not past it
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.lateness is not None
+
+
+def delivery_clock(delivery: Delivery, *, now: datetime.datetime) -> DeliveryClock:
+    """No queries: it reads the delivery's own deadlines, fixed at issue (workflow.deadlines)."""
+    if delivery.recalled_at is not None or delivery.state not in OPEN_STATES:
+        return DeliveryClock("", None, None)
+    if delivery.state == Delivery.State.PENDING:
+        action, deadline = "sign_for", delivery.deadline_sign_for
+    else:
+        action, deadline = "complete", delivery.deadline_complete
+    late = now - deadline if deadline is not None and now >= deadline else None
+    return DeliveryClock(action, deadline, late)
+
+
+@dataclass
+class DeliveryHandling:
+    """What the delivery page shows beyond the document: its clock, the 退文 or 办结 recorded on it
+    and the recall notices its unit received (for itself, or for a document it had forwarded)."""
+
+    clock: DeliveryClock
+    returned: DeliveryReturn | None = None
+    completion: Completion | None = None
+    recall_notices: list[tuple[datetime.datetime, str]] = field(default_factory=list)
+
+
+def delivery_get_handling(delivery: Delivery, *, now: datetime.datetime) -> DeliveryHandling:
+    """One query, one more for a returned delivery, two more for a completed one (its attachments).
+
+    The caller has passed the door for `delivery` (workflow.access.access_delivery).
+    """
+    handling = DeliveryHandling(delivery_clock(delivery, now=now))
+    if delivery.state == Delivery.State.RETURNED:
+        handling.returned = DeliveryReturn.objects.filter(delivery=delivery).select_related("returned_by").first()
+    if delivery.state == Delivery.State.COMPLETED:
+        handling.completion = (
+            Completion.objects.filter(delivery=delivery)
+            .select_related("completed_by", "unit")
+            .prefetch_related("attachments")
+            .first()
+        )
+    # Every clerk of the unit got the same notice: show it once.
+    handling.recall_notices = list(
+        Notification.objects.filter(delivery=delivery, kind=Notification.Kind.RECALLED)
+        .order_by("created_at", "text")
+        .values_list("created_at", "text")
+        .distinct()
+    )
+    return handling
 
 
 # --- forward page -------------------------------------------------------------------------------
@@ -264,9 +338,18 @@ def outbox_list_for_unit(user: User, *, unit_id: int) -> QuerySet[Dispatch]:
     )
     return (
         outbox_for_unit(user, unit_id=unit_id)
-        .select_related("document__issuing_unit")
+        .select_related("document__issuing_unit", "answers_return__unit", "answers_return__delivery__document")
         .annotate(
             pending=Count("deliveries", filter=Q(deliveries__state=Delivery.State.PENDING)),
+            completed=Count("deliveries", filter=Q(deliveries__state=Delivery.State.COMPLETED)),
+            returned=Count("deliveries", filter=Q(deliveries__state=Delivery.State.RETURNED)),
+            recalled=Count("deliveries", filter=Q(deliveries__recalled_at__isnull=False)),
+            # What a 撤回 of the whole dispatch would still reach: held or pending, not yet recalled.
+            recallable=Count(
+                "deliveries",
+                filter=Q(deliveries__recalled_at__isnull=True)
+                & ~Q(deliveries__state__in=[Delivery.State.RETURNED, Delivery.State.RECALLED]),
+            ),
             forward_count=Coalesce(Subquery(forwards, output_field=IntegerField()), Value(0)),
         )
     )
@@ -275,7 +358,7 @@ def outbox_list_for_unit(user: User, *, unit_id: int) -> QuerySet[Dispatch]:
 @dataclass
 class OutboxRow:
     dispatch: Dispatch
-    pending_units: list[str] = field(default_factory=list)
+    pending_units: list[tuple[int, str]] = field(default_factory=list)  # (delivery id, unit's short name)
     forwards: list[Forward] = field(default_factory=list)
 
 
@@ -290,10 +373,10 @@ def outbox_rows(dispatches: list[Dispatch]) -> list[OutboxRow]:
         Delivery.objects.filter(dispatch_id__in=list(rows), state=Delivery.State.PENDING)
         .annotate(row=Window(RowNumber(), partition_by=F("dispatch_id"), order_by=F("unit__path").asc()))
         .filter(row__lte=OUTBOX_NAMES_SHOWN)
-        .values_list("dispatch_id", "unit__short_name")
+        .values_list("dispatch_id", "id", "unit__short_name")
     )
-    for dispatch_id, name in pending:
-        rows[dispatch_id].pending_units.append(name)
+    for dispatch_id, delivery_id, name in pending:
+        rows[dispatch_id].pending_units.append((delivery_id, name))
     signed = Q(state__in=[Delivery.State.SIGNED, Delivery.State.COMPLETED])
     cover_total = Delivery.objects.filter(document=OuterRef("cover_id")).order_by().values("document")
     forwards = (
@@ -330,6 +413,22 @@ def draft_list_for_unit(user: User, *, unit_id: int) -> QuerySet[Document]:
     )
 
 
+def return_list_for_unit(user: User, *, unit_id: int) -> QuerySet[DeliveryReturn]:
+    """退文 received by a unit (returns of what it issued), the unanswered first, then the newest;
+    each `is_answered` when a corrected document answers it. Empty unless the person belongs to
+    the unit."""
+    answered = Exists(Dispatch.objects.filter(answers_return=OuterRef("pk")))
+    return (
+        DeliveryReturn.objects.filter(
+            delivery__document__issuing_unit_id=unit_id,
+            delivery__document__issuing_unit__in=unit_list_for_member(user),
+        )
+        .select_related("delivery__document", "unit")
+        .annotate(is_answered=answered)
+        .order_by("is_answered", "-returned_at", "-id")
+    )
+
+
 # --- chain page ---------------------------------------------------------------------------------
 
 
@@ -348,8 +447,13 @@ class ChainLevel:
     depth: int  # 1: the recipients of the root document; 2: the recipients of its forwards; …
     total: int = 0
     signed: int = 0
+    # How long each signed unit took, and whether it signed after its own deadline (same order).
     durations: list[datetime.timedelta] = field(default_factory=list)
-    deadline_hours: int | None = None
+    signed_late: list[bool] = field(default_factory=list)
+    # The sign-for time each delivery was given (its deadline minus its document's issue), distinct.
+    allowances: set[datetime.timedelta] = field(default_factory=set)
+    completed: int = 0
+    completion_overdue: int = 0
     stalled: list[StalledDelivery] = field(default_factory=list)
 
     @property
@@ -368,36 +472,49 @@ class ChainLevel:
     def overdue(self) -> int:
         return sum(1 for stalled in self.stalled if stalled.is_overdue)
 
+    @property
+    def late_signs(self) -> int:
+        return sum(self.signed_late)
 
-def _deadline(urgency: str) -> datetime.timedelta | None:
-    hours = SIGN_FOR_DEADLINE_HOURS.get(urgency)
-    return datetime.timedelta(hours=hours) if hours else None
+    @property
+    def shortest_allowance(self) -> datetime.timedelta | None:
+        return min(self.allowances) if self.allowances else None
+
+    @property
+    def longest_allowance(self) -> datetime.timedelta | None:
+        return max(self.allowances) if self.allowances else None
 
 
 def chain_levels(tree: ChainNode, *, now: datetime.datetime | None = None) -> list[ChainLevel]:
-    """Per level: how many units received, how many signed and how long each took, who is stalled.
+    """Per level: how many units received, signed and completed, how long each took against its own
+    deadline (fixed on the delivery at issue), who is stalled and who is overdue.
 
-    A delivery is stalled while it waits to be signed for; overdue once it has waited longer than
-    the deadline of its document's urgency. No queries: it reads the tree.
+    A delivery is stalled while it waits to be signed for, overdue once its sign-for deadline has
+    passed; a signed one is overdue for completion once its completion deadline has passed. A
+    recalled or returned delivery is nobody's business any more. No queries: it reads the tree.
     """
     now = now or timezone.now()
     levels: dict[int, ChainLevel] = {}
     for node in tree.walk():
         level = levels.setdefault(node.depth + 1, ChainLevel(node.depth + 1))
-        deadline = _deadline(node.urgency)
-        if deadline is not None:
-            hours = int(deadline.total_seconds() // 3600)
-            level.deadline_hours = max(level.deadline_hours or 0, hours)
         for delivery in node.deliveries:
             level.total += 1
+            if delivery.deadline_sign_for is not None and node.issued_at is not None:
+                level.allowances.add(delivery.deadline_sign_for - node.issued_at)
+            if delivery.completed_at is not None:
+                level.completed += 1
+            elif delivery.completion_lateness(now) is not None:
+                level.completion_overdue += 1
             if delivery.signed_at is not None:
                 level.signed += 1
                 if node.issued_at is not None:
                     level.durations.append(delivery.signed_at - node.issued_at)
+                    level.signed_late.append(delivery.sign_for_lateness(now) is not None)
             elif delivery.state == Delivery.State.PENDING and node.issued_at is not None:
-                waited = now - node.issued_at
                 level.stalled.append(
-                    StalledDelivery(node, delivery, waited, deadline is not None and waited > deadline)
+                    StalledDelivery(
+                        node, delivery, now - node.issued_at, is_overdue=delivery.sign_for_lateness(now) is not None
+                    )
                 )
     return [levels[depth] for depth in sorted(levels)]
 
@@ -450,7 +567,7 @@ def notification_list_for_user(user: User) -> QuerySet[Notification]:
         return Notification.objects.none()
     return (
         Notification.objects.filter(user=user)
-        .select_related("delivery")
+        .select_related("delivery__return_record")
         .order_by(F("read_at").asc(nulls_first=True), "-created_at", "-id")
     )
 
@@ -486,3 +603,22 @@ def chain_list_for_user(user: User, *, words: str = "") -> QuerySet[Document]:
         .annotate(delivered=Count("deliveries"), signed=Count("deliveries", filter=signed))
         .order_by("-issued_at", "-id")
     )
+
+
+# --- drafting ------------------------------------------------------------------------------------
+
+UNIT_SEARCH_LIMIT = 20
+
+
+def unit_list_matching(words: str, *, limit: int = UNIT_SEARCH_LIMIT) -> list[Unit]:
+    """Active units whose full or short name holds every word typed, in directory order: one query.
+
+    The directory of units is not secret: anyone signed in may address any active unit.
+    """
+    words_list = words.split()[:5]
+    if not words_list:
+        return []
+    units = Unit.objects.filter(is_active=True)
+    for word in words_list:
+        units = units.filter(Q(name__icontains=word) | Q(short_name__icontains=word))
+    return list(units.order_by("path")[:limit])

@@ -6,13 +6,21 @@ import re
 from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.core.management import CommandError, call_command
 from django.template import Context, Template
 from pypdf import PdfReader
 
 from documents.importing import parse_text
 from documents.models import Document
-from documents.rendering import mongolian_columns, render_html, render_pdf, rendered_page_counts
+from documents.rendering import (
+    MARK_LENGTHS,
+    mark_size_pt,
+    mongolian_columns,
+    render_html,
+    render_pdf,
+    rendered_page_counts,
+)
 from tests.documents.importing_helpers import seed_bytes, seed_text
 from tests.factories import issue
 from workflow import services
@@ -184,7 +192,7 @@ def test_a_unit_with_a_mongolian_name_prints_it_above_the_mark_in_columns(world)
         '<div class="mongolian-name" lang="mn-Mong"><span class="column"><span>ᠥᠪᠥᠷ ᠮᠣᠩᠭᠣᠯ ᠤᠨ</span></span>'
         '<span class="column"><span>ᠪᠣᠯᠪᠠᠰᠤᠷᠠᠯ</span></span></div>'
     ) in html
-    assert html.index('class="mongolian-name"') < html.index('class="issuer-mark"')
+    assert html.index('class="mongolian-name"') < html.index('class="issuer-mark ')
     reader = PdfReader(io.BytesIO(render_pdf(document)))
     fonts = {str(font.get_object()["/BaseFont"]) for font in reader.pages[0]["/Resources"]["/Font"].values()}
     assert any("Noto-Sans-Mongolian" in font for font in fonts)
@@ -239,3 +247,9 @@ def test_render_document_writes_the_pdf_and_the_html(seed_documents, tmp_path):
 def test_render_document_refuses_what_it_cannot_print(seed_documents, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("render_document", *args, stdout=io.StringIO())
+
+
+def test_the_stylesheet_has_the_mark_size_of_every_mark_length():
+    css = Path(finders.find("documents/official.css")).read_text(encoding="utf-8")
+    sizes = {int(n): float(pt) for n, pt in re.findall(r"\.issuer-mark\.mark-(\d+) \{ font-size: ([\d.]+)pt; \}", css)}
+    assert sizes == {length: mark_size_pt(length) for length in MARK_LENGTHS}

@@ -1,26 +1,37 @@
-"""The seed scenario end to end in a real browser (Debian's Chromium), against a real Celery worker.
+"""End to end in a real browser (Debian's Chromium), against a real Celery worker.
 
-zzb signs off and issues a 特提 telegram; jygw finds it at the top of the inbox, signs for it and
-forwards it to 各高等学校党委; imu signs for the forward while jygw's outbox updates by itself;
-auditor opens the chain and sees both levels and the stalled unit. Routing and notification are
-done by a `celery worker` subprocess consuming the real Redis, against the live test database.
-Screenshots of every step are saved under test-artifacts/web-e2e/ (printed at the start).
+The seed scenario: zzb signs off and issues a 特提 telegram; jygw finds it at the top of the inbox,
+signs for it and forwards it to 各高等学校党委; imu signs for the forward while jygw's outbox
+updates by itself; auditor opens the chain and sees both levels and the stalled unit.
+
+The deadlines work: jygw returns a document with a reason and completes the telegram with its
+feedback; zzb reads the 退文告知单, presses 催办 on the overdue unit and recalls its unsigned
+delivery, which leaves that unit's inbox; the chain page shows the feedback and the lateness; zzb
+drafts the corrected document from the web and issues it in answer to the return.
+
+Routing and notification are done by a `celery worker` subprocess consuming the real Redis, against
+the live test database. Screenshots of every step are saved under test-artifacts/web-e2e/ and
+test-artifacts/web-e2e-deadlines/ (printed at the start).
 """
 
+import datetime
+import importlib
 import io
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.conf import settings
+from django.utils import timezone
 
 from config.celery import app as celery_app
 from documents.models import Document
-from tests.factories import build_world, content
+from tests.factories import build_world, content, delivery_of, issue
 from tests.worker import Worker
 from workflow import services
-from workflow.models import Delivery, Dispatch
+from workflow.models import Completion, Delivery, DeliveryReturn, Dispatch
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
@@ -35,7 +46,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "web-e2e"
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+FOLDERS = {"test_seed_scenario_in_the_browser": "web-e2e", "test_deadlines_in_the_browser": "web-e2e-deadlines"}
 PASSWORD = "pw"  # the password tests.factories.UserFactory gives everyone
 WAIT_MS = 30_000
 
@@ -60,11 +72,12 @@ def browser():
 
 
 @pytest.fixture
-def artifacts():
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
-    print(f"\nscreenshots: {ARTIFACTS}")
-    return ARTIFACTS
+def artifacts(request):
+    folder = ARTIFACTS / FOLDERS[request.node.name]
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    print(f"\nscreenshots: {folder}")
+    return folder
 
 
 @pytest.fixture
@@ -207,4 +220,166 @@ def test_seed_scenario_in_the_browser(browser, live_server, worker, artifacts):
 
     assert Delivery.objects.filter(state="signed").count() == 2
     for page in (zzb, jygw, imu, auditor):
+        assert page.errors == [], page.errors  # no script errors, no CSP violations
+
+
+def _nav(page, name: str):
+    return page.get_by_role("navigation", name="主导航").get_by_role("link", name=name, exact=True)
+
+
+def _is_outbox_poll(response) -> bool:
+    return "/outbox/" in response.url and bool(response.request.headers.get("hx-request"))
+
+
+def _message(page) -> str:
+    return " ".join(page.locator(".messages").inner_text().split())
+
+
+@pytest.fixture
+def deadline_policies():
+    """The shipped 办理时限 (a data migration): a transactional test before this one flushed them."""
+    from django.apps import apps
+
+    importlib.import_module("workflow.migrations.0004_deadline_policy_defaults").create_defaults(apps, None)
+
+
+@pytest.mark.usefixtures("deadline_policies")
+def test_deadlines_in_the_browser(browser, live_server, worker, artifacts, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    world = build_world()
+    # Issued two hours ago (a moved clock): the 特提 telegram's 30 minutes to sign are long past.
+    with time_machine.travel(timezone.now() - datetime.timedelta(hours=2), tick=True):
+        telegram, _ = issue(
+            world.zzb,
+            world.department,
+            main=[world.education, world.other],
+            urgency="特提",
+            kind="明传电报",
+            title="关于做好防汛工作的紧急通知",
+            page_count=2,
+            telegram_send_to="见报头",
+        )
+        annual, _ = issue(
+            world.zzb, world.department, main=[world.education], urgency="加急", title="关于报送年度总结的通知"
+        )
+    steps = Steps(artifacts)
+
+    # jygw: the deadlines in the inbox; returns one document, completes the telegram with feedback.
+    jygw = _log_in(browser, live_server, "jygw")
+    first_row = jygw.locator("table.inbox tbody tr").first
+    assert telegram.title in first_row.inner_text()
+    assert "签收逾期" in first_row.inner_text()
+    assert "overdue" in first_row.get_attribute("class")
+    steps.shot(jygw, "jygw-inbox-deadlines", phone=True)
+    jygw.get_by_role("link", name=annual.title).click()
+    jygw.locator("#return > summary").click()
+    jygw.get_by_label("文种格式不符").check()
+    jygw.get_by_label("具体说明").fill("年度总结应以函行文。")
+    steps.shot(jygw, "jygw-return-form")
+    jygw.get_by_role("button", name="确认退文").click()
+    jygw.locator("#returned").wait_for()
+    assert "已退文" in _message(jygw)
+    steps.shot(jygw, "jygw-returned")
+    _nav(jygw, "收文").click()
+    jygw.get_by_role("link", name=telegram.title).click()
+    jygw.get_by_role("button", name="签收").click()
+    jygw.locator("#receipt").wait_for()
+    jygw.locator("#complete > summary").click()
+    jygw.get_by_label("落实情况").fill("已连夜传达到各高校，防汛值班表已排定。")
+    jygw.get_by_label("附件").set_input_files(
+        files=[{"name": "值班表.txt", "mimeType": "text/plain", "buffer": "值班表\n".encode()}]
+    )
+    jygw.get_by_role("button", name="确认办结").click()
+    jygw.locator("#completion").wait_for()
+    assert "值班表.txt" in jygw.locator("#completion").inner_text()
+    steps.shot(jygw, "jygw-completed", phone=True)
+
+    # zzb: told of the return; the printable 退文告知单.
+    zzb = _log_in(browser, live_server, "zzb")
+    zzb.locator("#bell").click()
+    assert "退文" in zzb.locator(".notifications").inner_text()
+    steps.shot(zzb, "zzb-notifications")
+    zzb.get_by_role("link", name="退文告知单").first.click()
+    notice = zzb.locator(".return-notice")
+    assert "文种格式不符" in notice.inner_text()
+    assert "年度总结应以函行文。" in notice.inner_text()
+    assert zzb.get_by_role("button", name="打印").is_visible()  # shown by the script, no inline handler
+    steps.shot(zzb, "zzb-return-notice", phone=True)
+
+    # other_clerk sees the overdue telegram; zzb presses 催办, then recalls it.
+    other = _log_in(browser, live_server, "other_clerk")
+    assert "签收逾期" in other.locator("table.inbox tbody tr").first.inner_text()
+    _nav(zzb, "发文").click()
+    overdue = zzb.locator(".overdue-list")
+    assert "自治区直属机关工委" in overdue.inner_text()
+    steps.shot(zzb, "zzb-outbox-overdue", phone=True)
+    zzb.get_by_role("button", name="向自治区直属机关工委催办").click()
+    assert "已向自治区直属机关工委催办（第1次）" in _message(zzb)
+    steps.shot(zzb, "zzb-reminded")
+    other.reload()
+    assert "已催办 1 次" in other.locator("table.inbox tbody tr").first.inner_text()
+    steps.shot(other, "other-reminded")
+    zzb.locator(".overdue-list summary", has_text="撤回").click()
+    zzb.locator(".overdue-list").get_by_label("撤回原因").fill("发送对象有误")
+    zzb.locator(".overdue-list").get_by_role("button", name="确认撤回").click()
+    assert "未签收的 1 件已从对方收文中撤回" in _message(zzb)
+    assert delivery_of(telegram, world.other).state == Delivery.State.RECALLED
+    steps.shot(zzb, "zzb-recalled")
+    other.reload()
+    assert other.get_by_text(telegram.title).count() == 0
+    assert "这里没有来文" in other.locator("main").inner_text()
+    steps.shot(other, "other-inbox-after-recall", phone=True)
+    other.locator("#bell").click()
+    kinds = other.locator(".notifications .pill").all_inner_texts()
+    assert {"催办", "撤回"} <= set(kinds), kinds
+    steps.shot(other, "other-notifications")
+
+    # A reason being typed survives the outbox refreshing itself (hx-preserve).
+    recall = zzb.locator(".dispatch", has_text=telegram.number).locator("details", has_text="撤回全部分发")
+    recall.locator("summary").click()
+    recall.get_by_label("撤回原因").fill("正在输入的原因")
+    with zzb.expect_response(_is_outbox_poll):
+        pass  # the next poll (every 5 s)
+    zzb.wait_for_timeout(300)  # let htmx swap
+    assert recall.get_attribute("open") is not None
+    assert recall.get_by_label("撤回原因").input_value() == "正在输入的原因"
+    recall.locator("summary").click()
+
+    # The chain: the feedback, the lateness.
+    zzb.locator(".dispatch", has_text=telegram.number).get_by_role("link", name="流转链").click()
+    assert "已连夜传达到各高校" in zzb.locator("#completions").inner_text()
+    tree = zzb.locator("ul.tree").inner_text()
+    assert "签收晚" in tree
+    steps.shot(zzb, "zzb-chain", phone=True)
+
+    # The corrected document, drafted on the web in answer to the return, then signed off and issued.
+    _nav(zzb, "发文").click()
+    zzb.get_by_role("link", name="拟更正公文").click()
+    assert zzb.get_by_label("标题").input_value() == annual.title
+    zzb.get_by_label("标题").fill("关于报送年度总结的函")
+    zzb.get_by_label("文种").select_option("函")
+    zzb.locator("#q-cc").fill("直属")
+    zzb.locator("#cc-results").get_by_label("自治区直属机关工委").check()  # htmx search, moved to the chosen
+    zzb.locator("#q-cc").fill("大学")
+    zzb.locator("#cc-results").get_by_label("内蒙古大学党委").wait_for()
+    assert zzb.locator("[data-chosen=cc]").get_by_label("自治区直属机关工委").is_checked()
+    zzb.get_by_label("附件").set_input_files(
+        files=[{"name": "模板.txt", "mimeType": "text/plain", "buffer": "模板\n".encode()}]
+    )
+    steps.shot(zzb, "zzb-draft-form", phone=True)
+    zzb.get_by_role("button", name="保存草稿", exact=True).last.click()
+    zzb.get_by_role("button", name="签发").click()
+    assert zzb.get_by_label("答复退文").input_value() == str(DeliveryReturn.objects.get().pk)
+    steps.shot(zzb, "zzb-issue-answering-return")
+    zzb.get_by_role("button", name="印发").click()
+    zzb.wait_for_url("**/outbox/?unit=*")
+    zzb.get_by_text("已签收 0 / 2").wait_for()  # routed by the worker
+    assert "已更正重发" in zzb.locator("#returns-head").locator("..").inner_text()
+    steps.shot(zzb, "zzb-outbox-corrected")
+
+    corrected = Dispatch.objects.get(answers_return__isnull=False)
+    assert corrected.document.title == "关于报送年度总结的函"
+    assert sorted(corrected.cc_unit_ids) == [world.other.pk]
+    assert Completion.objects.get().feedback == "已连夜传达到各高校，防汛值班表已排定。"
+    for page in (jygw, zzb, other):
         assert page.errors == [], page.errors  # no script errors, no CSP violations

@@ -77,7 +77,7 @@ def test_opening_a_delivery_records_the_read_time_once_and_reads_its_notificatio
     assert document.attachments.first().sha256 in response.content.decode()
     assert "签收" in text
     assert "发往" in text
-    assert "共4页" in text
+    assert "共 4 页" in text
 
 
 def test_the_issuer_opening_a_delivery_records_nothing(client, world):

@@ -4,13 +4,21 @@ Each test measures a page at a small and a large size and asserts both counts, e
 include the session and user lookups of every authenticated request (2).
 """
 
+import datetime
+import io
+
+import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.factories import delivery_of, forward, issue, unit
 from tests.web.conftest import attach, issue_with_attachments, sign_in
+from tests.workflow.test_deadlines import at
 from workflow import services
+
+NOW = at("2022-10-13 15:00")
 
 
 def _queries(client, url, **kwargs) -> int:
@@ -42,7 +50,8 @@ def test_delivery_page_queries_do_not_grow_with_attachments_enclosures_and_histo
     services.delivery_sign_for(actor=world.imu, delivery_id=received.pk)
     services.document_forward(actor=world.imu, delivery=received, main_recipients=[world.college])
     large = _queries(client, reverse("delivery", args=[received.pk]))
-    assert small == large == 17
+    # 17, and two for the deadlines work: the issuer's roles (催办, 撤回) and the recall notices.
+    assert small == large == 19
 
 
 def test_document_page_queries_do_not_grow_with_attachments(client, world):
@@ -75,7 +84,9 @@ def test_outbox_queries_do_not_grow_with_dispatches_recipients_and_forwards(clie
         forward(world.jygw, delivery_of(document, world.education), main=[world.groups["各高校党委"]])
     services.document_draft(actor=world.zzb, unit=world.department, content=_content(), main_recipients=[world.other])
     large = _queries(client, reverse("outbox"))
-    assert small == large == 10
+    # 10, and five for the deadlines work: the person's roles (催办, 撤回), the overdue list and its
+    # count, the returns received and their count.
+    assert small == large == 15
 
 
 def test_chain_page_and_exports_queries_do_not_grow_with_the_tree(client, world):
@@ -89,7 +100,8 @@ def test_chain_page_and_exports_queries_do_not_grow_with_the_tree(client, world)
     services.delivery_sign_for(actor=world.imu, delivery_id=delivery_of(cover, world.university).pk)
     forward(world.imu, delivery_of(cover, world.university), main=[world.college], signer=world.imu_signer)
     large = [_queries(client, reverse(page, args=[document.pk])) for page in pages]
-    assert small == large == [13, 8, 8]
+    # The page: 13, and three for the 办结 feedback (its door, the list, its count).
+    assert small == large == [16, 8, 8]
 
 
 def test_notifications_page_queries_do_not_grow_with_notifications(client, world):
@@ -128,3 +140,193 @@ def test_chain_list_queries_do_not_grow_with_chains(client, world):
         forward(world.jygw, delivery_of(document, world.education), main=[world.groups["各高校党委"]])
     large = _queries(client, reverse("chains"))
     assert small == large == 6
+
+
+# --- the deadlines work: the same at two sizes ------------------------------------------------------
+
+
+def _overdue_telegrams(world, count: int, *, at):
+    """`count` 特提 telegrams to education and other, issued at `at` (30 minutes to sign)."""
+    with time_machine.travel(at, tick=False):
+        return [
+            issue(world.zzb, world.department, main=[world.education, world.other], urgency="特提")[0]
+            for _ in range(count)
+        ]
+
+
+def _return(world, document, text="请会签。"):
+    return services.delivery_return(
+        actor=world.jygw, delivery_id=delivery_of(document, world.education).pk, reason="not_consulted", text=text
+    )
+
+
+def _complete(world, document, files: int):
+    delivery = delivery_of(document, world.education)
+    services.delivery_sign_for(actor=world.jygw, delivery_id=delivery.pk)
+    return services.delivery_complete(
+        actor=world.jygw,
+        delivery_id=delivery.pk,
+        feedback="已落实。",
+        attachments=[(f"落实{i}.txt", io.BytesIO(f"第{i}条".encode())) for i in range(files)],
+    )
+
+
+@pytest.fixture
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def test_inbox_queries_do_not_grow_with_overdue_and_reminded_rows(client, world):
+    sign_in(client, world.other_clerk)
+    _overdue_telegrams(world, 1, at=NOW - datetime.timedelta(hours=2))
+    with time_machine.travel(NOW, tick=False):
+        small = _queries(client, reverse("inbox"))
+    _overdue_telegrams(world, 8, at=NOW - datetime.timedelta(hours=1))
+    with time_machine.travel(NOW, tick=False):
+        services.delivery_remind_overdue()
+        large = _queries(client, reverse("inbox"))
+    assert small == large == 7
+
+
+@pytest.mark.usefixtures("_media")
+def test_delivery_page_queries_do_not_grow_with_feedback_files_reminders_and_recall_notices(client, world):
+    (small_document,) = _overdue_telegrams(world, 1, at=NOW - datetime.timedelta(hours=2))
+    _complete(world, small_document, files=1)
+    (large_document,) = _overdue_telegrams(world, 1, at=NOW - datetime.timedelta(hours=9))
+    for hours in (8, 4, 0):
+        with time_machine.travel(NOW - datetime.timedelta(hours=hours), tick=False):
+            services.delivery_remind_overdue()
+    _complete(world, large_document, files=4)
+    services.dispatch_recall(actor=world.zzb, dispatch_id=large_document.dispatches.get().pk, reason="重发")
+    # 19 for an open delivery seen by its recipient; a completed one reads its 办结 and the 办结's
+    # files (two more). The issuer's people record no reading (three fewer: the conditional UPDATE
+    # and its savepoint).
+    for user, expected in ((world.jygw, 21), (world.zzb, 18)):
+        sign_in(client, user)
+        small = _queries(client, reverse("delivery", args=[delivery_of(small_document, world.education).pk]))
+        large = _queries(client, reverse("delivery", args=[delivery_of(large_document, world.education).pk]))
+        assert small == large == expected, user
+
+
+def test_returned_delivery_page_queries_are_constant(client, world):
+    small_document, _ = issue(world.zzb, world.department, main=[world.education])
+    _return(world, small_document, text="短。")
+    large_document, _ = issue(world.zzb, world.department, main=[world.education, world.other])
+    _return(world, large_document, text="长" * 500)
+    sign_in(client, world.zzb)
+    small = _queries(client, reverse("delivery", args=[delivery_of(small_document, world.education).pk]))
+    large = _queries(client, reverse("delivery", args=[delivery_of(large_document, world.education).pk]))
+    assert small == large == 17  # 16 for the issuer's people, and the 退文 record
+
+
+def test_outbox_queries_do_not_grow_with_overdue_units_and_returns(client, world):
+    sign_in(client, world.zzb)
+    (returned,) = _overdue_telegrams(world, 1, at=NOW - datetime.timedelta(hours=2))
+    _return(world, returned)
+    with time_machine.travel(NOW, tick=False):
+        small = _queries(client, reverse("outbox"))
+    for document in _overdue_telegrams(world, 6, at=NOW - datetime.timedelta(hours=1)):
+        _return(world, document)
+    with time_machine.travel(NOW, tick=False):
+        services.delivery_remind_overdue()
+        large = _queries(client, reverse("outbox"))
+    assert small == large == 15
+
+
+@pytest.mark.usefixtures("_media")
+def test_chain_page_queries_do_not_grow_with_feedback_and_lateness(client, world):
+    sign_in(client, world.auditor)
+    (small_document,) = _overdue_telegrams(world, 1, at=NOW - datetime.timedelta(hours=2))
+    _complete(world, small_document, files=1)
+    with time_machine.travel(NOW, tick=False):
+        small = _queries(client, reverse("chain", args=[small_document.pk]))
+
+    (document,) = _overdue_telegrams(world, 1, at=NOW - datetime.timedelta(hours=3))
+    cover, _ = forward(world.jygw, delivery_of(document, world.education), main=[world.groups["各高校党委"]])
+    _complete(world, document, files=3)
+    for university, clerk in ((world.university, world.imu), (world.university_b, world.univ_b_clerk)):
+        received = delivery_of(cover, university)
+        services.delivery_sign_for(actor=clerk, delivery_id=received.pk)
+        services.delivery_complete(actor=clerk, delivery_id=received.pk, feedback=f"{university.name}已落实。")
+    with time_machine.travel(NOW, tick=False):
+        large = _queries(client, reverse("chain", args=[document.pk]))
+    # 16, and the files of the 办结 feedback listed (one query for all of them).
+    assert small == large == 17
+
+
+def test_notifications_page_queries_do_not_grow_with_returns_and_reminders(client, world):
+    sign_in(client, world.zzb)
+    small_document, _ = issue(world.zzb, world.department, main=[world.education])
+    _return(world, small_document)
+    small = _queries(client, reverse("notifications"))
+    for document in _overdue_telegrams(world, 5, at=NOW - datetime.timedelta(hours=1)):
+        _return(world, document)
+    large = _queries(client, reverse("notifications"))
+    assert small == large == 6
+
+
+@pytest.mark.usefixtures("_media")
+def test_return_notice_and_feedback_file_are_a_constant_number_of_queries(client, world):
+    sign_in(client, world.zzb)
+    small_document, _ = issue(world.zzb, world.department, main=[world.education])
+    large_document, _ = issue(world.zzb, world.department, main=[world.education, world.other])
+    notices = [
+        _queries(client, reverse("return_notice", args=[_return(world, document, text=text).pk]))
+        for document, text in ((small_document, "短。"), (large_document, "长" * 500))
+    ]
+    completions = [_complete(world, _issued(world), files) for files in (1, 5)]
+    files = [
+        _queries(client, reverse("completion-attachment", args=[completion.attachments.last().pk]))
+        for completion in completions
+    ]
+    assert notices == [5, 5]  # session, user, the return through its door, the bell, the header's units
+    assert files == [3, 3]
+
+
+def _issued(world):
+    return issue(world.zzb, world.department, main=[world.education])[0]
+
+
+def test_document_page_queries_do_not_grow_with_the_returns_it_may_answer(client, world):
+    sign_in(client, world.zzb)
+
+    def signed_off_draft():
+        draft = services.document_draft(
+            actor=world.zzb, unit=world.department, content=_content(), main_recipients=[world.education]
+        )
+        return services.document_sign_off(actor=world.zzb, document=draft)
+
+    _return(world, _issued(world))
+    small = _queries(client, reverse("document", args=[signed_off_draft().pk]))
+    for _ in range(5):
+        _return(world, _issued(world))
+    large = _queries(client, reverse("document", args=[signed_off_draft().pk]))
+    # 10 for a signed-off draft (its forward, its chain door), and the returns it may answer.
+    assert small == large == 11
+
+
+def test_draft_page_and_unit_search_queries_do_not_grow_with_groups_and_matches(client, world):
+    sign_in(client, world.jygw)
+    small = [
+        _queries(client, reverse("document-new")),
+        _queries(client, reverse("unit-search"), data={"role": "main", "q_main": "计算机"}),
+    ]
+    more = [unit(f"新建学院{i}", world.education) for i in range(12)]
+    for i in range(6):
+        services.recipient_group_save(actor=None, owner=world.education, name=f"新建组{i}", members=more)
+    large = [
+        _queries(client, reverse("document-new")),
+        _queries(client, reverse("unit-search"), data={"role": "main", "q_main": "学院"}),
+    ]
+    assert small == large == [7, 3]
+
+
+def test_draft_page_from_a_return_is_a_constant_number_of_queries(client, world):
+    sign_in(client, world.zzb)
+    small_return = _return(world, _issued(world))
+    document, _ = issue(world.zzb, world.department, main=[world.education, world.other], title="很长的标题" * 20)
+    large_return = _return(world, document)
+    url = reverse("document-new")
+    small = _queries(client, url, data={"unit": world.department.pk, "answers": small_return.pk})
+    large = _queries(client, url, data={"unit": world.department.pk, "answers": large_return.pk})
+    assert small == large == 9

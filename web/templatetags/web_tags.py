@@ -3,6 +3,7 @@
 import datetime
 
 from django import template
+from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +36,24 @@ VERB_LABELS = {
     "DISPATCH_NOTIFIED": _("通知收文单位"),
     "DELIVERY_READ": _("打开阅读"),
     "DELIVERY_SIGNED": _("签收"),
+    "DEADLINE_POLICY_SET": _("设置办理时限"),
+    "CALENDAR_DAY_SET": _("设置节假日"),
+    "CALENDAR_DAY_REMOVED": _("删除节假日"),
+    "DELIVERY_REMINDED": _("催办"),
+    "DELIVERY_ESCALATED": _("催办升级（告知上级单位）"),
+    "DISPATCH_RECALLED": _("撤回全部分发"),
+    "DELIVERY_RECALLED": _("撤回"),
+    "DELIVERY_RETURNED": _("退文"),
+    "DELIVERY_COMPLETED": _("办结"),
+}
+
+# Notification kinds as badges: what needs acting on is red or amber, what closes a matter green.
+NOTIFICATION_CLASSES = {
+    "reminder": "pill pill-amber",
+    "escalation": "pill pill-red",
+    "recalled": "pill pill-grey",
+    "returned": "pill pill-red",
+    "completed": "pill pill-green",
 }
 
 URGENT = {"特提", "特急"}
@@ -82,3 +101,40 @@ def paragraphs(text: str, autoescape: bool = True) -> str:
     """Each line of a document's text as its own paragraph (so that every one is indented two characters)."""
     escape = conditional_escape if autoescape else (lambda value: value)
     return mark_safe("".join(f"<p>{escape(line)}</p>" for line in (text or "").split("\n") if line.strip()))  # noqa: S308
+
+
+@register.filter
+def deadline(moment: datetime.datetime | None) -> str:
+    """A deadline as offices write it: the end of a day reads "2022-10-14 24:00", not the next
+    day's 00:00 (deadlines are stored as the first late moment, workflow.deadlines)."""
+    if moment is None:
+        return "—"
+    local = timezone.localtime(moment)
+    if local.hour == local.minute == local.second == 0:
+        return f"{(local - datetime.timedelta(days=1)):%Y-%m-%d} 24:00"
+    return f"{local:%Y-%m-%d %H:%M}"
+
+
+@register.filter
+def late_by(moment: datetime.datetime | None, now: datetime.datetime | None) -> str:
+    """How long before `now` (a moment, or when something was done) a deadline passed ("" when it
+    had not, or either is missing)."""
+    if moment is None or now is None or now < moment:
+        return ""
+    return duration_text((now - moment).total_seconds())
+
+
+@register.filter
+def sign_for_lateness(delivery, now: datetime.datetime) -> datetime.timedelta | None:
+    """A chain delivery's sign-for lateness (workflow.selectors.ChainDelivery)."""
+    return delivery.sign_for_lateness(now)
+
+
+@register.filter
+def completion_lateness(delivery, now: datetime.datetime) -> datetime.timedelta | None:
+    return delivery.completion_lateness(now)
+
+
+@register.filter
+def notification_class(kind: str) -> str:
+    return NOTIFICATION_CLASSES.get(kind, "pill pill-blue")

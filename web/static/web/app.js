@@ -23,13 +23,45 @@ function setUpFilter(input) {
   });
 }
 
+// The draft form's unit search (htmx fetches the matches): Enter searches instead of submitting,
+// and a unit ticked among the matches moves to the chosen units, so the next search keeps it.
+function setUpUnitSearch(input) {
+  const role = input.dataset.unitSearch;
+  const results = document.querySelector(`[data-results-for="${role}"]`);
+  const chosen = document.querySelector(`[data-chosen="${role}"]`);
+  if (!results || !chosen) return;
+  input.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    if (window.htmx) window.htmx.trigger(input, "search");
+  });
+  results.addEventListener("change", (event) => {
+    const box = event.target;
+    if (!(box instanceof HTMLInputElement) || !box.checked) return;
+    const label = box.closest(".choice");
+    if (!label) return;
+    chosen.insertBefore(label, chosen.querySelector(".chosen-empty"));
+    const note = chosen.querySelector(".chosen-empty");
+    if (note) note.hidden = true;
+    box.focus();
+  });
+}
+
 // The language switch submits as soon as a language is chosen (its button stays for keyboards).
 function setUpLanguageSwitch(form) {
   const select = form.querySelector("select");
   if (select) select.addEventListener("change", () => form.submit());
 }
 
+// A print button (the 退文告知单): shown only where a script can print.
+function setUpPrint(button) {
+  button.hidden = false;
+  button.addEventListener("click", () => window.print());
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("input[data-filter-target]").forEach(setUpFilter);
+  document.querySelectorAll("input[data-unit-search]").forEach(setUpUnitSearch);
   document.querySelectorAll("form.langswitch").forEach(setUpLanguageSwitch);
+  document.querySelectorAll("button[data-print]").forEach(setUpPrint);
 });
