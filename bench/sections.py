@@ -90,6 +90,7 @@ def run_all(args, workdir: Path) -> dict:
     sizes = QUICK if args.quick else FULL
     wanted = set(args.sections.split(","))
     started = time.monotonic()
+    load_before = [round(x, 2) for x in os.getloadavg()[:2]]
     call_command("migrate", verbosity=0)
     bench = Bench(sizes, workdir)
     _directory(bench)
@@ -107,6 +108,7 @@ def run_all(args, workdir: Path) -> dict:
     one, five, _fifteen = os.getloadavg()
     results["machine"] = {
         "cores": os.cpu_count(),
+        "load_before": load_before,
         "load_after": [round(one, 2), round(five, 2)],
         "quick": bool(args.quick),
         "minutes": round((time.monotonic() - started) / 60, 1),
