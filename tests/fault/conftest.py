@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import psutil
 import pytest
 from kombu import pools
 
@@ -69,6 +70,7 @@ class Fault:
         self.mail_dir.mkdir()
         self.redis = PrivateRedis(directory)
         self.processes: list = []
+        self.orphans: list[psutil.Process] = []
         self.starts = 0
 
     @property
@@ -96,6 +98,9 @@ class Fault:
         for process in reversed(self.processes):
             with contextlib.suppress(Exception):
                 process.stop()
+        for orphan in self.orphans:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                orphan.kill()
         self.redis.stop()
 
 

@@ -51,17 +51,20 @@ def test_killing_the_worker_ten_times_loses_and_duplicates_nothing(committed_wor
         phase = "routing" if dispatch.routed_at is None else "notifying" if dispatch.notified_at is None else "done"
         if phase == "done":
             break
-        if number % 2 == 0:
+        kind = ("main process", "whole worker", "pool child")[number % 3]
+        if kind == "pool child":
+            _busiest(worker.pool_children()).kill()
+        else:
             children = worker.children()
             worker.kill()
-            for child in children:  # the whole worker dies, as with the OOM killer or a lost machine
-                child.kill()
+            if kind == "whole worker":  # as the OOM killer of a container, or a lost machine, would
+                for child in children:
+                    child.kill()
+            else:  # orphaned, the pool children finish what they hold, unacknowledged
+                fault.orphans += children
             worker.stop()
             worker = fault.worker()
-            kills.append(f"{phase}: worker")
-        else:
-            _busiest(worker.pool_children()).kill()
-            kills.append(f"{phase}: pool child")
+        kills.append(f"{phase}: {kind}")
 
     assert wait_until(
         lambda: Dispatch.objects.filter(pk=dispatch.pk, notified_at__isnull=False).exists(), timeout=120
