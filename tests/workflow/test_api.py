@@ -3,11 +3,14 @@ import datetime
 import pytest
 from django.core import signing
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.factories import delivery_of, issue
+from tests.factories import delivery_of, issue, person, unit
+from units.models import Role
 from workflow.api import api_token_for
-from workflow.models import AuditEvent, AuditVerb, Receipt
+from workflow.models import AuditEvent, AuditVerb, Delivery, Receipt
 
 
 def _sign_for(client, delivery_id, token=None):
@@ -128,3 +131,24 @@ def test_the_api_token_command_prints_a_working_token(world, client, delivery, c
     call_command("api_token", "jygw")
     token = capsys.readouterr().out.strip()
     assert _sign_for(client, delivery.pk, token).status_code == 200
+
+
+def test_sign_for_runs_the_same_queries_whatever_the_size_of_the_dispatch(world, client):
+    # The door loads the delivery's dispatch without its resolved recipient set (up to 10^5 ids).
+    schools = [unit(f"高校{i:04d}", world.education) for i in range(300)]
+    for school in schools:
+        person(school, Role.CLERK, username=f"clerk-{school.pk}")
+    counts = []
+    for recipients in (schools[:1], schools[1:]):
+        _document, dispatch = issue(world.jygw, world.education, main=recipients)
+        delivery = Delivery.objects.filter(dispatch=dispatch).select_related("unit").first()
+        token = api_token_for(delivery.unit.group.user_set.get())
+        for _attempt in ("first", "repeat"):
+            with CaptureQueriesContext(connection) as queries:
+                assert _sign_for(client, delivery.pk, token).status_code == 200
+            counts.append(len(queries))
+    # First: the token's person, the door, the receipt looked for; then a savepoint, the delivery
+    # locked with the clerk check, the receipt written, the delivery's state, the chain's lock, its
+    # head, the event and the release (11). A repeat: the person, the door, the receipt with the
+    # clerk check (3).
+    assert counts == [11, 3, 11, 3]
