@@ -14,6 +14,7 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT INT TERM
 .venv/bin/celery -A config worker -Q urgent,control,routine --concurrency 2 --loglevel WARNING & pids+=($!)
 .venv/bin/celery -A config beat --loglevel WARNING & pids+=($!)
+$py manage.py demo_clerks & pids+=($!)
 $py manage.py runserver "127.0.0.1:$PORT" & pids+=($!)
 sleep 2
 echo

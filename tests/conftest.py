@@ -1,6 +1,8 @@
 import contextlib
+import importlib
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
@@ -105,6 +107,14 @@ def _flushable_audit_table(request):
         request.getfixturevalue("committed_db")
 
 
+# Data the migrations ship (deadline policies, the official calendars): a transactional test's flush
+# empties those tables, so the next one loads them again (the loaders ignore rows already there).
+SHIPPED_DATA = [
+    ("workflow.migrations.0004_deadline_policy_defaults", "create_defaults"),
+    ("workflow.migrations.0005_official_calendars_2022_2026", "load"),
+]
+
+
 @pytest.fixture
 def committed_db(transactional_db):
     """Committed data (other connections, threads and worker processes see it).
@@ -114,6 +124,8 @@ def committed_db(transactional_db):
     """
     with connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = origin")
+    for module, loader in SHIPPED_DATA:
+        getattr(importlib.import_module(module), loader)(django_apps, None)
     yield
     with connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = replica")

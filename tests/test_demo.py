@@ -1,15 +1,21 @@
 import json
+from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Count
 from django.utils import timezone
 
 from documents.digest import document_content_digest
 from documents.models import Document
+from units.models import RecipientGroup
+from workflow import services
 from workflow.audit import audit_verify
-from workflow.demo import TELEGRAM_TITLE
+from workflow.demo import DRILL_TITLE, TELEGRAM_TITLE
+from workflow.demo.simulate import demo_clerks_sign
 from workflow.models import AuditEvent, Delivery, Receipt
+from workflow.selectors import inbox_for_user
 
 
 @pytest.fixture
@@ -133,3 +139,37 @@ def test_the_readable_chain_shows_local_times_and_every_level(demo, capsys):
     assert "  │     │   内大党发〔2022〕1号 【特提】" in out
     signed = Receipt.objects.select_related("unit").get(unit__name="中共内蒙古自治区教育工作委员会")
     assert f"中共内蒙古自治区教育工作委员会 [signed] 签收 {timezone.localtime(signed.signed_at):%Y-%m-%d %H:%M}" in out
+
+
+def test_a_drill_telegram_waits_on_top_of_jygws_inbox(demo):
+    jygw = get_user_model().objects.get(username="jygw")
+    top = inbox_for_user(jygw).first()
+    assert (top.document.title, top.document.urgency, top.state) == (DRILL_TITLE, "特提", "pending")
+    assert top.document.number == f"内组电明字〔{timezone.localdate().year}〕1号"
+
+
+def test_the_demo_clerks_sign_what_reaches_them_after_a_delay_and_some_stall(demo):
+    since = timezone.now()
+    jygw = get_user_model().objects.get(username="jygw")
+    drill = inbox_for_user(jygw).first()
+    services.delivery_sign_for(actor=jygw, delivery_id=drill.pk)
+    cover = services.document_forward(
+        actor=jygw, delivery=drill, main_recipients=list(RecipientGroup.objects.filter(name="各高等学校党委"))
+    )
+    services.document_sign_off(actor=jygw, document=cover)
+    dispatch = services.document_issue(actor=jygw, document=cover)
+    services.dispatch_route(dispatch_id=dispatch.pk)
+    seed_pending = set(Delivery.objects.filter(state="pending", created_at__lt=since).values_list("pk", flat=True))
+
+    assert demo_clerks_sign(since=since, now=timezone.now()) == 0  # nobody signs at once
+
+    signed = demo_clerks_sign(since=since, now=timezone.now() + timedelta(minutes=5))
+
+    deliveries = Delivery.objects.filter(dispatch=dispatch).select_related("unit")
+    expected = {d.unit.name for d in deliveries if d.unit_id % 3 and d.unit.name != "中共内蒙古大学委员会"}
+    assert {d.unit.name for d in deliveries if d.state == "signed"} == expected
+    assert signed == len(expected) > 20
+    assert "中共内蒙古大学委员会" not in expected  # imu's own unit is left to the person trying it
+    assert set(Delivery.objects.filter(state="pending", created_at__lt=since).values_list("pk", flat=True)) == (
+        seed_pending
+    )

@@ -5,6 +5,7 @@ issued, the audit log) is read-only here. It lives in workflow/ because it calls
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from documents.models import Document, NumberSeries
@@ -172,11 +173,7 @@ class RoleGrantAdminForm(forms.ModelForm):
         fields = ["user"]
 
 
-@admin.register(UnitGroupObjectPermission)
-class GroupRoleAdmin(admin.ModelAdmin):
-    list_display = ["group", "content_object", "permission"]
-    list_filter = ["permission"]
-
+class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
@@ -185,6 +182,12 @@ class GroupRoleAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(UnitGroupObjectPermission)
+class GroupRoleAdmin(ReadOnlyAdmin):
+    list_display = ["group", "content_object", "permission"]
+    list_filter = ["permission"]
 
 
 class RecipientGroupForm(forms.ModelForm):
@@ -200,9 +203,12 @@ class RecipientGroupAdmin(admin.ModelAdmin):
     filter_horizontal = ["members"]
     form = RecipientGroupForm
 
-    @admin.display(description=_("成员单位数"))
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("owner").annotate(member_total=Count("members"))
+
+    @admin.display(description=_("成员单位数"), ordering="member_total")
     def member_count(self, group):
-        return group.members.count()
+        return group.member_total
 
     def save_model(self, request, obj, form, change):
         pass  # saved with its members in save_related, through the service
@@ -215,17 +221,6 @@ class RecipientGroupAdmin(admin.ModelAdmin):
             members=form.cleaned_data["members"],
         )
         form.instance.pk = group.pk
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -15,7 +15,6 @@ test-artifacts/web-e2e-deadlines/ (printed at the start).
 """
 
 import datetime
-import importlib
 import io
 import os
 import shutil
@@ -235,15 +234,6 @@ def _message(page) -> str:
     return " ".join(page.locator(".messages").inner_text().split())
 
 
-@pytest.fixture
-def deadline_policies():
-    """The shipped 办理时限 (a data migration): a transactional test before this one flushed them."""
-    from django.apps import apps
-
-    importlib.import_module("workflow.migrations.0004_deadline_policy_defaults").create_defaults(apps, None)
-
-
-@pytest.mark.usefixtures("deadline_policies")
 def test_deadlines_in_the_browser(browser, live_server, worker, artifacts, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     world = build_world()

@@ -226,3 +226,11 @@ def test_a_policy_refuses_a_nonsense_clock(db, nothing_written):
             complete_amount=1,
             complete_unit="hours",
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transactional_test_still_has_the_shipped_policies_and_calendars(committed_db):
+    # The flush after any earlier transactional test emptied these tables; committed_db reloads them.
+    assert DeadlinePolicy.objects.count() == 5
+    assert CalendarDay.objects.filter(date__year=2022).exists()
+    assert CalendarDay.objects.filter(date__year=2026).exists()

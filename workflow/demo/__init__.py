@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from documents.content import DocumentContent
 from documents.models import Document, Kind, Urgency
@@ -243,3 +244,33 @@ def demo_load() -> None:
     services.delivery_sign_for(
         actor=people[f"clerk-{first_college.pk}"], delivery_id=_delivery(imu_cover, first_college).pk
     )
+    _issue_drill(zzb, directory["zzb_unit"], groups["自治区各直属党（工）委"])
+
+
+DRILL_TITLE = "关于开展公文流转系统签收转发演练的通知"
+
+
+def _issue_drill(zzb, unit: Unit, recipients: RecipientGroup) -> None:
+    """A 特提 drill telegram, left unsigned, for a clerk trying the system (`jygw` finds it on top).
+
+    The seed chain above is history, already signed and forwarded; this one is for practice, and
+    says so in its text.
+    """
+    drill = services.document_draft(
+        actor=zzb,
+        unit=unit,
+        content=DocumentContent(
+            kind=Kind.TELEGRAM,
+            title=DRILL_TITLE,
+            body=_read("drill_body.txt"),
+            urgency=Urgency.FLASH,
+            issuer_mark="中共内蒙古自治区委员会组织部明传电报",
+            signature_organ="内蒙古自治区党委组织部",
+            written_on=timezone.localdate(),
+            page_count=1,
+            telegram_send_to="见报头",
+        ),
+        main_recipients=[recipients],
+        number_prefix="内组电明字",
+    )
+    _sign_off_and_issue(drill, zzb, zzb)

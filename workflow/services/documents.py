@@ -421,6 +421,30 @@ def document_issue(
     return dispatch
 
 
+def enclose(cover: Document, enclosed: list[Document]) -> None:
+    """The closure rows below a new cover: each enclosed document at depth 1, in order, and all they
+    enclose one level deeper (each document once, at its shallowest depth). Two queries."""
+    rows, seen = [], {cover.pk}
+    for position, document in enumerate(enclosed):
+        if document.pk not in seen:
+            rows.append(Enclosure(cover=cover, enclosed=document, depth=1, position=position))
+            seen.add(document.pk)
+    below = (
+        Enclosure.objects.filter(cover__in=enclosed, depth__gt=0).order_by("depth").values_list("enclosed_id", "depth")
+    )
+    for enclosed_id, depth in below:
+        if enclosed_id not in seen:
+            rows.append(Enclosure(cover=cover, enclosed_id=enclosed_id, depth=depth + 1))
+            seen.add(enclosed_id)
+    Enclosure.objects.bulk_create(rows)
+
+
+def forward_chain_position(received: Document) -> tuple[Document, int]:
+    """Where a forward of `received` stands: the chain's root document and the forward's depth."""
+    upstream = Forward.objects.filter(cover=received).select_related("chain_root").first()
+    return (upstream.chain_root, upstream.depth + 1) if upstream else (received, 1)
+
+
 def forward_title(unit: Unit, original_title: str) -> str:
     """发文机关 + 转发 + the original's title (+ 的通知): intermediate 转发 hops are dropped."""
     return f"{unit.name}转发{original_title}" + ("" if original_title.endswith("通知") else "的通知")
@@ -453,8 +477,7 @@ def document_forward(
                 % {"number": delivery.document.number, "state": delivery.get_state_display()}
             )
         received = delivery.document
-        upstream = Forward.objects.filter(cover=received).select_related("chain_root").first()
-        root, depth = (upstream.chain_root, upstream.depth + 1) if upstream else (received, 1)
+        root, depth = forward_chain_position(received)
         content = DocumentContent(
             kind=Kind.NOTICE,
             title=forward_title(unit, root.title),
@@ -463,14 +486,7 @@ def document_forward(
             classification=received.classification,
         ).cleaned()
         cover = _create_draft(actor, unit, content, main_recipients, cc_recipients, number_prefix)
-        # The closure: the received document at depth 1, everything it encloses one level deeper.
-        below = Enclosure.objects.filter(cover=received, depth__gt=0).values_list("enclosed_id", "depth")
-        Enclosure.objects.bulk_create(
-            [
-                Enclosure(cover=cover, enclosed=received, depth=1, position=0),
-                *(Enclosure(cover=cover, enclosed_id=enclosed_id, depth=level + 1) for enclosed_id, level in below),
-            ]
-        )
+        enclose(cover, [received])
         Forward.objects.create(source_delivery=delivery, cover=cover, chain_root=root, depth=depth)
         audit_record(
             actor=actor,

@@ -56,7 +56,7 @@ from workflow.audit import audit_record
 from workflow.deadlines import deadlines_for
 from workflow.enqueue import enqueue_notification, queue_for
 from workflow.models import AuditVerb, Delivery, Dispatch, Forward
-from workflow.services.documents import _number_prefix, _store_recipients
+from workflow.services.documents import _number_prefix, _store_recipients, enclose, forward_chain_position
 from workflow.services.documents import _require_role as _require_unit_role
 
 
@@ -281,19 +281,9 @@ def _content(parsed: ParsedDocument, source: SourceFile) -> DocumentContent:
 
 
 def _enclose(cover: Document, enclosed: list[Document]) -> None:
-    """The closure rows: the cover itself, each enclosed document at depth 1, and all below them."""
-    below = Enclosure.objects.filter(cover__in=enclosed, depth__gt=0).values_list("cover_id", "enclosed_id", "depth")
-    rows = [Enclosure(cover=cover, enclosed=cover, depth=0)]
-    seen = {cover.pk}
-    for position, document in enumerate(enclosed):
-        if document.pk not in seen:
-            rows.append(Enclosure(cover=cover, enclosed=document, depth=1, position=position))
-            seen.add(document.pk)
-    for _cover_id, enclosed_id, depth in sorted(below, key=lambda row: row[2]):
-        if enclosed_id not in seen:
-            rows.append(Enclosure(cover=cover, enclosed_id=enclosed_id, depth=depth + 1))
-            seen.add(enclosed_id)
-    Enclosure.objects.bulk_create(rows)
+    """The closure rows: the cover itself, then everything it encloses."""
+    Enclosure.objects.create(cover=cover, enclosed=cover, depth=0)
+    enclose(cover, enclosed)
 
 
 def _keep_source(document, unit, parsed, source, actor, now) -> None:
@@ -396,8 +386,7 @@ def document_register_draft(
         _enclose(document, forwarded)
         _store_recipients(document, main, cc)
         if source_delivery is not None:
-            upstream = Forward.objects.filter(cover=source_delivery.document).select_related("chain_root").first()
-            root, depth = (upstream.chain_root, upstream.depth + 1) if upstream else (source_delivery.document, 1)
+            root, depth = forward_chain_position(source_delivery.document)
             Forward.objects.create(source_delivery=source_delivery, cover=document, chain_root=root, depth=depth)
         _keep_source(document, unit, parsed, source, actor, now)
         audit_record(
