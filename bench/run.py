@@ -42,7 +42,7 @@ def _recreate_database(maintenance_url: str, *, create: bool) -> None:
             conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
 
 
-def _configure(args) -> dict:
+def _configure() -> dict:
     bench_url, maintenance_url = _database_urls()
     prefix = f"gongwen-bench-{os.getpid()}:"
     os.environ.update(
@@ -67,7 +67,7 @@ def main() -> int:
     parser.add_argument("--sections", default="fanout,urgent,receipts,chain_view,audit_verify")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     args = parser.parse_args()
-    config = _configure(args)
+    config = _configure()
     print(f"load before: {_load()}", flush=True)
     _recreate_database(config["maintenance_url"], create=True)
     workdir = Path(tempfile.mkdtemp(prefix="gongwen-bench-"))
