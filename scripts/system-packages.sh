@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the project needs: Chromium for the browser tests, CJK and Mongolian fonts for
-# the official layout (WeasyPrint), the libraries WeasyPrint renders with, and poppler-utils to look
-# at a rendered page (pdftoppm -png). Installs what is
-# missing when it can (root, or sudo without a password); otherwise says what to install.
+# the official layout (WeasyPrint), the libraries WeasyPrint renders with, poppler-utils to look at
+# a rendered page (pdftoppm -png) and redis-server (the fault tests start a private Redis). Installs
+# what is missing when it can (root, or sudo without a password); otherwise says what to install.
 set -euo pipefail
-packages=(chromium fonts-noto-cjk fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0 gettext poppler-utils)
+packages=(chromium fonts-noto-cjk fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0 gettext poppler-utils redis-server)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

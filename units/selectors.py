@@ -1,8 +1,13 @@
 """Reads about who may do what for which unit. Every function returns a lazy queryset, so callers
 embed it as a subquery; nothing here evaluates an id list."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+import functools
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import CharField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.lookups import StartsWith
 from django.utils.translation import gettext as _
 
@@ -28,14 +33,49 @@ def unit_list_with_role(user: AbstractBaseUser | AnonymousUser | None, role: Rol
     """
     if not _is_active_user(user):
         return Unit.objects.none()
-    grant = Q(permission__codename=str(role), permission__content_type__app_label="units")
-    direct = UnitUserObjectPermission.objects.filter(grant, user=user).values("content_object_id")
-    via_group = UnitGroupObjectPermission.objects.filter(grant, group__user=user).values("content_object_id")
-    return Unit.objects.filter(Q(pk__in=direct) | Q(pk__in=via_group), is_active=True)
+    return Unit.objects.filter(
+        # Table names only in the text; every value is a parameter.
+        pk__in=RawSQL(_granted_units_sql(), [user.pk, str(role), user.pk, str(role)]),  # noqa: S611
+        is_active=True,
+    )
+
+
+@functools.cache
+def _granted_units_sql() -> str:
+    """The ids of the units on which a person holds a role, directly or through a group.
+
+    Written out rather than built by the ORM: every door and role check embeds it, and building the
+    same two joined subqueries through the ORM cost about 3 ms a check (make bench, receipts).
+    """
+    permission, content_type = Permission._meta.db_table, ContentType._meta.db_table
+    memberships = get_user_model().groups.through._meta.db_table
+    granted = (
+        f"JOIN {permission} p ON p.id = g.permission_id JOIN {content_type} ct ON ct.id = p.content_type_id "
+        "AND ct.app_label = 'units'"
+    )
+    return (
+        f"SELECT g.content_object_id FROM {UnitUserObjectPermission._meta.db_table} g {granted} "
+        "WHERE g.user_id = %s AND p.codename = %s "
+        f"UNION ALL SELECT g.content_object_id FROM {UnitGroupObjectPermission._meta.db_table} g {granted} "
+        f"JOIN {memberships} m ON m.group_id = g.group_id WHERE m.user_id = %s AND p.codename = %s"
+    )
 
 
 def unit_has_role(user: AbstractBaseUser | AnonymousUser | None, unit_id: int, role: Role | str) -> bool:
     return unit_list_with_role(user, role).filter(pk=unit_id).exists()
+
+
+def audit_scope_covers(user: AbstractBaseUser | AnonymousUser | None, *paths: OuterRef) -> Exists:
+    """Whether any unit whose path is one of `paths` (references into the outer query, such as
+    `OuterRef("unit__path")`) is in the subtree of a unit the person audits.
+
+    A correlated EXISTS over the person's few audited units, evaluated for the rows at hand: an
+    access check on one row never lists every unit in scope.
+    """
+    in_subtree = Q()
+    for path in paths:
+        in_subtree |= Q(StartsWith(ExpressionWrapper(path, output_field=CharField()), F("path")))
+    return Exists(unit_list_with_role(user, Role.AUDITOR).filter(in_subtree))
 
 
 def unit_list_in_audit_scope(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Unit]:
@@ -44,9 +84,7 @@ def unit_list_in_audit_scope(user: AbstractBaseUser | AnonymousUser | None) -> Q
     A unit is in scope when an audited unit's path is a prefix of its path: one EXISTS, LIKE on the
     indexed path.
     """
-    candidate_path = ExpressionWrapper(OuterRef("path"), output_field=CharField())
-    audited = unit_list_with_role(user, Role.AUDITOR).filter(StartsWith(candidate_path, F("path")))
-    return Unit.objects.filter(Exists(audited))
+    return Unit.objects.filter(audit_scope_covers(user, OuterRef("path")))
 
 
 def user_list_with_role_in_units(units: QuerySet[Unit], role: Role | str) -> QuerySet:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from documents.models import Document, DocumentGroupObjectPermission, DocumentUserObjectPermission, Enclosure
 from units.errors import NotFound
 from units.models import Role, Unit
-from units.selectors import unit_list_for_member, unit_list_in_audit_scope, unit_list_with_role
+from units.selectors import audit_scope_covers, unit_list_for_member, unit_list_in_audit_scope, unit_list_with_role
 from workflow.models import CompletionAttachment, Delivery, DeliveryReturn, Dispatch
 
 User = AbstractBaseUser | AnonymousUser | None
@@ -76,22 +76,25 @@ def access_chain(user: User, pk: int) -> Document:
 
 
 def delivery_list_visible(user: User) -> QuerySet[Delivery]:
-    """Deliveries to a unit of this person's, of a document their unit issued, or in audit scope."""
+    """Deliveries to a unit of this person's, of a document their unit issued, or in audit scope.
+
+    Shaped for the doors, which test one row (access_delivery, access_return, …): two EXISTS
+    correlated to the row, one over the person's units, one over the units they audit; neither
+    lists every unit in scope (that list grew with the directory: 3.5 ms a check at 20,000 units).
+    """
     if user is None or not user.is_authenticated or not user.is_active:
         return Delivery.objects.none()
-    mine = unit_list_for_member(user)
-    audited = unit_list_in_audit_scope(user)
+    mine = unit_list_for_member(user).filter(Q(pk=OuterRef("unit_id")) | Q(pk=OuterRef("document__issuing_unit_id")))
     return Delivery.objects.filter(
-        Q(unit__in=mine)
-        | Q(document__issuing_unit__in=mine)
-        | Q(unit__in=audited)
-        | Q(document__issuing_unit__in=audited)
+        Exists(mine) | audit_scope_covers(user, OuterRef("unit__path"), OuterRef("document__issuing_unit__path"))
     )
 
 
 def access_delivery(user: User, pk: int) -> Delivery:
+    # The dispatch comes without its resolved recipient set: up to 10^5 unit ids, not needed here.
+    deliveries = delivery_list_visible(user).select_related("document", "unit", "dispatch")
     try:
-        return delivery_list_visible(user).select_related("document", "unit", "dispatch").get(pk=pk)
+        return deliveries.defer("dispatch__main_unit_ids", "dispatch__cc_unit_ids").get(pk=pk)
     except (Delivery.DoesNotExist, ValueError, TypeError):
         raise NotFound(_("送达记录不存在或无权查看。")) from None
 

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
+from django.db.models import TextField
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from documents.models import Document
@@ -32,14 +35,17 @@ GENESIS_HASH = "0" * 64
 _AUDIT_LOCK_KEY = 0x6175646974  # "audit"
 
 
-def _utc_text(moment: datetime.datetime) -> str:
+def _utc_text(moment: datetime.datetime | str) -> str:
+    """The hash's form of a moment; a str is that form already (printed by PostgreSQL, see _rows)."""
+    if isinstance(moment, str):
+        return moment
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def event_hash(
     *,
     seq: int,
-    occurred_at: datetime.datetime,
+    occurred_at: datetime.datetime | str,
     actor_id: int | None,
     unit_id: int | None,
     verb: str,
@@ -157,9 +163,26 @@ _COLUMNS = (
 )
 
 
+# PostgreSQL prints the moment in the hash's own form (UTC, microseconds, "Z").
+_OCCURRED_TEXT = "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+
 def _rows(batch_size: int) -> Iterator[tuple]:
     # A server-side cursor on PostgreSQL: memory stays flat whatever the length of the chain.
-    return AuditEvent.objects.order_by("seq").values_list(*_COLUMNS).iterator(chunk_size=batch_size)
+    events = AuditEvent.objects.order_by("seq")
+    if connection.vendor != "postgresql":
+        yield from events.values_list(*_COLUMNS).iterator(chunk_size=batch_size)
+        return
+    # The moment as text and the payload as text, decoded here: parsing every timestamp into a
+    # datetime only to print it again was a third of the verification's time (make bench).
+    events = events.annotate(
+        occurred_text=RawSQL(_OCCURRED_TEXT, []),  # noqa: S611  (constant SQL, no values)
+        payload_text=Cast("payload", TextField()),
+    )
+    columns = [{"occurred_at": "occurred_text", "payload": "payload_text"}.get(name, name) for name in _COLUMNS]
+    payload = _COLUMNS.index("payload")
+    for row in events.values_list(*columns).iterator(chunk_size=batch_size):
+        yield (*row[:payload], json.loads(row[payload]), *row[payload + 1 :])
 
 
 def audit_verify(*, batch_size: int = 5000) -> Verification:

@@ -7,7 +7,7 @@ from django.db import IntegrityError, connection, transaction
 
 from tests.factories import delivery_of, issue
 from workflow import services
-from workflow.audit import GENESIS_HASH, audit_record, audit_verify, event_hash
+from workflow.audit import GENESIS_HASH, _rows, _utc_text, audit_record, audit_verify, event_hash
 from workflow.models import AuditEvent, AuditVerb
 
 
@@ -93,6 +93,19 @@ def test_verify_finds_an_altered_payload(world, capsys):
     assert capsys.readouterr().out.strip().splitlines()[-1] == (
         "broken at event 5: event 5 was altered (its hash does not match its content)"
     )
+
+
+def test_verify_finds_a_moment_moved_by_one_microsecond(world):
+    _tamper("UPDATE workflow_auditevent SET occurred_at = occurred_at + interval '1 microsecond' WHERE seq = 6", [])
+    result = audit_verify()
+    assert (result.is_intact, result.first_broken_seq, result.events) == (False, 6, 5)
+
+
+def test_verify_reads_the_moments_as_they_were_hashed(world):
+    # PostgreSQL prints the moment for the verifier; it must be the very text audit_record hashed.
+    events = list(AuditEvent.objects.order_by("seq"))
+    assert [_utc_text(event.occurred_at) for event in events] == [row[1] for row in _rows(batch_size=100)]
+    assert audit_verify().is_intact
 
 
 def test_verify_finds_a_deleted_event(world):

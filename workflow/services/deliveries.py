@@ -2,12 +2,13 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from units.errors import Conflict, NotAllowed, NotFound
-from units.models import Role
-from units.selectors import unit_has_role, unit_list_for_member
+from units.models import Role, Unit
+from units.selectors import unit_list_for_member, unit_list_with_role
 from workflow.audit import audit_record
 from workflow.models import AuditVerb, Delivery, Receipt
 
@@ -36,6 +37,16 @@ def delivery_open(*, actor: AbstractBaseUser, delivery: Delivery) -> bool:
     return bool(first)
 
 
+def _is_clerk(actor: AbstractBaseUser) -> Exists:
+    """Annotation: whether the actor is a clerk of the row's unit (checked in the row's own query)."""
+    return Exists(unit_list_with_role(actor, Role.CLERK).filter(pk=OuterRef("unit_id")))
+
+
+def _refuse_unless_clerk(row: Delivery | Receipt, unit: Unit) -> None:
+    if not row.is_clerk:
+        raise NotAllowed(_("您不是%(unit)s的收发员，不能签收。") % {"unit": unit.name})
+
+
 def delivery_sign_for(*, actor: AbstractBaseUser, delivery_id: int) -> Receipt:
     """签收: a clerk of the recipient unit acknowledges receipt of exactly this content.
 
@@ -44,21 +55,31 @@ def delivery_sign_for(*, actor: AbstractBaseUser, delivery_id: int) -> Receipt:
     Errors: NotFound (no such delivery), NotAllowed (not a clerk of the recipient unit), Conflict
     (the delivery was recalled or returned). Nothing is written on error.
     """
+    # A repeat (a client retrying, a second click) is answered by one query, without a transaction
+    # or a lock: a receipt, once written, never changes.
+    receipts = Receipt.objects.select_related("unit").annotate(is_clerk=_is_clerk(actor))
+    existing = receipts.filter(delivery_id=delivery_id).first()
+    if existing is not None:
+        _refuse_unless_clerk(existing, existing.unit)
+        return existing
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(of=("self",))
             .select_related("document", "unit")
+            .annotate(is_clerk=_is_clerk(actor))
             .filter(pk=delivery_id)
             .first()
         )
         if delivery is None:
             raise NotFound(_("送达记录不存在或无权查看。"))
-        if not unit_has_role(actor, delivery.unit_id, Role.CLERK):
-            raise NotAllowed(_("您不是%(unit)s的收发员，不能签收。") % {"unit": delivery.unit.name})
-        existing = Receipt.objects.filter(delivery=delivery).first()
-        if existing is not None:
-            return existing
+        _refuse_unless_clerk(delivery, delivery.unit)
+        # A receipt and the move out of PENDING are written together, and nothing moves a delivery
+        # back: a pending delivery has no receipt. Otherwise it was signed while this one waited for
+        # the lock (or signed, then recalled): a statement of its own reads that receipt.
         if delivery.state != Delivery.State.PENDING:
+            existing = Receipt.objects.filter(delivery=delivery).first()
+            if existing is not None:
+                return existing
             raise Conflict(
                 _("%(number)s的送达状态为%(state)s，不能签收。")
                 % {"number": delivery.document.number, "state": delivery.get_state_display()}

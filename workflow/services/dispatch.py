@@ -8,6 +8,7 @@ twice. They run in the worker, as the system (actor None).
 
 import logging
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -24,8 +25,24 @@ from workflow.models import AuditVerb, Delivery, Dispatch, Notification
 
 logger = logging.getLogger(__name__)
 
-# After this many starts a dispatch is left for a person to look at, not re-enqueued forever.
-MAX_ATTEMPTS = 10
+# Emails sent per transaction: a worker killed between sending and committing sends at most this
+# many again (emails go out at least once; the Message-ID, fixed per notification, lets a mail
+# client fold a repeat).
+EMAIL_BATCH = 20
+
+
+def _start_attempt(dispatch: Dispatch, field: str) -> bool:
+    """Count one more start of routing or notification; False once DISPATCH_MAX_ATTEMPTS are spent.
+
+    Checked here, not only in the sweep: a task whose pool child keeps dying is requeued by the
+    broker itself (task_reject_on_worker_lost), and only this count stops that loop.
+    """
+    started = Dispatch.objects.filter(pk=dispatch.pk, **{f"{field}__lt": settings.DISPATCH_MAX_ATTEMPTS}).update(
+        **{field: F(field) + 1}
+    )
+    if not started:
+        logger.error("dispatch %s: %s reached the cap; left for a person", dispatch.pk, field)
+    return bool(started)
 
 
 def _insert_deliveries(dispatch: Dispatch, chunk: list[tuple[int, str]], now) -> list[int]:
@@ -78,7 +95,8 @@ def dispatch_route(*, dispatch_id: int) -> bool:
         return False
     if dispatch.routed_at is not None:
         return True
-    Dispatch.objects.filter(pk=dispatch.pk).update(route_attempts=F("route_attempts") + 1)
+    if not _start_attempt(dispatch, "route_attempts"):
+        return False
     recipients = [(unit, RecipientRole.MAIN.value) for unit in dispatch.main_unit_ids] + [
         (unit, RecipientRole.COPY.value) for unit in dispatch.cc_unit_ids
     ]
@@ -124,7 +142,7 @@ def dispatch_notify(*, dispatch_id: int) -> bool:
 
     Chunk by chunk over the deliveries; notifications are unique per (user, delivery, kind), emails
     are marked as sent in the transaction that sends them (at least once: a crash between sending
-    and commit sends that chunk's emails again). Returns whether the dispatch is notified.
+    and commit sends that batch's EMAIL_BATCH emails again). Returns whether the dispatch is notified.
     """
     dispatch = Dispatch.objects.select_related("document", "document__issuing_unit").filter(pk=dispatch_id).first()
     if dispatch is None:
@@ -134,7 +152,8 @@ def dispatch_notify(*, dispatch_id: int) -> bool:
         return True
     if dispatch.routed_at is None:
         return False
-    Dispatch.objects.filter(pk=dispatch.pk).update(notify_attempts=F("notify_attempts") + 1)
+    if not _start_attempt(dispatch, "notify_attempts"):
+        return False
     document = dispatch.document
     text = _delivered_text(document)
     size = settings.ROUTING_CHUNK_SIZE
@@ -167,6 +186,10 @@ def dispatch_notify(*, dispatch_id: int) -> bool:
             Notification.objects.bulk_create(rows, ignore_conflicts=True)
             notified += len(rows)
         emailed += _send_emails(dispatch, first_id, last_id)
+    if _unemailed(dispatch).exists():
+        # Another run of this dispatch holds them (skipped as locked): it marks the dispatch when
+        # they are out; if it died, the sweep starts notification again.
+        return False
     with transaction.atomic():
         if Dispatch.objects.filter(pk=dispatch.pk, notified_at__isnull=True).update(notified_at=timezone.now()):
             audit_record(
@@ -180,51 +203,59 @@ def dispatch_notify(*, dispatch_id: int) -> bool:
     return True
 
 
+def _unemailed(dispatch: Dispatch):
+    return Notification.objects.filter(
+        delivery__dispatch=dispatch, kind=Notification.Kind.DELIVERED, emailed_at__isnull=True
+    ).exclude(user__email="")
+
+
 def _send_emails(dispatch: Dispatch, first_id: int, last_id: int) -> int:
-    """Email the not-yet-emailed DELIVERED notifications of one chunk of deliveries."""
+    """Email the not-yet-emailed DELIVERED notifications of one chunk of deliveries.
+
+    One mail connection for the chunk, one transaction per EMAIL_BATCH emails: rows locked (another
+    worker on the same dispatch skips them), sent, marked, committed.
+    """
     document = dispatch.document
-    with transaction.atomic():
-        pending = list(
-            Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(
-                delivery__dispatch=dispatch,
-                delivery_id__gte=first_id,
-                delivery_id__lte=last_id,
-                kind=Notification.Kind.DELIVERED,
-                emailed_at__isnull=True,
-            )
-            .exclude(user__email="")
-            .select_related("user", "delivery__unit")
-            .order_by("id")
-        )
-        if not pending:
-            return 0
-        messages = [
-            EmailMessage(
-                subject=f"【{document.urgency}】来文待签收：{document.number}",
-                body=(
-                    f"{notification.delivery.unit.name}：\n\n"
-                    f"收到{document.issuing_unit.name}来文《{document.title}》（{document.number}），"
-                    f"紧急程度：{document.urgency}。请登录公文流转系统签收：{settings.SITE_URL}/\n"
-                ),
-                to=[notification.user.email],
-            )
-            for notification in pending
-        ]
-        with get_connection() as mail:
-            sent = mail.send_messages(messages) or 0
-        Notification.objects.filter(pk__in=[notification.pk for notification in pending]).update(
-            emailed_at=timezone.now()
-        )
-    return sent
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+    pending = (
+        _unemailed(dispatch)
+        .select_for_update(skip_locked=True, of=("self",))
+        .filter(delivery_id__gte=first_id, delivery_id__lte=last_id)
+        .select_related("user", "delivery__unit")
+        .order_by("id")
+    )
+    sent = 0
+    with get_connection() as mail:
+        while True:
+            with transaction.atomic():
+                batch = list(pending[:EMAIL_BATCH])
+                if not batch:
+                    return sent
+                messages = [
+                    EmailMessage(
+                        subject=f"【{document.urgency}】来文待签收：{document.number}",
+                        body=(
+                            f"{notification.delivery.unit.name}：\n\n"
+                            f"收到{document.issuing_unit.name}来文《{document.title}》（{document.number}），"
+                            f"紧急程度：{document.urgency}。请登录公文流转系统签收：{settings.SITE_URL}/\n"
+                        ),
+                        to=[notification.user.email],
+                        headers={"Message-ID": f"<notification-{notification.pk}@{domain}>"},
+                    )
+                    for notification in batch
+                ]
+                sent += mail.send_messages(messages) or 0
+                Notification.objects.filter(pk__in=[notification.pk for notification in batch]).update(
+                    emailed_at=timezone.now()
+                )
 
 
 def _requeue(due, *, attempts: str, enqueued_at: str, enqueue, now, stage: str) -> tuple[int, int]:
     """Stamp and re-enqueue the due dispatches (up to 1000 a sweep); skip those that keep failing."""
     rows = list(due.select_for_update(skip_locked=True).values_list("pk", "queue", attempts)[:1000])
-    retry = [(pk, queue) for pk, queue, count in rows if count < MAX_ATTEMPTS]
+    retry = [(pk, queue) for pk, queue, count in rows if count < settings.DISPATCH_MAX_ATTEMPTS]
     for pk, _queue, count in rows:
-        if count >= MAX_ATTEMPTS:
+        if count >= settings.DISPATCH_MAX_ATTEMPTS:
             logger.error("dispatch %s: %s started %s times, not re-enqueued", pk, stage, count)
     Dispatch.objects.filter(pk__in=[pk for pk, _queue in retry]).update(**{enqueued_at: now})
     for pk, queue in retry:
@@ -237,7 +268,7 @@ def dispatch_sweep(*, now=None) -> dict[str, int]:
 
     The database is the source of truth: a message lost in Redis, a worker killed mid-way or a crash
     between commit and publish all leave a dispatch whose `*_enqueued_at` grows old. Dispatches
-    started MAX_ATTEMPTS times are left alone and logged. A constant number of queries.
+    started DISPATCH_MAX_ATTEMPTS times are left alone and logged. A constant number of queries.
     """
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.SWEEP_STALE_SECONDS)

@@ -1,0 +1,691 @@
+"""The benchmark's sections. Each returns its part of bench/results.json (and rows for the table).
+
+Everything is measured through the real code paths: documents are drafted, signed off and issued by
+the services, routed and notified by real `celery worker` processes over Redis, signed for over
+HTTP through gunicorn. Only the directory of units is built in bulk (tests/bulk.py), and the audit
+chain is topped up to its benchmark length with valid events written by COPY (see audit_verify).
+"""
+
+import http.client
+import json
+import os
+import statistics
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import redis
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from config.celery import app
+from documents.models import Document, Kind, Urgency
+from tests.bulk import bulk_units
+from tests.factories import build_world, content, person
+from tests.worker import Gunicorn, Worker, wait_until
+from units.models import NumberPrefix, RecipientGroup, Role, Unit
+from workflow import services
+from workflow.access import access_chain
+from workflow.api import api_token_for
+from workflow.audit import _AUDIT_LOCK_KEY, GENESIS_HASH, audit_verify, event_hash
+from workflow.enqueue import ROUTE_DISPATCH
+from workflow.models import AuditEvent, AuditVerb, Delivery, Dispatch, Receipt
+from workflow.selectors import chain_for_document
+
+FULL = {
+    "fanout_sizes": [100, 1_000, 10_000, 100_000],
+    "fanout_repeats": {100: 5, 1_000: 5, 10_000: 5, 100_000: 1},
+    "urgent_units": 100,
+    "urgent_runs": 20,
+    "backlog": 110_000,
+    "backlog_heavy_dispatches": 2,
+    "receipts_deliveries": 1_500,
+    "receipts_clients": 16,
+    "chain_large": [10, 5, 1_000, 5, 1_000, 5, 2_000],
+    "audit_events": 100_000,
+}
+QUICK = {
+    "fanout_sizes": [100, 1_000, 5_000],
+    "fanout_repeats": {100: 2, 1_000: 2, 5_000: 1},
+    "urgent_units": 100,
+    "urgent_runs": 5,
+    "backlog": 5_000,
+    "backlog_heavy_dispatches": 1,
+    "receipts_deliveries": 200,
+    "receipts_clients": 8,
+    "chain_large": [10, 3, 100, 3, 100, 3, 200],
+    "audit_events": 10_000,
+}
+CHAIN_SMALL = [10, 3, 10, 3, 10, 3, 10]  # 10 + 30 + 30 + 30 = 100 deliveries over 4 levels
+
+
+class Bench:
+    """The shared state of one run: the directory, the worker processes, the rows of the table."""
+
+    def __init__(self, sizes: dict, workdir: Path):
+        self.sizes = sizes
+        self.workdir = workdir
+        self.rows: list[tuple[str, str, str]] = []
+        self.world = None
+        self.pool: list[int] = []
+        self.groups: dict[int, RecipientGroup] = {}
+
+    def row(self, name: str, value: str, target: str = "") -> None:
+        self.rows.append((name, value, target))
+        print(f"  {name:<48} {value:<28} {target}", flush=True)
+
+    def worker(self, queues: str, name: str, concurrency: int = 2) -> Worker:
+        mail_dir = self.workdir / f"mail-{name}"
+        mail_dir.mkdir(exist_ok=True)
+        return Worker(queues=queues, mail_dir=mail_dir, concurrency=concurrency, name=name)
+
+
+def run_all(args, workdir: Path) -> dict:
+    sizes = QUICK if args.quick else FULL
+    wanted = set(args.sections.split(","))
+    started = time.monotonic()
+    load_before = [round(x, 2) for x in os.getloadavg()[:2]]
+    call_command("migrate", verbosity=0)
+    bench = Bench(sizes, workdir)
+    _directory(bench)
+    results: dict = {}
+    if "fanout" in wanted:
+        results.update(fanout(bench))
+    if "urgent" in wanted:
+        results["urgent"] = urgent(bench)
+    if "receipts" in wanted:
+        results["receipts"] = receipts(bench)
+    if "chain_view" in wanted:
+        results["chain_view"] = chain_view(bench)
+    if "audit_verify" in wanted:
+        results["audit_verify"] = audit(bench)
+    one, five, _fifteen = os.getloadavg()
+    results["machine"] = {
+        "cores": os.cpu_count(),
+        "load_before": load_before,
+        "load_after": [round(one, 2), round(five, 2)],
+        "quick": bool(args.quick),
+        "minutes": round((time.monotonic() - started) / 60, 1),
+    }
+    _table(bench)
+    return results
+
+
+def _table(bench: Bench) -> None:
+    width = max(len(name) for name, _value, _target in bench.rows)
+    print()
+    print(f"{'measure':<{width}}  {'value':<30} target")
+    print("-" * (width + 50))
+    for name, value, target in bench.rows:
+        print(f"{name:<{width}}  {value:<30} {target}")
+
+
+# --- the directory ------------------------------------------------------------------------------
+
+
+def _directory(bench: Bench) -> None:
+    """The small world of the tests, plus a pool of units (one clerk each) and recipient groups of
+    the fan-out sizes, all owned by the issuing department."""
+    t = time.monotonic()
+    bench.world = build_world()
+    largest = max(bench.sizes["fanout_sizes"])
+    pool = bulk_units(largest, parent=bench.world.region, label="u", email_domain="bench.example.org")
+    bench.pool = pool.unit_ids
+    through = RecipientGroup.members.through
+    for size in [*bench.sizes["fanout_sizes"], bench.sizes["urgent_units"]]:
+        if size in bench.groups:
+            continue
+        group = RecipientGroup.objects.create(owner=bench.world.department, name=f"前{size}个单位")
+        through.objects.bulk_create(
+            (through(recipientgroup_id=group.pk, unit_id=unit_id) for unit_id in pool.unit_ids[:size]),
+            batch_size=5000,
+        )
+        bench.groups[size] = group
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"directory: {largest} units with clerks in {time.monotonic() - t:.0f} s", flush=True)
+
+
+def _signed_off(bench: Bench, *, main, urgency: str = Urgency.ROUTINE, kind: str = Kind.NOTICE, title: str = ""):
+    world = bench.world
+    document = services.document_draft(
+        actor=world.zzb,
+        unit=world.department,
+        content=content(urgency=urgency, kind=kind, title=title or f"关于{urgency}事项的通知"),
+        main_recipients=main,
+    )
+    return services.document_sign_off(actor=world.zzb, document=document)
+
+
+def _issue_timed(bench: Bench, document: Document) -> tuple[Dispatch, float]:
+    """Issue, and the wall-clock moment the issue's transaction committed (before its publish)."""
+    committed = []
+    with transaction.atomic():
+        transaction.on_commit(lambda: committed.append(time.time()))  # runs before the publish
+        dispatch = services.document_issue(actor=bench.world.zzb, document=document)
+    return dispatch, committed[0]
+
+
+def _wait(dispatch: Dispatch, field: str, timeout: float = 600) -> float:
+    """Poll (every 5 ms) until the dispatch's `field` is set; the wall-clock moment it was seen."""
+    query = Dispatch.objects.filter(pk=dispatch.pk, **{f"{field}__isnull": False})
+    if not wait_until(query.exists, timeout=timeout, interval=0.005):
+        raise RuntimeError(f"dispatch {dispatch.pk}: {field} not set after {timeout} s")
+    return time.time()
+
+
+# --- fan-out ------------------------------------------------------------------------------------
+
+
+def _copy_deliveries(bench: Bench, unit_ids: list[int], like: Dispatch) -> float:
+    """Binary COPY of one delivery row per unit into the delivery table, committed: the floor.
+
+    The same columns and values routing writes (deadlines included, so the same indexes are
+    maintained), under a dispatch of their own (one delivery per dispatch and unit).
+    """
+    target = Dispatch.objects.create(
+        document_id=like.document_id,
+        issued_by=bench.world.zzb,
+        queue="routine",
+        recipient_count=0,
+        routed_at=timezone.now(),
+        notified_at=timezone.now(),
+    )
+    table = Delivery._meta.db_table
+    columns = "dispatch_id, document_id, unit_id, role, state, created_at, deadline_sign_for, deadline_complete"
+    now = timezone.now()
+    raw = connection.connection  # the psycopg connection under Django's
+    started = time.perf_counter()
+    with (
+        transaction.atomic(),
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types(["int8", "int8", "int8", "varchar", "varchar", "timestamptz", "timestamptz", "timestamptz"])
+        for unit_id in unit_ids:
+            copy.write_row(
+                (
+                    target.pk,
+                    like.document_id,
+                    unit_id,
+                    "主送",
+                    "pending",
+                    now,
+                    like.deadline_sign_for,
+                    like.deadline_complete,
+                )
+            )
+    return time.perf_counter() - started
+
+
+def _peak_memory(worker: Worker, stop: threading.Event, peaks: dict) -> None:
+    """Sample the worker (main process and pool children) every 50 ms: the largest RSS of one
+    process, and the sum of PSS over all of them (pages shared since the fork counted once)."""
+    main = psutil.Process(worker.pid)
+    while not stop.is_set():
+        try:
+            processes = [main, *main.children(recursive=True)]
+            memory = [process.memory_full_info() for process in processes]
+        except psutil.NoSuchProcess:
+            continue
+        peaks["rss"] = max(peaks.get("rss", 0), max(m.rss for m in memory))
+        peaks["pss"] = max(peaks.get("pss", 0), sum(m.pss for m in memory))
+        peaks["rss_sum"] = max(peaks.get("rss_sum", 0), sum(m.rss for m in memory))
+        time.sleep(0.05)
+
+
+def fanout(bench: Bench) -> dict:
+    print("fan-out: document_issue → every delivery routed and audited, against a binary COPY", flush=True)
+    worker = bench.worker("urgent,routine,control", "fanout")
+    points = []
+    memory = {}
+    try:
+        for size in bench.sizes["fanout_sizes"]:
+            routed, copied = [], []
+            for _ in range(bench.sizes["fanout_repeats"][size]):
+                document = _signed_off(bench, main=[bench.groups[size]])
+                stop, peaks = threading.Event(), {}
+                watcher = threading.Thread(target=_peak_memory, args=(worker, stop, peaks), daemon=True)
+                watcher.start()
+                started = time.time()
+                dispatch = services.document_issue(actor=bench.world.zzb, document=document)
+                routed.append(_wait(dispatch, "routed_at") - started)
+                _wait(dispatch, "notified_at")  # untimed: the next run starts on an idle worker
+                stop.set()
+                watcher.join()
+                if size == max(bench.sizes["fanout_sizes"]):
+                    memory = peaks
+                copied.append(_copy_deliveries(bench, bench.pool[:size], like=dispatch))
+            point = {"units": size, "seconds": statistics.median(routed), "copy_seconds": statistics.median(copied)}
+            point["ratio"] = point["seconds"] / point["copy_seconds"]
+            points.append(point)
+            bench.row(
+                f"fan-out {size:>7,} units (median of {len(routed)})",
+                f"{point['seconds']:.3f} s, COPY {point['copy_seconds']:.3f} s, {point['ratio']:.2f}x",
+                "≤ 2x COPY (aim 1.5x)" if size == 10_000 else "",
+            )
+    finally:
+        worker.stop()
+    _plot_fanout(points)
+    reference = next((p for p in points if p["units"] == 10_000), points[-1])
+    largest = max(bench.sizes["fanout_sizes"])
+    worker_memory = {
+        "units": largest,
+        "peak_rss_mb": round(memory.get("rss", 0) / 2**20, 1),
+        "peak_pss_mb": round(memory.get("pss", 0) / 2**20, 1),
+        "peak_rss_sum_mb": round(memory.get("rss_sum", 0) / 2**20, 1),
+        "processes": "main + 2 pool children",
+    }
+    bench.row(
+        f"worker memory, {largest:,}-unit fan-out",
+        f"{worker_memory['peak_rss_mb']} MB RSS, {worker_memory['peak_pss_mb']} MB PSS in all",
+        "< 300 MB",
+    )
+    return {
+        "fanout": {**{k: round(v, 4) if isinstance(v, float) else v for k, v in reference.items()}, "points": points},
+        "worker_memory": worker_memory,
+    }
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    # The CJK font the project installs for the official layout (fonts-noto-cjk), for 特提.
+    plt.rcParams["font.family"] = ["Noto Sans CJK JP", "Noto Sans CJK SC", "DejaVu Sans"]
+    return plt
+
+
+def _plot_fanout(points: list[dict]) -> None:
+    plt = _pyplot()
+
+    units = [p["units"] for p in points]
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    axes.plot(units, [p["seconds"] for p in points], "o-", label="document_issue → routed (worker, Redis)")
+    axes.plot(units, [p["copy_seconds"] for p in points], "s--", label="binary COPY of the same delivery rows")
+    axes.plot(units, [2 * p["copy_seconds"] for p in points], ":", color="grey", label="2 × COPY (target)")
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("recipient units")
+    axes.set_ylabel("seconds")
+    axes.set_title("Fan-out: routing time against the COPY floor")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(Path(__file__).parent / "fanout.png", dpi=120)
+    plt.close(figure)
+
+
+# --- urgent behind a routine backlog ------------------------------------------------------------
+
+
+def _urgent_latencies(bench: Bench, runs: int) -> list[float]:
+    latencies = []
+    group = bench.groups[bench.sizes["urgent_units"]]
+    for _ in range(runs):
+        document = _signed_off(bench, main=[group], urgency=Urgency.FLASH, kind=Kind.TELEGRAM, title="特提电报")
+        dispatch, committed = _issue_timed(bench, document)
+        latencies.append(_wait(dispatch, "notified_at", timeout=120) - committed)
+        time.sleep(0.1)
+    return latencies
+
+
+def _routine_backlog(bench: Bench, count: int) -> None:
+    """Queue real routine fan-outs, then `count` routine routing tasks behind them: re-deliveries of
+    an already routed dispatch, each a real task that loads its dispatch and finds nothing to do.
+
+    Call with no routine worker running. The copies are pushed to Redis in pipelined batches, each
+    with its own delivery tag and task id (send_task one by one takes ~1.4 ms a message here).
+    """
+    done = services.document_issue(actor=bench.world.zzb, document=_signed_off(bench, main=[bench.groups[100]]))
+    services.dispatch_route(dispatch_id=done.pk)
+    heavy = bench.groups[min(10_000, max(bench.sizes["fanout_sizes"]))]
+    for _ in range(bench.sizes["backlog_heavy_dispatches"]):
+        services.document_issue(actor=bench.world.zzb, document=_signed_off(bench, main=[heavy]))
+    app.send_task(ROUTE_DISPATCH, args=[done.pk], queue="routine")
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    key = _queue_key("routine")
+    message = json.loads(client.lindex(key, 0))  # the one just published: LPUSH puts it at the head
+    pipe = client.pipeline(transaction=False)
+    for number in range(1, count):
+        task_id = str(uuid.uuid4())
+        message["headers"]["id"] = message["properties"]["correlation_id"] = task_id
+        message["properties"]["delivery_tag"] = str(uuid.uuid4())
+        pipe.lpush(key, json.dumps(message))
+        if number % 5000 == 0:
+            pipe.execute()
+    pipe.execute()
+
+
+def _queue_key(queue: str) -> str:
+    return f"{settings.CELERY_BROKER_TRANSPORT_OPTIONS['global_keyprefix']}{queue}"
+
+
+def _queue_length(queue: str) -> int:
+    return redis.Redis.from_url(settings.REDIS_URL).llen(_queue_key(queue))
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20, method="inclusive")[-1] if len(values) > 1 else values[0]
+
+
+def urgent(bench: Bench) -> dict:
+    print("urgent: a 特提 telegram to 100 units, idle and behind a routine backlog", flush=True)
+    urgent_worker = bench.worker("urgent,control", "urgent", concurrency=1)
+    routine_worker = None
+    try:
+        idle = _urgent_latencies(bench, bench.sizes["urgent_runs"])
+        t = time.monotonic()
+        _routine_backlog(bench, bench.sizes["backlog"])
+        print(f"  queued {_queue_length('routine'):,} routine tasks in {time.monotonic() - t:.0f} s", flush=True)
+        routine_worker = bench.worker("routine", "routine", concurrency=2)
+        time.sleep(2)  # the routine worker's two processes are busy with the fan-outs at the head
+        backlog = _queue_length("routine")
+        busy = _urgent_latencies(bench, bench.sizes["urgent_runs"])
+        remaining = _queue_length("routine")
+    finally:
+        urgent_worker.stop()
+        if routine_worker is not None:
+            routine_worker.stop()
+        redis.Redis.from_url(settings.REDIS_URL).delete(_queue_key("routine"))
+    result = {
+        "backlog_tasks": backlog,
+        "backlog_tasks_after": remaining,
+        "p95_seconds": round(_p95(busy), 4),
+        "idle_p95_seconds": round(_p95(idle), 4),
+        "median_seconds": round(statistics.median(busy), 4),
+        "idle_median_seconds": round(statistics.median(idle), 4),
+        "runs": len(busy),
+        "units": bench.sizes["urgent_units"],
+        "latencies": [round(x, 4) for x in busy],
+        "idle_latencies": [round(x, 4) for x in idle],
+    }
+    bench.row(
+        "特提 to 100 units, idle: p95 (median)", f"{result['idle_p95_seconds']:.3f} s ({statistics.median(idle):.3f} s)"
+    )
+    bench.row(
+        f"特提 behind {backlog:,} routine tasks: p95 (median)",
+        f"{result['p95_seconds']:.3f} s ({statistics.median(busy):.3f} s)",
+        "< 2 s (aim 1 s)",
+    )
+    _plot_urgent(idle, busy, backlog)
+    return result
+
+
+def _plot_urgent(idle: list[float], busy: list[float], backlog: int) -> None:
+    plt = _pyplot()
+
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for values, label in ((idle, "idle workers"), (busy, f"behind {backlog:,} routine tasks")):
+        ordered = sorted(values)
+        axes.step(ordered, [(i + 1) / len(ordered) for i in range(len(ordered))], where="post", label=label)
+    axes.axvline(2.0, color="grey", linestyle=":", label="target p95 2 s")
+    axes.axhline(0.95, color="grey", linestyle="--", linewidth=0.8)
+    axes.set_xlabel("seconds from the issue's commit to every clerk notified")
+    axes.set_ylabel("fraction of 特提 issues")
+    axes.set_title("特提 telegram to 100 units: latency distribution")
+    axes.grid(True, alpha=0.3)
+    axes.legend(loc="lower right")
+    figure.tight_layout()
+    figure.savefig(Path(__file__).parent / "urgent.png", dpi=120)
+    plt.close(figure)
+
+
+# --- receipts over HTTP -------------------------------------------------------------------------
+
+
+def _hammer(port: int, jobs: list[tuple[str, str]], clients: int) -> tuple[float, list]:
+    """Each client takes the next job and sends it three times (a client retrying every request).
+    Returns the seconds taken and, per job, the three (status, body) answers."""
+    answers: list = [None] * len(jobs)
+    cursor = iter(range(len(jobs)))
+    lock = threading.Lock()
+
+    def client():
+        connection_ = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while True:
+            with lock:
+                index = next(cursor, None)
+            if index is None:
+                return
+            path, token = jobs[index]
+            replies = []
+            for _attempt in range(3):
+                try:
+                    connection_.request("POST", path, headers={"Authorization": f"Bearer {token}"})
+                    response = connection_.getresponse()
+                    replies.append((response.status, response.read()))
+                except (OSError, http.client.HTTPException) as error:
+                    replies.append((0, str(error).encode()))
+                    connection_.close()
+                    connection_ = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            answers[index] = replies
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, answers
+
+
+def receipts(bench: Bench) -> dict:
+    count, clients = bench.sizes["receipts_deliveries"], bench.sizes["receipts_clients"]
+    print(f"receipts: {count:,} sign-fors over HTTP by {clients} clients, each request sent 3 times", flush=True)
+    group = RecipientGroup.objects.create(owner=bench.world.department, name="签收压测")
+    group.members.set(bench.pool[-count:])
+    dispatch = services.document_issue(actor=bench.world.zzb, document=_signed_off(bench, main=[group]))
+    services.dispatch_route(dispatch_id=dispatch.pk)
+    clerks = dict(Unit.objects.filter(pk__in=bench.pool[-count:]).values_list("pk", "group__user"))
+    users = get_user_model().objects.in_bulk(list(clerks.values()))
+    deliveries = list(Delivery.objects.filter(dispatch=dispatch).order_by("id").values_list("id", "unit_id"))
+    tokens = {delivery_id: api_token_for(users[clerks[unit_id]]) for delivery_id, unit_id in deliveries}
+    web_workers = int(os.environ.get("BENCH_WEB_WORKERS", "4"))
+    conn_max_age = os.environ.get("BENCH_CONN_MAX_AGE", "60")
+    server = Gunicorn(
+        log_dir=bench.workdir,
+        workers=web_workers,
+        extra_env={
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "LOG_LEVEL": "WARNING",
+            "CONN_MAX_AGE": conn_max_age,
+        },
+    )
+    try:
+        sign_jobs = [(f"/api/deliveries/{pk}/sign-for", token) for pk, token in tokens.items()]
+        bare_jobs = [(f"/bench/bare/{pk}", token) for pk, token in tokens.items()]
+        _hammer(server.port, bare_jobs[:200], clients)  # warm up the server's workers
+        bare_seconds, _bare_answers = _hammer(server.port, bare_jobs, clients)
+        sign_seconds, answers = _hammer(server.port, sign_jobs, clients)
+    finally:
+        server.stop()
+    requests = 3 * len(sign_jobs)
+    failed = sum(1 for replies in answers for status, _body in replies if status != 200)
+    mismatched = 0
+    for replies in answers:
+        ids = {json.loads(body)["receipt"]["id"] for status, body in replies if status == 200}
+        mismatched += len(ids) > 1
+    stored = Receipt.objects.filter(delivery__dispatch=dispatch).count()
+    signed_events = AuditEvent.objects.filter(verb=AuditVerb.DELIVERY_SIGNED, document=dispatch.document_id).count()
+    result = {
+        "clients": clients,
+        "per_second": round(requests / sign_seconds, 1),
+        "bare_view_per_second": round(requests / bare_seconds, 1),
+        "ratio": round(bare_seconds / sign_seconds, 3),
+        "lost": len(deliveries) - stored,
+        "duplicated": mismatched + max(0, signed_events - stored),
+        "deliveries": len(deliveries),
+        "requests": requests,
+        "failed_requests": failed,
+        "receipts_per_second": round(len(deliveries) / sign_seconds, 1),
+        "server": f"gunicorn, {web_workers} sync workers, loopback, CONN_MAX_AGE={conn_max_age}",
+    }
+    bench.row(
+        f"sign-for over HTTP, {clients} clients x3 retries",
+        f"{result['per_second']:.0f} req/s ({result['receipts_per_second']:.0f} receipts/s)",
+    )
+    bench.row("bare Django view, same server", f"{result['bare_view_per_second']:.0f} req/s")
+    bench.row("sign-for / bare view", f"{result['ratio']:.0%}", "≥ 30% (aim 50%)")
+    bench.row("receipts lost / duplicated", f"{result['lost']} / {result['duplicated']}", "0 / 0")
+    return result
+
+
+# --- the chain view -----------------------------------------------------------------------------
+
+
+def _build_chain(bench: Bench, shape: list[int], label: str) -> tuple[Document, int]:
+    """A forwarding tree through the services: [first level, (forwarders, recipients each) × 3].
+
+    Returns the root document and the number of deliveries in the tree.
+    """
+    world = bench.world
+    offset = {"small": 0, "large": 20_000}[label] % max(1, len(bench.pool))
+    pool = bench.pool[offset:] + bench.pool[:offset]
+    first = Unit.objects.filter(pk__in=pool[: shape[0]])
+    root = services.document_draft(
+        actor=world.zzb, unit=world.department, content=content(title=f"链条{label}"), main_recipients=list(first)
+    )
+    services.document_sign_off(actor=world.zzb, document=root)
+    dispatch = services.document_issue(actor=world.zzb, document=root)
+    services.dispatch_route(dispatch_id=dispatch.pk)
+    level, total, cursor = [root], shape[0], shape[0]
+    for forwarders, each in zip(shape[1::2], shape[2::2], strict=True):
+        deliveries = list(
+            Delivery.objects.filter(document__in=level).select_related("unit", "document").order_by("id")[:forwarders]
+        )
+        next_level = []
+        for delivery in deliveries:
+            clerk = delivery.unit.group.user_set.first()
+            NumberPrefix.objects.get_or_create(
+                unit=delivery.unit, is_default=True, defaults={"prefix": f"链{delivery.unit_id}"}
+            )
+            services.role_grant(actor=None, unit=delivery.unit, role=Role.SIGNER, user=clerk)
+            recipients = list(Unit.objects.filter(pk__in=pool[cursor : cursor + each]).exclude(pk=delivery.unit_id))
+            cursor = (cursor + each) % max(1, len(pool) - each)
+            services.delivery_sign_for(actor=clerk, delivery_id=delivery.pk)
+            cover = services.document_forward(actor=clerk, delivery=delivery, main_recipients=recipients)
+            services.document_sign_off(actor=clerk, document=cover)
+            routed = services.document_issue(actor=clerk, document=cover)
+            services.dispatch_route(dispatch_id=routed.pk)
+            total += len(recipients)
+            next_level.append(cover)
+        level = next_level
+    return root, total
+
+
+def chain_view(bench: Bench) -> dict:
+    print("chain view: chain_for_document at two sizes, 4 levels", flush=True)
+    auditor = person(bench.world.region, Role.AUDITOR, username="bench-auditor")
+    result = {}
+    for label, shape in (("small", CHAIN_SMALL), ("large", bench.sizes["chain_large"])):
+        root, deliveries = _build_chain(bench, shape, label)
+        timings, queries = [], 0
+        for _ in range(3):
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                document = access_chain(auditor, root.pk)
+                tree = chain_for_document(document)
+                json.dumps(tree.as_json(), ensure_ascii=False)
+                timings.append(time.perf_counter() - started)
+            queries = len(captured)
+        levels = 1 + max(node.depth for node in tree.walk())
+        result[label] = {
+            "deliveries": deliveries,
+            "queries": queries,
+            "seconds": round(statistics.median(timings), 4),
+            "levels": levels,
+        }
+        bench.row(
+            f"chain view, {deliveries:,} deliveries over {levels} levels",
+            f"{queries} queries, {result[label]['seconds']:.3f} s",
+            "same query count at both sizes",
+        )
+    return result
+
+
+# --- audit verification -------------------------------------------------------------------------
+
+
+def _append_events(count: int) -> None:
+    """Append `count` valid events to the chain, by COPY, under the chain's lock: the log of a busy
+    office (sign-fors), without spending minutes producing it one service call at a time."""
+    raw = connection.connection
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_AUDIT_LOCK_KEY])
+        head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first() or (0, GENESIS_HASH)
+        seq, prev = head
+        now = timezone.now()
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(
+                f"COPY {AuditEvent._meta.db_table} (seq, occurred_at, actor_id, unit_id, verb, object_type, object_id, "
+                "document_id, payload, prev_hash, hash) FROM STDIN"
+            ) as copy,
+        ):
+            for n in range(count):
+                seq += 1
+                fields = {
+                    "seq": seq,
+                    "occurred_at": now,
+                    "actor_id": None,
+                    "unit_id": None,
+                    "verb": AuditVerb.DELIVERY_READ.value,
+                    "object_type": "Delivery",
+                    "object_id": str(n),
+                    "document_id": None,
+                    "payload": {"bench": n},
+                }
+                digest = event_hash(**fields, prev_hash=prev)
+                copy.write_row(
+                    (
+                        seq,
+                        now,
+                        None,
+                        None,
+                        fields["verb"],
+                        "Delivery",
+                        str(n),
+                        None,
+                        json.dumps(fields["payload"]),
+                        prev,
+                        digest,
+                    )
+                )
+                prev = digest
+
+
+def audit(bench: Bench) -> dict:
+    existing = AuditEvent.objects.count()
+    wanted = bench.sizes["audit_events"]
+    if existing < wanted:
+        _append_events(wanted - existing)
+    timings = []
+    for _ in range(2):
+        started = time.perf_counter()
+        verification = audit_verify()
+        timings.append(time.perf_counter() - started)
+    if not verification.is_intact:
+        raise RuntimeError(f"audit chain broken: {verification.reason}")
+    seconds = min(timings)
+    result = {
+        "events": verification.events,
+        "per_second": round(verification.events / seconds),
+        "seconds": round(seconds, 3),
+        "from_services": existing,
+    }
+    bench.row(
+        f"audit_verify over {verification.events:,} events",
+        f"{result['per_second']:,} events/s ({seconds:.2f} s)",
+        "> 50,000 events/s",
+    )
+    return result

@@ -1,0 +1,85 @@
+"""JSON API for clients that are not a browser: a clerk's desktop client, another office's system.
+
+Authentication is a bearer token (`Authorization: Bearer <token>`), minted by `api_token_for` (the
+`api_token` command). A token is a signed (user id, password fingerprint) pair with an age limit:
+no table to look up or grow, and changing the person's password or deactivating them revokes every
+token they hold. Tokens travel in a header a browser never adds by itself, so these views need no
+CSRF token; a session cookie is not accepted here.
+
+Every view goes through the door (workflow.access) and then one service; the services hold the rules.
+"""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
+from django.http import HttpRequest, JsonResponse
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from units.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from workflow import services
+from workflow.access import access_delivery
+from workflow.models import Delivery, Receipt
+
+_SALT = "workflow.api.token"
+TOKEN_MAX_AGE_SECONDS = 12 * 3600
+_STATUS = {NotFound: 404, NotAllowed: 403, Conflict: 409, InvalidInput: 400}
+
+
+def _password_fingerprint(user: AbstractBaseUser) -> str:
+    return salted_hmac(_SALT, user.password).hexdigest()[:20]
+
+
+def api_token_for(user: AbstractBaseUser) -> str:
+    """A bearer token for this person, valid TOKEN_MAX_AGE_SECONDS or until their password changes."""
+    return signing.dumps([user.pk, _password_fingerprint(user)], salt=_SALT)
+
+
+def _authenticated_user(request: HttpRequest) -> AbstractBaseUser | None:
+    scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    try:
+        user_id, fingerprint = signing.loads(token.strip(), salt=_SALT, max_age=TOKEN_MAX_AGE_SECONDS)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not constant_time_compare(fingerprint, _password_fingerprint(user)):
+        return None
+    return user
+
+
+def _error(status: int, message: str, code: str) -> JsonResponse:
+    response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="gongwen"'
+    return response
+
+
+def _receipt_json(receipt: Receipt, delivery: Delivery) -> dict:
+    return {
+        "id": receipt.pk,
+        "delivery_id": delivery.pk,
+        "document": delivery.document.number,
+        "unit": delivery.unit.name,
+        "signed_by_id": receipt.signed_by_id,
+        "signed_at": receipt.signed_at.isoformat(),
+        "content_digest": receipt.content_digest,
+    }
+
+
+@csrf_exempt
+@require_POST
+def delivery_sign_for_view(request: HttpRequest, delivery_id: int) -> JsonResponse:
+    """POST /api/deliveries/<id>/sign-for: 签收. Idempotent: a repeat returns the same receipt (200)."""
+    user = _authenticated_user(request)
+    if user is None:
+        return _error(401, _("需要有效的访问令牌（Authorization: Bearer …）。"), "unauthenticated")
+    try:
+        delivery = access_delivery(user, delivery_id)
+        receipt = services.delivery_sign_for(actor=user, delivery_id=delivery.pk)
+    except DomainError as error:
+        return _error(_STATUS.get(type(error), 400), error.message, error.code)
+    return JsonResponse({"receipt": _receipt_json(receipt, delivery)})
