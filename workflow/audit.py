@@ -72,12 +72,14 @@ def event_hash(
 
 
 def _lock_chain_head() -> tuple[int, str]:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    # Every audited change passes here: two plain statements, no query to build.
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_AUDIT_LOCK_KEY])
-    # On SQLite the IMMEDIATE transaction already holds the database's single write lock.
-    head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-    return head if head is not None else (0, GENESIS_HASH)
+        # On SQLite the IMMEDIATE transaction already holds the database's single write lock.
+        cursor.execute(f"SELECT seq, hash FROM {AuditEvent._meta.db_table} ORDER BY seq DESC LIMIT 1")
+        head = cursor.fetchone()
+    return tuple(head) if head is not None else (0, GENESIS_HASH)
 
 
 def audit_record(

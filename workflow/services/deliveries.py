@@ -47,6 +47,35 @@ def _refuse_unless_clerk(row: Delivery | Receipt, unit: Unit) -> None:
         raise NotAllowed(_("您不是%(unit)s的收发员，不能签收。") % {"unit": unit.name})
 
 
+# What a receipt is shown with (its unit, its document's number): not the document's whole text.
+_RECEIPT_FIELDS = (
+    "delivery_id",
+    "unit_id",
+    "signed_by_id",
+    "signed_at",
+    "content_digest",
+    "unit__name",
+    "delivery__document__number_prefix",
+    "delivery__document__number_year",
+    "delivery__document__number_serial",
+)
+
+
+# What signing reads of the delivery: its state, its unit's name, its document's number and digest.
+_DELIVERY_FIELDS = (
+    "document_id",
+    "unit_id",
+    "state",
+    "read_at",
+    "read_by_id",
+    "unit__name",
+    "document__number_prefix",
+    "document__number_year",
+    "document__number_serial",
+    "document__digest",
+)
+
+
 def delivery_sign_for(*, actor: AbstractBaseUser, delivery_id: int) -> Receipt:
     """签收: a clerk of the recipient unit acknowledges receipt of exactly this content.
 
@@ -57,7 +86,11 @@ def delivery_sign_for(*, actor: AbstractBaseUser, delivery_id: int) -> Receipt:
     """
     # A repeat (a client retrying, a second click) is answered by one query, without a transaction
     # or a lock: a receipt, once written, never changes.
-    receipts = Receipt.objects.select_related("unit").annotate(is_clerk=_is_clerk(actor))
+    receipts = (
+        Receipt.objects.select_related("unit", "delivery__document")
+        .only(*_RECEIPT_FIELDS)
+        .annotate(is_clerk=_is_clerk(actor))
+    )
     existing = receipts.filter(delivery_id=delivery_id).first()
     if existing is not None:
         _refuse_unless_clerk(existing, existing.unit)
@@ -66,6 +99,7 @@ def delivery_sign_for(*, actor: AbstractBaseUser, delivery_id: int) -> Receipt:
         delivery = (
             Delivery.objects.select_for_update(of=("self",))
             .select_related("document", "unit")
+            .only(*_DELIVERY_FIELDS)
             .annotate(is_clerk=_is_clerk(actor))
             .filter(pk=delivery_id)
             .first()
