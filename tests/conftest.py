@@ -2,7 +2,9 @@ import contextlib
 import importlib
 
 import pytest
+import redis
 from django.apps import apps as django_apps
+from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
@@ -146,3 +148,21 @@ def count_queries():
         return len(queries), result
 
     return run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _forget_this_runs_broker_keys():
+    """At the end, delete this run's own Redis keys (its BROKER_KEY_PREFIX), never anyone else's."""
+    yield
+    prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix")
+    if not settings.REDIS_URL or not prefix:
+        return
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError:
+        pass  # the suite's result stands; a later run cleans its own
+    finally:
+        client.close()
