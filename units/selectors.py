@@ -102,10 +102,6 @@ def user_list_with_role_in_units(units: QuerySet[Unit], role: Role | str) -> Que
     return direct.union(via_group)
 
 
-def recipient_group_list_for_unit(unit: Unit) -> QuerySet[RecipientGroup]:
-    return RecipientGroup.objects.filter(owner=unit)
-
-
 def recipient_list_from_names(unit: Unit, names: list[str]) -> list[Unit | RecipientGroup]:
     """Read 主送/抄送 names as written (a unit's full or short name, or one of `unit`'s groups).
 
