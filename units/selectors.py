@@ -61,6 +61,20 @@ def _granted_units_sql() -> str:
     )
 
 
+def unit_role_condition_sql(
+    user: AbstractBaseUser | AnonymousUser | None, role: Role | str, unit_column: str
+) -> tuple[str, list]:
+    """The rule of `unit_list_with_role` as a condition for a hand-written statement: whether the
+    person holds the role on the (active) unit whose id is in `unit_column`. Returns (SQL, params)."""
+    if not _is_active_user(user):
+        return "1 = 0", []
+    sql = (
+        f"{unit_column} IN (SELECT ru.id FROM {Unit._meta.db_table} ru "
+        f"WHERE ru.is_active AND ru.id IN ({_granted_units_sql()}))"
+    )
+    return sql, [user.pk, str(role), user.pk, str(role)]
+
+
 def unit_has_role(user: AbstractBaseUser | AnonymousUser | None, unit_id: int, role: Role | str) -> bool:
     return unit_list_with_role(user, role).filter(pk=unit_id).exists()
 
