@@ -7,7 +7,15 @@ from django.db import IntegrityError, connection, transaction
 
 from tests.factories import delivery_of, issue
 from workflow import services
-from workflow.audit import GENESIS_HASH, _rows, _utc_text, audit_record, audit_verify, event_hash
+from workflow.audit import (
+    GENESIS_HASH,
+    _rows,
+    _utc_text,
+    audit_record,
+    audit_record_many,
+    audit_verify,
+    event_hash,
+)
 from workflow.models import AuditEvent, AuditVerb
 
 
@@ -53,6 +61,23 @@ def test_the_chain_links_each_event_to_the_previous_one(world):
         payload=last.payload,
         prev_hash=last.prev_hash,
     )
+    assert audit_verify().is_intact
+
+
+def test_recording_more_events_than_one_statement_takes_writes_them_all_in_order(world):
+    # audit_record_many writes 1,000 events a statement: 2,001 events need three statements.
+    before = AuditEvent.objects.count()
+    events = [
+        {"actor": world.zzb, "verb": AuditVerb.DELIVERY_REMINDED, "object_type": "Delivery", "object_id": n}
+        for n in range(2001)
+    ]
+    with transaction.atomic():
+        recorded = audit_record_many(events)
+
+    stored = list(AuditEvent.objects.filter(seq__gt=before).order_by("seq"))
+    assert [event.seq for event in stored] == list(range(before + 1, before + 2002))
+    assert [event.object_id for event in stored] == [str(n) for n in range(2001)]
+    assert [event.hash for event in stored] == [event.hash for event in recorded]
     assert audit_verify().is_intact
 
 
