@@ -6,7 +6,7 @@ import pytest
 
 from documents.digest import document_content_digest
 from documents.importing import parse_text
-from documents.models import Document, Enclosure, ImportedSource, Kind, Urgency
+from documents.models import Document, Enclosure, ImportedSource, Kind, NumberSeries, Urgency
 from tests.documents.importing_helpers import seed_bytes, seed_text
 from tests.factories import delivery_of, issue, person
 from units.errors import Conflict, InvalidInput, NotAllowed
@@ -182,6 +182,21 @@ def test_a_number_already_in_the_system_is_linked_and_never_duplicated(world):
     assert Enclosure.objects.get(cover=registration.document, depth=1).enclosed == telegram
     telegram.refresh_from_db()
     assert telegram.digest == document_content_digest(telegram)  # the linked document is untouched
+
+
+def test_a_registered_number_is_never_handed_out_again_by_its_series(world):
+    # 内组电明字 is at 50 already (the series never moves back); 内教工委函 has not been used in 2022.
+    services.number_series_set(actor=None, prefix="内组电明字", year=2022, last_serial=50)
+
+    _register_seed(world)  # 内组电明字〔2022〕11号 and 内教工委函〔2022〕90号, issued on paper
+
+    assert dict(NumberSeries.objects.filter(year=2022).values_list("prefix__prefix", "last_serial")) == {
+        "内组电明字": 50,
+        "内教工委函": 90,
+    }
+    telegram, _dispatch = issue(world.zzb, world.department, main=[world.education], number_year=2022)
+    letter, _dispatch = issue(world.jygw, world.education, main=[world.university], number_year=2022)
+    assert (telegram.number, letter.number) == ("内组电明字〔2022〕51号", "内教工委函〔2022〕91号")
 
 
 def test_a_cover_letter_already_in_the_system_is_delivered_as_it_is(world):

@@ -293,6 +293,19 @@ def _allocate_serial(prefix: str, year: int) -> int:
     return series.last_serial
 
 
+def _reserve_serial(prefix: str, year: int, serial: int) -> None:
+    """A number issued outside the system (a registered paper document) is in use: when its prefix is
+    one of the directory's, its series moves up to it, never down, so no issue hands it out again.
+
+    Takes the series' row lock (as `_allocate_serial` does) until the transaction ends.
+    """
+    number_prefix = NumberPrefix.objects.filter(prefix=prefix).first()
+    if number_prefix is None:
+        return
+    NumberSeries.objects.bulk_create([NumberSeries(prefix=number_prefix, year=year)], ignore_conflicts=True)
+    NumberSeries.objects.filter(prefix=number_prefix, year=year, last_serial__lt=serial).update(last_serial=serial)
+
+
 def _issue_deadlines(document: Document, now: datetime.datetime, complete_by: datetime.datetime | None) -> Deadlines:
     """The deadlines the recipients get: the policy's, or earlier ones the issuer sets, never later
     than what a forwarding unit itself received.

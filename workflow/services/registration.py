@@ -56,7 +56,13 @@ from workflow.audit import audit_record
 from workflow.deadlines import deadlines_for
 from workflow.enqueue import enqueue_notification, queue_for
 from workflow.models import AuditVerb, Delivery, Dispatch, Forward
-from workflow.services.documents import _number_prefix, _store_recipients, enclose, forward_chain_position
+from workflow.services.documents import (
+    _number_prefix,
+    _reserve_serial,
+    _store_recipients,
+    enclose,
+    forward_chain_position,
+)
 from workflow.services.documents import _require_role as _require_unit_role
 
 
@@ -175,6 +181,7 @@ def _register_issued(
     document.save()
     _enclose(document, enclosed)
     digest = document_content_digest(document, number=str(number))
+    _reserve_serial(number.prefix, number.year, number.serial)
     try:
         with transaction.atomic():
             Document.objects.filter(pk=document.pk).update(
