@@ -1,9 +1,11 @@
 """撤回, 退文 and 办结: what each does, and that each is refused to every wrong unit with nothing written."""
 
 import io
+import re
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.utils import translation
 
 from tests.factories import content, delivery_of, forward, issue
 from units.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -309,3 +311,27 @@ def test_a_returned_delivery_cannot_be_completed_nor_returned_again(world, nothi
     with nothing_written(), pytest.raises(Conflict, match="已退文"):
         services.delivery_complete(actor=world.jygw, delivery_id=delivery.pk, feedback="已办。")
     assert DeliveryReturn.objects.count() == 1
+
+
+def test_notices_are_written_in_chinese_whatever_language_the_actor_reads_pages_in(world, chain):
+    # Notices and their emails are records other units' clerks read: never in the sender's English.
+    root, dispatch, cover = chain
+    university = delivery_of(cover, world.university)
+    with translation.override("en"):
+        services.delivery_remind(actor=world.zzb, delivery_id=delivery_of(root, world.other).pk)
+        services.delivery_return(
+            actor=world.imu, delivery_id=university.pk, reason=ReturnReason.OTHER, text="请补充附件。"
+        )
+        services.delivery_complete(
+            actor=world.jygw, delivery_id=delivery_of(root, world.education).pk, feedback="已传达。"
+        )
+        services.dispatch_recall(actor=world.zzb, dispatch_id=dispatch.pk, reason="内容需要修改")
+
+    texts = dict(Notification.objects.exclude(kind="delivered").values_list("kind", "text").distinct())
+    assert set(texts) == {"reminder", "returned", "completed", "recalled"}
+    assert texts["returned"] == f"内蒙古大学党委退回了{cover.number}《{cover.title}》，理由：其他。请补充附件。"
+    assert texts["completed"] == f"自治区教育工委已办结{root.number}《关于做好测试工作的通知》。落实情况：已传达。"
+    assert texts["recalled"] == f"自治区党委组织部已撤回{root.number}《关于做好测试工作的通知》。撤回原因：内容需要修改"
+    assert texts["reminder"].startswith(f"{root.number}《关于做好测试工作的通知》签收时限为")
+    assert texts["reminder"].endswith("，请尽快办理（第1次催办）。")
+    assert not re.search("[A-Za-z]", texts["reminder"])

@@ -29,7 +29,7 @@ from workflow.models import (
     ReturnReason,
 )
 from workflow.services.documents import _require_role
-from workflow.services.notifications import Notice, notify_clerks
+from workflow.services.notifications import Notice, notice_language, notify_clerks
 
 MAX_TEXT = 2000
 
@@ -120,19 +120,20 @@ def delivery_return(*, actor: AbstractBaseUser, delivery_id: int, reason: str, t
             delivery=delivery, unit=delivery.unit, reason=reason, text=text, returned_by=actor, returned_at=now
         )
         document = delivery.document
-        _report_to_issuer(
-            actor,
-            delivery,
-            kind=Notification.Kind.RETURNED,
-            verb=AuditVerb.DELIVERY_RETURNED,
-            text=_("%(unit)s退回了%(number)s《%(title)s》，理由：%(reason)s。%(text)s")
-            % {
+        with notice_language():
+            notice = _("%(unit)s退回了%(number)s《%(title)s》，理由：%(reason)s。%(text)s") % {
                 "unit": delivery.unit.name,
                 "number": document.number,
                 "title": document.title,
                 "reason": returned.get_reason_display(),
                 "text": text,
-            },
+            }
+        _report_to_issuer(
+            actor,
+            delivery,
+            kind=Notification.Kind.RETURNED,
+            verb=AuditVerb.DELIVERY_RETURNED,
+            text=notice,
             payload={"return_id": returned.pk, "reason": reason, "text": text},
         )
     return returned
@@ -182,13 +183,19 @@ def delivery_complete(
             attachment.file.save(file.sha256, File(stream), save=False)
             attachment.save()
         document = delivery.document
+        with notice_language():
+            notice = _("%(unit)s已办结%(number)s《%(title)s》。落实情况：%(feedback)s") % {
+                "unit": delivery.unit.name,
+                "number": document.number,
+                "title": document.title,
+                "feedback": feedback,
+            }
         _report_to_issuer(
             actor,
             delivery,
             kind=Notification.Kind.COMPLETED,
             verb=AuditVerb.DELIVERY_COMPLETED,
-            text=_("%(unit)s已办结%(number)s《%(title)s》。落实情况：%(feedback)s")
-            % {"unit": delivery.unit.name, "number": document.number, "title": document.title, "feedback": feedback},
+            text=notice,
             payload={
                 "completion_id": completion.pk,
                 "feedback": feedback,

@@ -18,11 +18,18 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from units.models import Role, Unit
 from units.selectors import user_list_with_role_in_units
 from workflow.models import Notification
+
+
+def notice_language():
+    """Where a notice's text is composed: in the office's language (LANGUAGE_CODE, zh-hans), not in
+    the language the acting person reads pages in. A notice is a record other units' clerks read, and
+    its email goes to people whose language the sender does not know."""
+    return translation.override(settings.LANGUAGE_CODE)
 
 
 @dataclass(frozen=True)

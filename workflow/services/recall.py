@@ -22,7 +22,7 @@ from workflow.audit import audit_record
 from workflow.enqueue import enqueue_notification_emails
 from workflow.models import AuditVerb, Delivery, Dispatch, Forward, Notification
 from workflow.services.documents import _require_role
-from workflow.services.notifications import Notice, notify_clerks
+from workflow.services.notifications import Notice, notice_language, notify_clerks
 
 HELD_STATES = (Delivery.State.SIGNED, Delivery.State.COMPLETED)
 
@@ -50,13 +50,14 @@ def _recall(
     held = targets.filter(state__in=HELD_STATES, recalled_at__isnull=True).update(recalled_at=now)
     newly_recalled = targets.filter(recalled_at=now)
     below = _chain_below(newly_recalled.filter(state__in=HELD_STATES))
-    text = _("%(issuer)s已撤回%(number)s《%(title)s》。") % {
-        "issuer": document.issuing_unit.name,
-        "number": document.number,
-        "title": document.title,
-    }
-    if reason:
-        text += _("撤回原因：%(reason)s") % {"reason": reason}
+    with notice_language():
+        text = _("%(issuer)s已撤回%(number)s《%(title)s》。") % {
+            "issuer": document.issuing_unit.name,
+            "number": document.number,
+            "title": document.title,
+        }
+        if reason:
+            text += _("撤回原因：%(reason)s") % {"reason": reason}
     notices = [
         Notice(unit_id, delivery_id, text)
         for delivery_id, unit_id in newly_recalled.union(below).values_list("id", "unit_id")

@@ -29,7 +29,7 @@ from workflow.deadlines import OPEN_STATES, local_text, overdue_q
 from workflow.enqueue import enqueue_notification_emails, queue_for
 from workflow.models import AuditVerb, Delivery, Notification
 from workflow.services.documents import _require_role
-from workflow.services.notifications import Notice, notify_clerks
+from workflow.services.notifications import Notice, notice_language, notify_clerks
 
 # Two presses of 催办 within this time are one press (a double click, a resubmitted form).
 MANUAL_REMINDER_GAP = datetime.timedelta(minutes=1)
@@ -104,8 +104,8 @@ def _remind(dues: list[_Due], *, now: datetime.datetime, actor: AbstractBaseUser
         last_reminded_at=now,
         escalated_at=Case(When(pk__in=[due.id for due in escalated], then=Value(now)), default=F("escalated_at")),
     )
-    notify_clerks(
-        [
+    with notice_language():
+        reminders = [
             Notice(
                 due.unit_id,
                 due.id,
@@ -114,12 +114,8 @@ def _remind(dues: list[_Due], *, now: datetime.datetime, actor: AbstractBaseUser
                 due.round,
             )
             for due in dues
-        ],
-        kind=Notification.Kind.REMINDER,
-        now=now,
-    )
-    notify_clerks(
-        [
+        ]
+        escalations = [
             Notice(
                 due.parent_id,
                 due.id,
@@ -129,10 +125,9 @@ def _remind(dues: list[_Due], *, now: datetime.datetime, actor: AbstractBaseUser
             )
             for due in escalated
             if due.parent_id is not None
-        ],
-        kind=Notification.Kind.ESCALATION,
-        now=now,
-    )
+        ]
+    notify_clerks(reminders, kind=Notification.Kind.REMINDER, now=now)
+    notify_clerks(escalations, kind=Notification.Kind.ESCALATION, now=now)
     reminded_events = [
         {
             "actor": actor,
