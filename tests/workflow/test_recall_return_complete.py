@@ -7,8 +7,9 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import translation
 
-from tests.factories import content, delivery_of, forward, issue
+from tests.factories import content, delivery_of, forward, issue, person, unit
 from units.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from units.models import Role
 from workflow import services
 from workflow.models import (
     AuditEvent,
@@ -335,3 +336,28 @@ def test_notices_are_written_in_chinese_whatever_language_the_actor_reads_pages_
     assert texts["reminder"].startswith(f"{root.number}《关于做好测试工作的通知》签收时限为")
     assert texts["reminder"].endswith("，请尽快办理（第1次催办）。")
     assert not re.search("[A-Za-z]", texts["reminder"])
+
+
+def test_recalling_a_dispatch_runs_the_same_queries_for_2_units_and_for_40(world, count_queries):
+    # Half the units signed for it and forwarded it one level down: withdrawn, held and downstream
+    # deliveries at both sizes. Every clerk below is told, and nothing is loaded unit by unit.
+    runs = []
+    for size in (2, 40):
+        schools = [unit(f"学校{size}-{i:02d}", world.education, prefixes=[f"校{size}-{i}发"]) for i in range(size)]
+        colleges = [unit(f"学院{size}-{i:02d}", school) for i, school in enumerate(schools)]
+        for place in schools + colleges:
+            person(place, Role.CLERK, Role.SIGNER)
+        root, dispatch = issue(world.jygw, world.education, main=schools)
+        for school, college in list(zip(schools, colleges, strict=True))[: size // 2]:
+            clerk = school.group.user_set.get()
+            forward(clerk, delivery_of(root, school), main=[college])
+
+        queries, counts = count_queries(
+            services.dispatch_recall, actor=world.jygw, dispatch_id=dispatch.pk, reason="内容需要修改"
+        )
+
+        assert counts == {"withdrawn": size // 2, "held": size // 2, "downstream": size // 2}
+        told = Notification.objects.filter(kind=Notification.Kind.RECALLED, delivery__unit__in=schools + colleges)
+        assert told.count() == 2 * size - size // 2
+        runs.append(queries)
+    assert runs[0] == runs[1]

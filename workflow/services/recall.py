@@ -11,7 +11,7 @@ import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +22,7 @@ from workflow.audit import audit_record
 from workflow.enqueue import enqueue_notification_emails
 from workflow.models import AuditVerb, Delivery, Dispatch, Forward, Notification
 from workflow.services.documents import _require_role
-from workflow.services.notifications import Notice, notice_language, notify_clerks
+from workflow.services.notifications import notice_language, notify_clerks_of
 
 HELD_STATES = (Delivery.State.SIGNED, Delivery.State.COMPLETED)
 
@@ -58,13 +58,10 @@ def _recall(
         }
         if reason:
             text += _("撤回原因：%(reason)s") % {"reason": reason}
-    notices = [
-        Notice(unit_id, delivery_id, text)
-        for delivery_id, unit_id in newly_recalled.union(below).values_list("id", "unit_id")
-    ]
-    notify_clerks(notices, kind=Notification.Kind.RECALLED, now=now)
+    told = Delivery.objects.filter(Q(pk__in=newly_recalled.values("id")) | Q(pk__in=below.values("id")))
+    notify_clerks_of(told, text=text, kind=Notification.Kind.RECALLED, now=now)
     enqueue_notification_emails(dispatch.queue)
-    return {"withdrawn": withdrawn, "held": held, "downstream": len(notices) - withdrawn - held}
+    return {"withdrawn": withdrawn, "held": held, "downstream": told.count() - withdrawn - held}
 
 
 def _clean_reason(reason: str) -> str:
