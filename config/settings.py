@@ -233,6 +233,10 @@ REMINDER_SWEEP_SECONDS = env.int("REMINDER_SWEEP_SECONDS", default=60)
 REMINDER_INTERVAL_MINUTES = env.int("REMINDER_INTERVAL_MINUTES", default=240)
 REMINDER_ESCALATE_AFTER = env.int("REMINDER_ESCALATE_AFTER", default=3)
 REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=1000)
+# Office hours (Asia/Shanghai, on working days of the calendar) for the sweep's reminders of 加急,
+# 平急 and 普通 documents: a deadline that ends at midnight is urged when the office opens, not at
+# 00:00. 特提 and 特急 are urged around the clock. Empty: every urgency around the clock.
+REMINDER_OFFICE_HOURS = env.str("REMINDER_OFFICE_HOURS", default="08:00-18:00")
 CELERY_BEAT_SCHEDULE = {
     "sweep unfinished routing and notification": {
         "task": "workflow.sweep",

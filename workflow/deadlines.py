@@ -18,6 +18,8 @@ import datetime
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 
 from workflow.models import CalendarDay, ClockUnit, DeadlinePolicy, Delivery
@@ -100,6 +102,34 @@ def deadlines_for(urgency: str, start: datetime.datetime) -> Deadlines:
         for amount, unit in clocks
     )
     return Deadlines(sign_for, complete)
+
+
+def office_hours(text: str) -> tuple[datetime.time, datetime.time] | None:
+    """REMINDER_OFFICE_HOURS ("08:00-18:00") as (opening, closing); None when empty (no office hours)."""
+    if not text.strip():
+        return None
+    try:
+        opening, closing = (datetime.time.fromisoformat(part.strip()) for part in text.split("-"))
+    except ValueError:
+        opening = closing = None
+    if opening is None or opening >= closing:
+        raise ImproperlyConfigured(
+            f"REMINDER_OFFICE_HOURS={text!r}: write the office hours as HH:MM-HH:MM, opening before closing "
+            "(or leave it empty for none)"
+        )
+    return opening, closing
+
+
+def is_office_hours(now: datetime.datetime) -> bool:
+    """Whether `now` falls in REMINDER_OFFICE_HOURS on a working day (Asia/Shanghai). One query."""
+    hours = office_hours(settings.REMINDER_OFFICE_HOURS)
+    if hours is None:
+        return True
+    local = now.astimezone(CALENDAR_ZONE)
+    if not hours[0] <= local.time() < hours[1]:
+        return False
+    exception = CalendarDay.objects.filter(date=local.date()).values_list("is_working_day", flat=True).first()
+    return _is_weekday_working(local.date()) if exception is None else exception
 
 
 def local_text(moment: datetime.datetime | None) -> str:

@@ -12,6 +12,7 @@ from tests.workflow.test_deadlines import at
 from units.errors import Conflict, NotAllowed
 from units.models import Role
 from workflow import services
+from workflow.checks import check_office_hours
 from workflow.models import AuditEvent, AuditVerb, Delivery, Notification
 
 
@@ -173,10 +174,11 @@ def test_the_sweep_runs_the_same_queries_for_any_number_of_overdue_deliveries(wo
 
     assert (small, large) == ({"reminded": 5, "escalated": 5}, {"reminded": 60, "escalated": 60})
     assert Notification.objects.filter(kind=Notification.Kind.ESCALATION).count() == 2 * 65
-    # A savepoint pair, the locked select, the counting UPDATE, clerks + INSERT for the reminders and
-    # for the escalations, the audit events (lock, head, one INSERT), and the final empty check is
-    # not needed (a short batch ends the sweep) = 11.
-    assert small_count == large_count == 11
+    # Whether the office is open (the calendar's day), a savepoint pair, the locked select, the
+    # counting UPDATE, clerks + INSERT for the reminders and for the escalations, the audit events
+    # (lock, head, one INSERT), and the final empty check is not needed (a short batch ends the
+    # sweep) = 12.
+    assert small_count == large_count == 12
 
 
 def test_the_batch_size_bounds_a_transaction_and_the_sweep_carries_on(world, settings):
@@ -195,3 +197,71 @@ def test_every_beat_entry_names_a_task_that_exists_and_runs(db, settings):
     for name in names:
         assert app.tasks[name].apply().successful(), name
     assert {entry["options"]["queue"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} == {"control"}
+
+
+@pytest.fixture
+def routine_and_flash(world):
+    """A 普通 notice to education and a 特提 telegram to other, both overdue since 2022-10-07 00:00."""
+    with time_machine.travel(at("2022-09-30 10:00"), tick=False):
+        routine, _dispatch = issue(world.zzb, world.department, main=[world.education])
+        flash, _dispatch = issue(world.zzb, world.department, main=[world.other], urgency="特提")
+    Delivery.objects.filter(document__in=[routine, flash]).update(deadline_sign_for=at("2022-10-07 00:00"))
+    return routine, flash
+
+
+def _urged_units() -> list[str]:
+    return sorted(Delivery.objects.filter(reminder_count__gt=0).values_list("unit__name", flat=True))
+
+
+@pytest.mark.parametrize(
+    ("moment", "urged"),
+    [
+        ("2022-10-14 03:00", ["自治区直属机关工委"]),  # Friday night: only the 特提
+        ("2022-10-14 07:59", ["自治区直属机关工委"]),
+        ("2022-10-14 08:00", ["自治区教育工委", "自治区直属机关工委"]),  # the office opens
+        ("2022-10-14 17:59", ["自治区教育工委", "自治区直属机关工委"]),
+        ("2022-10-14 18:00", ["自治区直属机关工委"]),  # closed
+        ("2022-10-15 10:00", ["自治区直属机关工委"]),  # a Saturday
+        ("2022-10-08 10:00", ["自治区教育工委", "自治区直属机关工委"]),  # a Saturday made a working day (调休)
+        ("2022-10-06 10:00", []),  # a Thursday of the 国庆 holiday, and nothing overdue yet
+        ("2022-10-07 10:00", ["自治区直属机关工委"]),  # a Friday of the 国庆 holiday
+    ],
+)
+def test_the_sweep_urges_routine_documents_in_office_hours_and_flash_ones_around_the_clock(
+    world, routine_and_flash, moment, urged
+):
+    with time_machine.travel(at(moment), tick=False):
+        services.delivery_remind_overdue()
+    assert _urged_units() == urged
+
+
+def test_without_office_hours_every_urgency_is_urged_around_the_clock(world, routine_and_flash, settings):
+    settings.REMINDER_OFFICE_HOURS = ""
+    with time_machine.travel(at("2022-10-15 03:00"), tick=False):
+        assert services.delivery_remind_overdue() == {"reminded": 2, "escalated": 0}
+    assert _urged_units() == ["自治区教育工委", "自治区直属机关工委"]
+
+
+def test_an_issuer_may_urge_a_routine_document_by_hand_at_night(world, routine_and_flash):
+    routine, _flash = routine_and_flash
+    with time_machine.travel(at("2022-10-15 03:00"), tick=False):
+        services.delivery_remind(actor=world.zzb, delivery_id=delivery_of(routine, world.education).pk)
+    assert _urged_units() == ["自治区教育工委"]
+
+
+@pytest.mark.parametrize(
+    ("value", "errors"),
+    [
+        ("08:00-18:00", []),
+        ("08:30-17:30", []),
+        ("", []),
+        ("18:00-08:00", ["workflow.E001"]),
+        ("9-5", ["workflow.E001"]),
+    ],
+)
+def test_office_hours_that_cannot_be_read_stop_the_system_check(settings, value, errors):
+    settings.REMINDER_OFFICE_HOURS = value
+    messages = check_office_hours(None)
+    assert [message.id for message in messages] == errors
+    if errors:
+        assert "REMINDER_OFFICE_HOURS" in messages[0].msg

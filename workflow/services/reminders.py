@@ -21,11 +21,12 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from documents.models import Urgency
 from documents.numbering import format_number
 from units.errors import Conflict, NotFound
 from units.models import Role
 from workflow.audit import audit_record_many
-from workflow.deadlines import OPEN_STATES, local_text, overdue_q
+from workflow.deadlines import OPEN_STATES, is_office_hours, local_text, overdue_q
 from workflow.enqueue import enqueue_notification_emails, queue_for
 from workflow.models import AuditVerb, Delivery, Notification
 from workflow.services.documents import _require_role
@@ -34,6 +35,8 @@ from workflow.services.notifications import Notice, notice_language, notify_cler
 # Two presses of 催办 within this time are one press (a double click, a resubmitted form).
 MANUAL_REMINDER_GAP = datetime.timedelta(minutes=1)
 CONTROL_QUEUE = "control"
+# The urgencies the sweep urges around the clock, office hours or not.
+ROUND_THE_CLOCK = (Urgency.FLASH, Urgency.EXTRA_URGENT)
 
 
 _DUE_FIELDS = (
@@ -172,12 +175,14 @@ def delivery_remind_overdue(*, now: datetime.datetime | None = None) -> dict[str
     now = now or timezone.now()
     interval = datetime.timedelta(minutes=settings.REMINDER_INTERVAL_MINUTES)
     batch_size = settings.REMINDER_BATCH_SIZE
+    # Out of office hours only 特提 and 特急 are urged; the others wait for the office to open.
+    urgent_only = Q() if is_office_hours(now) else Q(document__urgency__in=ROUND_THE_CLOCK)
     counts = {"reminded": 0, "escalated": 0}
     while True:
         with transaction.atomic():
             rows = list(
                 Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(overdue_q(now))
+                .filter(overdue_q(now), urgent_only)
                 .filter(Q(last_reminded_at__isnull=True) | Q(last_reminded_at__lte=now - interval))
                 .order_by("id")
                 .values_list(*_DUE_FIELDS)[:batch_size]
