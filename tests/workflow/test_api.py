@@ -112,6 +112,13 @@ def test_a_missing_delivery_is_not_found_alike(world, client, nothing_written):
     assert response.status_code == 404
 
 
+@pytest.mark.parametrize("delivery_id", [0, 2**31, 2**63, 10**30])
+def test_an_id_beyond_any_delivery_is_not_found(world, client, nothing_written, delivery_id):
+    with nothing_written():
+        response = _sign_for(client, delivery_id, api_token_for(world.jygw))
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
+
+
 def test_the_issuer_may_not_sign_for_it_and_learns_nothing_more_than_a_stranger(
     world, client, delivery, nothing_written
 ):

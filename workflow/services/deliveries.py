@@ -146,7 +146,13 @@ def _from_db(model, field_name: str, value):
     return value
 
 
+# Ids are 64-bit: a larger number (a URL accepts any) names no delivery, and SQLite cannot bind it.
+_MAX_ID = 2**63 - 1
+
+
 def _read_signing(actor: AbstractBaseUser, delivery_id: int) -> _Signing:
+    if not 0 < delivery_id <= _MAX_ID:
+        raise NotFound(_("送达记录不存在或无权查看。"))
     is_clerk, params = unit_role_condition_sql(actor, Role.CLERK, "d.unit_id")
     with connection.cursor() as cursor:
         cursor.execute(_signing_sql().format(is_clerk=is_clerk), [*params, delivery_id])
