@@ -1,5 +1,8 @@
 """A document in the red-header layout of GB/T 9704-2012, as HTML and as PDF (WeasyPrint).
 
+A 函, and any document of a 函 number series, is printed in the letter format (信函格式, 10.1); a
+明传电报 under the telegram's own header; every other document in the 文件 format.
+
     render_html(document) -> str     a standalone page: the cover letter, then each enclosed document
     render_pdf(document) -> bytes    the same on A4; each document from a new page, numbered from 1
     print_pdf(document) -> PrintedPdf  the PDF and the number of pages of each document
@@ -21,7 +24,7 @@ from functools import cache
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
-from documents.models import Classification, Document, Enclosure, Urgency
+from documents.models import Classification, Document, Enclosure, Kind, Urgency
 
 # 版心 156 mm wide: an issuer mark of n characters is set no larger than fits on one line.
 _TYPE_AREA_WIDTH_PT = 156 / 25.4 * 72
@@ -29,6 +32,9 @@ _MARK_MAX_PT = 36.0
 _MARK_MIN_PT = 16.0
 # A column of the vertical Mongolian name: 32 mm of 12 pt type, about 0.47 em a letter.
 _MONGOLIAN_COLUMN_LETTERS = 16
+# A letter's mark stands 30 mm from the top edge of the page (10.1): its Mongolian name fits above
+# it in columns of 20 mm (official.css).
+_LETTER_MONGOLIAN_COLUMN_LETTERS = 10
 _HEADING = re.compile(r"^(?:[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)])")
 _ATTACHMENT_LABEL = re.compile(r"^附\s?件\s{0,2}[:：]\s{0,2}")
 _ATTACHMENT_NUMBER = re.compile(r"^\d{1,2}\s{0,2}[.．、]\s{0,2}")
@@ -47,6 +53,7 @@ class PrintedDocument:
 
     pk: int | None
     is_telegram: bool
+    is_letter: bool
     copy_number: str
     classification: str  # 机密★1年; empty when unclassified
     urgency: str  # empty for 普通
@@ -69,6 +76,12 @@ class PrintedDocument:
     telegram_approval: str
     page_count: int | None
     enclosed_titles: list[str] = field(default_factory=list)
+
+    @property
+    def marks_above_issuer_mark(self) -> bool:
+        """份号, 密级, 紧急程度 open the 文件 format; a letter sets them below its double line, a
+        telegram its 等级 in its header."""
+        return not (self.is_telegram or self.is_letter)
 
     @property
     def has_colophon(self) -> bool:
@@ -136,6 +149,15 @@ def _attachments(note: str) -> list[str]:
     return names
 
 
+def _is_letter(document: Document) -> bool:
+    """The letter format is the format of a unit's 函 series (内教工委函, beside its 发 series), whatever
+    the kind: the seed's cover is a 通知 numbered 内教工委函〔2022〕90号. A 函 takes it in any series;
+    a telegram keeps its own header."""
+    if document.is_telegram:
+        return False
+    return document.kind == Kind.LETTER or document.number_prefix.endswith("函")
+
+
 def printed(document: Document) -> PrintedDocument:
     """The printed form of one document (its issuing unit is read for the Mongolian name)."""
     classification = "" if document.classification == Classification.PUBLIC else document.classification
@@ -144,15 +166,18 @@ def printed(document: Document) -> PrintedDocument:
     approval = " ".join(
         part for part in (document.telegram_approval_office, document.telegram_approver, document.telegram_seal) if part
     )
+    is_letter = _is_letter(document)
+    mongolian_letters = _LETTER_MONGOLIAN_COLUMN_LETTERS if is_letter else _MONGOLIAN_COLUMN_LETTERS
     return PrintedDocument(
         pk=document.pk,
         is_telegram=document.is_telegram,
+        is_letter=is_letter,
         copy_number=document.copy_number,
         classification=classification,
         urgency="" if document.urgency == Urgency.ROUTINE else document.urgency,
         issuer_mark=document.issuer_mark,
         issuer_mark_class=_mark_class(document.issuer_mark),
-        mongolian_columns=mongolian_columns(document.issuing_unit.mongolian_name),
+        mongolian_columns=mongolian_columns(document.issuing_unit.mongolian_name, mongolian_letters),
         number=document.number,
         signatory=document.signatory,
         title=document.title,
@@ -163,8 +188,9 @@ def printed(document: Document) -> PrintedDocument:
         date=chinese_date(document.written_on),
         annotation=document.annotation,
         cc=document.cc_text.rstrip("。"),
-        printing_organ=document.printing_organ,
-        printed_on=f"{chinese_date(document.printed_on)}印发" if document.printed_on else "",
+        # A letter's 版记 has no 印发机关 and 印发日期 (10.1): only its 抄送, if any, is printed.
+        printing_organ="" if is_letter else document.printing_organ,
+        printed_on=f"{chinese_date(document.printed_on)}印发" if document.printed_on and not is_letter else "",
         telegram_send_to=document.telegram_send_to,
         telegram_approval=approval,
         page_count=document.page_count,
