@@ -79,8 +79,8 @@ def notify_clerks_of(
     clerks = user_list_with_role_in_units(Unit.objects.filter(pk__in=deliveries.values("unit_id")), Role.CLERK)
     clerks_sql, clerks_params = clerks.query.sql_with_params()
     deliveries_sql, deliveries_params = deliveries.order_by().values("id", "unit_id").query.sql_with_params()
-    # Constant names and the ORM's own compiled, parameterised SQL. "WHERE 1 = 1": SQLite needs a
-    # WHERE before ON CONFLICT in INSERT … SELECT.
+    # Constant names and the ORM's own compiled, parameterised SQL. "WHERE 1 = 1": SQLite's grammar
+    # can read the ON of ON CONFLICT as a join's ON; its documentation asks INSERT … SELECT for a WHERE.
     sql = (
         f"INSERT INTO {Notification._meta.db_table} (user_id, delivery_id, kind, round, text, created_at) "
         f"SELECT c.user_id, d.id, %s, 0, %s, %s FROM ({deliveries_sql}) d "
