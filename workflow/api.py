@@ -26,6 +26,8 @@ from workflow.models import Receipt
 _SALT = "workflow.api.token"
 TOKEN_MAX_AGE_SECONDS = 12 * 3600
 _STATUS = {NotFound: 404, NotAllowed: 403, Conflict: 409, InvalidInput: 400}
+# Chinese as Chinese in the body (UTF-8, as application/json is), not as \uXXXX escapes.
+_UTF8 = {"ensure_ascii": False}
 
 
 def _password_fingerprint(user: AbstractBaseUser) -> str:
@@ -68,7 +70,7 @@ def _active_user(user_id: int) -> AbstractBaseUser | None:
 
 
 def _error(status: int, message: str, code: str) -> JsonResponse:
-    response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    response = JsonResponse({"error": {"code": code, "message": message}}, status=status, json_dumps_params=_UTF8)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="gongwen"'
     return response
@@ -102,4 +104,4 @@ def delivery_sign_for_view(request: HttpRequest, delivery_id: int) -> JsonRespon
         return _error(404, _("送达记录不存在或无权查看。"), NotFound.code)
     except DomainError as error:
         return _error(_STATUS.get(type(error), 400), error.message, error.code)
-    return JsonResponse({"receipt": _receipt_json(receipt)})
+    return JsonResponse({"receipt": _receipt_json(receipt)}, json_dumps_params=_UTF8)

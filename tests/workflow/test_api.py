@@ -42,6 +42,12 @@ def test_sign_for_over_the_api_returns_the_receipt(world, client, delivery):
     }
 
 
+def test_the_answer_is_utf8_json_with_chinese_as_written(world, client, delivery):
+    response = _sign_for(client, delivery.pk, api_token_for(world.jygw))
+    assert response["Content-Type"] == "application/json"
+    assert '"unit": "自治区教育工委"'.encode() in response.content
+
+
 def test_repeating_the_request_returns_the_same_receipt_and_records_nothing_more(world, client, delivery):
     token = api_token_for(world.jygw)
     first = _sign_for(client, delivery.pk, token).json()
