@@ -100,3 +100,15 @@ def test_fifty_concurrent_sign_fors_make_one_receipt(committed_world):
     assert len(set(receipts)) == 1
     assert Receipt.objects.filter(delivery=delivery).count() == 1
     assert AuditEvent.objects.filter(verb=AuditVerb.DELIVERY_SIGNED).count() == 1
+
+
+def test_the_receipt_returned_shows_the_delivery_as_it_is_now(world):
+    document, _dispatch = issue(world.zzb, world.department, main=[world.education])
+    delivery = delivery_of(document, world.education)
+
+    first = services.delivery_sign_for(actor=world.jygw, delivery_id=delivery.pk)
+    again = services.delivery_sign_for(actor=world.jygw, delivery_id=delivery.pk)
+
+    assert [receipt.delivery.state for receipt in (first, again)] == [Delivery.State.SIGNED] * 2
+    assert [receipt.delivery.document.number for receipt in (first, again)] == [document.number] * 2
+    assert [receipt.unit.name for receipt in (first, again)] == ["自治区教育工委"] * 2

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from documents.models import Document
+from documents.numbering import format_number
 from units.errors import Conflict, NotAllowed, NotFound
 from units.models import Role, Unit
 from units.selectors import unit_list_for_member, unit_role_condition_sql
@@ -112,10 +113,9 @@ class _Signing:
             [self.document_id, self.number_prefix, self.number_year, self.number_serial, self.digest],
         )
         unit = Unit.from_db(db, ["id", "name"], [self.unit_id, self.unit_name])
+        # Not its state: read before signing, it would be stale (a deferred field loads when asked).
         delivery = Delivery.from_db(
-            db,
-            ["id", "document_id", "unit_id", "state"],
-            [self.delivery_id, self.document_id, self.unit_id, self.state],
+            db, ["id", "document_id", "unit_id"], [self.delivery_id, self.document_id, self.unit_id]
         )
         delivery.document = document
         receipt = Receipt.from_db(
@@ -213,9 +213,7 @@ def delivery_sign_for(*, actor: AbstractBaseUser, delivery_id: int) -> Receipt:
 
 
 def _cannot_sign(signing: _Signing) -> Conflict:
-    number = Document(
-        number_prefix=signing.number_prefix, number_year=signing.number_year, number_serial=signing.number_serial
-    ).number
+    number = format_number(signing.number_prefix, signing.number_year, signing.number_serial)
     return Conflict(
         _("%(number)s的送达状态为%(state)s，不能签收。")
         % {"number": number, "state": Delivery.State(signing.state).label}
