@@ -1,4 +1,7 @@
+import datetime
+
 import pytest
+import time_machine
 from django.db import IntegrityError, transaction
 
 from documents.digest import document_content_digest
@@ -153,3 +156,30 @@ def test_the_database_refuses_two_documents_with_one_number(world):
     )
     with pytest.raises(IntegrityError), transaction.atomic():
         Document.objects.filter(pk=twin.pk).update(number_year=2022, number_serial=document.number_serial)
+
+
+@pytest.mark.parametrize(
+    ("signed_off_at", "written_on"),
+    [
+        ("2022-10-13T23:30:00+08:00", "2022-10-13"),
+        ("2022-10-14T07:30:00+08:00", "2022-10-14"),  # still 10-13 in UTC: the date is Beijing's
+    ],
+)
+def test_signing_off_dates_a_draft_without_a_date_by_the_day_of_signing_off(world, signed_off_at, written_on):
+    draft = services.document_draft(actor=world.zzb, unit=world.department, content=content(written_on=None))
+    with time_machine.travel(datetime.datetime.fromisoformat(signed_off_at), tick=False):
+        services.document_sign_off(actor=world.zzb, document=draft)
+
+    draft.refresh_from_db()
+    assert draft.written_on.isoformat() == written_on
+    event = AuditEvent.objects.get(verb=AuditVerb.DOCUMENT_SIGNED_OFF, document=draft)
+    assert event.payload == {"written_on": written_on}
+
+
+def test_signing_off_keeps_the_date_the_drafter_set(world):
+    draft = services.document_draft(
+        actor=world.zzb, unit=world.department, content=content(written_on=datetime.date(2022, 9, 30))
+    )
+    services.document_sign_off(actor=world.zzb, document=draft)
+    draft.refresh_from_db()
+    assert draft.written_on == datetime.date(2022, 9, 30)

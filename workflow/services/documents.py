@@ -34,7 +34,7 @@ from units.errors import Conflict, InvalidInput, NotAllowed
 from units.models import NumberPrefix, RecipientGroup, Role, Unit
 from units.selectors import unit_has_role
 from workflow.audit import audit_record
-from workflow.deadlines import Deadlines, deadlines_for, local_text
+from workflow.deadlines import CALENDAR_ZONE, Deadlines, deadlines_for, local_text
 from workflow.enqueue import enqueue_routing, queue_for
 from workflow.models import AuditVerb, Delivery, DeliveryReturn, Dispatch, Forward
 
@@ -231,16 +231,22 @@ def attachment_add(*, actor: AbstractBaseUser, document: Document, name: str, st
 
 
 def document_sign_off(*, actor: AbstractBaseUser, document: Document) -> Document:
-    """签发: a signer of the issuing unit approves the draft for issue."""
+    """签发: a signer of the issuing unit approves the draft for issue.
+
+    A draft without a 成文日期 gets the day of signing off (Asia/Shanghai): 条例 第九条 dates a
+    document by its 签发, and GB/T 9704 prints the date under the 署名. A date the drafter set stays.
+    """
     _require_role(actor, document.issuing_unit, Role.SIGNER, action=_("签发"))
     with transaction.atomic():
         document = Document.objects.select_for_update().select_related("issuing_unit").get(pk=document.pk)
         _require_state(document, Document.State.DRAFT, _("签发"))
         now = timezone.now()
+        written_on = document.written_on or now.astimezone(CALENDAR_ZONE).date()
         Document.objects.filter(pk=document.pk).update(
-            state=Document.State.SIGNED_OFF, signed_off_by=actor, signed_off_at=now
+            state=Document.State.SIGNED_OFF, signed_off_by=actor, signed_off_at=now, written_on=written_on
         )
         document.state, document.signed_off_by, document.signed_off_at = Document.State.SIGNED_OFF, actor, now
+        document.written_on = written_on
         audit_record(
             actor=actor,
             verb=AuditVerb.DOCUMENT_SIGNED_OFF,
@@ -248,6 +254,7 @@ def document_sign_off(*, actor: AbstractBaseUser, document: Document) -> Documen
             object_id=document.pk,
             unit=document.issuing_unit,
             document=document,
+            payload={"written_on": written_on.isoformat()},
         )
     return document
 
