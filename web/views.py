@@ -385,8 +385,15 @@ def delivery_forward(request, pk: int):
         body=form["body"].value() or "",
         urgency=form["urgency"].value() or delivery.document.urgency,
         main_recipients=form.recipients(),
+        number_prefix=_chosen_prefix(form),
     )
     return render(request, "web/forward.html", {"delivery": delivery, "form": form, "preview": preview})
+
+
+def _chosen_prefix(form: ForwardForm) -> str:
+    """The number prefix the form shows chosen, if it is one of the unit's (the preview's format)."""
+    chosen = form["number_prefix"].value() or ""
+    return chosen if chosen in dict(form.fields["number_prefix"].choices) else ""
 
 
 @login_required
@@ -403,6 +410,7 @@ def delivery_forward_preview(request, pk: int):
         body=data.get("body") or request.POST.get("body", ""),
         urgency=data.get("urgency") or delivery.document.urgency,
         main_recipients=form.recipients(),
+        number_prefix=_chosen_prefix(form),
     )
     return render(request, "web/_official.html", {"document": preview, "is_preview": True})
 

@@ -301,9 +301,15 @@ def number_prefix_list_for_unit(unit: Unit) -> QuerySet[NumberPrefix]:
 
 
 def forward_preview(
-    delivery: Delivery, *, body: str, urgency: str, main_recipients: Iterable[RecipientGroup | Unit]
+    delivery: Delivery,
+    *,
+    body: str,
+    urgency: str,
+    main_recipients: Iterable[RecipientGroup | Unit],
+    number_prefix: str = "",
 ) -> Document:
-    """The cover letter as it would be drafted, unsaved, for the preview in the official layout."""
+    """The cover letter as it would be drafted, unsaved, for the preview in the official layout (its
+    number prefix decides the format: a 函 series prints as a letter)."""
     received = delivery.document
     root = Forward.objects.filter(cover=received).select_related("chain_root").first()
     unit = delivery.unit
@@ -318,6 +324,7 @@ def forward_preview(
         body=body,
         signature_organ=unit.name,
         written_on=timezone.localdate(),
+        number_prefix=number_prefix,
     )
 
 

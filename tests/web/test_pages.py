@@ -140,6 +140,23 @@ def test_forward_preview_shows_the_chosen_recipients_and_writes_nothing(client, 
     assert "特急" in text
 
 
+@pytest.mark.parametrize(("number_prefix", "is_letter"), [("内教工委函", True), ("别人的函", False)])
+def test_forward_preview_takes_the_format_of_the_chosen_number_series(client, world, number_prefix, is_letter):
+    # 内教工委函 is a 函 series: its cover letter prints as a letter. A prefix that is not the unit's
+    # is ignored by the preview (and refused by the form).
+    document = issue_with_attachments(world)
+    received = delivery_of(document, world.education)
+    services.delivery_sign_for(actor=world.jygw, delivery_id=received.pk)
+    sign_in(client, world.jygw)
+    response = client.post(
+        reverse("delivery-forward-preview", args=[received.pk]),
+        {"units": [world.university.pk], "urgency": "特急", "body": "请各校认真学习。", "number_prefix": number_prefix},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert ('class="official-document letter"' in response.content.decode()) is is_letter
+
+
 def test_forward_then_sign_off_then_issue_from_the_pages(client, world):
     document = issue_with_attachments(world)
     received = delivery_of(document, world.education)
