@@ -24,6 +24,10 @@ def _starts(dispatch: Dispatch) -> int:
     return Dispatch.objects.filter(pk=dispatch.pk).values_list(F("route_attempts") + F("notify_attempts"), flat=True)[0]
 
 
+def _notified(dispatch: Dispatch) -> bool:
+    return Dispatch.objects.filter(pk=dispatch.pk, notified_at__isnull=False).exists()
+
+
 def _busiest(children: list[psutil.Process]) -> psutil.Process:
     """The pool child running the task: the one burning CPU."""
     before = {child.pid: sum(child.cpu_times()[:2]) for child in children}
@@ -44,8 +48,11 @@ def test_killing_the_worker_ten_times_loses_and_duplicates_nothing(committed_wor
     kills = []
     for number in range(KILLS):
         started = _starts(dispatch)
-        # Wait for the next start of routing or notification (a requeue, or the sweep after a crash).
-        assert wait_until(lambda started=started: _starts(dispatch) > started, timeout=60, interval=0.02)
+        # Wait for the next start of routing or notification (a requeue, or the sweep after a crash),
+        # or for the end: the run the last kill aimed at may have finished before the kill landed.
+        assert wait_until(
+            lambda started=started: _starts(dispatch) > started or _notified(dispatch), timeout=60, interval=0.02
+        ), f"no new start after {started} (seed {seed}; kills: {kills})\n{worker.output()[-3000:]}"
         time.sleep(rng.uniform(0.05, 1.5))
         dispatch.refresh_from_db()
         phase = "routing" if dispatch.routed_at is None else "notifying" if dispatch.notified_at is None else "done"
@@ -66,9 +73,7 @@ def test_killing_the_worker_ten_times_loses_and_duplicates_nothing(committed_wor
             worker = fault.worker()
         kills.append(f"{phase}: {kind}")
 
-    assert wait_until(
-        lambda: Dispatch.objects.filter(pk=dispatch.pk, notified_at__isnull=False).exists(), timeout=120
-    ), worker.output()[-3000:]
+    assert wait_until(lambda: _notified(dispatch), timeout=120), worker.output()[-3000:]
     duplicates = assert_dispatch_complete(dispatch, units.unit_ids, clerk_emails, fault.mail_dir)
     dispatch.refresh_from_db()
     REPORT.append(
