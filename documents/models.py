@@ -26,6 +26,10 @@ class Urgency(models.TextChoices):
         return list(cls.values).index(value)
 
 
+# 特提 and 特急: their own queue and worker (workflow.enqueue), reminded around the clock (催办).
+URGENT_LEVELS = (Urgency.FLASH, Urgency.EXTRA_URGENT)
+
+
 class Classification(models.TextChoices):
     PUBLIC = "公开", _("公开")
     INTERNAL = "内部", _("内部")

@@ -48,8 +48,9 @@ class Deadlines:
     complete: datetime.datetime | None
 
 
-def _is_weekday_working(day: datetime.date) -> bool:
-    return day.weekday() < 5
+def _is_working_day(day: datetime.date, exceptions: dict[datetime.date, bool]) -> bool:
+    """Monday to Friday, unless the calendar's exceptions (CalendarDay) say otherwise for that day."""
+    return exceptions.get(day, day.weekday() < 5)
 
 
 def working_day_end(start: datetime.datetime, days: int) -> datetime.datetime:
@@ -73,7 +74,7 @@ def working_day_ends(start: datetime.datetime, counts: list[int]) -> dict[int, d
         )
         while seen < wanted and day < first + datetime.timedelta(days=horizon):
             day += datetime.timedelta(days=1)
-            if exceptions.get(day, _is_weekday_working(day)):
+            if _is_working_day(day, exceptions):
                 seen += 1
                 found[seen] = day
     return {
@@ -128,8 +129,8 @@ def is_office_hours(now: datetime.datetime) -> bool:
     local = now.astimezone(CALENDAR_ZONE)
     if not hours[0] <= local.time() < hours[1]:
         return False
-    exception = CalendarDay.objects.filter(date=local.date()).values_list("is_working_day", flat=True).first()
-    return _is_weekday_working(local.date()) if exception is None else exception
+    today = local.date()
+    return _is_working_day(today, dict(CalendarDay.objects.filter(date=today).values_list("date", "is_working_day")))
 
 
 def local_text(moment: datetime.datetime | None) -> str:

@@ -8,7 +8,7 @@ message but not the work: its state is in the dispatch row and the sweep enqueue
 from django.db import transaction
 
 from config.celery import app
-from documents.models import Urgency
+from documents.models import URGENT_LEVELS
 from workflow.models import Queue
 
 ROUTE_DISPATCH = "workflow.route_dispatch"
@@ -17,7 +17,7 @@ EMAIL_NOTIFICATIONS = "workflow.email_notifications"
 
 
 def queue_for(urgency: str) -> str:
-    return Queue.URGENT if urgency in (Urgency.FLASH, Urgency.EXTRA_URGENT) else Queue.ROUTINE
+    return Queue.URGENT if urgency in URGENT_LEVELS else Queue.ROUTINE
 
 
 def _publish_on_commit(task_name: str, dispatch_id: int, queue: str) -> None:

@@ -151,12 +151,12 @@ _MAX_ID = 2**63 - 1
 
 
 def _read_signing(actor: AbstractBaseUser, delivery_id: int) -> _Signing:
-    if not 0 < delivery_id <= _MAX_ID:
-        raise NotFound(_("送达记录不存在或无权查看。"))
-    is_clerk, params = unit_role_condition_sql(actor, Role.CLERK, "d.unit_id")
-    with connection.cursor() as cursor:
-        cursor.execute(_signing_sql().format(is_clerk=is_clerk), [*params, delivery_id])
-        row = cursor.fetchone()
+    row = None
+    if 0 < delivery_id <= _MAX_ID:
+        is_clerk, params = unit_role_condition_sql(actor, Role.CLERK, "d.unit_id")
+        with connection.cursor() as cursor:
+            cursor.execute(_signing_sql().format(is_clerk=is_clerk), [*params, delivery_id])
+            row = cursor.fetchone()
     if row is None:
         raise NotFound(_("送达记录不存在或无权查看。"))
     signing = _Signing(*row)

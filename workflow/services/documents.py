@@ -12,6 +12,7 @@ from typing import BinaryIO
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
@@ -292,9 +293,7 @@ def _allocate_serial(prefix: str, year: int) -> int:
     Gapless: a rolled-back issue rolls its increment back too. Unique: concurrent issuers queue on
     the lock.
     """
-    number_prefix = NumberPrefix.objects.get(prefix=prefix)
-    NumberSeries.objects.bulk_create([NumberSeries(prefix=number_prefix, year=year)], ignore_conflicts=True)
-    series = NumberSeries.objects.select_for_update().get(prefix=number_prefix, year=year)
+    series = _series(NumberPrefix.objects.get(prefix=prefix), year).select_for_update().get()
     series.last_serial += 1
     series.save(update_fields=["last_serial"])
     return series.last_serial
@@ -307,10 +306,15 @@ def _reserve_serial(prefix: str, year: int, serial: int) -> None:
     Takes the series' row lock (as `_allocate_serial` does) until the transaction ends.
     """
     number_prefix = NumberPrefix.objects.filter(prefix=prefix).first()
-    if number_prefix is None:
-        return
+    if number_prefix is not None:
+        _series(number_prefix, year).filter(last_serial__lt=serial).update(last_serial=serial)
+
+
+def _series(number_prefix: NumberPrefix, year: int) -> QuerySet[NumberSeries]:
+    """The (prefix, year) series' row, created at 0 if it is the year's first number (never twice:
+    concurrent creators skip the conflict)."""
     NumberSeries.objects.bulk_create([NumberSeries(prefix=number_prefix, year=year)], ignore_conflicts=True)
-    NumberSeries.objects.filter(prefix=number_prefix, year=year, last_serial__lt=serial).update(last_serial=serial)
+    return NumberSeries.objects.filter(prefix=number_prefix, year=year)
 
 
 def _issue_deadlines(document: Document, now: datetime.datetime, complete_by: datetime.datetime | None) -> Deadlines:

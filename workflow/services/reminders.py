@@ -21,7 +21,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from documents.models import Urgency
+from documents.models import URGENT_LEVELS
 from documents.numbering import format_number
 from units.errors import Conflict, NotFound
 from units.models import Role
@@ -35,8 +35,6 @@ from workflow.services.notifications import Notice, notice_language, notify_cler
 # Two presses of 催办 within this time are one press (a double click, a resubmitted form).
 MANUAL_REMINDER_GAP = datetime.timedelta(minutes=1)
 CONTROL_QUEUE = "control"
-# The urgencies the sweep urges around the clock, office hours or not.
-ROUND_THE_CLOCK = (Urgency.FLASH, Urgency.EXTRA_URGENT)
 
 
 _DUE_FIELDS = (
@@ -176,7 +174,7 @@ def delivery_remind_overdue(*, now: datetime.datetime | None = None) -> dict[str
     interval = datetime.timedelta(minutes=settings.REMINDER_INTERVAL_MINUTES)
     batch_size = settings.REMINDER_BATCH_SIZE
     # Out of office hours only 特提 and 特急 are urged; the others wait for the office to open.
-    urgent_only = Q() if is_office_hours(now) else Q(document__urgency__in=ROUND_THE_CLOCK)
+    urgent_only = Q() if is_office_hours(now) else Q(document__urgency__in=URGENT_LEVELS)
     counts = {"reminded": 0, "escalated": 0}
     while True:
         with transaction.atomic():
