@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
+from web.selectors import ChainLevel
 from workflow.selectors import ChainNode
-from workflow.selectors_pages import ChainLevel
 
 # Colour and dash pattern per level, told apart without colour too (readable when printed in grey).
 LEVEL_STYLES = [

@@ -1,6 +1,6 @@
 from functools import cached_property
 
-from workflow.selectors_pages import notification_unread_count, unit_list_for_outbox
+from web.selectors import notification_unread_count, unit_list_for_outbox
 
 
 class Navigation:

@@ -11,9 +11,9 @@ from documents.attachments import check_attachment
 from documents.models import Classification, Kind, Urgency
 from units.errors import InvalidInput
 from units.models import RecipientGroup, Unit
+from web.selectors import InboxFilters, forward_recipient_options, number_prefix_list_for_unit
 from workflow.deadlines import CALENDAR_ZONE
 from workflow.models import DeliveryReturn, ReturnReason
-from workflow.selectors_pages import InboxFilters, forward_recipient_options, number_prefix_list_for_unit
 
 
 class InboxSearchForm(forms.Form):

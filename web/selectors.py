@@ -1,7 +1,8 @@
-"""Reads shaped for the web pages (the `web` app), already restricted to what the person may see.
+"""Reads shaped for the pages, already restricted to what the person may see (page-shaped: the
+engine's own reads, shared with the API and the commands, are workflow.selectors).
 
-Kept apart from workflow.selectors, which the core engine owns; the same rules hold: no writes,
-lists restricted in the query, and a number of queries that does not grow with the data.
+The rules of workflow.selectors hold: no writes, lists restricted in the query, and a number of
+queries that does not grow with the data.
 """
 
 import datetime

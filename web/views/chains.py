@@ -1,0 +1,132 @@
+"""Chains: the list, the chain page and its exports."""
+
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from web import charts
+from web.selectors import (
+    chain_audit_trail,
+    chain_levels,
+    chain_list_for_user,
+)
+from web.views.common import door
+from workflow.access import (
+    access_chain,
+)
+from workflow.models import Delivery
+from workflow.selectors import chain_for_document, completion_list_for_chain
+
+CHAINS_PAGE_SIZE = 20
+
+
+@login_required
+@require_GET
+def chain_list(request):
+    words = request.GET.get("q", "").strip()[:100]
+    page = Paginator(chain_list_for_user(request.user, words=words), CHAINS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "web/chains.html", {"active": "chains", "page": page, "q": words})
+
+
+# --- chain --------------------------------------------------------------------------------------
+
+COMPLETIONS_SHOWN = 200  # the 办结 feedback listed on the chain page (the CSV has every delivery)
+
+
+@login_required
+@require_GET
+@door
+def chain(request, pk: int):
+    document = access_chain(request.user, pk)
+    tree = chain_for_document(document)
+    now = timezone.now()
+    levels = chain_levels(tree, now=now)
+    completions = completion_list_for_chain(request.user, document.pk)
+    return render(
+        request,
+        "web/chain.html",
+        {
+            "document": document,
+            "tree": tree,
+            "levels": levels,
+            "stalled": [stalled for level in levels for stalled in level.stalled],
+            "sign_times": charts.sign_time_chart(levels),
+            "signed_curve": charts.signed_curve_chart(tree),
+            "trail": chain_audit_trail(tree),
+            "completions": list(completions[:COMPLETIONS_SHOWN]),
+            "completion_count": completions.count(),
+            "now": now,
+        },
+    )
+
+
+@login_required
+@require_GET
+@door
+def chain_json(request, pk: int):
+    tree = chain_for_document(access_chain(request.user, pk))
+    response = JsonResponse(tree.as_json(), json_dumps_params={"ensure_ascii": False, "indent": 1})
+    response["Content-Disposition"] = f'attachment; filename="chain-{pk}.json"'
+    return response
+
+
+CSV_HEADER = [
+    "层级",
+    "发文字号",
+    "发文机关",
+    "收文单位",
+    "主送/抄送",
+    "状态",
+    "阅读时间",
+    "签收时间",
+    "回执摘要",
+    "转发为",
+    "签收时限",
+    "办结时限",
+    "催办次数",
+    "办结时间",
+]
+
+
+def _local(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+@login_required
+@require_GET
+@door
+def chain_csv(request, pk: int):
+    tree = chain_for_document(access_chain(request.user, pk))
+    # A byte-order mark, so that spreadsheet programs read the Chinese text as UTF-8.
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="chain-{pk}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow(CSV_HEADER)
+    states = dict(Delivery.State.choices)
+    for node in tree.walk():
+        for delivery in node.deliveries:
+            writer.writerow(
+                [
+                    node.depth + 1,
+                    node.number,
+                    node.issuer,
+                    delivery.unit,
+                    delivery.role,
+                    states.get(delivery.state, delivery.state),
+                    _local(delivery.read_at),
+                    _local(delivery.signed_at),
+                    delivery.receipt_digest or "",
+                    " ".join(forward.number for forward in delivery.forwards),
+                    _local(delivery.deadline_sign_for),
+                    _local(delivery.deadline_complete),
+                    delivery.reminders,
+                    _local(delivery.completed_at),
+                ]
+            )
+    return response

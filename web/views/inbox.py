@@ -1,0 +1,51 @@
+"""收文: the inbox."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from web.forms import InboxSearchForm
+from web.selectors import (
+    INBOX_TABS,
+    inbox_counts_for_user,
+    inbox_list_for_user,
+)
+
+INBOX_PAGE_SIZE = 20
+
+# --- 收文 ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def inbox(request):
+    tab = request.GET.get("tab", "pending")
+    if tab not in INBOX_TABS:
+        tab = "pending"
+    form = InboxSearchForm(request.GET or None)
+    filters = form.filters()
+    page = Paginator(inbox_list_for_user(request.user, tab=tab, filters=filters), INBOX_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "web/inbox.html",
+        {
+            "active": "inbox",
+            "tab": tab,
+            "tabs": [
+                ("pending", _("待签收")),
+                ("signed", _("已签收")),
+                ("completed", _("已办结")),
+                ("all", _("全部")),
+            ],
+            "counts": inbox_counts_for_user(request.user),
+            "now": timezone.now(),
+            "form": form,
+            "is_searching": not filters.is_empty,
+            "page": page,
+        },
+    )
