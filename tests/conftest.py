@@ -23,6 +23,7 @@ from workflow.models import (
     Dispatch,
     Forward,
     Notification,
+    Recall,
     Receipt,
 )
 
@@ -41,6 +42,7 @@ WATCHED = [
     UnitUserObjectPermission,
     UnitGroupObjectPermission,
     DeliveryReturn,
+    Recall,
     Completion,
     CompletionAttachment,
     CalendarDay,
@@ -52,10 +54,10 @@ def _state() -> dict:
     state = {model.__name__: model.objects.count() for model in WATCHED}
     state["serials"] = NumberSeries.objects.aggregate(total=Sum("last_serial"))["total"]
     state["delivery_states"] = sorted(
-        Delivery.objects.values_list("id", "state", "read_at", "recalled_at", "reminder_count", "last_reminded_at")
+        Delivery.objects.values_list("id", "state", "read_at", "recall_id", "reminder_count", "last_reminded_at")
     )
     state["document_states"] = sorted(Document.objects.values_list("id", "state"))
-    state["dispatch_recalls"] = sorted(Dispatch.objects.values_list("id", "recalled_at"))
+    state["dispatch_recalls"] = sorted(Dispatch.objects.values_list("id", "recall_id"))
     return state
 
 

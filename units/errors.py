@@ -36,3 +36,17 @@ class Conflict(DomainError):
     """The action does not fit the object's current state (already issued, not yet signed for…)."""
 
     code = "conflict"
+
+
+class Withdrawn(Conflict):
+    """Recalled (撤回) from this person's unit: what remains for them is the stub, never the content.
+
+    The doors (workflow.access) carry the stub's facts in `stub`; pages and the API show it instead
+    of the object (HTTP 410 Gone).
+    """
+
+    code = "withdrawn"
+
+    def __init__(self, message: str, *, stub=None) -> None:
+        super().__init__(message)
+        self.stub = stub

@@ -79,6 +79,26 @@ def unit_has_role(user: AbstractBaseUser | AnonymousUser | None, unit_id: int, r
     return unit_list_with_role(user, role).filter(pk=unit_id).exists()
 
 
+def unit_roles(user: AbstractBaseUser | AnonymousUser | None, unit_ids: list[int]) -> dict[int, frozenset[str]]:
+    """The roles a person holds on each of a few active units (granted to them or to a group of
+    theirs): one query. Units where they hold none are absent."""
+    if not _is_active_user(user) or not unit_ids:
+        return {}
+    grant = Q(
+        content_object_id__in=unit_ids, content_object__is_active=True, permission__content_type__app_label="units"
+    )
+    direct = UnitUserObjectPermission.objects.filter(grant, user=user).values_list(
+        "content_object_id", "permission__codename"
+    )
+    via_group = UnitGroupObjectPermission.objects.filter(grant, group__user=user).values_list(
+        "content_object_id", "permission__codename"
+    )
+    roles: dict[int, set[str]] = {}
+    for unit_id, codename in direct.union(via_group):
+        roles.setdefault(unit_id, set()).add(codename)
+    return {unit_id: frozenset(codenames) for unit_id, codenames in roles.items()}
+
+
 def audit_scope_covers(user: AbstractBaseUser | AnonymousUser | None, *paths: OuterRef) -> Exists:
     """Whether any unit whose path is one of `paths` (references into the outer query, such as
     `OuterRef("unit__path")`) is in the subtree of a unit the person audits.

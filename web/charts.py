@@ -15,11 +15,14 @@ The number of SVG elements is bounded whatever the size of the chain.
 import datetime
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 
-from web.selectors import ChainLevel
 from workflow.selectors import ChainNode
+
+if TYPE_CHECKING:  # web.selectors draws its chain page with these charts
+    from web.selectors import ChainLevel
 
 # Colour and dash pattern per level, told apart without colour too (readable when printed in grey).
 LEVEL_STYLES = [
@@ -112,7 +115,7 @@ _TICK_SECONDS = [1, 10, 60, 600, 3600, 6 * 3600, 86400, 3 * 86400, 10 * 86400, 3
 ROW_HEIGHT = 48
 
 
-def sign_time_chart(levels: list[ChainLevel]) -> SignTimeChart:
+def sign_time_chart(levels: "list[ChainLevel]") -> SignTimeChart:
     seconds = [d.total_seconds() for level in levels for d in level.durations]
     deadlines = [allowance.total_seconds() for level in levels for allowance in level.allowances]
     top = max([*seconds, *deadlines, 60.0]) * 1.3

@@ -18,11 +18,12 @@ from django.utils import timezone
 from documents.models import Attachment, Document, Enclosure
 from documents.numbering import parse_number
 from units.errors import DomainError
-from units.models import NumberPrefix, RecipientGroup, Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
-from units.selectors import unit_list_for_member, unit_list_in_audit_scope, unit_list_with_role
-from workflow.access import document_list_visible
+from units.models import NumberPrefix, RecipientGroup, Role, Unit
+from units.selectors import unit_list_for_member, unit_list_with_role
+from web import charts
+from workflow.access import chain_list_visible, enclosed_visibility
 from workflow.audit import GENESIS_HASH, event_hash
-from workflow.deadlines import OPEN_STATES
+from workflow.deadlines import overdue_q
 from workflow.models import (
     AuditEvent,
     AuditVerb,
@@ -32,10 +33,19 @@ from workflow.models import (
     Dispatch,
     Forward,
     Notification,
+    Recall,
     Receipt,
 )
-from workflow.selectors import ChainDelivery, ChainNode, inbox_for_user, outbox_for_unit
+from workflow.selectors import (
+    URGENCY_RANK,
+    ChainDelivery,
+    ChainNode,
+    chain_for_document,
+    completion_list_for_chain,
+    inbox_for_user,
+)
 from workflow.services import forward_title
+from workflow.services.rules import delivery_actions
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -45,6 +55,7 @@ INBOX_TABS: dict[str, list[str] | None] = {
     "pending": [Delivery.State.PENDING],
     "signed": [Delivery.State.SIGNED],
     "completed": [Delivery.State.COMPLETED],
+    "recalled": list(Delivery.WITHDRAWN_STATES),
     "all": None,
 }
 
@@ -116,6 +127,7 @@ def inbox_counts_for_user(user: User) -> dict[str, int]:
             pending=Count("id", filter=Q(state=Delivery.State.PENDING)),
             signed=Count("id", filter=Q(state=Delivery.State.SIGNED)),
             completed=Count("id", filter=Q(state=Delivery.State.COMPLETED)),
+            recalled=Count("id", filter=Q(state__in=Delivery.WITHDRAWN_STATES)),
             all=Count("id"),
             unread=Count("id", filter=Q(state=Delivery.State.PENDING, read_at__isnull=True)),
         )
@@ -123,18 +135,6 @@ def inbox_counts_for_user(user: User) -> dict[str, int]:
 
 
 # --- who may do what ----------------------------------------------------------------------------
-
-
-def unit_roles_for_user(user: User, unit_id: int) -> frozenset[str]:
-    """The roles a person holds on one active unit (granted to them or to a group of theirs): one query."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return frozenset()
-    grant = Q(content_object_id=unit_id, content_object__is_active=True, permission__content_type__app_label="units")
-    direct = UnitUserObjectPermission.objects.filter(grant, user=user).values_list("permission__codename", flat=True)
-    via_group = UnitGroupObjectPermission.objects.filter(grant, group__user=user).values_list(
-        "permission__codename", flat=True
-    )
-    return frozenset(direct.union(via_group))
 
 
 def unit_list_for_drafting(user: User) -> QuerySet[Unit]:
@@ -157,30 +157,27 @@ class DocumentPart:
     document: Document
     depth: int
     attachments: list[Attachment] = field(default_factory=list)
+    is_withdrawn: bool = False
 
 
-def document_parts(document: Document) -> list[DocumentPart]:
-    """The document and everything it encloses, outermost first, each with its attachments: two queries.
+def document_parts(user: User, document: Document) -> list[DocumentPart]:
+    """The document and everything it encloses, outermost first, each with its attachments: three
+    queries. A part whose content the person may no longer see (a document recalled from the unit
+    that forwarded it) comes without attachments, `is_withdrawn`, for the page to show as a stub.
 
-    The caller has passed the door for `document`; what it encloses is visible with it.
+    The caller has passed the door for `document`.
     """
+    visible = enclosed_visibility(user, document)
     parts = [
-        DocumentPart(enclosure.enclosed, enclosure.depth)
+        DocumentPart(enclosure.enclosed, enclosure.depth, is_withdrawn=not visible.get(enclosure.enclosed_id, False))
         for enclosure in Enclosure.objects.filter(cover=document)
         .select_related("enclosed", "enclosed__issuing_unit")
         .order_by("depth", "position", "enclosed_id")
     ]
-    by_id = {part.document.pk: part for part in parts}
+    by_id = {part.document.pk: part for part in parts if not part.is_withdrawn}
     for attachment in Attachment.objects.filter(document_id__in=list(by_id)).order_by("document_id", "position"):
         by_id[attachment.document_id].attachments.append(attachment)
     return parts
-
-
-def attachment_get_visible(user: User, pk: int) -> Attachment | None:
-    """An attachment of a document this person may see (missing and forbidden alike give None)."""
-    visible = document_list_visible(user)
-    covers = Enclosure.objects.filter(cover__in=visible).values("enclosed_id")
-    return Attachment.objects.filter(pk=pk, document_id__in=covers).first()
 
 
 def receipt_for_delivery(delivery: Delivery) -> Receipt | None:
@@ -241,7 +238,7 @@ class DeliveryClock:
 
 def delivery_clock(delivery: Delivery, *, now: datetime.datetime) -> DeliveryClock:
     """No queries: it reads the delivery's own deadlines, fixed at issue (workflow.deadlines)."""
-    if delivery.recalled_at is not None or delivery.state not in OPEN_STATES:
+    if delivery.state not in Delivery.OPEN_STATES:
         return DeliveryClock("", None, None)
     if delivery.state == Delivery.State.PENDING:
         action, deadline = "sign_for", delivery.deadline_sign_for
@@ -253,38 +250,56 @@ def delivery_clock(delivery: Delivery, *, now: datetime.datetime) -> DeliveryClo
 
 @dataclass
 class DeliveryHandling:
-    """What the delivery page shows beyond the document: its clock, the 退文 or 办结 recorded on it
-    and the recall notices its unit received (for itself, or for a document it had forwarded)."""
+    """What the delivery page shows beyond the document: its clock, and the 退文, 办结 or 撤回
+    recorded on it."""
 
     clock: DeliveryClock
     returned: DeliveryReturn | None = None
     completion: Completion | None = None
-    recall_notices: list[tuple[datetime.datetime, str]] = field(default_factory=list)
+    recall: Recall | None = None
 
 
 def delivery_get_handling(delivery: Delivery, *, now: datetime.datetime) -> DeliveryHandling:
-    """One query, one more for a returned delivery, two more for a completed one (its attachments).
+    """No query, one for a returned or recalled delivery, two for a completed one (its attachments).
 
     The caller has passed the door for `delivery` (workflow.access.access_delivery).
     """
     handling = DeliveryHandling(delivery_clock(delivery, now=now))
     if delivery.state == Delivery.State.RETURNED:
         handling.returned = DeliveryReturn.objects.filter(delivery=delivery).select_related("returned_by").first()
-    if delivery.state == Delivery.State.COMPLETED:
+    if delivery.completed_at is not None:
         handling.completion = (
             Completion.objects.filter(delivery=delivery)
             .select_related("completed_by", "unit")
             .prefetch_related("attachments")
             .first()
         )
-    # Every clerk of the unit got the same notice: show it once.
-    handling.recall_notices = list(
-        Notification.objects.filter(delivery=delivery, kind=Notification.Kind.RECALLED)
-        .order_by("created_at", "text")
-        .values_list("created_at", "text")
-        .distinct()
-    )
+    if delivery.recall_id is not None:
+        handling.recall = Recall.objects.select_related("recalled_by", "dispatch__document").get(pk=delivery.recall_id)
     return handling
+
+
+@dataclass
+class DeliveryPage:
+    """Everything the delivery page shows, read in one trip once the door has been passed."""
+
+    receipt: Receipt | None
+    parts: list[DocumentPart]
+    history: list[HistoryEntry]
+    handling: DeliveryHandling
+    actions: frozenset[str]
+
+
+def delivery_page(user: User, delivery: Delivery, *, now: datetime.datetime) -> DeliveryPage:
+    """The delivery page of a person who has passed its door (access_delivery); what it offers to
+    do is the services' answer (workflow.services.rules.delivery_actions), never the page's."""
+    return DeliveryPage(
+        receipt=receipt_for_delivery(delivery),
+        parts=document_parts(user, delivery.document),
+        history=delivery_history(delivery),
+        handling=delivery_get_handling(delivery, now=now),
+        actions=frozenset(str(action) for action in delivery_actions(user, delivery)),
+    )
 
 
 # --- forward page -------------------------------------------------------------------------------
@@ -335,7 +350,38 @@ def forward_preview(
 OUTBOX_NAMES_SHOWN = 12
 
 
-def outbox_list_for_unit(user: User, *, unit_id: int) -> QuerySet[Dispatch]:
+# Signed for, whatever came after (办结, 撤回): the count an issuer watches grow.
+_SIGNED = Q(deliveries__signed_at__isnull=False)
+
+
+def outbox_for_unit(unit: Unit) -> QuerySet[Dispatch]:
+    """发文: the unit's dispatches with their progress (signed: signed for, whatever came after).
+
+    The caller has passed the unit's door (workflow.access.access_unit_as_member)."""
+    return (
+        Dispatch.objects.filter(document__issuing_unit=unit)
+        .select_related("document", "recall")
+        .annotate(
+            delivered=Count("deliveries"), signed=Count("deliveries", filter=Q(deliveries__signed_at__isnull=False))
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def delivery_list_overdue_for_unit(unit: Unit, *, now: datetime.datetime | None = None) -> QuerySet[Delivery]:
+    """发文 overdue list: deliveries of what the unit issued that are past a deadline, the most
+    overdue first. One query. The caller has passed the unit's door."""
+    now = now or timezone.now()
+    return (
+        Delivery.objects.filter(document__issuing_unit=unit)
+        .filter(overdue_q(now))
+        .select_related("document", "unit")
+        .annotate(urgency_rank=URGENCY_RANK)
+        .order_by("deadline_sign_for", "deadline_complete", "urgency_rank", "id")
+    )
+
+
+def outbox_list_for_unit(unit: Unit) -> QuerySet[Dispatch]:
     """The unit's dispatches with delivered / signed / pending counts and the number of forwards below."""
     forwards = (
         Forward.objects.filter(source_delivery__dispatch=OuterRef("pk"))
@@ -345,18 +391,18 @@ def outbox_list_for_unit(user: User, *, unit_id: int) -> QuerySet[Dispatch]:
         .values("n")
     )
     return (
-        outbox_for_unit(user, unit_id=unit_id)
-        .select_related("document__issuing_unit", "answers_return__unit", "answers_return__delivery__document")
+        outbox_for_unit(unit)
+        .select_related(
+            "document__issuing_unit", "recall", "answers_return__unit", "answers_return__delivery__document"
+        )
         .annotate(
             pending=Count("deliveries", filter=Q(deliveries__state=Delivery.State.PENDING)),
             completed=Count("deliveries", filter=Q(deliveries__state=Delivery.State.COMPLETED)),
             returned=Count("deliveries", filter=Q(deliveries__state=Delivery.State.RETURNED)),
-            recalled=Count("deliveries", filter=Q(deliveries__recalled_at__isnull=False)),
-            # What a 撤回 of the whole dispatch would still reach: held or pending, not yet recalled.
+            recalled=Count("deliveries", filter=Q(deliveries__state__in=Delivery.WITHDRAWN_STATES)),
+            # What a 撤回 of the whole dispatch would still reach: pending, signed or completed.
             recallable=Count(
-                "deliveries",
-                filter=Q(deliveries__recalled_at__isnull=True)
-                & ~Q(deliveries__state__in=[Delivery.State.RETURNED, Delivery.State.RECALLED]),
+                "deliveries", filter=Q(deliveries__state__in=[*Delivery.OPEN_STATES, Delivery.State.COMPLETED])
             ),
             forward_count=Coalesce(Subquery(forwards, output_field=IntegerField()), Value(0)),
         )
@@ -408,29 +454,23 @@ def outbox_rows(dispatches: list[Dispatch]) -> list[OutboxRow]:
     return list(rows.values())
 
 
-def draft_list_for_unit(user: User, *, unit_id: int) -> QuerySet[Document]:
-    """The unit's documents waiting for sign-off or issue (a forward's cover letter, for one)."""
+def draft_list_for_unit(unit: Unit) -> QuerySet[Document]:
+    """The unit's documents waiting for sign-off or issue (a forward's cover letter, for one).
+    The caller has passed the unit's door."""
     return (
-        Document.objects.filter(
-            issuing_unit_id=unit_id,
-            issuing_unit__in=unit_list_for_member(user),
-            state__in=[Document.State.DRAFT, Document.State.SIGNED_OFF],
-        )
+        Document.objects.filter(issuing_unit=unit, state__in=[Document.State.DRAFT, Document.State.SIGNED_OFF])
         .select_related("forward__source_delivery__document")
         .order_by("-created_at", "-id")
     )
 
 
-def return_list_for_unit(user: User, *, unit_id: int) -> QuerySet[DeliveryReturn]:
+def return_list_for_unit(unit: Unit) -> QuerySet[DeliveryReturn]:
     """退文 received by a unit (returns of what it issued), the unanswered first, then the newest;
-    each `is_answered` when a corrected document answers it. Empty unless the person belongs to
-    the unit."""
+    each `is_answered` when a corrected document answers it. The caller has passed the unit's door
+    (or the door of a document the unit issued)."""
     answered = Exists(Dispatch.objects.filter(answers_return=OuterRef("pk")))
     return (
-        DeliveryReturn.objects.filter(
-            delivery__document__issuing_unit_id=unit_id,
-            delivery__document__issuing_unit__in=unit_list_for_member(user),
-        )
+        DeliveryReturn.objects.filter(delivery__document__issuing_unit=unit)
         .select_related("delivery__document", "unit")
         .annotate(is_answered=answered)
         .order_by("is_answered", "-returned_at", "-id")
@@ -567,6 +607,44 @@ def chain_audit_trail(tree: ChainNode, *, limit: int = 200) -> AuditTrail:
     return AuditTrail(events, total, first_broken is None, first_broken)
 
 
+COMPLETIONS_SHOWN = 200  # the 办结 feedback listed on the chain page (the CSV has every delivery)
+
+
+@dataclass
+class ChainPage:
+    """Everything the chain page shows, read in one trip once the chain's door has been passed."""
+
+    document: Document
+    tree: ChainNode
+    levels: list[ChainLevel]
+    stalled: list[StalledDelivery]
+    sign_times: object
+    signed_curve: object
+    trail: AuditTrail
+    completions: list[Completion]
+    completion_count: int
+    now: datetime.datetime
+
+
+def chain_page(document: Document, *, now: datetime.datetime) -> ChainPage:
+    """The chain page of a document whose door (workflow.access.access_chain) has been passed."""
+    tree = chain_for_document(document)
+    levels = chain_levels(tree, now=now)
+    completions = completion_list_for_chain(document)
+    return ChainPage(
+        document=document,
+        tree=tree,
+        levels=levels,
+        stalled=[stalled for level in levels for stalled in level.stalled],
+        sign_times=charts.sign_time_chart(levels),
+        signed_curve=charts.signed_curve_chart(tree),
+        trail=chain_audit_trail(tree),
+        completions=list(completions[:COMPLETIONS_SHOWN]),
+        completion_count=completions.count(),
+        now=now,
+    )
+
+
 # --- notifications ------------------------------------------------------------------------------
 
 
@@ -590,25 +668,17 @@ def notification_unread_count(user: User) -> int:
 
 
 def chain_list_for_user(user: User, *, words: str = "") -> QuerySet[Document]:
-    """The chains a person may open (the rule of workflow.access.access_chain, as a list): issued
-    documents at the top of a chain that their unit issued, or that lie in the scope they audit.
-
-    Annotated with how many units received each and how many signed; newest first.
-    """
-    if user is None or not user.is_authenticated or not user.is_active:
-        return Document.objects.none()
-    audited = unit_list_in_audit_scope(user)
-    covers = Enclosure.objects.filter(enclosed=OuterRef(OuterRef("pk"))).values("cover_id")
-    delivered_in_scope = Exists(Delivery.objects.filter(unit__in=audited, document_id__in=covers))
-    signed = Q(deliveries__state__in=[Delivery.State.SIGNED, Delivery.State.COMPLETED])
-    chains = Document.objects.filter(state=Document.State.ISSUED, forward__isnull=True).filter(
-        Q(issuing_unit__in=unit_list_for_member(user)) | Q(issuing_unit__in=audited) | delivered_in_scope
-    )
+    """The chains a person may open (workflow.access.chain_list_visible), at their top: documents
+    that are not a forward's cover letter. Annotated with how many units received each and how
+    many signed for it; newest first."""
+    chains = chain_list_visible(user).filter(forward__isnull=True)
     for word in words.split():
         chains = chains.filter(Q(title__icontains=word) | Q(number_prefix__icontains=word))
     return (
         chains.select_related("issuing_unit")
-        .annotate(delivered=Count("deliveries"), signed=Count("deliveries", filter=signed))
+        .annotate(
+            delivered=Count("deliveries"), signed=Count("deliveries", filter=Q(deliveries__signed_at__isnull=False))
+        )
         .order_by("-issued_at", "-id")
     )
 

@@ -1,37 +1,62 @@
-"""The doors: every document, delivery and chain is reached through here, restricted in the query.
+"""The doors: every "may this person see it" of the product is decided here, in the query.
 
-A person sees a document only if
+A person sees a document's content only if
 - a unit they belong to issued it (drafts included), or
-- a unit they belong to has a delivery of it, or of a cover letter that encloses it at any depth, or
+- a unit they belong to has a delivery of it, or of a cover letter that encloses it at any depth,
+  and that delivery is not withdrawn (撤回: Delivery.WITHDRAWN_STATES), or
 - it is issued and its issuer or one of its recipients is in the subtree of a unit they audit, or
 - it was shared with them (or a group of theirs) by a guardian object permission on the document.
 
+A unit whose only way to a document was a delivery that has been recalled gets the stub instead:
+the door raises Withdrawn, carrying what the stub shows (number, title, 已撤回, who recalled it,
+when and why), never the body or the files. The issuer's people and the auditors still see all.
+
 Each branch is an EXISTS on indexed columns; routing to 10^5 units writes no permission rows.
-Missing and forbidden are one error, so an id reveals nothing. Dispatches, 退文 records and the
-files of 办结 feedback have doors of their own here, derived from the same rules.
+Missing and forbidden are one error (NotFound), so an id reveals nothing. Pages, the API, commands
+and the admin reach objects only through these functions; lists are restricted by the same rules.
 """
 
+import datetime
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from documents.models import Document, DocumentGroupObjectPermission, DocumentUserObjectPermission, Enclosure
-from units.errors import NotFound
+from documents.models import (
+    Attachment,
+    Document,
+    DocumentGroupObjectPermission,
+    DocumentUserObjectPermission,
+    Enclosure,
+)
+from units.errors import NotFound, Withdrawn
 from units.models import Role, Unit
 from units.selectors import audit_scope_covers, unit_list_for_member, unit_list_in_audit_scope, unit_list_with_role
-from workflow.models import CompletionAttachment, Delivery, DeliveryReturn, Dispatch
+from workflow.models import CompletionAttachment, Delivery, DeliveryReturn, Dispatch, Recall
 
 User = AbstractBaseUser | AnonymousUser | None
 
+_LIVE = ~Q(state__in=Delivery.WITHDRAWN_STATES)
+_WITHDRAWN = Q(state__in=Delivery.WITHDRAWN_STATES)
 
-def _delivered_to(units: QuerySet) -> Exists:
-    """A delivery to one of `units` of the outer document or of a cover letter enclosing it."""
+
+def _is_active(user: User) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def _delivered_to(units: QuerySet, state: Q = _LIVE) -> Exists:
+    """A delivery to one of `units`, in `state`, of the outer document or of a cover enclosing it."""
     covers = Enclosure.objects.filter(enclosed=OuterRef(OuterRef("pk"))).values("cover_id")
-    return Exists(Delivery.objects.filter(unit__in=units, document_id__in=covers))
+    return Exists(Delivery.objects.filter(state, unit__in=units, document_id__in=covers))
+
+
+# --- documents ------------------------------------------------------------------------------------
 
 
 def document_list_visible(user: User) -> QuerySet[Document]:
-    if user is None or not user.is_authenticated or not user.is_active:
+    """The documents whose content this person may see (the module's rule)."""
+    if not _is_active(user):
         return Document.objects.none()
     mine = unit_list_for_member(user)
     audited = unit_list_in_audit_scope(user)
@@ -39,31 +64,141 @@ def document_list_visible(user: User) -> QuerySet[Document]:
     return Document.objects.filter(
         Q(issuing_unit__in=mine)
         | _delivered_to(mine)
-        | Q(state=Document.State.ISSUED) & (Q(issuing_unit__in=audited) | _delivered_to(audited))
+        | Q(state=Document.State.ISSUED) & (Q(issuing_unit__in=audited) | _delivered_to(audited, Q()))
         | Exists(DocumentUserObjectPermission.objects.filter(shared, user=user))
         | Exists(DocumentGroupObjectPermission.objects.filter(shared, group__user=user))
     )
 
 
+@dataclass(frozen=True)
+class WithdrawnStub:
+    """What a unit still sees of a document recalled from it: never the body or the files."""
+
+    number: str
+    title: str
+    issuer: str
+    recalled_by: str
+    recalled_at: datetime.datetime
+    reason: str
+    # The document the issuer recalled, when it is not this one (a forward withdrawn with it).
+    recalled_number: str = ""
+    recalled_title: str = ""
+    delivery_id: int | None = None
+
+    def as_json(self) -> dict:
+        return {
+            "number": self.number,
+            "title": self.title,
+            "issuer": self.issuer,
+            "state": "recalled",
+            "recalled_by": self.recalled_by,
+            "recalled_at": self.recalled_at.isoformat(),
+            "reason": self.reason,
+            "recalled_document": {"number": self.recalled_number, "title": self.recalled_title}
+            if self.recalled_number
+            else None,
+        }
+
+
+def _person(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else ""
+
+
+def _stub(document: Document, recall: Recall, delivery_id: int | None) -> Withdrawn:
+    recalled = recall.dispatch.document
+    stub = WithdrawnStub(
+        number=document.number,
+        title=document.title,
+        issuer=document.issuing_unit.name,
+        recalled_by=_person(recall.recalled_by),
+        recalled_at=recall.recalled_at,
+        reason=recall.reason,
+        recalled_number=recalled.number if recalled.pk != document.pk else "",
+        recalled_title=recalled.title if recalled.pk != document.pk else "",
+        delivery_id=delivery_id,
+    )
+    return Withdrawn(
+        _("%(number)s《%(title)s》已撤回。") % {"number": stub.number or stub.recalled_number, "title": stub.title},
+        stub=stub,
+    )
+
+
+_RECALL_FIELDS = ("recall__recalled_by", "recall__dispatch__document", "document__issuing_unit")
+
+
+def _withdrawn_document(user: User, pk: int) -> Withdrawn | None:
+    """The stub of a document this person's unit received only through deliveries since recalled."""
+    covers = Enclosure.objects.filter(enclosed_id=pk).values("cover_id")
+    withdrawn = (
+        Delivery.objects.filter(_WITHDRAWN, unit__in=unit_list_for_member(user), document_id__in=covers)
+        .select_related(*_RECALL_FIELDS)
+        .order_by("-recall__recalled_at", "-id")
+        .first()
+    )
+    if withdrawn is None:
+        return None
+    document = Document.objects.select_related("issuing_unit").get(pk=pk)
+    return _stub(document, withdrawn.recall, withdrawn.pk if withdrawn.document_id == pk else None)
+
+
 def access_document(user: User, pk: int, *, for_update: bool = False) -> Document:
-    """The document, if this person may see it; NotFound otherwise (missing or forbidden alike)."""
+    """The document, if this person may see it; Withdrawn when it was recalled from them; NotFound
+    otherwise (missing and forbidden alike)."""
     queryset = document_list_visible(user).select_related("issuing_unit")
     if for_update:
         queryset = queryset.select_for_update(of=("self",))
     try:
         return queryset.get(pk=pk)
     except (Document.DoesNotExist, ValueError, TypeError):
-        raise NotFound(_("公文不存在或无权查看。")) from None
+        pass
+    if _is_active(user) and isinstance(pk, int):
+        withdrawn = _withdrawn_document(user, pk)
+        if withdrawn is not None:
+            raise withdrawn
+    raise NotFound(_("公文不存在或无权查看。"))
+
+
+def access_attachment(user: User, pk: int) -> Attachment:
+    """An attachment of a document whose content this person may see (the document's door): one
+    query; Withdrawn when the document was recalled from them."""
+    attachment = (
+        Attachment.objects.filter(pk=pk, document__in=document_list_visible(user)).first()
+        if isinstance(pk, int)
+        else None
+    )
+    if attachment is not None:
+        return attachment
+    document_id = Attachment.objects.filter(pk=pk).values_list("document_id", flat=True).first()
+    if document_id is not None and _is_active(user):
+        withdrawn = _withdrawn_document(user, document_id)
+        if withdrawn is not None:
+            raise withdrawn
+    raise NotFound(_("附件不存在或无权查看。"))
+
+
+def enclosed_visibility(user: User, document: Document) -> dict[int, bool]:
+    """For each document `document` encloses (itself included): whether its content is visible to
+    this person, who has passed the door for `document`. A cover letter's own unit keeps its letter
+    after the document it forwarded was recalled from it, but not that document. One query."""
+    visible = document_list_visible(user).filter(pk=OuterRef("enclosed_id"))
+    return dict(
+        Enclosure.objects.filter(cover=document)
+        .annotate(is_visible=Exists(visible))
+        .values_list("enclosed_id", "is_visible")
+    )
+
+
+# --- chains ---------------------------------------------------------------------------------------
 
 
 def chain_list_visible(user: User) -> QuerySet[Document]:
     """The issued documents whose chain view a person may open: for the issuing unit's people and
     for auditors whose scope holds the issuer or a unit the document (or a forward of it) reached."""
-    if user is None or not user.is_authenticated or not user.is_active:
+    if not _is_active(user):
         return Document.objects.none()
     audited = unit_list_in_audit_scope(user)
     return Document.objects.filter(state=Document.State.ISSUED).filter(
-        Q(issuing_unit__in=unit_list_for_member(user)) | Q(issuing_unit__in=audited) | _delivered_to(audited)
+        Q(issuing_unit__in=unit_list_for_member(user)) | Q(issuing_unit__in=audited) | _delivered_to(audited, Q())
     )
 
 
@@ -75,33 +210,62 @@ def access_chain(user: User, pk: int) -> Document:
         raise NotFound(_("公文不存在或无权查看。")) from None
 
 
-def delivery_list_visible(user: User) -> QuerySet[Delivery]:
-    """Deliveries to a unit of this person's, of a document their unit issued, or in audit scope.
+def may_open_chain(user: User, document: Document) -> bool:
+    return chain_list_visible(user).filter(pk=document.pk).exists()
 
-    Shaped for the doors, which test one row (access_delivery, access_return, …): two EXISTS
-    correlated to the row, one over the person's units, one over the units they audit; neither
-    lists every unit in scope (that list grew with the directory: 3.5 ms a check at 20,000 units).
+
+# --- deliveries -----------------------------------------------------------------------------------
+
+
+def _delivery_rules(user: User) -> tuple[Q, Q]:
+    """(content, stub): who sees a delivery with its document, and who sees only the stub.
+
+    Content: its unit's people while it is not withdrawn, its issuer's people, the auditors whose
+    scope holds either unit. Stub: its unit's people once it is withdrawn. Shaped for the doors,
+    which test one row: correlated EXISTS, none listing every unit in scope (that grew with the
+    directory: 3.5 ms a check at 20,000 units).
     """
-    if user is None or not user.is_authenticated or not user.is_active:
+    mine = unit_list_for_member(user)
+    recipient = Exists(mine.filter(pk=OuterRef("unit_id")))
+    issuer = Exists(mine.filter(pk=OuterRef("document__issuing_unit_id")))
+    audited = audit_scope_covers(user, OuterRef("unit__path"), OuterRef("document__issuing_unit__path"))
+    return (recipient & _LIVE) | issuer | audited, recipient & _WITHDRAWN
+
+
+def delivery_list_visible(user: User) -> QuerySet[Delivery]:
+    """Deliveries whose page (with the document) this person may open."""
+    if not _is_active(user):
         return Delivery.objects.none()
-    mine = unit_list_for_member(user).filter(Q(pk=OuterRef("unit_id")) | Q(pk=OuterRef("document__issuing_unit_id")))
-    return Delivery.objects.filter(
-        Exists(mine) | audit_scope_covers(user, OuterRef("unit__path"), OuterRef("document__issuing_unit__path"))
-    )
+    content, _stub_rule = _delivery_rules(user)
+    return Delivery.objects.filter(content)
 
 
 def access_delivery(user: User, pk: int) -> Delivery:
-    # The dispatch comes without its resolved recipient set: up to 10^5 unit ids, not needed here.
-    deliveries = delivery_list_visible(user).select_related("document", "unit", "dispatch")
+    """The delivery with its document, unit and dispatch; Withdrawn (with the stub) for its unit's
+    people once it is recalled; NotFound for anyone else. One query (two for the stub)."""
+    if not _is_active(user):
+        raise NotFound(_("送达记录不存在或无权查看。"))
+    content, stub = _delivery_rules(user)
+    deliveries = (
+        Delivery.objects.filter(content | stub)
+        .annotate(content_visible=ExpressionWrapper(content, output_field=BooleanField()))
+        .select_related("document__issuing_unit", "unit", "dispatch")
+        # The dispatch comes without its resolved recipient set: up to 10^5 unit ids, not needed here.
+        .defer("dispatch__main_unit_ids", "dispatch__cc_unit_ids")
+    )
     try:
-        return deliveries.defer("dispatch__main_unit_ids", "dispatch__cc_unit_ids").get(pk=pk)
+        delivery = deliveries.get(pk=pk)
     except (Delivery.DoesNotExist, ValueError, TypeError):
         raise NotFound(_("送达记录不存在或无权查看。")) from None
+    if not delivery.content_visible:
+        recall = Recall.objects.select_related("recalled_by", "dispatch__document").get(pk=delivery.recall_id)
+        raise _stub(delivery.document, recall, delivery.pk)
+    return delivery
 
 
 def access_dispatch(user: User, pk: int) -> Dispatch:
     """A dispatch, for the people of its issuing unit and the auditors whose scope holds that unit."""
-    if user is None or not user.is_authenticated or not user.is_active:
+    if not _is_active(user):
         raise NotFound(_("分发记录不存在或无权查看。"))
     issuers = Q(document__issuing_unit__in=unit_list_for_member(user)) | Q(
         document__issuing_unit__in=unit_list_in_audit_scope(user)
@@ -135,7 +299,7 @@ def access_completion_attachment(user: User, pk: int) -> CompletionAttachment:
     (the completing unit, the issuer, their auditors), and anyone who may open the chain view of a
     document the delivered one encloses (the issuers up the chain and the chain's auditors: the
     feedback is on their chain page, `selectors.completion_list_for_chain`)."""
-    if user is None or not user.is_authenticated or not user.is_active:
+    if not _is_active(user):
         raise NotFound(_("附件不存在或无权查看。"))
     chains = chain_list_visible(user)
     enclosing = Enclosure.objects.filter(cover=OuterRef("completion__delivery__document"), enclosed__in=chains)
@@ -148,6 +312,9 @@ def access_completion_attachment(user: User, pk: int) -> CompletionAttachment:
         raise NotFound(_("附件不存在或无权查看。")) from None
 
 
+# --- units ----------------------------------------------------------------------------------------
+
+
 def access_unit_for_drafting(user: User, pk: int | str | None) -> Unit:
     """A unit this person may draft for (a drafter or clerk of it); NotFound otherwise."""
     units = unit_list_with_role(user, Role.DRAFTER) | unit_list_with_role(user, Role.CLERK)
@@ -155,3 +322,11 @@ def access_unit_for_drafting(user: User, pk: int | str | None) -> Unit:
         return units.get(pk=pk)
     except (Unit.DoesNotExist, ValueError, TypeError):
         raise NotFound(_("单位不存在或无权拟稿。")) from None
+
+
+def access_unit_as_member(user: User, pk: int | str | None) -> Unit:
+    """A unit this person belongs to (its outbox, its drafts); NotFound otherwise."""
+    try:
+        return unit_list_for_member(user).get(pk=pk)
+    except (Unit.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("单位不存在或无权查看。")) from None

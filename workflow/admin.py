@@ -267,7 +267,7 @@ class DispatchAdmin(ReadOnlyAdmin):
         "route_attempts",
         "deadline_sign_for",
         "deadline_complete",
-        "recalled_at",
+        "recall",
     ]
     list_filter = ["queue"]
 

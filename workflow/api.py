@@ -19,13 +19,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from units.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from units.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, Withdrawn
 from workflow import services
+from workflow.access import access_delivery
 from workflow.models import Receipt
 
 _SALT = "workflow.api.token"
 TOKEN_MAX_AGE_SECONDS = 12 * 3600
-_STATUS = {NotFound: 404, NotAllowed: 403, Conflict: 409, InvalidInput: 400}
+_STATUS = {NotFound: 404, NotAllowed: 403, Conflict: 409, InvalidInput: 400, Withdrawn: 410}
 # Chinese as Chinese in the body (UTF-8, as application/json is), not as \uXXXX escapes.
 _UTF8 = {"ensure_ascii": False}
 
@@ -76,6 +77,19 @@ def _error(status: int, message: str, code: str) -> JsonResponse:
     return response
 
 
+def _withdrawn(user: AbstractBaseUser, delivery_id: int) -> JsonResponse:
+    """410 Gone with the stub (number, title, who recalled it, when, why): what the door shows."""
+    try:
+        access_delivery(user, delivery_id)
+    except Withdrawn as withdrawn:
+        body = {"error": {"code": Withdrawn.code, "message": withdrawn.message}, "stub": withdrawn.stub.as_json()}
+        return JsonResponse(body, status=410, json_dumps_params=_UTF8)
+    except NotFound as missing:
+        return _error(404, missing.message, NotFound.code)
+    # The door shows the content (a member who also audits the unit): the service's refusal stands.
+    return _error(409, _("这份公文已撤回，不能签收。"), Conflict.code)
+
+
 def _receipt_json(receipt: Receipt) -> dict:
     return {
         "id": receipt.pk,
@@ -102,6 +116,8 @@ def delivery_sign_for_view(request: HttpRequest, delivery_id: int) -> JsonRespon
         receipt = services.delivery_sign_for(actor=user, delivery_id=delivery_id)
     except NotAllowed:
         return _error(404, _("送达记录不存在或无权查看。"), NotFound.code)
+    except Withdrawn:
+        return _withdrawn(user, delivery_id)
     except DomainError as error:
         return _error(_STATUS.get(type(error), 400), error.message, error.code)
     return JsonResponse({"receipt": _receipt_json(receipt)}, json_dumps_params=_UTF8)

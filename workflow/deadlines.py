@@ -30,15 +30,14 @@ _HORIZON_EXTRA_DAYS = 40
 
 
 # A delivery is open (its clocks run) until it is completed, returned or recalled.
-OPEN_STATES = (Delivery.State.PENDING, Delivery.State.SIGNED)
+OPEN_STATES = Delivery.OPEN_STATES
 
 
 def overdue_q(now: datetime.datetime) -> Q:
     """Open deliveries past a deadline: not signed for by the sign-for deadline, or neither completed
     nor returned by the completion deadline. A recalled delivery is no longer anyone's business."""
-    return Q(recalled_at__isnull=True) & (
-        Q(state=Delivery.State.PENDING, deadline_sign_for__lte=now)
-        | Q(state__in=OPEN_STATES, deadline_complete__lte=now)
+    return Q(state=Delivery.State.PENDING, deadline_sign_for__lte=now) | Q(
+        state__in=OPEN_STATES, deadline_complete__lte=now
     )
 
 

@@ -48,10 +48,9 @@ class Dispatch(models.Model):
     answers_return = models.ForeignKey(
         "DeliveryReturn", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
     )
-    recalled_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
-    recalled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    # Set when the whole dispatch was recalled (撤回), by its issuer or because the delivery its
+    # cover letter forwards was recalled (workflow.services.recall).
+    recall = models.ForeignKey("Recall", null=True, blank=True, on_delete=models.PROTECT, related_name="dispatches")
 
     class Meta:
         verbose_name = _("分发")
@@ -88,26 +87,38 @@ class Delivery(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", _("待签收")
         SIGNED = "signed", _("已签收")
-        RETURNED = "returned", _("已退文")
-        RECALLED = "recalled", _("已撤回")
         COMPLETED = "completed", _("已办结")
+        RETURNED = "returned", _("已退文")
+        # 撤回: withdrawn before it was signed for, or after. Either way its unit (and every unit it
+        # reached through this delivery) has lost the content; the record and its history stay.
+        RECALLED = "recalled", _("已撤回")
+        RECALLED_AFTER_SIGNING = "recalled_signed", _("签收后撤回")
 
-    # The allowed transitions, applied as a conditional UPDATE ... WHERE state = <from>.
-    # A signed delivery may still be returned: 初审 comes after 签收 (条例 第二十四条).
+    # The one state machine: every change of `state` is a conditional UPDATE ... WHERE state IN
+    # (the states that may move to the target), applied by workflow.transitions.delivery_move, the
+    # hand-written sign-for included. A signed delivery may still be returned: 初审 follows 签收
+    # (条例 第二十四条).
     TRANSITIONS: dict[str, frozenset[str]] = {
         State.PENDING: frozenset({State.SIGNED, State.RETURNED, State.RECALLED}),
-        State.SIGNED: frozenset({State.COMPLETED, State.RETURNED}),
+        State.SIGNED: frozenset({State.COMPLETED, State.RETURNED, State.RECALLED_AFTER_SIGNING}),
+        State.COMPLETED: frozenset({State.RECALLED_AFTER_SIGNING}),
         State.RETURNED: frozenset(),
         State.RECALLED: frozenset(),
-        State.COMPLETED: frozenset(),
+        State.RECALLED_AFTER_SIGNING: frozenset(),
     }
+    # Its clocks run (催办): not yet signed for, or signed and not yet completed.
+    OPEN_STATES = (State.PENDING, State.SIGNED)
+    # Its unit holds the document: it may forward it.
+    HELD_STATES = (State.SIGNED, State.COMPLETED)
+    # No content for its unit: every door shows the stub (number, title, who recalled it, when, why).
+    WITHDRAWN_STATES = (State.RECALLED, State.RECALLED_AFTER_SIGNING)
 
     dispatch = models.ForeignKey(Dispatch, on_delete=models.PROTECT, related_name="deliveries")
     # Denormalised from the dispatch: visibility is one indexed EXISTS on (document, unit).
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="deliveries")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="deliveries")
     role = models.CharField(max_length=2, choices=RecipientRole.choices)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
     read_by = models.ForeignKey(
@@ -124,9 +135,8 @@ class Delivery(models.Model):
     escalated_at = models.DateTimeField(null=True, blank=True)
     returned_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
-    # Set when the issuer recalled it: a pending delivery becomes recalled; a signed one keeps its
-    # state and its unit (and every unit it forwarded to) is told.
-    recalled_at = models.DateTimeField(null=True, blank=True)
+    # Who recalled it, when and why: set with the move to a withdrawn state, in the same UPDATE.
+    recall = models.ForeignKey("Recall", null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries")
 
     class Meta:
         verbose_name = _("送达")
@@ -135,12 +145,20 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["dispatch", "unit"], name="one_delivery_per_dispatch_and_unit"),
             models.CheckConstraint(
-                condition=models.Q(state__in=["pending", "signed", "returned", "recalled", "completed"]),
+                condition=models.Q(
+                    state__in=["pending", "signed", "completed", "returned", "recalled", "recalled_signed"]
+                ),
                 name="delivery_state_known",
             ),
             models.CheckConstraint(
-                condition=~models.Q(state__in=["signed", "completed"]) | models.Q(signed_at__isnull=False),
+                condition=~models.Q(state__in=["signed", "completed", "recalled_signed"])
+                | models.Q(signed_at__isnull=False),
                 name="delivery_signed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=["recalled", "recalled_signed"], recall__isnull=False)
+                | ~models.Q(state__in=["recalled", "recalled_signed"]) & models.Q(recall__isnull=True),
+                name="delivery_withdrawn_has_recall",
             ),
         ]
         indexes = [
@@ -148,13 +166,11 @@ class Delivery(models.Model):
             models.Index(fields=["document", "unit"], name="delivery_visibility"),
             # The reminder sweep: the two clocks of the deliveries still open.
             models.Index(
-                fields=["deadline_sign_for"],
-                condition=models.Q(state="pending", recalled_at__isnull=True),
-                name="delivery_sign_for_clock",
+                fields=["deadline_sign_for"], condition=models.Q(state="pending"), name="delivery_sign_for_clock"
             ),
             models.Index(
                 fields=["deadline_complete"],
-                condition=models.Q(state__in=["pending", "signed"], recalled_at__isnull=True),
+                condition=models.Q(state__in=["pending", "signed"]),
                 name="delivery_complete_clock",
             ),
         ]
@@ -178,6 +194,29 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit} {self.signed_at:%Y-%m-%d %H:%M}"
+
+
+class Recall(models.Model):
+    """撤回: one act of an issuer withdrawing a dispatch, or its delivery to one unit, with the reason.
+
+    Every delivery the act withdrew points here (`Delivery.recall`), the deliveries of the cover
+    letters forwarded from them included, so that each stub can say who recalled what, when and why.
+    """
+
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.PROTECT, related_name="recalls")
+    # The one delivery recalled, when the act was about one unit (empty: the whole dispatch).
+    delivery = models.ForeignKey("Delivery", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recalled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recalled_at = models.DateTimeField(_("撤回时间"))
+    reason = models.CharField(_("撤回原因"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("撤回")
+        verbose_name_plural = _("撤回")
+        ordering = ["-recalled_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.dispatch} {self.recalled_at:%Y-%m-%d %H:%M}"
 
 
 class Forward(models.Model):
@@ -412,6 +451,7 @@ class AuditVerb(models.TextChoices):
     DELIVERY_ESCALATED = "DELIVERY_ESCALATED"
     DISPATCH_RECALLED = "DISPATCH_RECALLED"
     DELIVERY_RECALLED = "DELIVERY_RECALLED"
+    DELIVERIES_WITHDRAWN = "DELIVERIES_WITHDRAWN"
     DELIVERY_RETURNED = "DELIVERY_RETURNED"
     DELIVERY_COMPLETED = "DELIVERY_COMPLETED"
 

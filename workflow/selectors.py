@@ -4,15 +4,14 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import BooleanField, Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from documents.models import Document, Enclosure, Urgency
 from documents.numbering import format_number
 from units.selectors import unit_list_for_member
-from workflow.access import access_chain, access_return
 from workflow.deadlines import overdue_q
-from workflow.models import Completion, Delivery, DeliveryReturn, Dispatch, Forward
+from workflow.models import Completion, Delivery, Forward
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -30,12 +29,12 @@ def _is_overdue(now: datetime.datetime) -> Case:
 def inbox_for_user(user: User, *, states: list[str] | None = None) -> QuerySet[Delivery]:
     """收文: deliveries to the person's units, most urgent first, then newest first.
 
-    A recalled delivery that was never signed for leaves the inbox (its history stays). Each row
-    carries its deadlines (`deadline_sign_for`, `deadline_complete`) and `is_overdue` (the badge).
+    Withdrawn (recalled) deliveries are listed too, as their stubs: number, title and state, which
+    is all their unit may still see. Each row carries its deadlines (`deadline_sign_for`,
+    `deadline_complete`) and `is_overdue` (the badge).
     """
     deliveries = (
         Delivery.objects.filter(unit__in=unit_list_for_member(user))
-        .exclude(state=Delivery.State.RECALLED, signed_at__isnull=True)
         .select_related("document", "document__issuing_unit", "unit")
         .annotate(urgency_rank=URGENCY_RANK, is_overdue=_is_overdue(timezone.now()))
         .order_by("urgency_rank", "-created_at", "-id")
@@ -45,47 +44,11 @@ def inbox_for_user(user: User, *, states: list[str] | None = None) -> QuerySet[D
     return deliveries
 
 
-def outbox_for_unit(user: User, *, unit_id: int) -> QuerySet[Dispatch]:
-    """发文: the unit's dispatches with their progress; empty unless the person belongs to the unit."""
-    signed = Q(deliveries__state__in=[Delivery.State.SIGNED, Delivery.State.COMPLETED])
-    return (
-        Dispatch.objects.filter(
-            document__issuing_unit_id=unit_id, document__issuing_unit__in=unit_list_for_member(user)
-        )
-        .select_related("document")
-        .annotate(delivered=Count("deliveries"), signed=Count("deliveries", filter=signed))
-        .order_by("-created_at", "-id")
-    )
+def completion_list_for_chain(document: Document) -> QuerySet[Completion]:
+    """办结 feedback (落实情况) of a document and of every issued cover letter below it in the chain.
 
-
-def delivery_list_overdue_for_unit(
-    user: User, *, unit_id: int, now: datetime.datetime | None = None
-) -> QuerySet[Delivery]:
-    """发文 overdue list: deliveries of what the unit issued that are past a deadline, the most
-    overdue first; empty unless the person belongs to the unit. One query."""
-    now = now or timezone.now()
-    return (
-        Delivery.objects.filter(
-            document__issuing_unit_id=unit_id, document__issuing_unit__in=unit_list_for_member(user)
-        )
-        .filter(overdue_q(now))
-        .select_related("document", "unit")
-        .annotate(urgency_rank=URGENCY_RANK)
-        .order_by("deadline_sign_for", "deadline_complete", "urgency_rank", "id")
-    )
-
-
-def return_notice_get(user: User, pk: int) -> DeliveryReturn:
-    """退文告知单: a return, for the people of the issuing unit, of the returning unit and the
-    auditors whose scope holds either. NotFound otherwise (missing and forbidden alike)."""
-    return access_return(user, pk)
-
-
-def completion_list_for_chain(user: User, document_id: int) -> QuerySet[Completion]:
-    """办结 feedback (落实情况) of a document and of every issued cover letter below it in the chain,
-    for the issuing unit's people and the chain's auditors (the chain's door). Two queries with
-    the attachments."""
-    document = access_chain(user, document_id)
+    The caller has passed the chain's door (workflow.access.access_chain): the feedback is for the
+    issuing unit's people and the chain's auditors. Two queries with the attachments."""
     below = Enclosure.objects.filter(enclosed=document, depth__gt=0, cover__state=Document.State.ISSUED)
     return (
         Completion.objects.filter(Q(delivery__document=document) | Q(delivery__document__in=below.values("cover_id")))
@@ -109,7 +72,6 @@ class ChainDelivery:
     deadline_complete: datetime.datetime | None = None
     reminders: int = 0
     completed_at: datetime.datetime | None = None
-    recalled_at: datetime.datetime | None = None
     forwards: list["ChainNode"] = field(default_factory=list)
 
     def as_json(self) -> dict:
@@ -130,16 +92,16 @@ class ChainDelivery:
         """How late the sign-for was (or is, still unsigned); None when on time or without a clock."""
         if self.deadline_sign_for is None or self.state == Delivery.State.RETURNED:
             return None
-        if self.signed_at is None and (self.state == Delivery.State.RECALLED or self.recalled_at):
+        if self.signed_at is None and self.state in Delivery.WITHDRAWN_STATES:
             return None
         late = (self.signed_at or now) - self.deadline_sign_for
         return late if late >= datetime.timedelta(0) else None
 
     def completion_lateness(self, now: datetime.datetime) -> datetime.timedelta | None:
         """How late the completion was (or is, still open); None when on time or not applicable."""
-        if self.deadline_complete is None or self.state in (Delivery.State.RETURNED, Delivery.State.RECALLED):
+        if self.deadline_complete is None or self.state == Delivery.State.RETURNED:
             return None
-        if self.completed_at is None and self.recalled_at is not None:
+        if self.completed_at is None and self.state in Delivery.WITHDRAWN_STATES:
             return None
         late = (self.completed_at or now) - self.deadline_complete
         return late if late >= datetime.timedelta(0) else None
@@ -261,7 +223,6 @@ def chain_for_document(document: Document) -> ChainNode:
             "deadline_complete",
             "reminder_count",
             "completed_at",
-            "recalled_at",
         )
     ):
         delivery = ChainDelivery(row[0], *row[2:])

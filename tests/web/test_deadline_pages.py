@@ -85,15 +85,18 @@ def test_overdue_rows_come_first_within_an_urgency_and_the_flash_telegram_stays_
         assert _titles(client.get(reverse("inbox"))) == ["刚到的特提电报", "早发的加急通知", "晚发的加急通知"]
 
 
-def test_a_recalled_unsigned_delivery_leaves_the_inbox_and_its_page_says_why(client, world, telegram):
+def test_a_recalled_unsigned_delivery_leaves_the_pending_tab_and_its_page_is_the_stub(client, world, telegram):
     delivery = delivery_of(telegram, world.other)
     services.delivery_recall(actor=world.zzb, delivery_id=delivery.pk, reason="主送单位有误")
     sign_in(client, world.other_clerk)
-    assert _titles(client.get(reverse("inbox"), {"tab": "all"})) == []
+    assert _titles(client.get(reverse("inbox"))) == []
+    assert _titles(client.get(reverse("inbox"), {"tab": "recalled"})) == ["关于特提事项的通知"]
     page = client.get(reverse("delivery", args=[delivery.pk]))
+    assert page.status_code == 410
     text = _text(page)
-    assert "撤回通知" in text
-    assert "撤回原因：主送单位有误" in text
+    assert "已撤回" in text
+    assert "撤回原因 主送单位有误" in text
+    assert telegram.body not in text
     assert reverse("delivery-sign", args=[delivery.pk]) not in page.content.decode()
 
 
@@ -252,8 +255,11 @@ def test_recalling_a_whole_dispatch_from_the_outbox(client, world, telegram):
 
     response = client.post(reverse("dispatch-recall", args=[dispatch.pk]), {"reason": "文字有误"}, follow=True)
 
-    assert "未签收的 1 件已从对方收文中撤回。已签收的 1 个单位及其下级 0 个单位已收到撤回通知。" in _text(response)
-    assert Dispatch.objects.get(pk=dispatch.pk).recalled_at is not None
+    assert (
+        "已撤回内组电明字〔2022〕1号。未签收的 1 件已从对方收文中撤回。已签收的 1 件已撤回，对方不能再查看。"
+        in _text(response)
+    )
+    assert Dispatch.objects.get(pk=dispatch.pk).recall.reason == "文字有误"
     assert delivery_of(telegram, world.other).state == Delivery.State.RECALLED
     assert reverse("dispatch-recall", args=[dispatch.pk]) not in response.content.decode()
     assert "已撤回" in _text(response)

@@ -7,16 +7,18 @@ from guardian.shortcuts import assign_perm
 
 from tests.factories import content, delivery_of, forward, issue
 from units.errors import NotAllowed, NotFound
+from web.selectors import outbox_for_unit
 from workflow import services
 from workflow.access import (
     access_chain,
     access_delivery,
     access_document,
+    access_unit_as_member,
     delivery_list_visible,
     document_list_visible,
 )
 from workflow.models import AuditEvent, AuditVerb
-from workflow.selectors import inbox_for_user, outbox_for_unit
+from workflow.selectors import inbox_for_user
 
 
 @pytest.fixture
@@ -150,9 +152,11 @@ def test_a_superuser_has_no_bypass(world, chain):
 
 def test_the_outbox_is_for_members_of_the_issuing_unit(world, chain):
     root, _cover = chain
-    assert [d.document_id for d in outbox_for_unit(world.zzb, unit_id=world.department.pk)] == [root.pk]
-    assert list(outbox_for_unit(world.jygw, unit_id=world.department.pk)) == []
-    assert list(outbox_for_unit(AnonymousUser(), unit_id=world.department.pk)) == []
+    department = access_unit_as_member(world.zzb, world.department.pk)
+    assert [d.document_id for d in outbox_for_unit(department)] == [root.pk]
+    for outsider in (world.jygw, world.auditor, AnonymousUser(), None):
+        with pytest.raises(NotFound):
+            access_unit_as_member(outsider, world.department.pk)
 
 
 def test_a_missing_id_and_a_forbidden_id_give_the_same_error(world, chain):

@@ -10,15 +10,11 @@ from django.urls import reverse
 from tests.factories import UserFactory, delivery_of, forward, issue
 from tests.workflow.test_deadlines import at
 from units.errors import NotFound
+from web.selectors import delivery_list_overdue_for_unit
 from workflow import services
+from workflow.access import access_chain, access_return, access_unit_as_member
 from workflow.models import AuditEvent, AuditVerb, CalendarDay, DeadlinePolicy, ReturnReason
-from workflow.selectors import (
-    chain_for_document,
-    completion_list_for_chain,
-    delivery_list_overdue_for_unit,
-    inbox_for_user,
-    return_notice_get,
-)
+from workflow.selectors import chain_for_document, completion_list_for_chain, inbox_for_user
 
 
 @pytest.fixture
@@ -44,12 +40,14 @@ def test_the_inbox_shows_each_deadline_and_flags_the_overdue(world, telegram):
 def test_the_outbox_overdue_list_is_for_the_issuing_unit_only(world, telegram):
     services.delivery_sign_for(actor=world.jygw, delivery_id=delivery_of(telegram, world.education).pk)
     now = at("2022-10-13 10:00")
-    overdue = delivery_list_overdue_for_unit(world.zzb, unit_id=world.department.pk, now=now)
+    department = access_unit_as_member(world.zzb, world.department.pk)
+    overdue = delivery_list_overdue_for_unit(department, now=now)
     assert [delivery.unit_id for delivery in overdue] == [world.other.pk]
-    later = delivery_list_overdue_for_unit(world.zzb, unit_id=world.department.pk, now=at("2022-10-15 00:00"))
+    later = delivery_list_overdue_for_unit(department, now=at("2022-10-15 00:00"))
     assert {delivery.unit_id for delivery in later} == {world.education.pk, world.other.pk}
     for outsider in (world.jygw, world.other_clerk, world.auditor, AnonymousUser(), None):
-        assert list(delivery_list_overdue_for_unit(outsider, unit_id=world.department.pk, now=now)) == []
+        with pytest.raises(NotFound):
+            access_unit_as_member(outsider, world.department.pk)
 
 
 def test_chain_json_carries_the_deadlines_and_the_reminder_count(world, telegram):
@@ -92,14 +90,14 @@ def test_completion_feedback_is_for_the_issuer_and_the_chains_auditors(world):
         services.delivery_complete(actor=clerk, delivery_id=delivery.pk, feedback=f"{clerk.username}已落实。")
 
     def feedback(user, document):
-        return [completion.feedback for completion in completion_list_for_chain(user, document.pk)]
+        return [completion.feedback for completion in completion_list_for_chain(access_chain(user, document.pk))]
 
     assert feedback(world.zzb, root) == ["jygw已落实。", "imu已落实。"]
     assert feedback(world.auditor, root) == ["jygw已落实。", "imu已落实。"]
     assert feedback(world.jygw, cover) == ["imu已落实。"]
     for outsider in (world.other_clerk, world.other_auditor, world.imu, AnonymousUser()):
         with pytest.raises(NotFound):
-            completion_list_for_chain(outsider, root.pk)
+            access_chain(outsider, root.pk)
 
 
 @pytest.fixture
@@ -115,10 +113,10 @@ def returned(world):
 
 def test_the_return_notice_is_for_both_units_and_their_auditors(world, returned):
     for user in (world.zzb, world.jygw, world.auditor):
-        assert return_notice_get(user, returned.pk) == returned
+        assert access_return(user, returned.pk) == returned
     for outsider in (world.other_clerk, world.imu, world.other_auditor, AnonymousUser(), None):
         with pytest.raises(NotFound):
-            return_notice_get(outsider, returned.pk)
+            access_return(outsider, returned.pk)
 
 
 def test_the_return_notice_prints_the_reason(client, world, returned):

@@ -66,7 +66,7 @@ def test_a_title_that_is_not_a_notice_gets_de_tongzhi(world):
 
 def test_forwarding_before_signing_for_is_refused(world, nothing_written):
     document, _dispatch = issue(world.zzb, world.department, main=[world.education])
-    with nothing_written(), pytest.raises(Conflict, match="尚未签收"):
+    with nothing_written(), pytest.raises(Conflict, match="状态为待签收，不能转发。签收后才能转发。"):
         services.document_forward(actor=world.jygw, delivery=delivery_of(document, world.education))
 
 

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import translation
 
 from tests.factories import content, delivery_of, forward, issue, person, unit
-from units.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from units.errors import Conflict, InvalidInput, NotAllowed, NotFound, Withdrawn
 from units.models import Role
 from workflow import services
 from workflow.models import (
@@ -19,6 +19,7 @@ from workflow.models import (
     DeliveryReturn,
     Dispatch,
     Notification,
+    Recall,
     ReturnReason,
 )
 from workflow.selectors import inbox_for_user
@@ -45,7 +46,7 @@ def chain(world):
     return root, dispatch, cover
 
 
-def test_recalling_a_dispatch_withdraws_what_is_unsigned_and_tells_everyone_below_what_was_signed(world, chain):
+def test_recalling_a_dispatch_withdraws_it_from_every_unit_and_from_every_unit_it_was_forwarded_to(world, chain):
     root, dispatch, cover = chain
     services.delivery_sign_for(actor=world.imu, delivery_id=delivery_of(cover, world.university).pk)
 
@@ -53,31 +54,49 @@ def test_recalling_a_dispatch_withdraws_what_is_unsigned_and_tells_everyone_belo
 
     assert counts == {"withdrawn": 1, "held": 1, "downstream": 2}
     education, other = delivery_of(root, world.education), delivery_of(root, world.other)
-    assert (other.state, education.state) == (Delivery.State.RECALLED, Delivery.State.SIGNED)
-    assert other.recalled_at == education.recalled_at is not None
-    # other's unsigned delivery leaves its inbox; education keeps the one it signed for.
-    assert list(inbox_for_user(world.other_clerk)) == []
-    assert [d.pk for d in inbox_for_user(world.jygw)] == [education.pk]
+    university, university_b = delivery_of(cover, world.university), delivery_of(cover, world.university_b)
+    # One state each: withdrawn before signing, or after; the units below lose the forward with it.
+    assert [d.state for d in (other, education, university, university_b)] == [
+        Delivery.State.RECALLED,
+        Delivery.State.RECALLED_AFTER_SIGNING,
+        Delivery.State.RECALLED_AFTER_SIGNING,
+        Delivery.State.RECALLED,
+    ]
+    recall = Recall.objects.get()
+    assert (recall.dispatch_id, recall.delivery_id, recall.recalled_by_id, recall.reason) == (
+        dispatch.pk,
+        None,
+        world.zzb.pk,
+        "内容需要修改",
+    )
+    assert {d.recall_id for d in (other, education, university, university_b)} == {recall.pk}
+    # The dispatch, and the dispatch of the cover letter forwarded from what was recalled.
+    assert sorted(Dispatch.objects.filter(recall=recall).values_list("document_id", flat=True)) == [root.pk, cover.pk]
+    # Their inboxes list only the stubs.
+    assert [(d.pk, d.state) for d in inbox_for_user(world.other_clerk)] == [(other.pk, Delivery.State.RECALLED)]
     assert _notified(Notification.Kind.RECALLED) == sorted(
         [
             ("jygw", education.pk),
             ("other_clerk", other.pk),
-            ("imu", delivery_of(cover, world.university).pk),
-            ("univ_b_clerk", delivery_of(cover, world.university_b).pk),
+            ("imu", university.pk),
+            ("univ_b_clerk", university_b.pk),
         ]
     )
     assert Notification.objects.get(user=world.imu, kind="recalled").text == (
         f"自治区党委组织部已撤回{root.number}《关于做好测试工作的通知》。撤回原因：内容需要修改"
     )
-    # The cover letters' own deliveries stand: only their units are told.
-    assert delivery_of(cover, world.university_b).state == Delivery.State.PENDING
     event = AuditEvent.objects.get(verb=AuditVerb.DISPATCH_RECALLED)
     assert (event.actor_id, event.object_id, event.payload) == (
         world.zzb.pk,
         str(dispatch.pk),
-        {"withdrawn": 1, "held": 1, "downstream": 2, "reason": "内容需要修改"},
+        {"withdrawn": 1, "held": 1, "downstream": 2, "reason": "内容需要修改", "recall_id": recall.pk},
     )
-    assert Dispatch.objects.get(pk=dispatch.pk).recalled_by_id == world.zzb.pk
+    # The audit log names every delivery taken away, per document.
+    withdrawn = {
+        event.document_id: event.payload["delivery_ids"]
+        for event in AuditEvent.objects.filter(verb=AuditVerb.DELIVERIES_WITHDRAWN, object_id=str(recall.pk))
+    }
+    assert withdrawn == {root.pk: sorted([education.pk, other.pk]), cover.pk: sorted([university.pk, university_b.pk])}
 
 
 def test_recalling_one_unsigned_delivery_leaves_the_rest_of_the_dispatch(world, chain):
@@ -88,18 +107,58 @@ def test_recalling_one_unsigned_delivery_leaves_the_rest_of_the_dispatch(world, 
         "held": 0,
         "downstream": 0,
     }
-    assert delivery_of(root, world.education).recalled_at is None
+    assert delivery_of(root, world.education).state == Delivery.State.SIGNED
+    assert Recall.objects.get().delivery_id == other.pk
     assert _notified(Notification.Kind.RECALLED) == [("other_clerk", other.pk)]
-    with pytest.raises(Conflict, match="已撤回"):
+    with pytest.raises(Withdrawn, match="已撤回，不能签收"):
         services.delivery_sign_for(actor=world.other_clerk, delivery_id=other.pk)
 
 
-def test_recalling_one_signed_delivery_notifies_its_unit_and_the_chain_below_it(world, chain):
-    root, _dispatch, _cover = chain
+def test_recalling_one_signed_delivery_withdraws_the_chain_below_it_and_nothing_else(world, chain):
+    root, dispatch, cover = chain
     education = delivery_of(root, world.education)
     assert services.delivery_recall(actor=world.zzb, delivery_id=education.pk)["downstream"] == 2
-    assert delivery_of(root, world.education).state == Delivery.State.SIGNED
+    assert delivery_of(root, world.education).state == Delivery.State.RECALLED_AFTER_SIGNING
+    assert delivery_of(root, world.other).state == Delivery.State.PENDING
+    assert Dispatch.objects.get(pk=dispatch.pk).recall_id is None
+    assert Dispatch.objects.get(document=cover).recall_id == Recall.objects.get().pk
     assert {username for username, _ in _notified(Notification.Kind.RECALLED)} == {"jygw", "imu", "univ_b_clerk"}
+
+
+def test_a_signed_delivery_recalled_refuses_even_a_repeated_sign_for(world, chain, nothing_written):
+    root, _dispatch, _cover = chain
+    education = delivery_of(root, world.education)
+    services.delivery_recall(actor=world.zzb, delivery_id=education.pk)
+    with nothing_written(), pytest.raises(Withdrawn, match="签收后撤回，不能签收"):
+        services.delivery_sign_for(actor=world.jygw, delivery_id=education.pk)
+
+
+def test_a_forward_drafted_before_the_recall_cannot_be_issued_after_it(world, nothing_written):
+    root, _dispatch = issue(world.zzb, world.department, main=[world.education])
+    education = delivery_of(root, world.education)
+    services.delivery_sign_for(actor=world.jygw, delivery_id=education.pk)
+    cover = services.document_forward(actor=world.jygw, delivery=education, main_recipients=[world.university])
+    services.document_sign_off(actor=world.jygw, document=cover)
+    services.delivery_recall(actor=world.zzb, delivery_id=education.pk)
+    with nothing_written(), pytest.raises(Conflict, match="状态为签收后撤回，不能印发这份转发通知"):
+        services.document_issue(actor=world.jygw, document=cover)
+    with nothing_written(), pytest.raises(Conflict, match="签收后撤回，不能转发"):
+        services.document_forward(actor=world.jygw, delivery=education, main_recipients=[world.university])
+
+
+def test_a_cover_letter_still_routing_when_its_source_is_recalled_creates_its_rest_withdrawn(world):
+    root, _dispatch = issue(world.zzb, world.department, main=[world.education])
+    education = delivery_of(root, world.education)
+    cover, cover_dispatch = forward(world.jygw, education, main=[world.groups["各高校党委"]], route=False)
+    services.delivery_recall(actor=world.zzb, delivery_id=education.pk, reason="有误")
+    services.dispatch_route(dispatch_id=cover_dispatch.pk)
+    assert (
+        sorted(Delivery.objects.filter(document=cover).values_list("state", "recall_id"))
+        == [(Delivery.State.RECALLED, Recall.objects.get().pk)] * 2
+    )
+    # Their clerks are never told it arrived.
+    services.dispatch_notify(dispatch_id=cover_dispatch.pk)
+    assert not Notification.objects.filter(kind=Notification.Kind.DELIVERED, delivery__document=cover).exists()
 
 
 def test_recalling_twice_is_refused_and_writes_nothing(world, chain, nothing_written):
@@ -107,7 +166,7 @@ def test_recalling_twice_is_refused_and_writes_nothing(world, chain, nothing_wri
     services.dispatch_recall(actor=world.zzb, dispatch_id=dispatch.pk)
     with nothing_written(), pytest.raises(Conflict, match="已经撤回"):
         services.dispatch_recall(actor=world.zzb, dispatch_id=dispatch.pk)
-    with nothing_written(), pytest.raises(Conflict, match="不能再撤回"):
+    with nothing_written(), pytest.raises(Conflict, match="状态为签收后撤回，不能撤回"):
         services.delivery_recall(actor=world.zzb, delivery_id=delivery_of(root, world.education).pk)
 
 

@@ -150,7 +150,7 @@ def test_a_completed_delivery_needs_no_reminder(world, overdue, nothing_written)
     delivery = delivery_of(overdue, world.education)
     services.delivery_sign_for(actor=world.jygw, delivery_id=delivery.pk)
     services.delivery_complete(actor=world.jygw, delivery_id=delivery.pk, feedback="已办结。")
-    with nothing_written(), pytest.raises(Conflict, match="已办结，不需要催办"):
+    with nothing_written(), pytest.raises(Conflict, match="状态为已办结，不能催办"):
         services.delivery_remind(actor=world.zzb, delivery_id=delivery.pk)
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from tests.factories import delivery_of, issue
-from units.errors import Conflict, NotAllowed, NotFound
+from units.errors import NotAllowed, NotFound, Withdrawn
 from workflow import services
 from workflow.models import AuditEvent, AuditVerb, Delivery, Receipt
 
@@ -68,8 +68,8 @@ def test_signing_a_missing_delivery_is_not_found(world, nothing_written):
 def test_a_recalled_delivery_cannot_be_signed(world, nothing_written):
     document, _dispatch = issue(world.zzb, world.department, main=[world.education])
     delivery = delivery_of(document, world.education)
-    Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.RECALLED)
-    with nothing_written(), pytest.raises(Conflict, match="已撤回"):
+    services.delivery_recall(actor=world.zzb, delivery_id=delivery.pk)
+    with nothing_written(), pytest.raises(Withdrawn, match="状态为已撤回，不能签收"):
         services.delivery_sign_for(actor=world.jygw, delivery_id=delivery.pk)
 
 

@@ -9,18 +9,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from web import charts
-from web.selectors import (
-    chain_audit_trail,
-    chain_levels,
-    chain_list_for_user,
-)
+from web.selectors import chain_list_for_user, chain_page
 from web.views.common import door
 from workflow.access import (
     access_chain,
 )
 from workflow.models import Delivery
-from workflow.selectors import chain_for_document, completion_list_for_chain
+from workflow.selectors import chain_for_document
 
 CHAINS_PAGE_SIZE = 20
 
@@ -35,34 +30,13 @@ def chain_list(request):
 
 # --- chain --------------------------------------------------------------------------------------
 
-COMPLETIONS_SHOWN = 200  # the 办结 feedback listed on the chain page (the CSV has every delivery)
-
 
 @login_required
 @require_GET
 @door
 def chain(request, pk: int):
-    document = access_chain(request.user, pk)
-    tree = chain_for_document(document)
-    now = timezone.now()
-    levels = chain_levels(tree, now=now)
-    completions = completion_list_for_chain(request.user, document.pk)
-    return render(
-        request,
-        "web/chain.html",
-        {
-            "document": document,
-            "tree": tree,
-            "levels": levels,
-            "stalled": [stalled for level in levels for stalled in level.stalled],
-            "sign_times": charts.sign_time_chart(levels),
-            "signed_curve": charts.signed_curve_chart(tree),
-            "trail": chain_audit_trail(tree),
-            "completions": list(completions[:COMPLETIONS_SHOWN]),
-            "completion_count": completions.count(),
-            "now": now,
-        },
-    )
+    page = chain_page(access_chain(request.user, pk), now=timezone.now())
+    return render(request, "web/chain.html", {"page": page, **vars(page)})
 
 
 @login_required

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -10,20 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from documents.content import DocumentContent
 from documents.models import Document
-from units.errors import DomainError, NotFound
-from units.models import Role
+from units.errors import Conflict, DomainError, NotAllowed, NotFound
 from web.forms import CompleteForm, ForwardForm, RecallForm, ReturnForm
-from web.selectors import (
-    delivery_get_handling,
-    delivery_history,
-    document_parts,
-    forward_preview,
-    receipt_for_delivery,
-    unit_roles_for_user,
-)
-from web.views.common import ISSUER_ROLES, back_to, door
+from web.selectors import delivery_page, forward_preview
+from web.views.common import back_to, door
 from workflow.access import (
     access_delivery,
     access_dispatch,
@@ -39,41 +29,29 @@ from workflow.services import (
     delivery_sign_for,
     dispatch_recall,
     document_forward,
-    document_update,
     notification_mark_read,
 )
+from workflow.services.rules import DeliveryAction, delivery_action_refusal
 
 
 def _delivery_page(request, delivery: Delivery, *, return_form=None, complete_form=None, status: int = 200):
-    """The delivery page: the document, its receipt and history, and the actions this person may
-    take on either side (the recipient's clerk: 签收, 转发, 退文, 办结; the issuer's clerk or
-    signer: 催办, 撤回). The buttons are hints; the services decide."""
+    """The delivery page: the document, its receipt and history, and what this person may do with
+    it (the services' answer: workflow.services.rules.delivery_actions)."""
     now = timezone.now()
-    recipient_roles = unit_roles_for_user(request.user, delivery.unit_id)
-    issuer_roles = unit_roles_for_user(request.user, delivery.document.issuing_unit_id)
-    is_clerk = Role.CLERK in recipient_roles
-    is_issuer = any(role in issuer_roles for role in ISSUER_ROLES)
-    history = delivery_history(delivery)
-    is_forwarded = any(entry.what == "FORWARDED" for entry in history)
-    is_open = delivery.recalled_at is None and delivery.state in (Delivery.State.PENDING, Delivery.State.SIGNED)
-    held = delivery.state in (Delivery.State.SIGNED, Delivery.State.COMPLETED)
+    page = delivery_page(request.user, delivery, now=now)
     return render(
         request,
         "web/delivery.html",
         {
             "delivery": delivery,
             "document": delivery.document,
-            "receipt": receipt_for_delivery(delivery),
-            "parts": document_parts(delivery.document),
-            "history": history,
-            "handling": delivery_get_handling(delivery, now=now),
+            "page": page,
+            "receipt": page.receipt,
+            "parts": page.parts,
+            "history": page.history,
+            "handling": page.handling,
+            "actions": page.actions,
             "now": now,
-            "can_sign_for": is_clerk and delivery.state == Delivery.State.PENDING and delivery.recalled_at is None,
-            "can_forward": is_clerk and held,
-            "can_return": is_clerk and is_open and not is_forwarded,
-            "can_complete": is_clerk and is_open and delivery.state == Delivery.State.SIGNED,
-            "can_remind": is_issuer and is_open,
-            "can_recall": is_issuer and delivery.recalled_at is None and delivery.state != Delivery.State.RETURNED,
             "return_form": return_form or ReturnForm(),
             "complete_form": complete_form or CompleteForm(),
             "recall_form": RecallForm(),
@@ -174,11 +152,10 @@ def _recall(request, document: Document, recall) -> HttpResponse:
         parts = [_("已撤回%(number)s。") % {"number": document.number}]
         if counts["withdrawn"]:
             parts.append(_("未签收的 %(count)d 件已从对方收文中撤回。") % {"count": counts["withdrawn"]})
-        if counts["held"] or counts["downstream"]:
-            parts.append(
-                _("已签收的 %(held)d 个单位及其下级 %(downstream)d 个单位已收到撤回通知。")
-                % {"held": counts["held"], "downstream": counts["downstream"]}
-            )
+        if counts["held"]:
+            parts.append(_("已签收的 %(count)d 件已撤回，对方不能再查看。") % {"count": counts["held"]})
+        if counts["downstream"]:
+            parts.append(_("由此转发到下级的 %(count)d 件随之撤回。") % {"count": counts["downstream"]})
         messages.success(request, "".join(str(part) for part in parts))
     return redirect(back_to(request, reverse("outbox") + f"?unit={document.issuing_unit_id}"))
 
@@ -227,11 +204,15 @@ def delivery_sign(request, pk: int):
     return redirect(reverse("delivery", args=[delivery.pk]) + "#receipt")
 
 
-def _forward_context(request, pk: int):
-    """The delivery to forward and the form, for a clerk of the receiving unit; 404 for anyone else."""
+def _forward_context(request, pk: int) -> Delivery:
+    """The delivery to forward, for a clerk of the receiving unit while it holds it; 404 for
+    anyone else, as the door answers (the rule: workflow.services.rules, DeliveryAction.FORWARD)."""
     delivery = access_delivery(request.user, pk)
-    if Role.CLERK not in unit_roles_for_user(request.user, delivery.unit_id):
+    refusal = delivery_action_refusal(request.user, DeliveryAction.FORWARD, delivery)
+    if isinstance(refusal, NotAllowed):
         raise NotFound(_("送达记录不存在或无权查看。"))
+    if refusal is not None:
+        raise refusal
     return delivery
 
 
@@ -243,37 +224,24 @@ def _prefilled_body(delivery: Delivery) -> str:
 @require_http_methods(["GET", "POST"])
 @door
 def delivery_forward(request, pk: int):
-    delivery = _forward_context(request, pk)
-    if delivery.state not in (Delivery.State.SIGNED, Delivery.State.COMPLETED):
-        messages.error(request, _("签收后才能转发。"))
-        return redirect("delivery", pk=delivery.pk)
+    try:
+        delivery = _forward_context(request, pk)
+    except Conflict as refusal:
+        messages.error(request, refusal.message)
+        return redirect("delivery", pk=pk)
     initial = {"urgency": delivery.document.urgency, "body": _prefilled_body(delivery)}
     form = ForwardForm(request.POST or None, unit=delivery.unit, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            # One transaction: the cover letter is drafted with its own text, or not at all.
-            with transaction.atomic():
-                cover = document_forward(
-                    actor=request.user,
-                    delivery=delivery,
-                    main_recipients=form.recipients(),
-                    urgency=data["urgency"],
-                    number_prefix=data["number_prefix"],
-                )
-                if data["body"] != cover.body:
-                    cover = document_update(
-                        actor=request.user,
-                        document=cover,
-                        content=DocumentContent(
-                            kind=cover.kind,
-                            title=cover.title,
-                            body=data["body"],
-                            urgency=cover.urgency,
-                            classification=cover.classification,
-                            issuer_mark=cover.issuer_mark,
-                        ),
-                    )
+            cover = document_forward(
+                actor=request.user,
+                delivery=delivery,
+                main_recipients=form.recipients(),
+                urgency=data["urgency"],
+                number_prefix=data["number_prefix"],
+                body=data["body"],
+            )
         except DomainError as error:
             form.add_error(None, error.message)
         else:
@@ -300,7 +268,10 @@ def _chosen_prefix(form: ForwardForm) -> str:
 @door
 def delivery_forward_preview(request, pk: int):
     """The cover letter in the official layout as the form now stands (htmx); writes nothing."""
-    delivery = _forward_context(request, pk)
+    try:
+        delivery = _forward_context(request, pk)
+    except Conflict as refusal:
+        return HttpResponse(refusal.message, status=409, content_type="text/plain; charset=utf-8")
     form = ForwardForm(request.POST, unit=delivery.unit)
     form.is_valid()
     data = getattr(form, "cleaned_data", {})

@@ -13,23 +13,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from documents.content import DocumentContent
 from documents.models import Document
 from units.errors import DomainError, NotFound
-from units.models import Role, Unit
+from units.models import Unit
 from web.forms import DraftForm, IssueForm
-from web.selectors import (
-    attachment_get_visible,
-    document_parts,
-    return_list_for_unit,
-    unit_list_for_drafting,
-    unit_list_matching,
-    unit_roles_for_user,
-)
+from web.selectors import document_parts, return_list_for_unit, unit_list_for_drafting, unit_list_matching
 from web.views.common import door
 from workflow.access import (
-    access_chain,
+    access_attachment,
     access_completion_attachment,
     access_document,
     access_return,
     access_unit_for_drafting,
+    may_open_chain,
 )
 from workflow.deadlines import CALENDAR_ZONE
 from workflow.services import (
@@ -38,6 +32,7 @@ from workflow.services import (
     document_issue,
     document_sign_off,
 )
+from workflow.services.rules import DocumentAction, document_actions
 
 # --- documents ----------------------------------------------------------------------------------
 
@@ -45,8 +40,9 @@ from workflow.services import (
 RETURNS_OFFERED = 50  # how many 退文 the issue form offers to answer (the unanswered first)
 
 
-def _issue_form(request, document: Document, data=None) -> IssueForm:
-    returns = list(return_list_for_unit(request.user, unit_id=document.issuing_unit_id)[:RETURNS_OFFERED])
+def _issue_form(request, document: Document, data=None, *, may_issue: bool) -> IssueForm:
+    """The 印发 form; the unit's 退文 to answer are offered only to whom may issue the document."""
+    returns = list(return_list_for_unit(document.issuing_unit)[:RETURNS_OFFERED]) if may_issue else []
     initial = {"answers_return": request.GET.get("answers", "")}
     return IssueForm(data, returns=returns, initial=initial)
 
@@ -56,25 +52,19 @@ def _issue_form(request, document: Document, data=None) -> IssueForm:
 @door
 def document_detail(request, pk: int):
     document = access_document(request.user, pk)
-    roles = unit_roles_for_user(request.user, document.issuing_unit_id)
-    try:
-        access_chain(request.user, document.pk)
-    except NotFound:
-        can_see_chain = False
-    else:
-        can_see_chain = True
-    can_issue = Role.CLERK in roles and document.state == Document.State.SIGNED_OFF
+    actions = document_actions(request.user, document)
+    can_issue = DocumentAction.ISSUE in actions
     return render(
         request,
         "web/document.html",
         {
             "document": document,
-            "parts": document_parts(document),
+            "parts": document_parts(request.user, document),
             "forward": getattr(document, "forward", None) if document.state != Document.State.ISSUED else None,
-            "can_sign_off": Role.SIGNER in roles and document.state == Document.State.DRAFT,
+            "can_sign_off": DocumentAction.SIGN_OFF in actions,
             "can_issue": can_issue,
-            "issue_form": _issue_form(request, document) if can_issue else None,
-            "can_see_chain": can_see_chain,
+            "issue_form": _issue_form(request, document, may_issue=True) if can_issue else None,
+            "can_see_chain": may_open_chain(request.user, document),
         },
     )
 
@@ -104,7 +94,8 @@ def _answers_query(data) -> str:
 @door
 def document_issue_view(request, pk: int):
     document = access_document(request.user, pk)
-    form = _issue_form(request, document, request.POST)
+    may_issue = DocumentAction.ISSUE in document_actions(request.user, document)
+    form = _issue_form(request, document, request.POST, may_issue=may_issue)
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
@@ -242,10 +233,9 @@ def unit_search(request):
 
 @login_required
 @require_GET
+@door
 def attachment_download(request, pk: int):
-    attachment = attachment_get_visible(request.user, pk)
-    if attachment is None:
-        raise Http404(_("附件不存在或无权查看。"))
+    attachment = access_attachment(request.user, pk)
     return FileResponse(
         attachment.file.open("rb"), as_attachment=True, filename=attachment.name, content_type=attachment.content_type
     )

@@ -40,6 +40,7 @@ def inbox(request):
                 ("pending", _("待签收")),
                 ("signed", _("已签收")),
                 ("completed", _("已办结")),
+                ("recalled", _("已撤回")),
                 ("all", _("全部")),
             ],
             "counts": inbox_counts_for_user(request.user),

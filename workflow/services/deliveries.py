@@ -10,25 +10,31 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from documents.models import Document
-from documents.numbering import format_number
-from units.errors import Conflict, NotAllowed, NotFound
+from units.errors import DomainError, NotAllowed, NotFound, Withdrawn
 from units.models import Role, Unit
 from units.selectors import unit_list_for_member, unit_role_condition_sql
 from workflow.audit import audit_record
 from workflow.models import AuditVerb, Delivery, Receipt
+from workflow.services.rules import DeliveryAction, Standing, delivery_refusal
+from workflow.transitions import sources
 
 
 def delivery_open(*, actor: AbstractBaseUser, delivery: Delivery) -> bool:
     """Record the first time a member of the recipient unit opened the delivery.
 
     Returns True when this was the first opening (and an audit event was written). Opening by
-    anyone else (the issuer, an auditor) records nothing.
+    anyone else (the issuer, an auditor), or opening a withdrawn delivery (which shows only its
+    stub), records nothing.
     """
     if not unit_list_for_member(actor).filter(pk=delivery.unit_id).exists():
         return False
     with transaction.atomic():
         now = timezone.now()
-        first = Delivery.objects.filter(pk=delivery.pk, read_at__isnull=True).update(read_at=now, read_by=actor)
+        first = (
+            Delivery.objects.filter(pk=delivery.pk, read_at__isnull=True)
+            .exclude(state__in=Delivery.WITHDRAWN_STATES)
+            .update(read_at=now, read_by=actor)
+        )
         if first:
             delivery.read_at, delivery.read_by = now, actor
             audit_record(
@@ -67,12 +73,13 @@ def _signing_sql() -> str:
 
 @functools.cache
 def _sign_sql() -> tuple[str, str]:
-    """The two writes of a sign-for: the move out of PENDING (only from PENDING, only by a clerk:
-    the row's lock decides between concurrent signers) and the receipt."""
+    """The two writes of a sign-for: the move to SIGNED (only from the states the transition table
+    allows, only by a clerk: the row's lock decides between concurrent signers) and the receipt."""
+    allowed = ", ".join(f"'{state}'" for state in sources(Delivery.State.SIGNED))  # the table's own constants
     update = (
         f"UPDATE {Delivery._meta.db_table} SET state = %s, signed_at = %s, "
         "read_at = COALESCE(read_at, %s), read_by_id = COALESCE(read_by_id, %s) "
-        "WHERE id = %s AND state = %s AND {is_clerk}"
+        f"WHERE id = %s AND state IN ({allowed}) AND {{is_clerk}}"
     )
     insert = (
         f"INSERT INTO {Receipt._meta.db_table} (delivery_id, unit_id, signed_by_id, signed_at, content_digest) "
@@ -100,9 +107,23 @@ class _Signing:
     content_digest: str | None
     is_clerk: int
 
-    def refuse_unless_clerk(self) -> None:
-        if not self.is_clerk:
-            raise NotAllowed(_("您不是%(unit)s的收发员，不能签收。") % {"unit": self.unit_name})
+    def refusal(self) -> DomainError | None:
+        """The rule of workflow.services.rules for 签收, on what this read found: no query."""
+        db = connection.alias
+        document = Document.from_db(
+            db,
+            ["id", "number_prefix", "number_year", "number_serial"],
+            [self.document_id, self.number_prefix, self.number_year, self.number_serial],
+        )
+        delivery = Delivery.from_db(
+            db,
+            ["id", "unit_id", "document_id", "state"],
+            [self.delivery_id, self.unit_id, self.document_id, self.state],
+        )
+        delivery.unit = Unit.from_db(db, ["id", "name"], [self.unit_id, self.unit_name])
+        delivery.document = document
+        standing = Standing(recipient=frozenset({Role.CLERK}) if self.is_clerk else frozenset())
+        return delivery_refusal(DeliveryAction.SIGN_FOR, delivery, standing)
 
     def receipt(self, *, receipt_id: int, signed_by_id: int, signed_at, content_digest: str) -> Receipt:
         """The receipt, with its unit's name and its document's number loaded (as callers show them)."""
@@ -159,9 +180,23 @@ def _read_signing(actor: AbstractBaseUser, delivery_id: int) -> _Signing:
             row = cursor.fetchone()
     if row is None:
         raise NotFound(_("送达记录不存在或无权查看。"))
-    signing = _Signing(*row)
-    signing.refuse_unless_clerk()
-    return signing
+    return _Signing(*row)
+
+
+def _refuse_or_receipt(signing: _Signing) -> Receipt | None:
+    """The receipt already written, or None when this sign-for may go ahead; raises the refusal
+    otherwise. A withdrawn delivery is refused even with a receipt: its unit has lost it."""
+    refusal = signing.refusal()
+    if isinstance(refusal, NotAllowed):
+        raise refusal
+    if signing.state in Delivery.WITHDRAWN_STATES:
+        raise Withdrawn(refusal.message)
+    existing = signing.existing_receipt()
+    if existing is not None:
+        return existing
+    if refusal is not None:
+        raise refusal
+    return None
 
 
 def delivery_sign_for(*, actor: AbstractBaseUser, delivery_id: int) -> Receipt:
@@ -176,11 +211,9 @@ def delivery_sign_for(*, actor: AbstractBaseUser, delivery_id: int) -> Receipt:
     # A repeat (a client retrying, a second click) is answered by this one read, without a
     # transaction or a lock: a receipt, once written, never changes.
     signing = _read_signing(actor, delivery_id)
-    existing = signing.existing_receipt()
+    existing = _refuse_or_receipt(signing)
     if existing is not None:
         return existing
-    if signing.state != Delivery.State.PENDING:
-        raise _cannot_sign(signing)
     update, insert = _sign_sql()
     is_clerk, params = unit_role_condition_sql(actor, Role.CLERK, "unit_id")
     with transaction.atomic(), connection.cursor() as cursor:
@@ -188,16 +221,16 @@ def delivery_sign_for(*, actor: AbstractBaseUser, delivery_id: int) -> Receipt:
         at = connection.ops.adapt_datetimefield_value(now)
         cursor.execute(
             update.format(is_clerk=is_clerk),
-            [Delivery.State.SIGNED, at, at, actor.pk, delivery_id, Delivery.State.PENDING, *params],
+            [Delivery.State.SIGNED, at, at, actor.pk, delivery_id, *params],
         )
         if cursor.rowcount != 1:
             # Signed by someone else while this one waited for the row (their receipt has committed
             # now, and this statement sees it), recalled or returned meanwhile, or no longer a clerk.
             signing = _read_signing(actor, delivery_id)
-            existing = signing.existing_receipt()
+            existing = _refuse_or_receipt(signing)
             if existing is not None:
                 return existing
-            raise _cannot_sign(signing)
+            raise RuntimeError(f"delivery {delivery_id}: sign-for neither moved nor refused")
         cursor.execute(insert, [delivery_id, signing.unit_id, actor.pk, at, signing.digest])
         (receipt_id,) = cursor.fetchone()
         audit_record(
@@ -210,11 +243,3 @@ def delivery_sign_for(*, actor: AbstractBaseUser, delivery_id: int) -> Receipt:
             payload={"receipt_id": receipt_id, "content_digest": signing.digest},
         )
     return signing.receipt(receipt_id=receipt_id, signed_by_id=actor.pk, signed_at=now, content_digest=signing.digest)
-
-
-def _cannot_sign(signing: _Signing) -> Conflict:
-    number = format_number(signing.number_prefix, signing.number_year, signing.number_serial)
-    return Conflict(
-        _("%(number)s的送达状态为%(state)s，不能签收。")
-        % {"number": number, "state": Delivery.State(signing.state).label}
-    )

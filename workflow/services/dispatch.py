@@ -45,22 +45,31 @@ def _start_attempt(dispatch: Dispatch, field: str) -> bool:
     return bool(started)
 
 
-def _insert_deliveries(dispatch: Dispatch, chunk: list[tuple[int, str]], now) -> list[int]:
-    """One statement: insert the chunk's deliveries, skip those that exist, return the new units."""
+def _insert_deliveries(dispatch: Dispatch, chunk: list[tuple[int, str]], now, recall_id: int | None) -> list[int]:
+    """One statement: insert the chunk's deliveries, skip those that exist, return the new units.
+
+    A dispatch recalled while it was being routed (its cover letter's source was recalled) gets its
+    remaining deliveries already withdrawn: every recipient has its row, none gets the content.
+    """
     table = Delivery._meta.db_table
     # The deadlines fixed at issue travel with each delivery, in the same statement.
-    columns = "dispatch_id, document_id, unit_id, role, state, created_at, deadline_sign_for, deadline_complete"
+    columns = (
+        "dispatch_id, document_id, unit_id, role, state, recall_id, created_at, deadline_sign_for, deadline_complete"
+    )
+    state = Delivery.State.PENDING if recall_id is None else Delivery.State.RECALLED
     deadlines = [dispatch.deadline_sign_for, dispatch.deadline_complete]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) "
-                "SELECT %s, %s, t.unit_id, t.role, 'pending', %s, %s::timestamptz, %s::timestamptz "
+                "SELECT %s, %s, t.unit_id, t.role, %s, %s, %s, %s::timestamptz, %s::timestamptz "
                 "FROM unnest(%s::bigint[], %s::text[]) AS t(unit_id, role) "
                 "ON CONFLICT (dispatch_id, unit_id) DO NOTHING RETURNING unit_id",
                 [
                     dispatch.pk,
                     dispatch.document_id,
+                    state,
+                    recall_id,
                     now,
                     *deadlines,
                     [unit for unit, _ in chunk],
@@ -68,11 +77,11 @@ def _insert_deliveries(dispatch: Dispatch, chunk: list[tuple[int, str]], now) ->
                 ],
             )
         else:
-            values = ", ".join(["(%s, %s, %s, %s, 'pending', %s, %s, %s)"] * len(chunk))
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
             params = [
                 value
                 for unit, role in chunk
-                for value in (dispatch.pk, dispatch.document_id, unit, role, now, *deadlines)
+                for value in (dispatch.pk, dispatch.document_id, unit, role, state, recall_id, now, *deadlines)
             ]
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {values} "
@@ -103,15 +112,23 @@ def dispatch_route(*, dispatch_id: int) -> bool:
     size = settings.ROUTING_CHUNK_SIZE
     for start in range(0, len(recipients), size):
         with transaction.atomic():
-            created = _insert_deliveries(dispatch, recipients[start : start + size], timezone.now())
+            # The dispatch's row lock orders this chunk with a recall (workflow.services.recall): a
+            # recall waits for the chunk to commit and then withdraws it, or the chunk sees the recall.
+            recall_id = (
+                Dispatch.objects.select_for_update(no_key=True).filter(pk=dispatch.pk).values_list("recall_id").get()
+            )[0]
+            created = _insert_deliveries(dispatch, recipients[start : start + size], timezone.now(), recall_id)
             if created:
+                payload = {"count": len(created), "unit_ids": sorted(created)}
+                if recall_id is not None:
+                    payload["recall_id"] = recall_id
                 audit_record(
                     actor=None,
                     verb=AuditVerb.DELIVERIES_CREATED,
                     object_type="Dispatch",
                     object_id=dispatch.pk,
                     document=dispatch.document_id,
-                    payload={"count": len(created), "unit_ids": sorted(created)},
+                    payload=payload,
                 )
     with transaction.atomic():
         routed = Dispatch.objects.filter(pk=dispatch.pk, routed_at__isnull=True).update(
@@ -161,6 +178,7 @@ def dispatch_notify(*, dispatch_id: int) -> bool:
     while True:
         chunk = list(
             Delivery.objects.filter(dispatch=dispatch, id__gt=last_id)
+            .exclude(state__in=Delivery.WITHDRAWN_STATES)
             .order_by("id")
             .values_list("id", "unit_id")[:size]
         )
@@ -169,7 +187,9 @@ def dispatch_notify(*, dispatch_id: int) -> bool:
         first_id, last_id = chunk[0][0], chunk[-1][0]
         delivery_of_unit = {unit_id: delivery_id for delivery_id, unit_id in chunk}
         units = Unit.objects.filter(
-            pk__in=Delivery.objects.filter(dispatch=dispatch, id__gte=first_id, id__lte=last_id).values("unit_id")
+            pk__in=Delivery.objects.filter(dispatch=dispatch, id__gte=first_id, id__lte=last_id)
+            .exclude(state__in=Delivery.WITHDRAWN_STATES)
+            .values("unit_id")
         )
         now = timezone.now()
         with transaction.atomic():

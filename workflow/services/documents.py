@@ -31,35 +31,23 @@ from documents.models import (
     RecipientRole,
 )
 from documents.numbering import format_number
-from units.errors import Conflict, InvalidInput, NotAllowed
+from units.errors import InvalidInput
 from units.models import NumberPrefix, RecipientGroup, Role, Unit
-from units.selectors import unit_has_role
 from workflow.audit import audit_record
 from workflow.deadlines import CALENDAR_ZONE, Deadlines, deadlines_for, local_text
 from workflow.enqueue import enqueue_routing, queue_for
 from workflow.models import AuditVerb, Delivery, DeliveryReturn, Dispatch, Forward
+from workflow.services.rules import (
+    DeliveryAction,
+    DocumentAction,
+    require_delivery_action,
+    require_document_action,
+    require_role,
+)
 
 Recipient = Unit | RecipientGroup
 
 FORWARD_BODY = "现将《{title}》（{number}）转发给你们，请认真组织学习并抓好贯彻落实。"
-
-
-def _require_role(actor: AbstractBaseUser, unit: Unit, *roles: Role, action: str) -> None:
-    if not any(unit_has_role(actor, unit.pk, role) for role in roles):
-        names = "或".join(str(role.label) for role in roles)
-        raise NotAllowed(
-            _("您不是%(unit)s的%(roles)s，不能%(action)s。") % {"unit": unit.name, "roles": names, "action": action}
-        )
-
-
-def _require_state(document: Document, state: Document.State, action: str) -> None:
-    if document.state != state:
-        if document.state == Document.State.ISSUED:
-            raise Conflict(_("%(number)s已经印发，不能再%(action)s。") % {"number": document.number, "action": action})
-        raise Conflict(
-            _("公文“%(title)s”当前状态为%(state)s，不能%(action)s。")
-            % {"title": document.title, "state": document.get_state_display(), "action": action}
-        )
 
 
 def _check_recipients(unit: Unit, recipients: Sequence[Recipient]) -> None:
@@ -148,7 +136,7 @@ def document_draft(
     the unit's own recipient groups; the prefix is one of the unit's (default: its default prefix).
     Errors: NotAllowed, InvalidInput naming the bad element. Nothing is written on error.
     """
-    _require_role(actor, unit, Role.DRAFTER, Role.CLERK, action=_("拟稿"))
+    require_role(actor, unit, Role.DRAFTER, Role.CLERK, action=_("拟稿"))
     content = content.cleaned()
     _check_recipients(unit, [*main_recipients, *cc_recipients])
     with transaction.atomic():
@@ -175,11 +163,10 @@ def document_update(
 ) -> Document:
     """Rewrite a draft's elements (and, when given, its recipients). Only drafts change."""
     unit = document.issuing_unit
-    _require_role(actor, unit, Role.DRAFTER, Role.CLERK, action=_("修改公文"))
     content = content.cleaned()
     with transaction.atomic():
-        document = Document.objects.select_for_update().get(pk=document.pk)
-        _require_state(document, Document.State.DRAFT, _("修改"))
+        document = Document.objects.select_for_update(of=("self",)).select_related("issuing_unit").get(pk=document.pk)
+        require_document_action(actor, DocumentAction.EDIT, document)
         if main_recipients is None or cc_recipients is None:
             current = DocumentRecipient.objects.filter(document=document).select_related("unit", "group")
             stored = {role: [r.unit or r.group for r in current if r.role == role] for role in RecipientRole.values}
@@ -203,11 +190,11 @@ def document_update(
 
 def attachment_add(*, actor: AbstractBaseUser, document: Document, name: str, stream: BinaryIO) -> Attachment:
     """Attach a file to a draft. Refuses a wrong type, an oversized or an empty file (InvalidInput)."""
-    _require_role(actor, document.issuing_unit, Role.DRAFTER, Role.CLERK, action=_("添加附件"))
+    require_role(actor, document.issuing_unit, Role.DRAFTER, Role.CLERK, action=_("添加附件"))
     checked = check_attachment(name, stream)
     with transaction.atomic():
-        document = Document.objects.select_for_update().get(pk=document.pk)
-        _require_state(document, Document.State.DRAFT, _("添加附件"))
+        document = Document.objects.select_for_update(of=("self",)).select_related("issuing_unit").get(pk=document.pk)
+        require_document_action(actor, DocumentAction.ATTACH, document)
         position = document.attachments.count() + 1
         attachment = Attachment(
             document=document,
@@ -237,10 +224,9 @@ def document_sign_off(*, actor: AbstractBaseUser, document: Document) -> Documen
     A draft without a 成文日期 gets the day of signing off (Asia/Shanghai): 条例 第九条 dates a
     document by its 签发, and GB/T 9704 prints the date under the 署名. A date the drafter set stays.
     """
-    _require_role(actor, document.issuing_unit, Role.SIGNER, action=_("签发"))
     with transaction.atomic():
-        document = Document.objects.select_for_update().select_related("issuing_unit").get(pk=document.pk)
-        _require_state(document, Document.State.DRAFT, _("签发"))
+        document = Document.objects.select_for_update(of=("self",)).select_related("issuing_unit").get(pk=document.pk)
+        require_document_action(actor, DocumentAction.SIGN_OFF, document)
         now = timezone.now()
         written_on = document.written_on or now.astimezone(CALENDAR_ZONE).date()
         Document.objects.filter(pk=document.pk).update(
@@ -385,10 +371,9 @@ def document_issue(
     number already taken, a deadline later than allowed, a return of another unit). Nothing is
     written on error.
     """
-    _require_role(actor, document.issuing_unit, Role.CLERK, action=_("印发"))
     with transaction.atomic():
-        document = Document.objects.select_for_update().select_related("issuing_unit").get(pk=document.pk)
-        _require_state(document, Document.State.SIGNED_OFF, _("印发"))
+        document = Document.objects.select_for_update(of=("self",)).select_related("issuing_unit").get(pk=document.pk)
+        require_document_action(actor, DocumentAction.ISSUE, document)
         main, cc = _resolve_recipients(document)
         if not main and not cc:
             raise InvalidInput(_("公文“%(title)s”没有收文单位。") % {"title": document.title})
@@ -482,30 +467,30 @@ def document_forward(
     cc_recipients: Sequence[Recipient] = (),
     urgency: str | None = None,
     number_prefix: str | None = None,
+    body: str | None = None,
 ) -> Document:
     """转发: draft a cover letter of the receiving unit that encloses the delivered document unchanged.
 
     Preconditions: the actor is a clerk of the delivery's unit; the delivery is signed for (and not
-    returned or recalled). The cover is a 通知 titled by `forward_title`, its body prefilled with
+    returned or recalled). The cover is a 通知 titled by `forward_title`, its body `body` or else
     FORWARD_BODY; it then goes through sign-off and issue like any draft.
     Errors: NotAllowed, Conflict (not signed for), InvalidInput (recipients).
     """
     unit = delivery.unit
-    _require_role(actor, unit, Role.CLERK, action=_("转发"))
     _check_recipients(unit, [*main_recipients, *cc_recipients])
     with transaction.atomic():
-        delivery = Delivery.objects.select_for_update(of=("self",)).select_related("document").get(pk=delivery.pk)
-        if delivery.state not in (Delivery.State.SIGNED, Delivery.State.COMPLETED):
-            raise Conflict(
-                _("%(number)s尚未签收（当前状态：%(state)s），签收后才能转发。")
-                % {"number": delivery.document.number, "state": delivery.get_state_display()}
-            )
+        delivery = (
+            Delivery.objects.select_for_update(of=("self",))
+            .select_related("document__issuing_unit", "unit")
+            .get(pk=delivery.pk)
+        )
+        require_delivery_action(actor, DeliveryAction.FORWARD, delivery)
         received = delivery.document
         root, depth = forward_chain_position(received)
         content = DocumentContent(
             kind=Kind.NOTICE,
             title=forward_title(unit, root.title),
-            body=FORWARD_BODY.format(title=received.title, number=received.number),
+            body=body or FORWARD_BODY.format(title=received.title, number=received.number),
             urgency=urgency or received.urgency,
             classification=received.classification,
         ).cleaned()
@@ -530,10 +515,9 @@ def document_share(*, actor: AbstractBaseUser, document: Document, user: Abstrac
     Precondition: the actor is a signer of the issuing unit. A guardian object permission on the
     document, which the visibility query honours. Returns False when it was already shared.
     """
-    _require_role(actor, document.issuing_unit, Role.SIGNER, action=_("分享公文"))
-    if not document.is_issued:
-        raise Conflict(_("公文尚未印发，不能分享。"))
     with transaction.atomic():
+        document = Document.objects.select_for_update(of=("self",)).select_related("issuing_unit").get(pk=document.pk)
+        require_document_action(actor, DocumentAction.SHARE, document)
         if DocumentUserObjectPermission.objects.filter(
             content_object=document, user=user, permission__codename="view_document"
         ).exists():

@@ -1,7 +1,8 @@
 """What a recipient unit does after receiving: send it back (退文) or report it done (办结).
 
-Both are for a clerk of the recipient unit, lock the delivery, move its state with a conditional
-UPDATE (Delivery.TRANSITIONS), tell the issuing unit's clerks, and write their audit event.
+Both are for a clerk of the recipient unit (workflow.services.rules), lock the delivery, move its
+state with the one guarded transition (workflow.transitions), tell the issuing unit's clerks, and
+write their audit event.
 """
 
 from collections.abc import Sequence
@@ -14,8 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from documents.attachments import check_attachment
-from units.errors import Conflict, InvalidInput, NotFound
-from units.models import Role
+from units.errors import InvalidInput, NotFound
 from workflow.audit import audit_record
 from workflow.enqueue import enqueue_notification_emails, queue_for
 from workflow.models import (
@@ -24,12 +24,12 @@ from workflow.models import (
     CompletionAttachment,
     Delivery,
     DeliveryReturn,
-    Forward,
     Notification,
     ReturnReason,
 )
-from workflow.services.documents import _require_role
 from workflow.services.notifications import Notice, notice_language, notify_clerks
+from workflow.services.rules import DeliveryAction, require_delivery_action
+from workflow.transitions import delivery_move
 
 MAX_TEXT = 2000
 
@@ -46,20 +46,11 @@ def _locked_delivery(delivery_id: int) -> Delivery:
     return delivery
 
 
-def _refuse(delivery: Delivery, action: str, hint: str = "") -> Conflict:
-    state = _("已撤回") if delivery.recalled_at is not None else delivery.get_state_display()
-    return Conflict(
-        _("%(number)s的送达状态为%(state)s，不能%(action)s。%(hint)s")
-        % {"number": delivery.document.number, "state": state, "action": action, "hint": hint}
-    )
-
-
-def _move(delivery: Delivery, target: str, action: str, **fields) -> None:
-    """The guarded transition, as a conditional UPDATE (the row is locked, so it moves or is refused)."""
-    if target not in Delivery.TRANSITIONS[delivery.state]:
-        raise _refuse(delivery, action)
-    if not Delivery.objects.filter(pk=delivery.pk, state=delivery.state).update(state=target, **fields):
-        raise _refuse(delivery, action)
+def _move(delivery: Delivery, target: str, **fields) -> None:
+    """The guarded transition of a delivery the caller has locked and checked (rules)."""
+    moved = delivery_move(Delivery.objects.filter(pk=delivery.pk), target, **fields)
+    if moved != 1:  # the rule admitted it under the lock: anything else is a bug, never a silent no-op
+        raise RuntimeError(f"delivery {delivery.pk}: {delivery.state} → {target} refused by the transition table")
 
 
 def _clean_text(text: str, what: str) -> str:
@@ -109,13 +100,9 @@ def delivery_return(*, actor: AbstractBaseUser, delivery_id: int, reason: str, t
         raise InvalidInput(_("退文理由为“其他”时，请写明具体理由。"))
     with transaction.atomic():
         delivery = _locked_delivery(delivery_id)
-        _require_role(actor, delivery.unit, Role.CLERK, action=_("退文"))
-        if delivery.recalled_at is not None:
-            raise _refuse(delivery, _("退文"))
-        if Forward.objects.filter(source_delivery=delivery).exists():
-            raise _refuse(delivery, _("退文"), _("本单位已经转发了这份公文。"))
+        require_delivery_action(actor, DeliveryAction.RETURN, delivery)
         now = timezone.now()
-        _move(delivery, Delivery.State.RETURNED, _("退文"), returned_at=now)
+        _move(delivery, Delivery.State.RETURNED, returned_at=now)
         returned = DeliveryReturn.objects.create(
             delivery=delivery, unit=delivery.unit, reason=reason, text=text, returned_by=actor, returned_at=now
         )
@@ -161,13 +148,9 @@ def delivery_complete(
     checked = [(check_attachment(name, stream), stream) for name, stream in attachments]
     with transaction.atomic():
         delivery = _locked_delivery(delivery_id)
-        _require_role(actor, delivery.unit, Role.CLERK, action=_("办结"))
-        if delivery.recalled_at is not None:
-            raise _refuse(delivery, _("办结"))
-        if delivery.state == Delivery.State.PENDING:
-            raise _refuse(delivery, _("办结"), _("请先签收。"))
+        require_delivery_action(actor, DeliveryAction.COMPLETE, delivery)
         now = timezone.now()
-        _move(delivery, Delivery.State.COMPLETED, _("办结"), completed_at=now)
+        _move(delivery, Delivery.State.COMPLETED, completed_at=now)
         completion = Completion.objects.create(
             delivery=delivery, unit=delivery.unit, feedback=feedback, completed_by=actor, completed_at=now
         )

@@ -1,67 +1,114 @@
 """撤回: the issuer withdraws a dispatch, or its delivery to one unit.
 
-A delivery not yet signed for becomes recalled: it leaves the recipient's inbox (its history, the
-delivery row and its audit events, stays). A delivery already signed for keeps its state (the unit
-has it), is marked recalled (`recalled_at`: no more reminders), and its unit and every unit it was
-forwarded to, down the chain, get a recall notice. Set operations: one UPDATE per kind of
-delivery, one recursive query for the chain below, one INSERT of notifications.
-"""
+A recall takes the document away. A delivery not yet signed for becomes recalled; one signed for
+(or completed) becomes recalled after signing. Either way its unit loses the content: every door
+(workflow.access) shows it the stub — number, title, 已撤回, who recalled it, when and why — and
+never the body or the files. What the unit forwarded goes with it: the dispatches of the cover
+letters forwarded from a withdrawn delivery are recalled by the same act, and their deliveries
+withdrawn, level after level down the chain. A unit that got the document another way too keeps it
+through that way. The issuer's people and the chain's auditors still see everything.
 
-import datetime
+Each act is one Recall row (who, when, why) that every delivery it withdrew points to, so each
+stub can say so. Every unit that lost something is told (one notice per clerk). Set operations:
+one UPDATE per kind of move, one recursive query for the chain below, one INSERT of notices,
+whatever the number of deliveries.
+"""
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from units.errors import Conflict, InvalidInput, NotFound
 from units.models import Role
-from workflow.audit import audit_record
+from workflow.audit import audit_record, audit_record_many
 from workflow.enqueue import enqueue_notification_emails
-from workflow.models import AuditVerb, Delivery, Dispatch, Forward, Notification
-from workflow.services.documents import _require_role
+from workflow.models import AuditVerb, Delivery, Dispatch, Forward, Notification, Recall
 from workflow.services.notifications import notice_language, notify_clerks_of
+from workflow.services.rules import DeliveryAction, require_delivery_action, require_role
+from workflow.transitions import delivery_move
 
-HELD_STATES = (Delivery.State.SIGNED, Delivery.State.COMPLETED)
+# Delivery ids per DELIVERIES_WITHDRAWN event: the audit log names every delivery a recall took
+# away, in events of a bounded size.
+AUDIT_CHUNK = 2000
 
 
-def _chain_below(signed: QuerySet[Delivery]) -> QuerySet[Delivery]:
-    """Every delivery of every cover letter forwarded from `signed`, level after level (one query)."""
-    inner_sql, inner_params = signed.order_by().values("id").query.sql_with_params()
+def _below(recall: Recall) -> QuerySet[Delivery]:
+    """Every delivery of every cover letter forwarded from a delivery this recall withdrew after
+    signing, level after level down the chain (one recursive query, whatever the chain's size)."""
     delivery, forward = Delivery._meta.db_table, Forward._meta.db_table
-    # Constant table names and the ORM's own compiled, parameterised SQL: nothing from input.
+    # Constant table names; the recall's id is a parameter.
     below = RawSQL(  # noqa: S611
-        f"WITH RECURSIVE below(id) AS ({inner_sql} "
+        f"WITH RECURSIVE below(id) AS (SELECT id FROM {delivery} WHERE recall_id = %s AND state = %s "
         f"UNION SELECT d.id FROM {delivery} d JOIN {forward} f ON d.document_id = f.cover_id "
         f"JOIN below b ON f.source_delivery_id = b.id) SELECT id FROM below",
-        inner_params,
+        [recall.pk, Delivery.State.RECALLED_AFTER_SIGNING],
     )
-    return Delivery.objects.filter(pk__in=below).exclude(pk__in=signed.values("id"))
+    return Delivery.objects.filter(pk__in=below)
 
 
-def _recall(
-    actor: AbstractBaseUser, dispatch: Dispatch, targets: QuerySet[Delivery], now: datetime.datetime, reason: str
-) -> dict[str, int]:
-    """Recall `targets` (deliveries of `dispatch`, locked by the caller); notify; return the counts."""
-    document = dispatch.document
-    withdrawn = targets.filter(state=Delivery.State.PENDING).update(state=Delivery.State.RECALLED, recalled_at=now)
-    held = targets.filter(state__in=HELD_STATES, recalled_at__isnull=True).update(recalled_at=now)
-    newly_recalled = targets.filter(recalled_at=now)
-    below = _chain_below(newly_recalled.filter(state__in=HELD_STATES))
+def _withdraw(deliveries: QuerySet[Delivery], recall: Recall) -> tuple[int, int]:
+    """Move `deliveries` to the withdrawn state that fits each: (unsigned moved, signed moved)."""
+    unsigned = delivery_move(deliveries, Delivery.State.RECALLED, recall=recall)
+    signed = delivery_move(deliveries, Delivery.State.RECALLED_AFTER_SIGNING, recall=recall)
+    return unsigned, signed
+
+
+def _recall(recall: Recall, targets: QuerySet[Delivery]) -> dict[str, int]:
+    """Withdraw `targets` and everything forwarded from them; tell every unit that lost something."""
+    withdrawn, held = _withdraw(targets, recall)
+    downstream = 0
+    # The cover letters' dispatches first: their row lock waits for a routing chunk in flight, and a
+    # chunk that starts later sees the recall and creates its deliveries withdrawn
+    # (dispatch_route). Again until nothing moves: a cover letter issued from a delivery just before
+    # this recall locked it is caught by the next round.
+    while True:
+        covers = Forward.objects.filter(source_delivery__recall=recall).values("cover_id")
+        dispatches = Dispatch.objects.filter(document_id__in=covers, recall__isnull=True).update(recall=recall)
+        moved = sum(_withdraw(_below(recall), recall))
+        downstream += moved
+        if not dispatches and not moved:
+            break
+    document = recall.dispatch.document
     with notice_language():
         text = _("%(issuer)s已撤回%(number)s《%(title)s》。") % {
             "issuer": document.issuing_unit.name,
             "number": document.number,
             "title": document.title,
         }
-        if reason:
-            text += _("撤回原因：%(reason)s") % {"reason": reason}
-    told = Delivery.objects.filter(Q(pk__in=newly_recalled.values("id")) | Q(pk__in=below.values("id")))
-    notify_clerks_of(told, text=text, kind=Notification.Kind.RECALLED, now=now)
-    enqueue_notification_emails(dispatch.queue)
-    return {"withdrawn": withdrawn, "held": held, "downstream": told.count() - withdrawn - held}
+        if recall.reason:
+            text += _("撤回原因：%(reason)s") % {"reason": recall.reason}
+    notify_clerks_of(
+        Delivery.objects.filter(recall=recall), text=text, kind=Notification.Kind.RECALLED, now=recall.recalled_at
+    )
+    enqueue_notification_emails(recall.dispatch.queue)
+    _audit_withdrawn(recall)
+    return {"withdrawn": withdrawn, "held": held, "downstream": downstream}
+
+
+def _audit_withdrawn(recall: Recall) -> None:
+    """Name every delivery the recall withdrew, per document, in events of AUDIT_CHUNK ids."""
+    by_document: dict[int, list[int]] = {}
+    for delivery_id, document_id in (
+        Delivery.objects.filter(recall=recall).order_by("document_id", "id").values_list("id", "document_id")
+    ):
+        by_document.setdefault(document_id, []).append(delivery_id)
+    audit_record_many(
+        [
+            {
+                "actor": recall.recalled_by,
+                "verb": AuditVerb.DELIVERIES_WITHDRAWN,
+                "object_type": "Recall",
+                "object_id": recall.pk,
+                "document": document_id,
+                "payload": {"delivery_ids": ids[start : start + AUDIT_CHUNK]},
+            }
+            for document_id, ids in by_document.items()
+            for start in range(0, len(ids), AUDIT_CHUNK)
+        ]
+    )
 
 
 def _clean_reason(reason: str) -> str:
@@ -71,17 +118,12 @@ def _clean_reason(reason: str) -> str:
     return reason
 
 
-def _require_routed(dispatch: Dispatch) -> None:
-    if dispatch.routed_at is None:
-        raise Conflict(_("%(number)s正在分发，分发完成后才能撤回，请稍后再试。") % {"number": dispatch.document.number})
-
-
 def dispatch_recall(*, actor: AbstractBaseUser, dispatch_id: int, reason: str = "") -> dict[str, int]:
     """撤回 a whole dispatch: every delivery of it, as the module docstring says.
 
     Preconditions: the actor is a clerk or signer of the issuing unit; the dispatch is routed and
     not recalled yet. Returns {"withdrawn": unsigned deliveries recalled, "held": signed ones
-    noticed, "downstream": deliveries below them in the chain noticed}.
+    recalled, "downstream": deliveries below them in the chain withdrawn}.
     Errors: NotFound, NotAllowed, Conflict (still routing, already recalled), InvalidInput (reason
     too long). Nothing is written on error.
     """
@@ -95,15 +137,19 @@ def dispatch_recall(*, actor: AbstractBaseUser, dispatch_id: int, reason: str = 
         )
         if dispatch is None:
             raise NotFound(_("分发记录不存在或无权查看。"))
-        _require_role(actor, dispatch.document.issuing_unit, Role.CLERK, Role.SIGNER, action=_("撤回"))
-        _require_routed(dispatch)
-        if dispatch.recalled_at is not None:
+        require_role(actor, dispatch.document.issuing_unit, Role.CLERK, Role.SIGNER, action=_("撤回"))
+        if dispatch.routed_at is None:
+            raise Conflict(
+                _("%(number)s正在分发，分发完成后才能撤回，请稍后再试。") % {"number": dispatch.document.number}
+            )
+        if dispatch.recall_id is not None:
             raise Conflict(_("%(number)s已经撤回。") % {"number": dispatch.document.number})
-        now = timezone.now()
-        Dispatch.objects.filter(pk=dispatch.pk, recalled_at__isnull=True).update(recalled_at=now, recalled_by=actor)
-        # The dispatch row is locked, so no second recall runs alongside; a concurrent sign-for is
-        # settled by the conditional UPDATEs (a delivery signed meanwhile is held, not withdrawn).
-        counts = _recall(actor, dispatch, Delivery.objects.filter(dispatch=dispatch), now, reason)
+        recall = Recall.objects.create(dispatch=dispatch, recalled_by=actor, recalled_at=timezone.now(), reason=reason)
+        Dispatch.objects.filter(pk=dispatch.pk).update(recall=recall)
+        # The dispatch row is locked, so no second recall of it runs alongside; a concurrent
+        # sign-for is settled by the conditional UPDATEs (a delivery signed meanwhile is recalled
+        # after signing).
+        counts = _recall(recall, Delivery.objects.filter(dispatch=dispatch))
         audit_record(
             actor=actor,
             verb=AuditVerb.DISPATCH_RECALLED,
@@ -111,7 +157,7 @@ def dispatch_recall(*, actor: AbstractBaseUser, dispatch_id: int, reason: str = 
             object_id=dispatch.pk,
             unit=dispatch.document.issuing_unit_id,
             document=dispatch.document_id,
-            payload={**counts, "reason": reason},
+            payload={**counts, "reason": reason, "recall_id": recall.pk},
         )
     return counts
 
@@ -119,29 +165,28 @@ def dispatch_recall(*, actor: AbstractBaseUser, dispatch_id: int, reason: str = 
 def delivery_recall(*, actor: AbstractBaseUser, delivery_id: int, reason: str = "") -> dict[str, int]:
     """撤回 the delivery to one unit (the rest of the dispatch stands).
 
-    Preconditions and errors as `dispatch_recall`; Conflict too when this delivery was already
-    recalled or returned. Returns the same counts.
+    Preconditions and errors as `dispatch_recall` (workflow.services.rules, DeliveryAction.RECALL);
+    Conflict too when this delivery was already recalled or returned. Returns the same counts.
     """
     reason = _clean_reason(reason)
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(of=("self",))
-            .select_related("dispatch__document__issuing_unit", "unit")
+            .select_related("dispatch__document__issuing_unit", "document__issuing_unit", "unit")
             .filter(pk=delivery_id)
             .first()
         )
         if delivery is None:
             raise NotFound(_("送达记录不存在或无权查看。"))
-        dispatch = delivery.dispatch
-        _require_role(actor, dispatch.document.issuing_unit, Role.CLERK, Role.SIGNER, action=_("撤回"))
-        if delivery.recalled_at is not None or delivery.state == Delivery.State.RETURNED:
-            state = _("已撤回") if delivery.recalled_at is not None else delivery.get_state_display()
-            raise Conflict(
-                _("送给%(unit)s的%(number)s%(state)s，不能再撤回。")
-                % {"unit": delivery.unit.name, "number": dispatch.document.number, "state": state}
-            )
-        now = timezone.now()
-        counts = _recall(actor, dispatch, Delivery.objects.filter(pk=delivery.pk), now, reason)
+        require_delivery_action(actor, DeliveryAction.RECALL, delivery)
+        recall = Recall.objects.create(
+            dispatch=delivery.dispatch,
+            delivery=delivery,
+            recalled_by=actor,
+            recalled_at=timezone.now(),
+            reason=reason,
+        )
+        counts = _recall(recall, Delivery.objects.filter(pk=delivery.pk))
         audit_record(
             actor=actor,
             verb=AuditVerb.DELIVERY_RECALLED,
@@ -149,6 +194,6 @@ def delivery_recall(*, actor: AbstractBaseUser, delivery_id: int, reason: str = 
             object_id=delivery.pk,
             unit=delivery.unit_id,
             document=delivery.document_id,
-            payload={**counts, "reason": reason},
+            payload={**counts, "reason": reason, "recall_id": recall.pk},
         )
     return counts

@@ -63,7 +63,7 @@ from workflow.services.documents import (
     enclose,
     forward_chain_position,
 )
-from workflow.services.documents import _require_role as _require_unit_role
+from workflow.services.rules import require_role as _require_unit_role
 
 
 @dataclasses.dataclass(frozen=True)
@@ -495,7 +495,7 @@ def _received_delivery(unit: Unit, document: Document, source: SourceFile) -> De
             _("%(number)s没有送达%(unit)s，不能转发（单位只能转发送达本单位的公文；纸质来文请先登记收文）。")
             % _names(document, unit),
         )
-    if delivery.state not in (Delivery.State.SIGNED, Delivery.State.COMPLETED):
+    if delivery.state not in Delivery.HELD_STATES:
         raise Conflict(
             _("文件“%(file)s”：%(number)s尚未签收（当前状态：%(state)s），签收后才能转发。")
             % {"file": source.name, "number": document.number, "state": delivery.get_state_display()}

@@ -24,13 +24,12 @@ from django.utils.translation import gettext as _
 from documents.models import URGENT_LEVELS
 from documents.numbering import format_number
 from units.errors import Conflict, NotFound
-from units.models import Role
 from workflow.audit import audit_record_many
-from workflow.deadlines import OPEN_STATES, is_office_hours, local_text, overdue_q
+from workflow.deadlines import is_office_hours, local_text, overdue_q
 from workflow.enqueue import enqueue_notification_emails, queue_for
 from workflow.models import AuditVerb, Delivery, Notification
-from workflow.services.documents import _require_role
 from workflow.services.notifications import Notice, notice_language, notify_clerks
+from workflow.services.rules import DeliveryAction, require_delivery_action
 
 # Two presses of 催办 within this time are one press (a double click, a resubmitted form).
 MANUAL_REMINDER_GAP = datetime.timedelta(minutes=1)
@@ -205,19 +204,14 @@ def delivery_remind(*, actor: AbstractBaseUser, delivery_id: int) -> int:
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(of=("self",))
-            .select_related("document__issuing_unit")
+            .select_related("document__issuing_unit", "unit")
             .filter(pk=delivery_id)
             .first()
         )
         if delivery is None:
             raise NotFound(_("送达记录不存在或无权查看。"))
         document = delivery.document
-        _require_role(actor, document.issuing_unit, Role.CLERK, Role.SIGNER, action=_("催办"))
-        if delivery.state not in OPEN_STATES or delivery.recalled_at is not None:
-            state = _("已撤回") if delivery.recalled_at is not None else delivery.get_state_display()
-            raise Conflict(
-                _("%(number)s的送达状态为%(state)s，不需要催办。") % {"number": document.number, "state": state}
-            )
+        require_delivery_action(actor, DeliveryAction.REMIND, delivery)
         now = timezone.now()
         if delivery.last_reminded_at is not None and now - delivery.last_reminded_at < MANUAL_REMINDER_GAP:
             raise Conflict(_("刚刚已经催办过，请稍后再催办。"))
