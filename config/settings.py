@@ -164,6 +164,16 @@ ATTACHMENT_ALLOWED_EXTENSIONS = env.list(
     "ATTACHMENT_ALLOWED_EXTENSIONS", default=["pdf", "ofd", "docx", "xlsx", "txt", "png", "jpg", "jpeg"]
 )
 
+# Import from files (import_document): the largest file read, text or .docx (a text of a few hundred
+# pages is well under a megabyte), which also bounds the characters of text a .docx may yield; the
+# bytes a .docx's parts may inflate to; and its zip members. Only the XML the text needs is inflated,
+# never the images. With every character in a run of its own (about 200 bytes of XML each), the
+# document.xml of a 100-page document (22 lines of 28 characters a page) is about 12 MB; a Word file
+# has a dozen parts plus one per image, header and footer.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=32 * 1024 * 1024)
+IMPORT_MAX_ZIP_MEMBERS = env.int("IMPORT_MAX_ZIP_MEMBERS", default=1000)
+
 # EMAIL_URL: smtp://user:password@host:25, smtp+tls://…, consolemail://, filemail:///path, dummymail://
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
