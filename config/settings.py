@@ -51,6 +51,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "web.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF, whose check reads the form: refuses an upload past UPLOAD_MAX_REQUEST_BYTES (413).
+    "web.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -163,6 +165,28 @@ ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
 ATTACHMENT_ALLOWED_EXTENSIONS = env.list(
     "ATTACHMENT_ALLOWED_EXTENSIONS", default=["pdf", "ofd", "docx", "xlsx", "txt", "png", "jpg", "jpeg"]
 )
+# The files of one request together (拟稿 or 办结 with several attachments), counted as they arrive by
+# web.uploads: Django bounds a request's form fields, not its files. Twice the largest attachment, so
+# one file of the largest size still goes with its companions, while a web worker never spools more
+# than this to temporary files for one request (4 × 19 MB went through before).
+UPLOAD_MAX_REQUEST_BYTES = env.int("UPLOAD_MAX_REQUEST_BYTES", default=2 * ATTACHMENT_MAX_BYTES)
+if UPLOAD_MAX_REQUEST_BYTES < ATTACHMENT_MAX_BYTES:
+    raise ImproperlyConfigured("UPLOAD_MAX_REQUEST_BYTES must be at least ATTACHMENT_MAX_BYTES.")
+FILE_UPLOAD_HANDLERS = [
+    "web.uploads.UploadLimitHandler",  # first, so that it sees every chunk before it is kept
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+
+# Import from files (import_document): the largest file read, text or .docx (a text of a few hundred
+# pages is well under a megabyte), which also bounds the characters of text a .docx may yield; the
+# bytes a .docx's parts may inflate to; and its zip members. Only the XML the text needs is inflated,
+# never the images. With every character in a run of its own (about 200 bytes of XML each), the
+# document.xml of a 100-page document (22 lines of 28 characters a page) is about 12 MB; a Word file
+# has a dozen parts plus one per image, header and footer.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=32 * 1024 * 1024)
+IMPORT_MAX_ZIP_MEMBERS = env.int("IMPORT_MAX_ZIP_MEMBERS", default=1000)
 
 # EMAIL_URL: smtp://user:password@host:25, smtp+tls://…, consolemail://, filemail:///path, dummymail://
 _email = env.email_url("EMAIL_URL", default="consolemail://")

@@ -64,7 +64,7 @@ def check_attachment(name: str, stream: BinaryIO) -> CheckedFile:
         size += len(chunk)
         if size > limit:
             raise InvalidInput(
-                _("附件“%(name)s”超过大小上限 %(limit)s。") % {"name": clean_name, "limit": _human_size(limit)}
+                _("附件“%(name)s”超过大小上限 %(limit)s。") % {"name": clean_name, "limit": human_size(limit)}
             )
         digest.update(chunk)
     stream.seek(0)
@@ -83,9 +83,9 @@ def check_attachment(name: str, stream: BinaryIO) -> CheckedFile:
     )
 
 
-def _human_size(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.0f} MB"
-    if size >= 1024:
-        return f"{size / 1024:.0f} KB"
+def human_size(size: int) -> str:
+    """A limit as people read it: in MB or KB when it is a whole number of them, else exactly in bytes."""
+    for unit, name in ((1024 * 1024, "MB"), (1024, "KB")):
+        if size >= unit and size % unit == 0:
+            return f"{size // unit} {name}"
     return f"{size} B"

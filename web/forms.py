@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from documents.attachments import check_attachment
+from documents.attachments import check_attachment, human_size
 from documents.models import Classification, Kind, Urgency
 from units.errors import InvalidInput
 from units.models import RecipientGroup, Unit
@@ -125,8 +125,9 @@ class AttachmentsField(forms.FileField):
 
 
 def allowed_attachment_help() -> str:
-    return _("可选。每个文件不超过 %(size)d MB，类型：%(types)s。") % {
-        "size": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+    return _("可选。每个文件不超过 %(size)s，一次合计不超过 %(total)s，类型：%(types)s。") % {
+        "size": human_size(settings.ATTACHMENT_MAX_BYTES),
+        "total": human_size(settings.UPLOAD_MAX_REQUEST_BYTES),
         "types": "、".join(settings.ATTACHMENT_ALLOWED_EXTENSIONS),
     }
 

@@ -4,17 +4,18 @@ the documents it encloses, and the findings of the conformance check.
     from documents.importing import import_bytes, parse_text
     parsed = parse_text(text)          # never raises
     parsed = import_bytes(data, name=path.name)   # raises InvalidInput for unreadable bytes only
+    data = read_file(path)              # a file's bytes, refused (InvalidInput) past IMPORT_MAX_BYTES
     parsed.as_json()                    # the import_document --json shape
 
 Nothing here writes to the database: registering what was parsed is workflow.services.registration.
 """
 
 from documents.importing.conformance import check
-from documents.importing.decoding import read_source
+from documents.importing.decoding import read_file, read_source
 from documents.importing.parser import nest, parse_documents
 from documents.importing.result import Finding, ForwardedDocument, ParsedDocument
 
-__all__ = ["Finding", "ForwardedDocument", "ParsedDocument", "import_bytes", "parse_text"]
+__all__ = ["Finding", "ForwardedDocument", "ParsedDocument", "import_bytes", "parse_text", "read_file"]
 
 
 def parse_text(text: str) -> ParsedDocument:

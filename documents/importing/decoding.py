@@ -1,30 +1,46 @@
 """Bytes to text: UTF-8 (with or without BOM), UTF-16 with a BOM, else GB18030 (which covers GBK and
-GB2312, the encodings of most older Chinese office files). .docx files are read with python-docx.
+GB2312, the encodings of most older Chinese office files). .docx files are read by word.py.
 
-Every refusal is an InvalidInput naming the file and what is wrong with it.
+Every refusal is an InvalidInput naming the file and what is wrong with it. No file larger than
+IMPORT_MAX_BYTES is read or decoded: `read_file` stops reading there.
 """
 
 import codecs
+import os
+import stat
+from pathlib import Path
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from documents.importing.word import docx_text
 from units.errors import InvalidInput
 
-# A text of a few hundred pages is well under a megabyte; anything near this is not a document.
-MAX_BYTES = 10 * 1024 * 1024
-
 _ZIP = b"PK\x03\x04"
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .doc (and .wps) format
 
 
+def read_file(path: str | Path) -> bytes:
+    """A file's bytes, never more than the import limit: a regular file larger than that is refused by
+    its size before anything is read, anything else (a pipe, a device) once the limit is passed.
+
+    Raises InvalidInput naming the file when it is too big, OSError when it cannot be read.
+    """
+    limit = settings.IMPORT_MAX_BYTES
+    with open(path, "rb") as handle:
+        status = os.fstat(handle.fileno())
+        if stat.S_ISREG(status.st_mode) and status.st_size > limit:
+            raise _too_big(str(path), status.st_size, limit)
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidInput(_("文件“%(name)s”超过导入上限 %(limit)d 字节。") % {"name": path, "limit": limit})
+    return data
+
+
 def read_source(data: bytes, *, name: str) -> str:
     """The text of a file's bytes. Raises InvalidInput for a file that is too big, empty or unreadable."""
-    if len(data) > MAX_BYTES:
-        raise InvalidInput(
-            _("文件“%(name)s”太大（%(size)d 字节），导入上限为 %(limit)d 字节。")
-            % {"name": name, "size": len(data), "limit": MAX_BYTES}
-        )
+    if len(data) > settings.IMPORT_MAX_BYTES:
+        raise _too_big(name, len(data), settings.IMPORT_MAX_BYTES)
     if not data.strip():
         raise InvalidInput(_("文件“%(name)s”是空的。") % {"name": name})
     if data.startswith(_ZIP):
@@ -56,6 +72,11 @@ def decode(data: bytes, *, name: str) -> str:
             return data.decode("gb18030")
         except UnicodeDecodeError:
             raise _undecodable(name, utf8_error, "UTF-8 / GB18030") from None
+
+
+def _too_big(name: str, size: int, limit: int) -> InvalidInput:
+    message = _("文件“%(name)s”太大（%(size)d 字节），导入上限为 %(limit)d 字节。")
+    return InvalidInput(message % {"name": name, "size": size, "limit": limit})
 
 
 def _undecodable(name: str, error: UnicodeDecodeError, encodings: str) -> InvalidInput:

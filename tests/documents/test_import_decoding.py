@@ -6,7 +6,6 @@ import zipfile
 import pytest
 
 from documents.importing import import_bytes
-from documents.importing.decoding import MAX_BYTES
 from units.errors import InvalidInput
 
 TEXT = "中共内蒙古大学委员会文件\n内大党发〔2022〕7号\n关于做好秋季学期工作的通知\n各学院党委：\n请认真落实。\n"
@@ -58,6 +57,6 @@ def test_a_zip_that_is_not_a_word_file_is_refused():
         import_bytes(stream.getvalue(), name="x.docx")
 
 
-def test_a_file_too_big_is_refused_before_it_is_read():
+def test_a_file_too_big_is_refused_before_it_is_read(settings):
     with pytest.raises(InvalidInput, match=r"文件“big\.txt”太大"):
-        import_bytes(b"a" * (MAX_BYTES + 1), name="big.txt")
+        import_bytes(b"a" * (settings.IMPORT_MAX_BYTES + 1), name="big.txt")

@@ -21,12 +21,11 @@ command then exits non-zero. With --json, stdout holds only the JSON lines; the 
 """
 
 import json
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
-from documents.importing import ParsedDocument, import_bytes
+from documents.importing import ParsedDocument, import_bytes, read_file
 from units.errors import DomainError
 from units.models import Unit
 from workflow.services import Registration, SourceFile, document_register_draft, document_register_received
@@ -107,9 +106,11 @@ class Command(BaseCommand):
 def _read(path: str) -> tuple[bytes, ParsedDocument] | str:
     """The file's bytes and what was read from them, or the message saying why it could not be read."""
     try:
-        data = Path(path).read_bytes()
+        data = read_file(path)  # refuses a file past the import limit before reading it
     except OSError as error:
         return f"{path}：无法读取文件（{error.strerror or error}）。"
+    except DomainError as error:
+        return str(error)
     try:
         return data, import_bytes(data, name=path)
     except DomainError as error:
