@@ -272,9 +272,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(REMINDER_SWEEP_SECONDS),
         "options": {"queue": "control", "expires": REMINDER_SWEEP_SECONDS * 5},
     },
+    # The outbox's sweep: what no run enqueued on commit sent. At most 1000 emails a run, so that
+    # the control queue stays short; the bulk goes out in the runs on the work's own queue.
     "email unsent notifications": {
         "task": "workflow.email_notifications",
         "schedule": float(SWEEP_INTERVAL_SECONDS),
+        "kwargs": {"limit": 1000},
         "options": {"queue": "control", "expires": SWEEP_INTERVAL_SECONDS * 5},
     },
     "verify the audit chain": {

@@ -41,3 +41,12 @@ def enqueue_notification_emails(queue: str) -> None:
     a lost message only delays the emails.
     """
     transaction.on_commit(lambda: app.send_task(EMAIL_NOTIFICATIONS, queue=queue), robust=True)
+
+
+def enqueue_dispatch_emails(dispatch_id: int, queue: str) -> None:
+    """Email a dispatch's DELIVERED notifications, on the dispatch's own queue: a 特提 telegram's emails
+    are sent by the urgent worker, never behind a routine outbox. The same task and outbox as
+    above, narrowed to the dispatch; what a lost message leaves unsent, the beat's run sends."""
+    transaction.on_commit(
+        lambda: app.send_task(EMAIL_NOTIFICATIONS, kwargs={"dispatch_id": dispatch_id}, queue=queue), robust=True
+    )

@@ -261,6 +261,7 @@ class Notification(models.Model):
     text = models.CharField(max_length=500)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
+    # When the email outbox was done with it: emailed, or nobody to email (no address, inactive).
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -272,12 +273,8 @@ class Notification(models.Model):
             models.Index(
                 fields=["user", "created_at"], condition=models.Q(read_at__isnull=True), name="notification_unread"
             ),
-            # The email outbox of every kind but DELIVERED (dispatch_notify emails those itself).
-            models.Index(
-                fields=["id"],
-                condition=models.Q(emailed_at__isnull=True) & ~models.Q(kind="delivered"),
-                name="notification_unemailed",
-            ),
+            # The email outbox, every kind (services.notifications.notification_email_send).
+            models.Index(fields=["id"], condition=models.Q(emailed_at__isnull=True), name="notification_unemailed"),
         ]
 
     def __str__(self) -> str:

@@ -46,8 +46,8 @@ def remind_overdue_task() -> dict:
 
 
 @shared_task(name="workflow.email_notifications", **RETRY)
-def email_notifications_task() -> int:
-    return services.notification_email_send()
+def email_notifications_task(dispatch_id: int | None = None, limit: int | None = None) -> int:
+    return services.notification_email_send(dispatch_id=dispatch_id, limit=limit)
 
 
 @shared_task(name="workflow.verify_audit", **RETRY)

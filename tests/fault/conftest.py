@@ -16,7 +16,7 @@ import pytest
 from kombu import pools
 
 from config.celery import app
-from tests.worker import Beat, PrivateRedis, Worker
+from tests.worker import Beat, PrivateRedis, Worker, wait_until
 from workflow.audit import audit_verify
 from workflow.models import AuditEvent, AuditVerb, Delivery, Dispatch, Notification
 
@@ -128,9 +128,16 @@ def emails_sent(mail_dir: Path) -> Counter:
     return received
 
 
+def unemailed(dispatch: Dispatch) -> int:
+    """The dispatch's notifications still in the email outbox."""
+    return Notification.objects.filter(delivery__dispatch=dispatch, emailed_at__isnull=True).count()
+
+
 def assert_dispatch_complete(dispatch: Dispatch, unit_ids: list[int], clerk_emails: dict[int, str], mail_dir: Path):
     """Exactly one delivery per unit, one notification per clerk, every email at least once, the
     audit chain intact and every delivery audited once. Returns the number of duplicate emails."""
+    # The emails go out from the outbox after notification (the run enqueued on commit, or the beat's).
+    assert wait_until(lambda: unemailed(dispatch) == 0, timeout=120), f"{unemailed(dispatch)} emails unsent"
     dispatch.refresh_from_db()
     assert dispatch.routed_at is not None
     assert dispatch.notified_at is not None

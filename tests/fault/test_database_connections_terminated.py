@@ -1,4 +1,5 @@
-"""The worker's database connections terminated (pg_terminate_backend) while it routes and notifies."""
+"""The worker's database connections terminated (pg_terminate_backend) while it routes, notifies and
+emails."""
 
 import time
 import uuid
@@ -8,7 +9,7 @@ from django.db import connection
 
 from tests.bulk import bulk_units
 from tests.factories import issue
-from tests.fault.conftest import REPORT, assert_dispatch_complete, log_lines
+from tests.fault.conftest import REPORT, assert_dispatch_complete, log_lines, unemailed
 from tests.worker import wait_until
 from workflow.models import Dispatch
 
@@ -42,13 +43,14 @@ def test_terminated_database_connections_are_retried_and_lose_nothing(committed_
     while terminated < TERMINATIONS and time.monotonic() < deadline:
         time.sleep(0.05)
         dispatch.refresh_from_db()
-        if dispatch.notified_at is not None:
+        emailing = dispatch.notified_at is not None
+        if emailing and not unemailed(dispatch):
             break
         if terminated >= 2 and dispatch.routed_at is None:
-            continue  # two cuts while routing; the rest while notifying
+            continue  # two cuts while routing; the rest while notifying or emailing
         if _terminate_busy_backends(application_name):
             terminated += 1
-            phases.append("routing" if dispatch.routed_at is None else "notifying")
+            phases.append("routing" if dispatch.routed_at is None else "emailing" if emailing else "notifying")
             time.sleep(0.5)
 
     assert terminated >= 2, "the dispatch finished before the connections could be cut"
@@ -60,5 +62,5 @@ def test_terminated_database_connections_are_retried_and_lose_nothing(committed_
     assert retries, worker.output()[-3000:]
     REPORT.append(
         f"worker's connections terminated {terminated} times ({', '.join(phases)}): "
-        f"{len(retries)} task retries, 5000 deliveries and notifications, nothing lost"
+        f"{len(retries)} task retries, 5000 deliveries, notifications and emails, nothing lost"
     )

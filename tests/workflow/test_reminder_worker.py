@@ -61,4 +61,4 @@ def test_the_reminder_task_runs_in_a_real_worker_and_sends_once(committed_world,
     assert delivery_of(document, world.education).reminder_count == 1
     ((to, subject),) = _emails(mail_dir)
     assert to == "jygw@example.org"
-    assert subject.startswith(f"【催办】{document.number}《关于做好测试工作的通知》已超过签收时限（")
+    assert subject == f"【催办】{document.number}《关于做好测试工作的通知》（第1次催办）"

@@ -8,10 +8,8 @@ twice. They run in the worker, as the system (actor None).
 
 import logging
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -20,15 +18,10 @@ from documents.models import RecipientRole
 from units.models import Role, Unit
 from units.selectors import user_list_with_role_in_units
 from workflow.audit import audit_record
-from workflow.enqueue import enqueue_notification, enqueue_routing
+from workflow.enqueue import enqueue_dispatch_emails, enqueue_notification, enqueue_routing
 from workflow.models import AuditVerb, Delivery, Dispatch, Notification
 
 logger = logging.getLogger(__name__)
-
-# Emails sent per transaction: a worker killed between sending and committing sends at most this
-# many again (emails go out at least once; the Message-ID, fixed per notification, lets a mail
-# client fold a repeat).
-EMAIL_BATCH = 20
 
 
 def _start_attempt(dispatch: Dispatch, field: str) -> bool:
@@ -155,13 +148,17 @@ def _delivered_text(document) -> str:
 
 
 def dispatch_notify(*, dispatch_id: int) -> bool:
-    """Notify every clerk of every recipient unit: one in-app notification each, and an email.
+    """Notify every clerk of every recipient unit: one in-app DELIVERED notification each, and their
+    emails through the outbox.
 
-    Chunk by chunk over the deliveries; notifications are unique per (user, delivery, kind), emails
-    are marked as sent in the transaction that sends them (at least once: a crash between sending
-    and commit sends that batch's EMAIL_BATCH emails again). Returns whether the dispatch is notified.
+    Chunk by chunk over the deliveries, each chunk in its own transaction; notifications are unique
+    per (user, delivery, kind), so a re-run writes nothing twice. The last transaction marks the
+    dispatch notified and enqueues the outbox for this dispatch on commit (notification_email_send,
+    on the dispatch's queue): the emails are rows of the outbox from the moment their notification
+    is, so a crash anywhere loses none (the beat sends what no run did). Returns whether the
+    dispatch is notified.
     """
-    dispatch = Dispatch.objects.select_related("document", "document__issuing_unit").filter(pk=dispatch_id).first()
+    dispatch = Dispatch.objects.select_related("document").filter(pk=dispatch_id).first()
     if dispatch is None:
         logger.warning("dispatch %s is gone; nothing to notify", dispatch_id)
         return False
@@ -171,10 +168,9 @@ def dispatch_notify(*, dispatch_id: int) -> bool:
         return False
     if not _start_attempt(dispatch, "notify_attempts"):
         return False
-    document = dispatch.document
-    text = _delivered_text(document)
+    text = _delivered_text(dispatch.document)
     size = settings.ROUTING_CHUNK_SIZE
-    last_id, notified, emailed = 0, 0, 0
+    last_id, notified = 0, 0
     while True:
         chunk = list(
             Delivery.objects.filter(dispatch=dispatch, id__gt=last_id)
@@ -205,11 +201,6 @@ def dispatch_notify(*, dispatch_id: int) -> bool:
             ]
             Notification.objects.bulk_create(rows, ignore_conflicts=True)
             notified += len(rows)
-        emailed += _send_emails(dispatch, first_id, last_id)
-    if _unemailed(dispatch).exists():
-        # Another run of this dispatch holds them (skipped as locked): it marks the dispatch when
-        # they are out; if it died, the sweep starts notification again.
-        return False
     with transaction.atomic():
         if Dispatch.objects.filter(pk=dispatch.pk, notified_at__isnull=True).update(notified_at=timezone.now()):
             audit_record(
@@ -218,56 +209,10 @@ def dispatch_notify(*, dispatch_id: int) -> bool:
                 object_type="Dispatch",
                 object_id=dispatch.pk,
                 document=dispatch.document_id,
-                payload={"notifications": notified, "emails": emailed},
+                payload={"notifications": notified},
             )
+            enqueue_dispatch_emails(dispatch.pk, dispatch.queue)
     return True
-
-
-def _unemailed(dispatch: Dispatch):
-    return Notification.objects.filter(
-        delivery__dispatch=dispatch, kind=Notification.Kind.DELIVERED, emailed_at__isnull=True
-    ).exclude(user__email="")
-
-
-def _send_emails(dispatch: Dispatch, first_id: int, last_id: int) -> int:
-    """Email the not-yet-emailed DELIVERED notifications of one chunk of deliveries.
-
-    One mail connection for the chunk, one transaction per EMAIL_BATCH emails: rows locked (another
-    worker on the same dispatch skips them), sent, marked, committed.
-    """
-    document = dispatch.document
-    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
-    pending = (
-        _unemailed(dispatch)
-        .select_for_update(skip_locked=True, of=("self",))
-        .filter(delivery_id__gte=first_id, delivery_id__lte=last_id)
-        .select_related("user", "delivery__unit")
-        .order_by("id")
-    )
-    sent = 0
-    with get_connection() as mail:
-        while True:
-            with transaction.atomic():
-                batch = list(pending[:EMAIL_BATCH])
-                if not batch:
-                    return sent
-                messages = [
-                    EmailMessage(
-                        subject=f"【{document.urgency}】来文待签收：{document.number}",
-                        body=(
-                            f"{notification.delivery.unit.name}：\n\n"
-                            f"收到{document.issuing_unit.name}来文《{document.title}》（{document.number}），"
-                            f"紧急程度：{document.urgency}。请登录公文流转系统签收：{settings.SITE_URL}/\n"
-                        ),
-                        to=[notification.user.email],
-                        headers={"Message-ID": f"<notification-{notification.pk}@{domain}>"},
-                    )
-                    for notification in batch
-                ]
-                sent += mail.send_messages(messages) or 0
-                Notification.objects.filter(pk__in=[notification.pk for notification in batch]).update(
-                    emailed_at=timezone.now()
-                )
 
 
 def _requeue(due, *, attempts: str, enqueued_at: str, enqueue, now, stage: str) -> tuple[int, int]:

@@ -1,10 +1,11 @@
-"""In-app notifications: notices to the clerks of a unit (催办, 撤回, 退文, 办结), the email outbox that
-sends them, and a person marking theirs read.
+"""In-app notifications: notices to the clerks of a unit (来文, 催办, 撤回, 退文, 办结), the email outbox
+that sends them, and a person marking theirs read.
 
 Services write in-app notifications inside their transaction, unique per (user, delivery, kind,
 round), so a retried or duplicated action notifies nobody twice. Emails go out afterwards, from the
-table: `notification_email_send` emails whatever is still unsent, run on commit by the services and
-by the beat (the database is the source of truth; a lost message only delays an email).
+table, and only from here: `notification_email_send` emails whatever is still unsent, run on commit
+by the services (the task workflow.email_notifications) and by the beat (the database is the source
+of truth; a lost message only delays an email).
 
 Whether a person has seen a notification is their own reading state, not a step of the document's
 flow, so marking it read writes no audit event; the step it stands for (a delivery opened, signed
@@ -12,18 +13,25 @@ for) is audited by its own service.
 """
 
 import datetime
+import logging
+import smtplib
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from units.models import Role, Unit
 from units.selectors import user_list_with_role_in_units
+from workflow.deadlines import local_text
 from workflow.models import Delivery, Notification
+
+logger = logging.getLogger(__name__)
 
 
 def notice_language():
@@ -92,50 +100,129 @@ def notify_clerks_of(
         return cursor.rowcount
 
 
-_SUBJECTS = {
-    Notification.Kind.REMINDER: "【催办】",
-    Notification.Kind.ESCALATION: "【催办升级】",
-    Notification.Kind.RECALLED: "【撤回】",
-    Notification.Kind.RETURNED: "【退文】",
-    Notification.Kind.COMPLETED: "【办结】",
-}
+# Emails per transaction: a worker killed between sending and committing sends at most this many
+# again (at least once; the Message-ID, fixed per notification, lets a mail client fold a repeat).
+EMAIL_BATCH = 20
 
 
-def notification_email_send(*, batch_size: int = 500) -> int:
-    """Email every notification not yet emailed, except DELIVERED ones (dispatch_notify sends those).
+def _addressable(user: AbstractBaseUser) -> bool:
+    # A deactivated person no longer receives the office's notices, by email or otherwise.
+    return bool(user.email) and user.is_active
 
-    Batch by batch, each in a transaction that locks its rows (skipping rows another worker holds),
-    sends, and marks them sent: at least once (a crash between sending and commit sends that batch
-    again). People without an email address get the in-app notification only. Returns emails sent.
+
+def _email(notification: Notification, domain: str) -> EmailMessage:
+    """One notification's email, rendered from templates/email/<kind>_subject.txt and _body.txt."""
+    delivery = notification.delivery
+    context = {
+        "notification": notification,
+        "delivery": delivery,
+        "document": delivery.document,
+        "sign_for_deadline": local_text(delivery.deadline_sign_for) if delivery.deadline_sign_for else "",
+        "site_url": settings.SITE_URL,
+    }
+    subject = render_to_string(f"email/{notification.kind}_subject.txt", context)
+    return EmailMessage(
+        # A header is one line: a title or a text with a line break must not end it.
+        subject=" ".join(subject.split()),
+        # Ends with one line break, whatever line breaks the templates' files end with.
+        body=render_to_string(f"email/{notification.kind}_body.txt", context).strip() + "\n",
+        to=[notification.user.email],
+        headers={"Message-ID": f"<notification-{notification.pk}@{domain}>"},
+    )
+
+
+class _Sender:
+    """One mail connection for a run (opened at its first email, not for an empty outbox every beat),
+    and what the run has sent and taken out of the outbox."""
+
+    def __init__(self, limit: int | None):
+        self.mail = get_connection()
+        self.opened = False
+        self.limit = limit
+        self.sent = self.taken = 0
+        self.domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+
+    def post(self, message: EmailMessage) -> None:
+        if not self.opened:
+            self.mail.open()
+            self.opened = True
+        try:
+            self.sent += self.mail.send_messages([message]) or 0
+        except smtplib.SMTPRecipientsRefused:
+            # Refused for good: retrying would hold up the whole outbox behind this one address.
+            logger.warning("email to %s refused (%s); not sent", message.to, message.extra_headers["Message-ID"])
+
+    def drain(self, outbox: QuerySet[Notification]) -> bool:
+        """Send `outbox` batch by batch; False once the run's limit is reached."""
+        pending = (
+            outbox.select_for_update(skip_locked=True, of=("self",))
+            .select_related(
+                "user", "delivery__unit__parent", "delivery__document__issuing_unit", "delivery__return_record"
+            )
+            .order_by("id")
+        )
+        while self.limit is None or self.taken < self.limit:
+            size = EMAIL_BATCH if self.limit is None else min(EMAIL_BATCH, self.limit - self.taken)
+            with transaction.atomic():
+                batch = list(pending[:size])
+                if not batch:
+                    return True
+                with notice_language():
+                    messages = [_email(row, self.domain) for row in batch if _addressable(row.user)]
+                for message in messages:
+                    self.post(message)
+                Notification.objects.filter(pk__in=[row.pk for row in batch]).update(emailed_at=timezone.now())
+            self.taken += len(batch)
+            if len(batch) < size:
+                return True
+        return False
+
+    def close(self) -> None:
+        if self.opened:
+            self.mail.close()
+
+
+def notification_email_send(*, dispatch_id: int | None = None, limit: int | None = None) -> int:
+    """Email the notifications not yet emailed: the one outbox of every email the product sends.
+
+    `dispatch_id`: only the notifications about that dispatch's deliveries (dispatch_notify enqueues
+    this on the dispatch's own queue, so a 特提 telegram's emails never wait behind a routine outbox).
+    `limit`: stop after that many (the beat's run, which must keep the control queue short).
+    Subject and body come from templates/email/, in the office's language whatever language the
+    acting person reads pages in, with a link to the delivery's page.
+
+    Batch by batch, EMAIL_BATCH rows each, in a transaction that locks its rows (skipping rows
+    another worker holds), sends and marks them: at least once (a crash between sending and commit
+    sends that batch again), never by two workers at once. A person without an address, or
+    deactivated, keeps the in-app notification only; the row leaves the outbox all the same.
+    Returns how many emails were sent.
     """
-    sent_total = 0
-    while True:
-        with transaction.atomic():
-            batch = list(
-                Notification.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(emailed_at__isnull=True)
-                .exclude(kind=Notification.Kind.DELIVERED)
-                .exclude(user__email="")
-                .select_related("user")
-                .order_by("id")[:batch_size]
+    outbox = Notification.objects.filter(emailed_at__isnull=True)
+    sender = _Sender(limit)
+    try:
+        if dispatch_id is None:
+            sender.drain(outbox)
+            return sender.sent
+        # A dispatch's deliveries chunk by chunk (ROUTING_CHUNK_SIZE), each batch looked up within
+        # its chunk's range of delivery ids: whatever plan the database picks for a prepared
+        # statement, a batch reads at most one chunk, for a 10^5-unit dispatch as for a 10-unit one.
+        last_id = 0
+        while True:
+            chunk = list(
+                Delivery.objects.filter(dispatch_id=dispatch_id, id__gt=last_id)
+                .order_by("id")
+                .values_list("id", flat=True)[: settings.ROUTING_CHUNK_SIZE]
             )
-            if not batch:
-                return sent_total
-            messages = [
-                EmailMessage(
-                    subject=f"{_SUBJECTS.get(notification.kind, '')}{notification.text}"[:200],
-                    body=f"{notification.text}\n\n请登录公文流转系统查看：{settings.SITE_URL}/\n",
-                    to=[notification.user.email],
-                )
-                for notification in batch
-            ]
-            with get_connection() as mail:
-                sent_total += mail.send_messages(messages) or 0
-            Notification.objects.filter(pk__in=[notification.pk for notification in batch]).update(
-                emailed_at=timezone.now()
+            if not chunk:
+                return sender.sent
+            first_id, last_id = chunk[0], chunk[-1]
+            in_chunk = outbox.filter(
+                delivery__dispatch_id=dispatch_id, delivery_id__gte=first_id, delivery_id__lte=last_id
             )
-        if len(batch) < batch_size:
-            return sent_total
+            if not sender.drain(in_chunk):
+                return sender.sent
+    finally:
+        sender.close()
 
 
 def notification_mark_read(*, actor: AbstractBaseUser, delivery_id: int | None = None) -> int:
