@@ -8,57 +8,57 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+# Classification, Kind and Urgency are defined with the elements; most code imports them from here.
+from documents.elements import (
+    ELEMENTS,
+    Classification,  # noqa: F401
+    Element,
+    Kind,
+    Urgency,
+    Value,
+)
 from units.models import RecipientGroup, Unit
-
-
-class Urgency(models.TextChoices):
-    """紧急程度 / 等级, most urgent first. Telegrams use 特提 to 平急; documents 特急 and 加急."""
-
-    FLASH = "特提", _("特提")
-    EXTRA_URGENT = "特急", _("特急")
-    URGENT = "加急", _("加急")
-    PRIORITY = "平急", _("平急")
-    ROUTINE = "普通", _("普通")
-
-    @classmethod
-    def rank(cls, value: str) -> int:
-        """0 for 特提 … 4 for 普通: sort ascending to put the most urgent first."""
-        return list(cls.values).index(value)
-
 
 # 特提 and 特急: their own queue and worker (workflow.enqueue), reminded around the clock (催办).
 URGENT_LEVELS = (Urgency.FLASH, Urgency.EXTRA_URGENT)
 
 
-class Classification(models.TextChoices):
-    PUBLIC = "公开", _("公开")
-    INTERNAL = "内部", _("内部")
-    # Classified (涉密) levels exist so that they can be named and refused: this system is not an
-    # approved channel for classified documents unless deployed as one (CLASSIFIED_ALLOWED).
-    SECRET = "秘密", _("秘密")
-    CONFIDENTIAL = "机密", _("机密")
-    TOP_SECRET = "绝密", _("绝密")
+def _element_field(element: Element) -> models.Field:
+    """The column of an element: blank (and null for dates and counts) unless it is required."""
+    optional = not element.required
+    match element.value:
+        case Value.LINE:
+            return models.CharField(element.label, max_length=element.max_length, blank=optional)
+        case Value.TEXT:
+            return models.TextField(element.label, blank=optional)
+        case Value.DATE:
+            return models.DateField(element.label, null=optional, blank=optional)
+        case Value.COUNT:
+            return models.PositiveSmallIntegerField(element.label, null=optional, blank=optional)
+        case Value.CHOICE:
+            default = {} if element.default is None else {"default": element.default}
+            return models.CharField(
+                element.label,
+                max_length=element.max_length,
+                choices=element.choices.choices,
+                blank=optional,
+                **default,
+            )
+    raise TypeError(element.value)
 
 
-class Kind(models.TextChoices):
-    """文种: the fifteen of 条例 第八条, plus the plain telegram (明传电报)."""
-
-    RESOLUTION = "决议", _("决议")
-    DECISION = "决定", _("决定")
-    ORDER = "命令", _("命令（令）")
-    COMMUNIQUE = "公报", _("公报")
-    ANNOUNCEMENT = "公告", _("公告")
-    PUBLIC_NOTICE = "通告", _("通告")
-    OPINION = "意见", _("意见")
-    NOTICE = "通知", _("通知")
-    CIRCULAR = "通报", _("通报")
-    REPORT = "报告", _("报告")
-    REQUEST = "请示", _("请示")
-    REPLY = "批复", _("批复")
-    MOTION = "议案", _("议案")
-    LETTER = "函", _("函")
-    MINUTES = "纪要", _("纪要")
-    TELEGRAM = "明传电报", _("明传电报")
+# The content columns, one per element of documents.elements: frozen once the document is issued (a
+# database trigger refuses a change), digested at issue.
+DocumentElements = type(
+    "DocumentElements",
+    (models.Model,),
+    {
+        "__module__": __name__,
+        "__doc__": "The content columns of a Document, one per element (documents.elements.ELEMENTS).",
+        "Meta": type("Meta", (), {"abstract": True}),
+        **{element.name: _element_field(element) for element in ELEMENTS},
+    },
+)
 
 
 class RecipientRole(models.TextChoices):
@@ -66,43 +66,17 @@ class RecipientRole(models.TextChoices):
     COPY = "抄送", _("抄送")
 
 
-class Document(models.Model):
+class Document(DocumentElements):
     class State(models.TextChoices):
         DRAFT = "draft", _("草稿")
         SIGNED_OFF = "signed_off", _("已签发")
         ISSUED = "issued", _("已印发")
 
-    # Content columns: frozen once the document is issued (a database trigger refuses a change).
+    # With the elements (DocumentElements), also frozen at issue: the issuing unit and the number.
     issuing_unit = models.ForeignKey(Unit, verbose_name=_("发文机关"), on_delete=models.PROTECT, related_name="+")
-    issuer_mark = models.CharField(_("发文机关标志"), max_length=200)
-    kind = models.CharField(_("文种"), max_length=10, choices=Kind.choices)
-    copy_number = models.CharField(_("份号"), max_length=6, blank=True)
-    classification = models.CharField(
-        _("密级"), max_length=4, choices=Classification.choices, default=Classification.PUBLIC
-    )
-    classification_period = models.CharField(_("保密期限"), max_length=20, blank=True)
-    urgency = models.CharField(_("紧急程度"), max_length=4, choices=Urgency.choices, default=Urgency.ROUTINE)
     number_prefix = models.CharField(_("发文字号前缀"), max_length=40)
     number_year = models.PositiveSmallIntegerField(_("年份"), null=True, blank=True)
     number_serial = models.PositiveIntegerField(_("序号"), null=True, blank=True)
-    signatory = models.CharField(_("签发人"), max_length=50, blank=True)
-    title = models.CharField(_("标题"), max_length=500)
-    main_recipients_text = models.TextField(_("主送机关"), blank=True)
-    cc_text = models.TextField(_("抄送机关"), blank=True)
-    body = models.TextField(_("正文"))
-    attachment_note = models.TextField(_("附件说明"), blank=True)
-    signature_organ = models.CharField(_("发文机关署名"), max_length=200, blank=True)
-    written_on = models.DateField(_("成文日期"), null=True, blank=True)
-    seal_note = models.CharField(_("印章"), max_length=200, blank=True)
-    annotation = models.TextField(_("附注"), blank=True)
-    printing_organ = models.CharField(_("印发机关"), max_length=200, blank=True)
-    printed_on = models.DateField(_("印发日期"), null=True, blank=True)
-    page_count = models.PositiveSmallIntegerField(_("页数"), null=True, blank=True)
-    # The telegram header (明传电报): 发往, 签批 (office, person and seal).
-    telegram_send_to = models.CharField(_("发往"), max_length=200, blank=True)
-    telegram_approval_office = models.CharField(_("签批机关"), max_length=100, blank=True)
-    telegram_approver = models.CharField(_("签批人"), max_length=50, blank=True)
-    telegram_seal = models.CharField(_("签批印章"), max_length=100, blank=True)
 
     # Lifecycle.
     state = models.CharField(_("状态"), max_length=12, choices=State.choices, default=State.DRAFT)

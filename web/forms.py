@@ -8,6 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from documents.attachments import check_attachment, human_size
+from documents.content import DocumentContent
+from documents.elements import DRAFTED_ELEMENTS, Element, Value
 from documents.models import Classification, Kind, Urgency
 from units.errors import InvalidInput
 from units.models import RecipientGroup, Unit
@@ -219,17 +221,53 @@ class IssueForm(forms.Form):
 DRAFT_CLASSIFICATIONS = [(level.value, level.label) for level in (Classification.PUBLIC, Classification.INTERNAL)]
 
 
-class DraftForm(forms.Form):
-    """拟稿: the elements a drafter writes, 主送 and 抄送 (the unit's recipient groups and any active
-    unit found by searching), and attachments. The number is allocated at issue."""
+def _element_field(element: Element, **options) -> forms.Field:
+    """The form field of a 公文 element, from its definition (label, required, length, range, choices);
+    `options` are the page's own (another initial value, a narrower choice)."""
+    match element.value:
+        case Value.LINE:
+            field_class, kwargs = forms.CharField, {"max_length": element.max_length}
+        case Value.TEXT:
+            field_class, kwargs = forms.CharField, {"widget": forms.Textarea(attrs={"rows": 10})}
+        case Value.DATE:
+            field_class, kwargs = (
+                forms.DateField,
+                {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")},
+            )
+        case Value.COUNT:
+            field_class, kwargs = forms.IntegerField, {"min_value": 1, "max_value": element.max_value}
+        case Value.CHOICE:
+            field_class, kwargs = forms.ChoiceField, {"choices": element.choices.choices}
+    kwargs = {"label": element.label, "required": element.required, "initial": element.default, **kwargs}
+    return field_class(**{**kwargs, **options})
 
-    kind = forms.ChoiceField(label=_("文种"), choices=Kind.choices, initial=Kind.NOTICE)
-    urgency = forms.ChoiceField(label=_("紧急程度"), choices=Urgency.choices, initial=Urgency.ROUTINE)
-    classification = forms.ChoiceField(label=_("密级"), choices=DRAFT_CLASSIFICATIONS, initial=Classification.PUBLIC)
+
+# What the draft page does otherwise than the elements' definitions.
+_DRAFT_FIELD_OPTIONS = {
+    "kind": {"initial": Kind.NOTICE},
+    "classification": {"choices": DRAFT_CLASSIFICATIONS},
+    "body": {"max_length": 50000},
+    # Asked for on the page (today by default); a draft made otherwise may leave it to 签发.
+    "written_on": {"required": True},
+}
+
+# The elements the drafter writes on the draft page (documents.elements: drafted), in their order.
+_DraftElements = type(
+    "_DraftElements",
+    (forms.Form,),
+    {
+        element.name: _element_field(element, **_DRAFT_FIELD_OPTIONS.get(element.name, {}))
+        for element in DRAFTED_ELEMENTS
+    },
+)
+
+
+class DraftForm(_DraftElements):
+    """拟稿: the elements a drafter writes (those the definitions mark drafted), 主送 and 抄送 (the
+    unit's recipient groups and any active unit found by searching), and attachments. The number is
+    allocated at issue."""
+
     number_prefix = forms.ChoiceField(label=_("发文字号前缀"))
-    title = forms.CharField(label=_("标题"), max_length=500)
-    body = forms.CharField(label=_("正文"), max_length=50000, widget=forms.Textarea(attrs={"rows": 10}))
-    written_on = forms.DateField(label=_("成文日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     main_groups = _GroupChoice(
         label=_("主送：收文对象组"),
         queryset=RecipientGroup.objects.none(),
@@ -255,11 +293,6 @@ class DraftForm(forms.Form):
         widget=forms.MultipleHiddenInput,
     )
     attachments = AttachmentsField(label=_("附件"))
-    page_count = forms.IntegerField(label=_("页数"), required=False, min_value=1, max_value=9999)
-    telegram_send_to = forms.CharField(label=_("发往"), required=False, max_length=200)
-    telegram_approval_office = forms.CharField(label=_("签批机关"), required=False, max_length=100)
-    telegram_approver = forms.CharField(label=_("签批人"), required=False, max_length=50)
-    telegram_seal = forms.CharField(label=_("签批印章"), required=False, max_length=100)
 
     def __init__(self, *args, unit: Unit, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -294,3 +327,7 @@ class DraftForm(forms.Form):
     def recipients(self) -> tuple[list, list]:
         data = self.cleaned_data
         return [*data["main_groups"], *data["main_units"]], [*data["cc_groups"], *data["cc_units"]]
+
+    def content(self) -> DocumentContent:
+        """The elements as written, for the services (which check them again)."""
+        return DocumentContent(**{element.name: self.cleaned_data[element.name] for element in DRAFTED_ELEMENTS})

@@ -8,6 +8,8 @@ open the file and look.
 import datetime
 from dataclasses import dataclass, field
 
+from documents.elements import ELEMENTS
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -48,7 +50,9 @@ class ParsedDocument:
 
     `issuer` is the issuing organ (the mark without 文件 / 明传电报); `issuer_mark` is the mark as
     printed. `signature_organ` (发文机关署名) is what the JSON contract calls "signatory"; the
-    person who signed off (签发人) is `signer`.
+    person who signed off (签发人) is `signer`. Every element of documents.elements is an attribute
+    here, under its own name or the one its definition gives (parsed_as), unless the importer never
+    reads it (imported=False); the other attributes say where in the text things were found.
     """
 
     first_line: int = 1
@@ -111,6 +115,20 @@ class ParsedDocument:
         document = cls()
         document.findings.append(Finding(None, message))
         return document
+
+    def element_values(self) -> dict[str, object]:
+        """The elements the text gave, by element name (documents.elements): what registration stores.
+
+        An element the text lacks (None or empty) is left out, so that it takes its default.
+        """
+        values = {}
+        for element in ELEMENTS:
+            if element.parsed_attribute is None:
+                continue
+            value = getattr(self, element.parsed_attribute)
+            if value is not None and value != "":
+                values[element.name] = value
+        return values
 
     @property
     def warnings(self) -> list[str]:

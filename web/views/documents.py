@@ -10,7 +10,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from documents.content import DocumentContent
 from documents.models import Document
 from units.errors import DomainError, NotFound
 from units.models import Unit
@@ -170,19 +169,7 @@ def document_new(request):
                 document = document_draft(
                     actor=request.user,
                     unit=unit,
-                    content=DocumentContent(
-                        kind=data["kind"],
-                        title=data["title"],
-                        body=data["body"],
-                        urgency=data["urgency"],
-                        classification=data["classification"],
-                        written_on=data["written_on"],
-                        page_count=data["page_count"],
-                        telegram_send_to=data["telegram_send_to"],
-                        telegram_approval_office=data["telegram_approval_office"],
-                        telegram_approver=data["telegram_approver"],
-                        telegram_seal=data["telegram_seal"],
-                    ),
+                    content=form.content(),
                     main_recipients=main,
                     cc_recipients=cc,
                     number_prefix=data["number_prefix"],

@@ -4,7 +4,6 @@ Each service runs in one transaction, takes the acting person explicitly, checks
 for the unit (a role on the unit) and the document's state, and records its audit event.
 """
 
-import dataclasses
 import datetime
 from collections.abc import Sequence
 from typing import BinaryIO
@@ -20,6 +19,7 @@ from guardian.shortcuts import assign_perm
 from documents.attachments import check_attachment
 from documents.content import DocumentContent
 from documents.digest import document_content_digest
+from documents.elements import ELEMENTS, Fallback
 from documents.models import (
     Attachment,
     Document,
@@ -97,12 +97,17 @@ def _number_prefix(unit: Unit, prefix: str | None) -> str:
 
 
 def _apply_content(document: Document, content: DocumentContent, unit: Unit, main: Sequence[Recipient], cc) -> None:
-    for field in dataclasses.fields(content):
-        setattr(document, field.name, getattr(content, field.name))
-    document.issuer_mark = content.issuer_mark or unit.name
-    document.signature_organ = content.signature_organ or unit.name
-    document.main_recipients_text = content.main_recipients_text or _recipients_text(main)
-    document.cc_text = content.cc_text or _recipients_text(cc).rstrip("：")
+    """Every element onto the draft; one left empty that has a fallback is derived from the draft."""
+    fallbacks = {
+        Fallback.ISSUING_UNIT: unit.name,
+        Fallback.MAIN_RECIPIENTS: _recipients_text(main),
+        Fallback.CC_RECIPIENTS: _recipients_text(cc).rstrip("："),
+    }
+    for element in ELEMENTS:
+        value = getattr(content, element.name)
+        if element.fallback is not None and not value:
+            value = fallbacks[element.fallback]
+        setattr(document, element.name, value)
 
 
 def _create_draft(

@@ -41,14 +41,7 @@ from django.utils.translation import gettext as _
 from documents.content import DocumentContent
 from documents.digest import document_content_digest
 from documents.importing import ParsedDocument
-from documents.models import (
-    Classification,
-    Document,
-    Enclosure,
-    ImportedSource,
-    RecipientRole,
-    Urgency,
-)
+from documents.models import Document, Enclosure, ImportedSource, RecipientRole
 from documents.numbering import DocumentNumber, parse_number
 from units.errors import Conflict, InvalidInput
 from units.models import NumberPrefix, RecipientGroup, Role, Unit
@@ -257,30 +250,8 @@ def _content(parsed: ParsedDocument, source: SourceFile) -> DocumentContent:
         raise _fail(source, _("《%(title)s》没有找到文种（标题应以文种结尾）。") % {"title": parsed.title})
     if not parsed.body:
         raise _fail(source, _("《%(title)s》没有找到正文。") % {"title": parsed.title})
-    content = DocumentContent(
-        kind=parsed.kind,
-        title=parsed.title,
-        body=parsed.body,
-        urgency=parsed.urgency or Urgency.ROUTINE,
-        classification=parsed.classification or Classification.PUBLIC,
-        classification_period=parsed.classification_period or "",
-        issuer_mark=parsed.issuer_mark or "",
-        copy_number=parsed.copy_number or "",
-        signatory=parsed.signer or "",
-        main_recipients_text=parsed.main_recipients_text or "",
-        cc_text=parsed.cc_text or "",
-        attachment_note=parsed.attachment_note or "",
-        signature_organ=parsed.signature_organ or "",
-        written_on=parsed.written_on,
-        annotation=parsed.annotation or "",
-        printing_organ=parsed.printing_organ or "",
-        printed_on=parsed.printed_on,
-        page_count=parsed.page_count,
-        telegram_send_to=parsed.telegram_send_to or "",
-        telegram_approval_office=parsed.telegram_approval_office or "",
-        telegram_approver=parsed.telegram_approver or "",
-        telegram_seal=parsed.telegram_seal or "",
-    )
+    # Each element under its name in the text's result; one the text lacks takes its default.
+    content = DocumentContent(**parsed.element_values())
     try:
         return content.cleaned()
     except InvalidInput as error:
