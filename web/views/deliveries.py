@@ -204,16 +204,15 @@ def delivery_sign(request, pk: int):
     return redirect(reverse("delivery", args=[delivery.pk]) + "#receipt")
 
 
-def _forward_context(request, pk: int) -> Delivery:
-    """The delivery to forward, for a clerk of the receiving unit while it holds it; 404 for
-    anyone else, as the door answers (the rule: workflow.services.rules, DeliveryAction.FORWARD)."""
+def _forward_context(request, pk: int) -> tuple[Delivery, Conflict | None]:
+    """The delivery to forward, for a clerk of the receiving unit, and why it cannot be forwarded
+    now (None when it can); 404 for anyone else, as the door answers (the rule:
+    workflow.services.rules, DeliveryAction.FORWARD)."""
     delivery = access_delivery(request.user, pk)
     refusal = delivery_action_refusal(request.user, DeliveryAction.FORWARD, delivery)
     if isinstance(refusal, NotAllowed):
         raise NotFound(_("送达记录不存在或无权查看。"))
-    if refusal is not None:
-        raise refusal
-    return delivery
+    return delivery, refusal
 
 
 def _prefilled_body(delivery: Delivery) -> str:
@@ -224,9 +223,8 @@ def _prefilled_body(delivery: Delivery) -> str:
 @require_http_methods(["GET", "POST"])
 @door
 def delivery_forward(request, pk: int):
-    try:
-        delivery = _forward_context(request, pk)
-    except Conflict as refusal:
+    delivery, refusal = _forward_context(request, pk)
+    if refusal is not None:
         messages.error(request, refusal.message)
         return redirect("delivery", pk=pk)
     initial = {"urgency": delivery.document.urgency, "body": _prefilled_body(delivery)}
@@ -268,9 +266,8 @@ def _chosen_prefix(form: ForwardForm) -> str:
 @door
 def delivery_forward_preview(request, pk: int):
     """The cover letter in the official layout as the form now stands (htmx); writes nothing."""
-    try:
-        delivery = _forward_context(request, pk)
-    except Conflict as refusal:
+    delivery, refusal = _forward_context(request, pk)
+    if refusal is not None:
         return HttpResponse(refusal.message, status=409, content_type="text/plain; charset=utf-8")
     form = ForwardForm(request.POST, unit=delivery.unit)
     form.is_valid()
