@@ -388,7 +388,7 @@ def test_a_code_serves_once(client, world):
 
 def test_a_required_role_blocks_every_page_until_enrolled_and_verified(client, world, settings, scenario):
     settings.OTP_REQUIRED_ROLES = ["signer", "auditor"]
-    with time_machine.travel(T0, tick=False):
+    with time_machine.travel(T0, tick=False) as clock:
         assert log_in(client, "jygw").status_code == 302
         for url in (reverse("inbox"), reverse("delivery", args=[scenario["received"].pk]), "/admin/"):
             blocked = client.get(url)
@@ -408,6 +408,14 @@ def test_a_required_role_blocks_every_page_until_enrolled_and_verified(client, w
 
         key = client.session[ENROLMENT_KEY]
         client.post(reverse("otp-enrol"), {"code": _code_for(key, T0)})
+        assert client.get(reverse("inbox")).status_code == 200
+
+        # The next login asks for the code before any page.
+        client.post(reverse("logout"))
+        clock.shift(datetime.timedelta(seconds=60))
+        log_in(client, "jygw")
+        assert client.get(reverse("inbox"))["Location"] == f"{reverse('otp-verify')}?next=/"
+        client.post(reverse("otp-verify"), {"code": _code_for(key, _now())})
         assert client.get(reverse("inbox")).status_code == 200
 
         # A clerk without a required role is not asked.
