@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "guardian",
     "django_celery_beat",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "csp",
     "django_htmx",
     "units",
@@ -56,6 +58,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Outside the two below, so that their redirects carry the header too. django-otp's own
+    # OTPMiddleware is not used: SecondFactorMiddleware keeps the verified state in the session.
+    "web.middleware.PrivateCacheMiddleware",
+    "web.middleware.SessionLimitsMiddleware",
+    "web.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -132,14 +139,36 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inbox"
 LOGOUT_REDIRECT_URL = "login"
 
-# Brute-force protection (django-axes): five failed passwords lock that username out for 30 minutes,
-# whatever the address (rotating addresses does not help), and lock that address out too (rotating
-# usernames does not help). Behind a reverse proxy, set AXES_IPWARE_PROXY_COUNT so the client's
-# address is the one counted; offices behind one NAT address share its count. A successful login
-# resets the count.
+# Sessions end after SESSION_IDLE_MINUTES without a request the person made (background refreshes
+# do not count) and SESSION_MAX_HOURS after the login, whatever happens (web.middleware). The cookie
+# and the stored session live as long as the longest a session may last.
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=12)
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
+# Password reset by email is off unless turned on: then its URLs exist, and each address and each
+# email address may ask for at most so many reset mails an hour (web.accounts).
+PASSWORD_RESET_ENABLED = env.bool("PASSWORD_RESET_ENABLED", default=False)
+PASSWORD_RESET_ADDRESS_LIMIT = env.int("PASSWORD_RESET_ADDRESS_LIMIT", default=5)
+PASSWORD_RESET_ACCOUNT_LIMIT = env.int("PASSWORD_RESET_ACCOUNT_LIMIT", default=3)
+PASSWORD_RESET_TIMEOUT = 3600
+# Second factor (TOTP, django-otp): anyone may enrol at /accounts/otp/; people holding one of these
+# roles on any unit must (e.g. "signer,auditor"). Empty: optional for everyone.
+OTP_REQUIRED_ROLES = env.list("OTP_REQUIRED_ROLES", default=[])
+OTP_TOTP_ISSUER = "公文流转"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Brute-force protection (django-axes). AXES_FAILURE_LIMIT wrong passwords for one username from one
+# address lock that (username, address) pair for AXES_COOLOFF_MINUTES: the same person at another
+# address is not locked out, so nobody can lock a chosen clerk out from afar. AXES_IP_FAILURE_LIMIT
+# failures from one address, whatever the usernames, lock the address itself (rotating usernames does
+# not help). web.lockout holds the two limits; a successful login clears only its own pair's count.
+# Behind a reverse proxy, set AXES_IPWARE_PROXY_COUNT so the client's address is the one counted;
+# offices behind one NAT address share the address's count.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=50)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "web.lockout.PairAndAddressLockoutHandler"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"

@@ -93,6 +93,16 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _session_limits_lifted(request, settings):
+    """Tests of deadlines move the clock by hours and days (and years) within one signed-in session,
+    which the session limits (web.middleware.SessionLimitsMiddleware, and the stored session's age)
+    would end. Their own tests, marked `session_limits`, keep the configured limits."""
+    if request.node.get_closest_marker("session_limits") is None:
+        settings.SESSION_IDLE_MINUTES, settings.SESSION_MAX_HOURS = 10**7, 10**6
+        settings.SESSION_COOKIE_AGE = 10**9
+
+
+@pytest.fixture(autouse=True)
 def _audit_triggers_on(django_db_blocker):
     """Undo `committed_db`'s replica role once the flush that needed it is over."""
     if connection.connection is not None:

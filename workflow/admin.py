@@ -1,12 +1,21 @@
 """The admin, for system administrators. It is a door like any view: every change goes through the
 workflow services, so it is audited; what cannot be changed that way (a unit's identity, anything
 issued, the audit log) is read-only here. It lives in workflow/ because it calls workflow services
-(units and documents import nothing from workflow)."""
+(units and documents import nothing from workflow).
+
+The admin shows no document content: a document is listed by number, title, unit, state and dates
+only, with no body, attachment, telegram header or any other element, and no file is linked. Free
+text that may quote a document is hidden too: 办结 feedback (Completion.feedback), a return's
+explanation (DeliveryReturn.text), notification texts and audit payloads. Superusers have no bypass
+in the pages, and the admin is not one either; reading content is for the pages, through the door.
+"""
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from documents.models import Document, NumberSeries
 from units.errors import DomainError
@@ -46,6 +55,49 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class ServiceAdmin(admin.ModelAdmin):
+    """An admin whose add and change forms write through a workflow service.
+
+    The service runs while the form validates, in a savepoint of the admin's own transaction: a
+    DomainError becomes an error on the form, so the page comes back (status 200) with the message
+    and nothing written; a success is kept, and the admin only logs it and redirects. These admins
+    have no editable inlines, so nothing can be refused after the service has run.
+    """
+
+    def run_service(self, request, form):
+        """Call the service with the form's cleaned data; return the saved row."""
+        raise NotImplementedError
+
+    def get_form(self, request, obj=None, **kwargs):
+        form_class = super().get_form(request, obj, **kwargs)
+        run_service = self.run_service
+
+        class ServiceForm(form_class):
+            def _post_clean(self):
+                super()._post_clean()
+                if self.errors:
+                    return
+                try:
+                    with transaction.atomic():
+                        self.saved = run_service(request, self)
+                except DomainError as error:
+                    self.add_error(None, error.message)
+
+        return ServiceForm
+
+    def save_form(self, request, form, change):
+        return form.saved
+
+    def save_model(self, request, obj, form, change):
+        pass  # written by the service while the form validated
+
+    def save_related(self, request, form, formsets, change):
+        pass  # likewise (a recipient group's members)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class NumberPrefixInline(ReadOnlyInline):
     model = NumberPrefix
     fields = ["prefix", "is_default"]
@@ -76,7 +128,9 @@ class UnitCreationForm(forms.ModelForm):
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(ServiceAdmin):
+    """Units are added here (unit_create); an existing unit is shown, not changed."""
+
     list_display = ["name", "short_name", "kind", "parent", "is_active", "is_illustrative"]
     list_filter = ["kind", "is_active", "is_illustrative"]
     search_fields = ["name", "short_name"]
@@ -109,59 +163,21 @@ class UnitAdmin(admin.ModelAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj else []
 
-    def save_model(self, request, obj, form, change):
-        try:
-            created = unit_create(
-                actor=request.user,
-                name=obj.name,
-                short_name=obj.short_name,
-                kind=obj.kind,
-                parent=obj.parent,
-                mongolian_name=obj.mongolian_name,
-                number_prefixes=form.cleaned_data["number_prefixes"].split(),
-                is_illustrative=obj.is_illustrative,
-            )
-        except DomainError as error:
-            messages.error(request, error.message)
-            raise
-        obj.pk, obj.path, obj.group = created.pk, created.path, created.group
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(UnitUserObjectPermission)
-class UserRoleAdmin(admin.ModelAdmin):
-    """Who holds which role where. Grants and revocations go through the audited services."""
-
-    list_display = ["user", "content_object", "permission"]
-    list_filter = ["permission"]
-    search_fields = ["user__username", "content_object__name"]
-    actions = ["revoke"]
-
     def has_change_permission(self, request, obj=None):
         return False
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_form(self, request, obj=None, **kwargs):
-        return RoleGrantAdminForm
-
-    def save_model(self, request, obj, form, change):
-        unit, role, user = form.cleaned_data["unit"], form.cleaned_data["role"], form.cleaned_data["user"]
-        role_grant(actor=request.user, unit=unit, role=role, user=user)
-        grant = UnitUserObjectPermission.objects.get(user=user, content_object=unit, permission__codename=role)
-        obj.pk, obj.content_object, obj.permission = grant.pk, unit, grant.permission
-
-    def response_add(self, request, obj, post_url_continue=None):
-        messages.success(request, _("已授予角色。"))
-        return self.response_post_save_add(request, obj)
-
-    @admin.action(description=_("收回所选角色"))
-    def revoke(self, request, queryset):
-        for grant in queryset.select_related("user", "content_object", "permission"):
-            role_revoke(actor=request.user, unit=grant.content_object, role=grant.permission.codename, user=grant.user)
+    def run_service(self, request, form):
+        data = form.cleaned_data
+        return unit_create(
+            actor=request.user,
+            name=data["name"],
+            short_name=data["short_name"],
+            kind=data["kind"],
+            parent=data["parent"],
+            mongolian_name=data["mongolian_name"],
+            number_prefixes=data["number_prefixes"].split(),
+            is_illustrative=data["is_illustrative"],
+        )
 
 
 class RoleGrantAdminForm(forms.ModelForm):
@@ -171,6 +187,44 @@ class RoleGrantAdminForm(forms.ModelForm):
     class Meta:
         model = UnitUserObjectPermission
         fields = ["user"]
+
+
+@admin.register(UnitUserObjectPermission)
+class UserRoleAdmin(ServiceAdmin):
+    """Who holds which role where. Grants and revocations go through the audited services."""
+
+    list_display = ["user", "content_object", "permission"]
+    list_filter = ["permission"]
+    search_fields = ["user__username", "content_object__name"]
+    actions = ["revoke"]
+
+    form = RoleGrantAdminForm
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_fields(self, request, obj=None):
+        return ["user", "unit", "role"]
+
+    def run_service(self, request, form):
+        unit, role, user = form.cleaned_data["unit"], form.cleaned_data["role"], form.cleaned_data["user"]
+        role_grant(actor=request.user, unit=unit, role=role, user=user)
+        return UnitUserObjectPermission.objects.get(user=user, content_object=unit, permission__codename=role)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        messages.success(request, _("已授予角色。"))
+        return self.response_post_save_add(request, obj)
+
+    @admin.action(description=_("收回所选角色"))
+    def revoke(self, request, queryset):
+        try:
+            with transaction.atomic():  # all or none
+                for grant in queryset.select_related("user", "content_object", "permission"):
+                    role_revoke(
+                        actor=request.user, unit=grant.content_object, role=grant.permission.codename, user=grant.user
+                    )
+        except DomainError as error:
+            messages.error(request, error.message)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -197,7 +251,7 @@ class RecipientGroupForm(forms.ModelForm):
 
 
 @admin.register(RecipientGroup)
-class RecipientGroupAdmin(admin.ModelAdmin):
+class RecipientGroupAdmin(ServiceAdmin):
     list_display = ["name", "owner", "member_count"]
     search_fields = ["name", "owner__name"]
     filter_horizontal = ["members"]
@@ -210,20 +264,13 @@ class RecipientGroupAdmin(admin.ModelAdmin):
     def member_count(self, group):
         return group.member_total
 
-    def save_model(self, request, obj, form, change):
-        pass  # saved with its members in save_related, through the service
-
-    def save_related(self, request, form, formsets, change):
-        group = recipient_group_save(
+    def run_service(self, request, form):
+        return recipient_group_save(
             actor=request.user,
             owner=form.cleaned_data["owner"],
             name=form.cleaned_data["name"],
             members=form.cleaned_data["members"],
         )
-        form.instance.pk = group.pk
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class NumberSeriesForm(forms.ModelForm):
@@ -233,27 +280,39 @@ class NumberSeriesForm(forms.ModelForm):
 
 
 @admin.register(NumberSeries)
-class NumberSeriesAdmin(admin.ModelAdmin):
+class NumberSeriesAdmin(ServiceAdmin):
     """Where a series continues (an office adopting the system mid-year): set through the service."""
 
     list_display = ["prefix", "year", "last_serial"]
     form = NumberSeriesForm
 
-    def save_model(self, request, obj, form, change):
-        series = number_series_set(
-            actor=request.user, prefix=obj.prefix.prefix, year=obj.year, last_serial=obj.last_serial
-        )
-        obj.pk = series.pk
+    def get_readonly_fields(self, request, obj=None):
+        return ["prefix", "year"] if obj else []
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    def run_service(self, request, form):
+        series = form.instance  # prefix and year from the form (add) or the row (change)
+        return number_series_set(
+            actor=request.user,
+            prefix=series.prefix.prefix,
+            year=series.year,
+            last_serial=form.cleaned_data["last_serial"],
+        )
 
 
 @admin.register(Document)
 class DocumentAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "issuing_unit", "kind", "urgency", "state", "issued_at"]
-    list_filter = ["state", "urgency", "kind"]
+    """Number, title, unit, state and dates: no other element of the document, and no file."""
+
+    list_display = ["number", "title", "issuing_unit", "state", "created_at", "written_on", "issued_at"]
+    fields = ["number", "title", "issuing_unit", "state", "created_at", "written_on", "signed_off_at", "issued_at"]
+    readonly_fields = fields
+    list_filter = ["state"]
     search_fields = ["title", "number_prefix"]
+    list_select_related = ["issuing_unit"]
+
+    @admin.display(description=_("发文字号"), ordering="number_serial")
+    def number(self, document):
+        return document.number or "—"
 
 
 @admin.register(Dispatch)
@@ -291,7 +350,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DeadlinePolicy)
-class DeadlinePolicyAdmin(admin.ModelAdmin):
+class DeadlinePolicyAdmin(ServiceAdmin):
     """办理时限 by urgency. Changes go through the audited service and apply to later issues only."""
 
     list_display = ["urgency", "sign_for_amount", "sign_for_unit", "complete_amount", "complete_unit"]
@@ -300,27 +359,20 @@ class DeadlinePolicyAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["urgency"] if obj else []
 
-    def save_model(self, request, obj, form, change):
-        try:
-            policy = deadline_policy_set(
-                actor=request.user,
-                urgency=obj.urgency,
-                sign_for_amount=obj.sign_for_amount,
-                sign_for_unit=obj.sign_for_unit,
-                complete_amount=obj.complete_amount,
-                complete_unit=obj.complete_unit,
-            )
-        except DomainError as error:
-            messages.error(request, error.message)
-            raise
-        obj.pk = policy.pk
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    def run_service(self, request, form):
+        policy = form.instance  # the urgency is read-only once the policy exists
+        return deadline_policy_set(
+            actor=request.user,
+            urgency=policy.urgency,
+            sign_for_amount=policy.sign_for_amount,
+            sign_for_unit=policy.sign_for_unit,
+            complete_amount=policy.complete_amount,
+            complete_unit=policy.complete_unit,
+        )
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(admin.ModelAdmin):
+class CalendarDayAdmin(ServiceAdmin):
     """节假日与调休, from the State Council's notices. Every change goes through the audited services."""
 
     list_display = ["date", "is_working_day", "name", "source"]
@@ -334,21 +386,28 @@ class CalendarDayAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
-    def save_model(self, request, obj, form, change):
-        if change and "date" in form.changed_data:
+    def run_service(self, request, form):
+        day = form.instance
+        if day.pk is not None and "date" in form.changed_data:
             calendar_day_remove(actor=request.user, date=form.initial["date"])
-        day = calendar_day_set(
-            actor=request.user, date=obj.date, is_working_day=obj.is_working_day, name=obj.name, source=obj.source
+        return calendar_day_set(
+            actor=request.user, date=day.date, is_working_day=day.is_working_day, name=day.name, source=day.source
         )
-        obj.pk = day.pk
+
+    def has_delete_permission(self, request, obj=None):
+        return super(ServiceAdmin, self).has_delete_permission(request, obj)
 
     def delete_model(self, request, obj):
         calendar_day_remove(actor=request.user, date=obj.date)
 
     @admin.action(description=_("删除所选日期（恢复为普通周日程）"))
     def remove(self, request, queryset):
-        for day in queryset.order_by("date"):
-            calendar_day_remove(actor=request.user, date=day.date)
+        try:
+            with transaction.atomic():  # all or none
+                for day in queryset.order_by("date"):
+                    calendar_day_remove(actor=request.user, date=day.date)
+        except DomainError as error:
+            messages.error(request, error.message)
 
 
 class CompletionAttachmentInline(ReadOnlyInline):
@@ -359,6 +418,7 @@ class CompletionAttachmentInline(ReadOnlyInline):
 @admin.register(Completion)
 class CompletionAdmin(ReadOnlyAdmin):
     list_display = ["delivery", "unit", "completed_by", "completed_at"]
+    exclude = ["feedback"]
     list_select_related = ["delivery__document", "unit", "completed_by"]
     inlines = [CompletionAttachmentInline]
 
@@ -366,6 +426,7 @@ class CompletionAdmin(ReadOnlyAdmin):
 @admin.register(DeliveryReturn)
 class DeliveryReturnAdmin(ReadOnlyAdmin):
     list_display = ["delivery", "unit", "reason", "returned_by", "returned_at"]
+    exclude = ["text"]
     list_filter = ["reason"]
     list_select_related = ["delivery__document", "unit", "returned_by"]
 
@@ -378,7 +439,15 @@ class ReceiptAdmin(ReadOnlyAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["user", "kind", "text", "created_at", "read_at", "emailed_at"]
+    """Listed without their text (it quotes document titles and feedback), and with no page of their own:
+    a notification's name is its text."""
+
+    list_display = ["user", "kind", "created_at", "read_at", "emailed_at"]
+    list_display_links = None
+
+    def has_view_permission(self, request, obj=None):
+        return obj is None and super().has_view_permission(request)
+
     list_filter = ["kind"]
 
 
@@ -386,3 +455,22 @@ class NotificationAdmin(ReadOnlyAdmin):
 class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["seq", "occurred_at", "verb", "actor", "unit", "object_type", "object_id"]
     list_filter = ["verb"]
+    exclude = ["payload"]
+
+
+# django-otp's own admin shows a device's secret key and its QR code: this one shows the devices
+# only, so that an administrator can delete a lost one (its owner then enrols again).
+admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(admin.ModelAdmin):
+    list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    fields = list_display
+    search_fields = ["user__username"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

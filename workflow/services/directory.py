@@ -135,6 +135,9 @@ def role_grant(
         raise InvalidInput(_("角色“%(role)s”不存在。") % {"role": role})
     if (user is None) == (group is None):
         raise InvalidInput(_("角色必须授予一个人或一个组。"))
+    if not unit.is_active:
+        # A role on an inactive unit would grant nothing (unit_list_with_role skips such units).
+        raise InvalidInput(_("单位“%(name)s”已停用，不能授予角色。") % {"name": unit.name})
     holder = user if user is not None else group
     perm = f"units.{role}"
     with transaction.atomic():
