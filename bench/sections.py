@@ -165,7 +165,7 @@ def _signed_off(bench: Bench, *, main, urgency: str = Urgency.ROUTINE, kind: str
         content=content(urgency=urgency, kind=kind, title=title or f"关于{urgency}事项的通知"),
         main_recipients=main,
     )
-    return services.document_sign_off(actor=world.zzb, document=document)
+    return services.document_sign_off(actor=world.zzb_leader, document=document)
 
 
 def _issue_timed(bench: Bench, document: Document) -> tuple[Dispatch, float]:
@@ -596,7 +596,7 @@ def _build_chain(bench: Bench, shape: list[int], label: str) -> tuple[Document, 
     root = services.document_draft(
         actor=world.zzb, unit=world.department, content=content(title=f"链条{label}"), main_recipients=list(first)
     )
-    services.document_sign_off(actor=world.zzb, document=root)
+    services.document_sign_off(actor=world.zzb_leader, document=root)
     dispatch = services.document_issue(actor=world.zzb, document=root)
     services.dispatch_route(dispatch_id=dispatch.pk)
     level, total, cursor = [root], shape[0], shape[0]
@@ -611,6 +611,8 @@ def _build_chain(bench: Bench, shape: list[int], label: str) -> tuple[Document, 
                 unit=delivery.unit, is_default=True, defaults={"prefix": f"链{delivery.unit_id}"}
             )
             services.role_grant(actor=None, unit=delivery.unit, role=Role.SIGNER, user=clerk)
+            # A one-person office: its clerk signs off the forward it drafted.
+            services.unit_sign_off_policy_set(actor=None, unit=delivery.unit, allows_self_sign_off=True)
             recipients = list(Unit.objects.filter(pk__in=pool[cursor : cursor + each]).exclude(pk=delivery.unit_id))
             cursor = (cursor + each) % max(1, len(pool) - each)
             services.delivery_sign_for(actor=clerk, delivery_id=delivery.pk)

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from documents.content import DocumentContent
 from documents.models import Document, Kind, Urgency
 from units.models import RecipientGroup, Role, Unit
+from units.selectors import user_list_with_role_in_units
 from workflow import services
 from workflow.models import Delivery, Dispatch
 
@@ -55,12 +56,12 @@ class World:
     """A small region:
 
     region (auditor: `auditor`)
-    ├── department       issuer, prefix 内组电明字; `zzb` clerk+signer+drafter
-    ├── education        prefix 内教工委函; `jygw` clerk+signer+drafter
+    ├── department       issuer, prefix 内组电明字; `zzb` clerk+signer+drafter, `zzb_leader` signer
+    ├── education        prefix 内教工委函; `jygw` clerk+signer+drafter, `jygw_leader` signer
     │   ├── university   prefix 内大党发; `imu` clerk, `imu_signer` signer
-    │   │   └── college  `college_clerk`
+    │   │   └── college  `college_clerk`, `college_leader` signer
     │   └── university_b `univ_b_clerk`
-    ├── other            unrelated unit; `other_clerk`; audited by `other_auditor`
+    ├── other            unrelated unit; `other_clerk`, `other_leader` signer; audited by `other_auditor`
     recipient groups: department's 各直属党委 = {education, other}; education's 各高校党委 = {university, university_b}
     """
 
@@ -101,26 +102,38 @@ def build_world() -> World:
     world = World(region, department, education, university, university_b, college, other, groups)
     world.people = {
         "zzb": person(department, Role.CLERK, Role.SIGNER, Role.DRAFTER, username="zzb"),
+        "zzb_leader": person(department, Role.SIGNER, username="zzb_leader"),
         "jygw": person(education, Role.CLERK, Role.SIGNER, Role.DRAFTER, username="jygw"),
+        "jygw_leader": person(education, Role.SIGNER, username="jygw_leader"),
         "imu": person(university, Role.CLERK, username="imu"),
         "imu_signer": person(university, Role.SIGNER, username="imu_signer"),
         "univ_b_clerk": person(university_b, Role.CLERK, username="univ_b_clerk"),
         "college_clerk": person(college, Role.CLERK, Role.SIGNER, username="college_clerk"),
+        "college_leader": person(college, Role.SIGNER, username="college_leader"),
         "other_clerk": person(other, Role.CLERK, Role.SIGNER, Role.DRAFTER, username="other_clerk"),
+        "other_leader": person(other, Role.SIGNER, username="other_leader"),
         "auditor": person(region, Role.AUDITOR, username="auditor"),
         "other_auditor": person(other, Role.AUDITOR, username="other_auditor"),
     }
     return world
 
 
+def second_signer(unit: Unit, author):
+    """A signer of the unit other than the draft's author (核稿 and 签发 by two people)."""
+    signers = user_list_with_role_in_units(Unit.objects.filter(pk=unit.pk), Role.SIGNER)
+    user_id = min((user_id for user_id, _unit in signers if user_id != author.pk), default=author.pk)
+    return get_user_model().objects.get(pk=user_id)
+
+
 def issue(
     actor, issuing_unit: Unit, *, main=(), cc=(), signer=None, route: bool = True, number_year=None, **overrides
 ) -> tuple[Document, Dispatch]:
-    """Draft, sign off and issue a document; route it in-process unless route=False."""
+    """Draft, sign off (by another signer of the unit) and issue a document; route it in-process
+    unless route=False."""
     document = services.document_draft(
         actor=actor, unit=issuing_unit, content=content(**overrides), main_recipients=main, cc_recipients=cc
     )
-    services.document_sign_off(actor=signer or actor, document=document)
+    services.document_sign_off(actor=signer or second_signer(issuing_unit, actor), document=document)
     dispatch = services.document_issue(actor=actor, document=document, number_year=number_year)
     if route:
         services.dispatch_route(dispatch_id=dispatch.pk)
@@ -136,7 +149,7 @@ def forward(actor, delivery: Delivery, *, main=(), signer=None, route: bool = Tr
     """Sign for (if needed), forward, sign off and issue: the next level of a chain."""
     services.delivery_sign_for(actor=actor, delivery_id=delivery.pk)
     cover = services.document_forward(actor=actor, delivery=delivery, main_recipients=main)
-    services.document_sign_off(actor=signer or actor, document=cover)
+    services.document_sign_off(actor=signer or second_signer(delivery.unit, actor), document=cover)
     dispatch = services.document_issue(actor=actor, document=cover)
     if route:
         services.dispatch_route(dispatch_id=dispatch.pk)

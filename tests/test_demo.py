@@ -156,7 +156,7 @@ def test_the_demo_clerks_sign_what_reaches_them_after_a_delay_and_some_stall(dem
     cover = services.document_forward(
         actor=jygw, delivery=drill, main_recipients=list(RecipientGroup.objects.filter(name="各高等学校党委"))
     )
-    services.document_sign_off(actor=jygw, document=cover)
+    services.document_sign_off(actor=get_user_model().objects.get(username="jygw-leader"), document=cover)
     dispatch = services.document_issue(actor=jygw, document=cover)
     services.dispatch_route(dispatch_id=dispatch.pk)
     seed_pending = set(Delivery.objects.filter(state="pending", created_at__lt=since).values_list("pk", flat=True))

@@ -47,6 +47,13 @@ class Unit(models.Model):
     is_active = models.BooleanField(_("启用"), default=True)
     # Demo data whose name follows the usual pattern but was not read in a public document.
     is_illustrative = models.BooleanField(_("示例数据"), default=False)
+    # 核稿 and 签发 by two people (四眼原则): a signer may not sign off a draft they wrote or changed,
+    # unless the unit allows it (a one-person office).
+    allows_self_sign_off = models.BooleanField(
+        _("允许签发本人起草的公文"),
+        default=False,
+        help_text=_("不勾选（默认）：起草或修改过公文的人不能签发这份公文，须由另一位签发人签发。"),
+    )
 
     class Meta:
         verbose_name = _("单位")

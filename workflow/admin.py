@@ -41,6 +41,7 @@ from workflow.services import (
     role_grant,
     role_revoke,
     unit_create,
+    unit_sign_off_policy_set,
 )
 
 
@@ -124,15 +125,17 @@ class UnitCreationForm(forms.ModelForm):
 
     class Meta:
         model = Unit
-        fields = ["name", "short_name", "mongolian_name", "kind", "parent", "is_illustrative"]
+        fields = ["name", "short_name", "mongolian_name", "kind", "parent", "allows_self_sign_off", "is_illustrative"]
 
 
 @admin.register(Unit)
 class UnitAdmin(ServiceAdmin):
-    """Units are added here (unit_create); an existing unit is shown, not changed."""
+    """Units are added here (unit_create); an existing unit is shown, not changed, but for its sign-off
+    policy, set by the actions of the list (unit_sign_off_policy_set)."""
 
-    list_display = ["name", "short_name", "kind", "parent", "is_active", "is_illustrative"]
-    list_filter = ["kind", "is_active", "is_illustrative"]
+    list_display = ["name", "short_name", "kind", "parent", "is_active", "allows_self_sign_off", "is_illustrative"]
+    list_filter = ["kind", "is_active", "allows_self_sign_off", "is_illustrative"]
+    actions = ["allow_self_sign_off", "forbid_self_sign_off"]
     search_fields = ["name", "short_name"]
     readonly_fields = [
         "name",
@@ -143,10 +146,30 @@ class UnitAdmin(ServiceAdmin):
         "path",
         "group",
         "is_active",
+        "allows_self_sign_off",
         "is_illustrative",
         "members",
     ]
     inlines = [NumberPrefixInline, UserRoleInline, GroupRoleInline]
+
+    @admin.action(description=_("允许所选单位的签发人签发本人起草的公文"))
+    def allow_self_sign_off(self, request, queryset):
+        self._set_sign_off_policy(request, queryset, allows=True)
+
+    @admin.action(description=_("所选单位的公文须由起草人以外的签发人签发（默认）"))
+    def forbid_self_sign_off(self, request, queryset):
+        self._set_sign_off_policy(request, queryset, allows=False)
+
+    def _set_sign_off_policy(self, request, queryset, *, allows: bool):
+        try:
+            changed = sum(
+                unit_sign_off_policy_set(actor=request.user, unit=unit, allows_self_sign_off=allows)
+                for unit in queryset.order_by("pk")
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("已修改 %(count)d 个单位的签发规定。") % {"count": changed})
 
     @admin.display(description=_("成员"))
     def members(self, unit):
@@ -177,6 +200,7 @@ class UnitAdmin(ServiceAdmin):
             mongolian_name=data["mongolian_name"],
             number_prefixes=data["number_prefixes"].split(),
             is_illustrative=data["is_illustrative"],
+            allows_self_sign_off=data["allows_self_sign_off"],
         )
 
 

@@ -422,6 +422,7 @@ class CalendarDay(models.Model):
 
 class AuditVerb(models.TextChoices):
     UNIT_CREATED = "UNIT_CREATED"
+    UNIT_SIGN_OFF_POLICY_SET = "UNIT_SIGN_OFF_POLICY_SET"
     MEMBER_ADDED = "MEMBER_ADDED"
     MEMBER_REMOVED = "MEMBER_REMOVED"
     ROLE_GRANTED = "ROLE_GRANTED"

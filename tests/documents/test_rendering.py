@@ -368,6 +368,7 @@ def test_a_letter_sets_the_mongolian_name_in_the_30_mm_above_its_mark(world):
         short_name="自治区教育厅",
         mongolian_name=MONGOLIAN,
         number_prefixes=["内教函"],
+        allows_self_sign_off=True,  # one person drafts and signs: only the layout matters here
     )
     clerk = world.people["zzb"]
     for role in ("clerk", "drafter", "signer"):
@@ -429,6 +430,7 @@ def test_a_unit_with_a_mongolian_name_prints_it_above_the_mark_in_columns(world)
         short_name="自治区教育厅",
         mongolian_name=MONGOLIAN,
         number_prefixes=["内教发"],
+        allows_self_sign_off=True,  # one person drafts and signs: only the layout matters here
     )
     clerk = world.people["zzb"]
     services.role_grant(actor=None, unit=unit, role="clerk", user=clerk)

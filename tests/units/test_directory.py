@@ -31,6 +31,7 @@ def test_a_unit_gets_a_path_a_group_and_its_prefixes(world):
         "name": "中共赤峰学院委员会",
         "parent_id": world.education.pk,
         "number_prefixes": ["赤院党发", "赤院党函"],
+        "allows_self_sign_off": False,
     }
 
 

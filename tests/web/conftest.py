@@ -36,7 +36,7 @@ def issue_with_attachments(world, *, attachments: int = 1, main=None, **override
     )
     for index in range(attachments):
         attach(world.zzb, document, name=f"附件{index + 1}.txt", text=f"第{index + 1}个附件\n")
-    services.document_sign_off(actor=world.zzb, document=document)
+    services.document_sign_off(actor=world.zzb_leader, document=document)
     dispatch = services.document_issue(actor=world.zzb, document=document)
     services.dispatch_route(dispatch_id=dispatch.pk)
     document.refresh_from_db()

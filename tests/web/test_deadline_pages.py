@@ -292,7 +292,7 @@ def test_the_outbox_lists_returns_with_their_notice_and_a_corrected_document_ans
         content=telegram_content(),
         main_recipients=[world.education],
     )
-    services.document_sign_off(actor=world.zzb, document=draft)
+    services.document_sign_off(actor=world.zzb_leader, document=draft)
     page = client.get(reverse("document", args=[draft.pk]), {"answers": returned.pk}).content.decode()
     assert f'<option value="{returned.pk}" selected>' in page
     response = client.post(reverse("document-issue", args=[draft.pk]), {"answers_return": returned.pk})
@@ -311,7 +311,7 @@ def test_issuing_with_an_earlier_completion_deadline(client, world):
     draft = services.document_draft(
         actor=world.zzb, unit=world.department, content=telegram_content(), main_recipients=[world.education]
     )
-    services.document_sign_off(actor=world.zzb, document=draft)
+    services.document_sign_off(actor=world.zzb_leader, document=draft)
     sign_in(client, world.zzb)
     with time_machine.travel(at("2022-10-13 09:00"), tick=False):
         late = client.post(reverse("document-issue", args=[draft.pk]), {"complete_by": "2022-10-20"}, follow=True)

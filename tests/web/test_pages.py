@@ -178,9 +178,15 @@ def test_forward_then_sign_off_then_issue_from_the_pages(client, world):
     assert cover.body == "请各高校党委认真组织学习。"
     assert cover.main_recipients_text == "各高等学校党委："
     page = client.get(reverse("document", args=[cover.pk])).content.decode()
-    assert reverse("document-sign-off", args=[cover.pk]) in page
-
+    # jygw drafted it: another signer of the unit signs it off (核稿 and 签发 by two people).
+    assert reverse("document-sign-off", args=[cover.pk]) not in page
+    sign_in(client, world.jygw_leader)
+    assert (
+        reverse("document-sign-off", args=[cover.pk])
+        in client.get(reverse("document", args=[cover.pk])).content.decode()
+    )
     client.post(reverse("document-sign-off", args=[cover.pk]))
+    sign_in(client, world.jygw)
     page = client.get(reverse("document", args=[cover.pk])).content.decode()
     assert reverse("document-issue", args=[cover.pk]) in page
     response = client.post(reverse("document-issue", args=[cover.pk]))

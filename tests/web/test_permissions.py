@@ -1,7 +1,10 @@
-"""The permission matrix: every URL that takes an id, for everyone who must not reach it.
+"""The permission matrix: every URL pattern of the site, for everyone who must not reach it.
 
-Anonymous, a user of another unit, of the parent unit, of a child unit and an auditor whose scope
-does not include it: never a 2xx, and nothing written (no row, no state change, no task).
+Every pattern is in MATRIX, or a test fails: a new page cannot go live without saying who may reach
+it. The pages that take an id are tried by anonymous, a user of another unit, of the parent unit, of
+a child unit and an auditor whose scope does not include it: never a 2xx, and nothing written (no
+row, no state change, no task). The recipient's clerk is tried on deliveries that are recalled,
+returned and completed, with every action their state forbids.
 """
 
 import io
@@ -9,7 +12,7 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from tests.factories import delivery_of, issue
 from tests.web.conftest import sign_in
@@ -17,6 +20,76 @@ from workflow import services
 from workflow.models import ReturnReason
 
 OUTSIDERS = ["anonymous", "other_clerk", "region_clerk", "imu", "other_auditor"]
+
+# How each URL pattern is guarded, and where that is tested.
+OBJECT = "an object by its id: `_urls` below, for every outsider"
+OWN = "the person's own lists: restricted in the query (test_lists_show_outsiders_nothing_of_others)"
+ACCOUNT = "the person's own account (tests/web/test_accounts.py)"
+PUBLIC = "open to anyone: nothing to protect"
+API = "the JSON API: bearer token, the sign-for door (test_the_api_refuses_outsiders_and_writes_nothing)"
+STAFF = "the admin: staff only (test_the_admin_is_for_staff_only; tests/workflow/test_admin.py)"
+MATRIX = {
+    "delivery": OBJECT,
+    "delivery-sign": OBJECT,
+    "delivery-forward": OBJECT,
+    "delivery-forward-preview": OBJECT,
+    "delivery-return": OBJECT,
+    "delivery-complete": OBJECT,
+    "delivery-remind": OBJECT,
+    "delivery-recall": OBJECT,
+    "dispatch-recall": OBJECT,
+    "return_notice": OBJECT,
+    "completion-attachment": OBJECT,
+    "document": OBJECT,
+    "document-sign-off": OBJECT,
+    "document-issue": OBJECT,
+    "document-new": OBJECT,  # ?unit= and ?answers= name objects; without them, the person's own unit
+    "chain": OBJECT,
+    "chain-json": OBJECT,
+    "chain-csv": OBJECT,
+    "attachment": OBJECT,
+    "outbox": OBJECT,  # ?unit= names a unit; without it, the person's first unit
+    "inbox": OWN,
+    "chains": OWN,
+    "notifications": OWN,
+    "notifications-read": OWN,
+    "notifications-bell": OWN,
+    "unit-search": "the directory of units: open to anyone signed in (test_the_unit_search_is_for_people_signed_in)",
+    "login": PUBLIC,
+    "logout": PUBLIC,
+    "set_language": PUBLIC,
+    "password_change": ACCOUNT,
+    "password_change_done": ACCOUNT,
+    "otp-enrol": ACCOUNT,
+    "otp-verify": ACCOUNT,
+    "password_reset": ACCOUNT,
+    "password_reset_done": ACCOUNT,
+    "password_reset_confirm": ACCOUNT,
+    "password_reset_complete": ACCOUNT,
+    "api-delivery-sign-for": API,
+    "admin:*": STAFF,
+}
+
+
+def _pattern_names(patterns, namespace=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                yield "admin:*"
+            else:
+                yield from _pattern_names(pattern.url_patterns, pattern.namespace or namespace)
+        elif isinstance(pattern, URLPattern):
+            yield f"{namespace}:{pattern.name}" if namespace else (pattern.name or f"unnamed {pattern.pattern}")
+
+
+def test_every_url_pattern_is_in_the_permission_matrix():
+    names = set(_pattern_names(get_resolver().url_patterns))
+    assert names - set(MATRIX) == set(), "a URL pattern nobody said who may reach"
+
+
+def test_every_object_page_of_the_matrix_is_tried_by_every_outsider(world, scenario, handling):
+    tried = {resolve(url.split("?")[0]).url_name for _method, url, _form in _urls(scenario, world, handling)}
+    assert tried == {name for name, guard in MATRIX.items() if guard == OBJECT}
 
 
 @pytest.fixture
@@ -145,7 +218,7 @@ def test_the_issuer_sees_the_delivery_but_may_not_sign_for_it(client, world, sce
 def test_a_signer_without_the_clerk_role_cannot_issue(client, world, scenario, nothing_written):
     from workflow import services
 
-    services.document_sign_off(actor=world.jygw, document=scenario["cover"])
+    services.document_sign_off(actor=world.jygw_leader, document=scenario["cover"])
     sign_in(client, world.imu_signer)
     with nothing_written():
         response = client.post(reverse("document-issue", args=[scenario["cover"].pk]))
@@ -193,3 +266,103 @@ def test_the_unit_search_is_for_people_signed_in(client, world):
     response = client.get(reverse("unit-search"), {"role": "main", "q_main": "大学"})
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+def test_lists_show_outsiders_nothing_of_others(client, world, scenario, handling):
+    telegram = scenario["telegram"]
+    for who in ("other_clerk", "region_clerk", "imu", "other_auditor"):
+        sign_in(client, getattr(world, who))
+        for name in ("inbox", "chains", "notifications", "notifications-bell"):
+            for query in ({}, {"tab": "all"}, {"tab": "recalled"}):
+                page = client.get(reverse(name), query).content.decode()
+                assert telegram.title not in page, (who, name)
+                assert telegram.number not in page, (who, name)
+        outbox = client.get(reverse("outbox")).content.decode()
+        assert telegram.title not in outbox, who
+
+
+def test_the_api_refuses_outsiders_and_writes_nothing(client, world, scenario, handling, nothing_written):
+    from workflow.api import api_token_for
+
+    pending = handling["pending"]
+    url = reverse("api-delivery-sign-for", args=[pending.pk])
+    with nothing_written():
+        assert client.post(url).status_code == 401
+        for who in ("other_clerk", "region_clerk", "imu", "other_auditor", "auditor", "zzb"):
+            token = api_token_for(getattr(world, who))
+            response = client.post(url, headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 404, who
+
+
+def test_the_admin_is_for_staff_only(client, world, nothing_written):
+    for who in ("anonymous", "zzb", "auditor"):
+        if who != "anonymous":
+            sign_in(client, getattr(world, who))
+        with nothing_written():
+            for url in ("/admin/", "/admin/documents/document/", "/admin/workflow/delivery/"):
+                response = client.get(url)
+                assert response.status_code == 302, (who, url)
+                assert response["Location"].startswith("/admin/login/"), (who, url)
+
+
+# --- the recipient's clerk, on deliveries whose state forbids the action -------------------------------
+
+RECIPIENT_ACTIONS = {
+    "delivery-sign": {},
+    "delivery-forward": {"units": [], "urgency": "普通", "body": "转发"},
+    "delivery-return": {"reason": "other", "text": "退回"},
+    "delivery-complete": {"feedback": "已办"},
+}
+# What each state still allows the recipient's clerk to do (the rules of workflow.services.rules).
+ALLOWED = {"returned": set(), "completed": {"delivery-forward"}, "recalled": set()}
+
+
+@pytest.fixture
+def states(world, handling):
+    pending = handling["pending"]
+    services.delivery_recall(actor=world.zzb, delivery_id=pending.pk, reason="撤回")
+    return {
+        "returned": handling["returned"].delivery,
+        "completed": handling["file"].completion.delivery,
+        "recalled": pending,
+    }
+
+
+@pytest.mark.parametrize("state", ["returned", "completed", "recalled"])
+@pytest.mark.parametrize("action", sorted(RECIPIENT_ACTIONS))
+def test_the_recipients_clerk_can_do_nothing_its_state_forbids(client, world, states, state, action, nothing_written):
+    if action in ALLOWED[state]:
+        pytest.skip(f"{action} is allowed on a {state} delivery")
+    sign_in(client, world.jygw)
+    delivery = states[state]
+    with nothing_written():
+        response = client.post(reverse(action, args=[delivery.pk]), RECIPIENT_ACTIONS[action])
+    if state == "recalled":
+        assert response.status_code == 410  # the door: its unit sees only the stub
+    else:
+        assert response.status_code in (302, 400), response.status_code
+        page = client.get(reverse("delivery", args=[delivery.pk])).content.decode()
+        assert reverse(action, args=[delivery.pk]) not in page  # the page offers what the rules allow
+
+
+@pytest.mark.parametrize("state", ["returned", "completed", "recalled"])
+def test_the_issuer_may_neither_urge_nor_recall_what_is_closed(client, world, states, state, nothing_written):
+    sign_in(client, world.zzb)
+    delivery = states[state]
+    for action in ("delivery-remind", "delivery-recall"):
+        if state == "completed" and action == "delivery-recall":
+            continue  # a completed delivery may still be recalled
+        with nothing_written():
+            response = client.post(reverse(action, args=[delivery.pk]), {"reason": "x"}, follow=True)
+        assert "不能" in response.content.decode(), (state, action)
+
+
+def test_an_escalation_tells_the_parent_unit_without_a_link_it_could_not_open(client, world, settings, handling):
+    settings.REMINDER_ESCALATE_AFTER = 1
+    pending = handling["pending"]
+    services.delivery_remind(actor=world.zzb, delivery_id=pending.pk)  # education's parent: the region
+    sign_in(client, world.region_clerk)
+    page = client.get(reverse("notifications")).content.decode()
+    assert "请督促办理" in page
+    assert reverse("delivery", args=[pending.pk]) not in page
+    assert client.get(reverse("delivery", args=[pending.pk])).status_code == 404

@@ -36,7 +36,7 @@ def test_an_attachment_is_stored_by_digest_and_counted_in_the_document_digest(wo
     )
     assert attachment.file.read() == PDF
     assert AuditEvent.objects.order_by("-seq").first().verb == AuditVerb.ATTACHMENT_ADDED
-    services.document_sign_off(actor=world.zzb, document=draft)
+    services.document_sign_off(actor=world.zzb_leader, document=draft)
     services.document_issue(actor=world.zzb, document=draft)
     draft.refresh_from_db()
     assert draft.digest == document_content_digest(draft)

@@ -118,13 +118,13 @@ def test_a_policy_change_moves_no_deadline_already_fixed(world):
 
 
 def _issue_with(world, complete_by, *, unit=None, actor=None, main=None):
-    from tests.factories import content
+    from tests.factories import content, second_signer
 
     unit, actor = unit or world.department, actor or world.zzb
     draft = services.document_draft(
         actor=actor, unit=unit, content=content(urgency="普通"), main_recipients=main or [world.education]
     )
-    services.document_sign_off(actor=actor, document=draft)
+    services.document_sign_off(actor=second_signer(unit, actor), document=draft)
     return draft, lambda: services.document_issue(actor=actor, document=draft, complete_by=complete_by)
 
 
@@ -157,7 +157,7 @@ def _received(world, complete_by):
     delivery = delivery_of(dispatch.document, world.education)
     services.delivery_sign_for(actor=world.jygw, delivery_id=delivery.pk)
     cover = services.document_forward(actor=world.jygw, delivery=delivery, main_recipients=[world.university])
-    services.document_sign_off(actor=world.jygw, document=cover)
+    services.document_sign_off(actor=world.jygw_leader, document=cover)
     return cover
 
 

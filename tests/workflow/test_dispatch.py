@@ -104,7 +104,12 @@ def test_a_clerk_role_granted_to_the_units_group_notifies_its_members(world):
     services.role_grant(actor=None, unit=world.other, role=Role.CLERK, group=world.other.group)
     _document, dispatch = issue(world.zzb, world.department, main=[world.other])
     services.dispatch_notify(dispatch_id=dispatch.pk)
-    assert set(Notification.objects.values_list("user__username", flat=True)) == {"other_clerk", "member_of_other"}
+    # Every member of the unit's group: its signer (a member, as operational roles make one) too.
+    assert set(Notification.objects.values_list("user__username", flat=True)) == {
+        "other_clerk",
+        "other_leader",
+        "member_of_other",
+    }
 
 
 def test_notify_runs_the_same_queries_per_chunk_for_any_number_of_recipients(world, settings, count_queries):

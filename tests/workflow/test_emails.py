@@ -87,7 +87,8 @@ def test_every_kind_is_rendered_from_its_templates_in_chinese_whatever_the_actor
                 f"【催办升级】自治区直属机关工委：{number}《{title}》（已催办1次）",
                 f"自治区党委：\n\n"
                 f"自治区直属机关工委：{number}《{title}》签收时限为2022年10月13日9时30分，已催办1次，请督促办理。\n\n"
-                f"请登录公文流转系统查看：\n{SITE}/deliveries/{other.pk}/\n\n{FOOTER}",
+                # No link: the delivery is not the parent unit's to open (only the unit's and the issuer's).
+                f"{FOOTER}",
             )
         ],
         "returned": [

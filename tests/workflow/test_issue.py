@@ -23,7 +23,7 @@ def test_issue_allocates_number_fixes_digest_and_records_the_resolved_dispatch(
         cc_recipients=[world.university, world.education],
         number_prefix="内组电明字",
     )
-    services.document_sign_off(actor=world.zzb, document=draft)
+    services.document_sign_off(actor=world.zzb_leader, document=draft)
     with django_capture_on_commit_callbacks() as callbacks:
         dispatch = services.document_issue(actor=world.zzb, document=draft)
 
@@ -93,14 +93,14 @@ def test_issue_refuses_a_person_who_is_not_a_clerk_of_the_issuing_unit(world, no
     draft = services.document_draft(
         actor=world.zzb, unit=world.department, content=content(), main_recipients=[world.education]
     )
-    services.document_sign_off(actor=world.zzb, document=draft)
+    services.document_sign_off(actor=world.zzb_leader, document=draft)
     with nothing_written(), pytest.raises(NotAllowed, match="不是自治区党委组织部的收发员"):
         services.document_issue(actor=world.jygw, document=draft)
 
 
 def test_issue_refuses_a_document_without_recipients(world, nothing_written):
     draft = services.document_draft(actor=world.zzb, unit=world.department, content=content())
-    services.document_sign_off(actor=world.zzb, document=draft)
+    services.document_sign_off(actor=world.zzb_leader, document=draft)
     with nothing_written(), pytest.raises(InvalidInput, match="没有收文单位"):
         services.document_issue(actor=world.zzb, document=draft)
 
@@ -112,7 +112,7 @@ def test_issue_refuses_a_number_already_taken_and_gives_the_serial_back(world, n
     draft = services.document_draft(
         actor=world.zzb, unit=world.department, content=content(), main_recipients=[world.education]
     )
-    services.document_sign_off(actor=world.zzb, document=draft)
+    services.document_sign_off(actor=world.zzb_leader, document=draft)
     with nothing_written(), pytest.raises(InvalidInput, match="内组电明字〔2022〕1号已经存在"):
         services.document_issue(actor=world.zzb, document=draft)
     assert taken.number == "内组电明字〔2022〕1号"
@@ -122,7 +122,7 @@ def test_issue_to_a_deactivated_unit_is_refused(world, nothing_written):
     draft = services.document_draft(
         actor=world.zzb, unit=world.department, content=content(), main_recipients=[world.other]
     )
-    services.document_sign_off(actor=world.zzb, document=draft)
+    services.document_sign_off(actor=world.zzb_leader, document=draft)
     type(world.other).objects.filter(pk=world.other.pk).update(is_active=False)
     with nothing_written(), pytest.raises(InvalidInput, match="自治区直属机关工委”已停用"):
         services.document_issue(actor=world.zzb, document=draft)
@@ -130,7 +130,7 @@ def test_issue_to_a_deactivated_unit_is_refused(world, nothing_written):
 
 def _issue_to(world, units):
     draft = services.document_draft(actor=world.zzb, unit=world.department, content=content(), main_recipients=units)
-    services.document_sign_off(actor=world.zzb, document=draft)
+    services.document_sign_off(actor=world.zzb_leader, document=draft)
     return draft
 
 
@@ -169,7 +169,7 @@ def test_the_database_refuses_two_documents_with_one_number(world):
 def test_signing_off_dates_a_draft_without_a_date_by_the_day_of_signing_off(world, signed_off_at, written_on):
     draft = services.document_draft(actor=world.zzb, unit=world.department, content=content(written_on=None))
     with time_machine.travel(datetime.datetime.fromisoformat(signed_off_at), tick=False):
-        services.document_sign_off(actor=world.zzb, document=draft)
+        services.document_sign_off(actor=world.zzb_leader, document=draft)
 
     draft.refresh_from_db()
     assert draft.written_on.isoformat() == written_on
@@ -181,6 +181,6 @@ def test_signing_off_keeps_the_date_the_drafter_set(world):
     draft = services.document_draft(
         actor=world.zzb, unit=world.department, content=content(written_on=datetime.date(2022, 9, 30))
     )
-    services.document_sign_off(actor=world.zzb, document=draft)
+    services.document_sign_off(actor=world.zzb_leader, document=draft)
     draft.refresh_from_db()
     assert draft.written_on == datetime.date(2022, 9, 30)

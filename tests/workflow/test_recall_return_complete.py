@@ -138,7 +138,7 @@ def test_a_forward_drafted_before_the_recall_cannot_be_issued_after_it(world, no
     education = delivery_of(root, world.education)
     services.delivery_sign_for(actor=world.jygw, delivery_id=education.pk)
     cover = services.document_forward(actor=world.jygw, delivery=education, main_recipients=[world.university])
-    services.document_sign_off(actor=world.jygw, document=cover)
+    services.document_sign_off(actor=world.jygw_leader, document=cover)
     services.delivery_recall(actor=world.zzb, delivery_id=education.pk)
     with nothing_written(), pytest.raises(Conflict, match="状态为签收后撤回，不能印发这份转发通知"):
         services.document_issue(actor=world.jygw, document=cover)
@@ -273,7 +273,7 @@ def test_the_issuer_answers_a_return_with_a_corrected_document_that_records_it(w
     draft = services.document_draft(
         actor=world.zzb, unit=world.department, content=content(), main_recipients=[world.education]
     )
-    services.document_sign_off(actor=world.zzb, document=draft)
+    services.document_sign_off(actor=world.zzb_leader, document=draft)
     dispatch = services.document_issue(actor=world.zzb, document=draft, answers_return_id=returned.pk)
     assert (dispatch.answers_return_id, list(returned.corrections.all())) == (returned.pk, [dispatch])
     assert AuditEvent.objects.get(verb=AuditVerb.DOCUMENT_ISSUED, document=draft).payload["answers_return_id"] == (
@@ -284,7 +284,7 @@ def test_the_issuer_answers_a_return_with_a_corrected_document_that_records_it(w
     other_draft = services.document_draft(
         actor=world.other_clerk, unit=world.other, content=content(), main_recipients=[world.education]
     )
-    services.document_sign_off(actor=world.other_clerk, document=other_draft)
+    services.document_sign_off(actor=world.other_leader, document=other_draft)
     with nothing_written(), pytest.raises(InvalidInput, match="不是退给本单位的"):
         services.document_issue(actor=world.other_clerk, document=other_draft, answers_return_id=returned.pk)
 
@@ -406,9 +406,10 @@ def test_recalling_a_dispatch_runs_the_same_queries_for_2_units_and_for_40(world
         colleges = [unit(f"学院{size}-{i:02d}", school) for i, school in enumerate(schools)]
         for place in schools + colleges:
             person(place, Role.CLERK, Role.SIGNER)
+            person(place, Role.SIGNER)  # who signs off what the clerk drafts
         root, dispatch = issue(world.jygw, world.education, main=schools)
         for school, college in list(zip(schools, colleges, strict=True))[: size // 2]:
-            clerk = school.group.user_set.get()
+            clerk = school.group.user_set.order_by("pk").first()  # the clerk, created first
             forward(clerk, delivery_of(root, school), main=[college])
 
         queries, counts = count_queries(

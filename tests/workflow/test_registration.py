@@ -350,7 +350,7 @@ def test_a_draft_from_a_file_goes_through_sign_off_and_issue_like_any_draft(worl
     services.number_series_set(actor=None, prefix="内教工委函", year=2022, last_serial=89)
     draft = _draft_seed(world).document
 
-    services.document_sign_off(actor=world.jygw, document=draft)
+    services.document_sign_off(actor=world.jygw_leader, document=draft)
     dispatch = services.document_issue(actor=world.jygw, document=draft, number_year=2022)
 
     draft.refresh_from_db()

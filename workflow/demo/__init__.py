@@ -41,7 +41,9 @@ class Login:
 
 LOGINS = [
     Login("zzb", "中共内蒙古自治区委员会组织部", "收发员、签发人、拟稿人"),
+    Login("zzb-leader", "中共内蒙古自治区委员会组织部", "签发人（签发 zzb 起草的公文）"),
     Login("jygw", "中共内蒙古自治区教育工作委员会", "收发员、签发人、拟稿人"),
+    Login("jygw-leader", "中共内蒙古自治区教育工作委员会", "签发人（签发 jygw 起草的转发通知）"),
     Login("imu", "中共内蒙古大学委员会", "收发员"),
     Login("auditor", "中共内蒙古自治区委员会", "审计（全区）"),
 ]
@@ -143,7 +145,10 @@ class _Directory:
         }
         people = {
             "zzb": self.person("zzb", zzb_unit, [Role.CLERK, Role.SIGNER, Role.DRAFTER], can_log_in=True),
+            # 核稿 and 签发 by two people: a draft is signed off by a signer who did not write it.
+            "zzb-leader": self.person("zzb-leader", zzb_unit, [Role.SIGNER], can_log_in=True),
             "jygw": self.person("jygw", education, [Role.CLERK, Role.SIGNER, Role.DRAFTER], can_log_in=True),
+            "jygw-leader": self.person("jygw-leader", education, [Role.SIGNER], can_log_in=True),
             "imu": self.person("imu", imu_unit, [Role.CLERK], can_log_in=True),
             "imu-signer": self.person("imu-signer", imu_unit, [Role.SIGNER], can_log_in=False),
             "auditor": self.person("auditor", region, [], can_log_in=True),
@@ -207,7 +212,7 @@ def demo_load() -> None:
         main_recipients=[groups["各盟市委组织部"], groups["自治区各直属党（工）委"]],
         number_prefix="内组电明字",
     )
-    _sign_off_and_issue(telegram, zzb, zzb)
+    _sign_off_and_issue(telegram, people["zzb-leader"], zzb)
 
     received = _delivery(telegram, directory["education"])
     services.delivery_open(actor=jygw, delivery=received)
@@ -226,7 +231,7 @@ def demo_load() -> None:
             issuer_mark="中共内蒙古自治区教育工作委员会",
         ),
     )
-    _sign_off_and_issue(cover, jygw, jygw, number_year=2022)
+    _sign_off_and_issue(cover, people["jygw-leader"], jygw, number_year=2022)
 
     imu_unit = directory["imu_unit"]
     for school in SIGNING_UNIVERSITIES:
@@ -244,13 +249,13 @@ def demo_load() -> None:
     services.delivery_sign_for(
         actor=people[f"clerk-{first_college.pk}"], delivery_id=_delivery(imu_cover, first_college).pk
     )
-    _issue_drill(zzb, directory["zzb_unit"], groups["自治区各直属党（工）委"])
+    _issue_drill(zzb, people["zzb-leader"], directory["zzb_unit"], groups["自治区各直属党（工）委"])
 
 
 DRILL_TITLE = "关于开展公文流转系统签收转发演练的通知"
 
 
-def _issue_drill(zzb, unit: Unit, recipients: RecipientGroup) -> None:
+def _issue_drill(zzb, leader, unit: Unit, recipients: RecipientGroup) -> None:
     """A 特提 drill telegram, left unsigned, for a clerk trying the system (`jygw` finds it on top).
 
     The seed chain above is history, already signed and forwarded; this one is for practice, and
@@ -273,4 +278,4 @@ def _issue_drill(zzb, unit: Unit, recipients: RecipientGroup) -> None:
         main_recipients=[recipients],
         number_prefix="内组电明字",
     )
-    _sign_off_and_issue(drill, zzb, zzb)
+    _sign_off_and_issue(drill, leader, zzb)

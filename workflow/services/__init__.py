@@ -13,6 +13,7 @@ from workflow.services.directory import (
     unit_add_member,
     unit_create,
     unit_remove_member,
+    unit_sign_off_policy_set,
 )
 from workflow.services.dispatch import dispatch_notify, dispatch_route, dispatch_sweep
 from workflow.services.documents import (
@@ -74,4 +75,5 @@ __all__ = [
     "unit_add_member",
     "unit_create",
     "unit_remove_member",
+    "unit_sign_off_policy_set",
 ]

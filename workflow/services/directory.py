@@ -35,6 +35,7 @@ def unit_create(
     mongolian_name: str = "",
     number_prefixes: Iterable[str] = (),
     is_illustrative: bool = False,
+    allows_self_sign_off: bool = False,
 ) -> Unit:
     """Create a unit, its members' group and its number prefixes (the first is its default).
 
@@ -52,6 +53,7 @@ def unit_create(
         raise InvalidInput(_("发文字号前缀不能为空，也不能包含空格。"))
     unit = Unit(name=name, short_name=short_name, kind=kind, parent=parent, mongolian_name=mongolian_name)
     unit.is_illustrative = is_illustrative
+    unit.allows_self_sign_off = allows_self_sign_off
     try:
         unit.full_clean(exclude=["path", "group"], validate_unique=False)
     except ValidationError as error:
@@ -76,9 +78,40 @@ def unit_create(
             object_type="Unit",
             object_id=unit.pk,
             unit=unit,
-            payload={"name": name, "parent_id": parent.pk if parent else None, "number_prefixes": prefixes},
+            payload={
+                "name": name,
+                "parent_id": parent.pk if parent else None,
+                "number_prefixes": prefixes,
+                "allows_self_sign_off": allows_self_sign_off,
+            },
         )
     return unit
+
+
+def unit_sign_off_policy_set(*, actor: AbstractBaseUser | None, unit: Unit, allows_self_sign_off: bool) -> bool:
+    """Whether a signer of the unit may sign off (签发) a draft they wrote or changed themselves.
+
+    Off by default: 核稿 and 签发 by two people. Returns False when the unit already had that policy
+    (nothing written). Errors: NotAllowed (not an administrator).
+    """
+    _require_administrator(actor)
+    with transaction.atomic():
+        changed = (
+            Unit.objects.filter(pk=unit.pk)
+            .exclude(allows_self_sign_off=allows_self_sign_off)
+            .update(allows_self_sign_off=allows_self_sign_off)
+        )
+        if changed:
+            unit.allows_self_sign_off = allows_self_sign_off
+            audit_record(
+                actor=actor,
+                verb=AuditVerb.UNIT_SIGN_OFF_POLICY_SET,
+                object_type="Unit",
+                object_id=unit.pk,
+                unit=unit,
+                payload={"allows_self_sign_off": allows_self_sign_off},
+            )
+    return bool(changed)
 
 
 def unit_add_member(*, actor: AbstractBaseUser | None, unit: Unit, user: AbstractBaseUser) -> bool:

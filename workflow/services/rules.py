@@ -18,7 +18,7 @@ from documents.models import Document
 from units.errors import Conflict, DomainError, NotAllowed
 from units.models import Role, Unit
 from units.selectors import unit_roles
-from workflow.models import Delivery, Forward
+from workflow.models import AuditEvent, AuditVerb, Delivery, Forward
 from workflow.transitions import may_move
 
 User = AbstractBaseUser | AnonymousUser | None
@@ -231,17 +231,52 @@ def _forwarded_source(document: Document, *, lock: bool = False) -> Delivery | N
     return deliveries.first()
 
 
+# What makes a person an author of a draft: they wrote it, changed it, attached to it, or drafted
+# it as a forward or from an imported file.
+_AUTHOR_VERBS = (
+    AuditVerb.DOCUMENT_DRAFTED,
+    AuditVerb.DOCUMENT_UPDATED,
+    AuditVerb.ATTACHMENT_ADDED,
+    AuditVerb.DOCUMENT_FORWARDED,
+    AuditVerb.DOCUMENT_REGISTERED,
+)
+
+
+def _is_author(actor: User, document: Document) -> bool:
+    """Whether the actor wrote or changed the draft, as its audit events record: one query."""
+    if not actor or not actor.is_authenticated:
+        return False
+    return AuditEvent.objects.filter(document_id=document.pk, actor_id=actor.pk, verb__in=_AUTHOR_VERBS).exists()
+
+
 def document_refusal(
-    action: DocumentAction, document: Document, roles: frozenset[str], *, source: Delivery | None = None
+    action: DocumentAction,
+    document: Document,
+    roles: frozenset[str],
+    *,
+    source: Delivery | None = None,
+    is_author: bool = False,
 ) -> DomainError | None:
     """Why a person holding `roles` on the issuing unit may not take `action` on the document now.
 
     `document` comes with its issuing unit loaded; `source` is the delivery it forwards, if it is a
     cover letter: a unit issues a forward only of what it still holds (a recall takes it away).
+    `is_author`: the person wrote or changed the draft; they may not sign it off (签发) themselves
+    unless the unit allows it (Unit.allows_self_sign_off): 核稿 and 签发 by two people.
     """
     name = _DOCUMENT_ACTION_NAMES[action]
     refusal = _role_refusal(document.issuing_unit, roles, _DOCUMENT_ROLES[action], name)
     refusal = refusal or document_state_refusal(document, _DOCUMENT_STATE[action], name)
+    if (
+        refusal is None
+        and action == DocumentAction.SIGN_OFF
+        and is_author
+        and not document.issuing_unit.allows_self_sign_off
+    ):
+        return NotAllowed(
+            _("您起草或修改过“%(title)s”，按%(unit)s的规定须由另一位签发人签发。")
+            % {"title": document.title, "unit": document.issuing_unit.name}
+        )
     if refusal is None and action == DocumentAction.ISSUE and source and source.state not in Delivery.HELD_STATES:
         return Conflict(
             _("转发的%(number)s在%(unit)s的状态为%(state)s，不能印发这份转发通知。")
@@ -255,7 +290,8 @@ def require_document_action(actor: User, action: DocumentAction, document: Docum
     (for 印发, this locks the delivery a cover letter forwards too, until the transaction ends)."""
     roles = unit_roles(actor, [document.issuing_unit_id]).get(document.issuing_unit_id, frozenset())
     source = _forwarded_source(document, lock=True) if action == DocumentAction.ISSUE else None
-    refusal = document_refusal(action, document, roles, source=source)
+    is_author = action == DocumentAction.SIGN_OFF and _is_author(actor, document)
+    refusal = document_refusal(action, document, roles, source=source, is_author=is_author)
     if refusal is not None:
         raise refusal
 
@@ -266,6 +302,9 @@ def document_actions(actor: User, document: Document) -> frozenset[DocumentActio
     if not roles:
         return frozenset()
     source = _forwarded_source(document) if document.state == Document.State.SIGNED_OFF else None
+    is_author = document.state == Document.State.DRAFT and Role.SIGNER in roles and _is_author(actor, document)
     return frozenset(
-        action for action in DocumentAction if document_refusal(action, document, roles, source=source) is None
+        action
+        for action in DocumentAction
+        if document_refusal(action, document, roles, source=source, is_author=is_author) is None
     )
