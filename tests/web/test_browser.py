@@ -135,7 +135,13 @@ def _log_in(browser, live_server, username: str):
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    # A stub page (a recalled document) answers 410 Gone, which Chromium reports as a failed load.
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if message.type == "error" and "status of 410" not in message.text else None
+        ),
+    )
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("用户名").fill(username)
@@ -144,6 +150,16 @@ def _log_in(browser, live_server, username: str):
     page.wait_for_url(f"{live_server.url}/")
     page.errors = errors
     return page
+
+
+def _sign_off_as(browser, live_server, username: str, url: str) -> None:
+    """A signer other than the draft's author signs it off (核稿 and 签发 by two people)."""
+    leader = _log_in(browser, live_server, username)
+    leader.goto(url)
+    leader.get_by_role("button", name="签发").click()
+    leader.get_by_text("已签发，可以印发。").wait_for()
+    assert leader.errors == [], leader.errors
+    leader.context.close()
 
 
 def test_seed_scenario_in_the_browser(browser, live_server, worker, artifacts):
@@ -157,7 +173,9 @@ def test_seed_scenario_in_the_browser(browser, live_server, worker, artifacts):
     zzb.get_by_role("link", name="发文", exact=True).click()
     zzb.get_by_role("link", name=draft.title).click()
     steps.shot(zzb, "zzb-draft")
-    zzb.get_by_role("button", name="签发").click()
+    assert zzb.get_by_role("button", name="签发").count() == 0  # zzb drafted it: another signer signs off
+    _sign_off_as(browser, live_server, "zzb_leader", zzb.url)
+    zzb.reload()
     zzb.get_by_role("button", name="印发").click()
     zzb.wait_for_url("**/outbox/?unit=*")
     zzb.get_by_text("已签收 0 / 1").wait_for()  # routed by the worker (the page polls)
@@ -187,7 +205,9 @@ def test_seed_scenario_in_the_browser(browser, live_server, worker, artifacts):
     jygw.locator("#preview").get_by_text("各高等学校党委：").wait_for()  # the htmx preview
     steps.shot(jygw, "jygw-forward", phone=True)
     jygw.get_by_role("button", name="拟好转发通知").click()
-    jygw.get_by_role("button", name="签发").click()
+    jygw.wait_for_url("**/documents/*/")
+    _sign_off_as(browser, live_server, "jygw_leader", jygw.url)
+    jygw.reload()
     jygw.get_by_role("button", name="印发").click()
     jygw.wait_for_url("**/outbox/?unit=*")
     jygw.get_by_text("已签收 0 / 2").wait_for()
@@ -323,6 +343,12 @@ def test_deadlines_in_the_browser(browser, live_server, worker, artifacts, setti
     kinds = other.locator(".notifications .pill").all_inner_texts()
     assert {"催办", "撤回"} <= set(kinds), kinds
     steps.shot(other, "other-notifications")
+    # The notice opens the stub: what was recalled, by whom, when and why; never the text.
+    other.locator(".notification-recalled a").click()
+    stub = other.locator("main").inner_text()
+    assert "已撤回" in stub and "发送对象有误" in stub and telegram.title in stub
+    assert telegram.body.splitlines()[-1] not in stub
+    steps.shot(other, "other-recalled-stub", phone=True)
 
     # A reason being typed survives the outbox refreshing itself (hx-preserve).
     recall = zzb.locator(".dispatch", has_text=telegram.number).locator("details", has_text="撤回全部分发")
@@ -358,7 +384,9 @@ def test_deadlines_in_the_browser(browser, live_server, worker, artifacts, setti
     )
     steps.shot(zzb, "zzb-draft-form", phone=True)
     zzb.get_by_role("button", name="保存草稿", exact=True).last.click()
-    zzb.get_by_role("button", name="签发").click()
+    zzb.wait_for_url("**/documents/*/?answers=*")
+    _sign_off_as(browser, live_server, "zzb_leader", zzb.url)
+    zzb.reload()
     assert zzb.get_by_label("答复退文").input_value() == str(DeliveryReturn.objects.get().pk)
     steps.shot(zzb, "zzb-issue-answering-return")
     zzb.get_by_role("button", name="印发").click()
