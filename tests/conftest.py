@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from documents.models import Attachment, Document, DocumentRecipient, Enclosure, ImportedSource, NumberSeries
 from tests.factories import build_world
@@ -84,6 +85,15 @@ def nothing_written(django_capture_on_commit_callbacks):
 @pytest.fixture
 def world(db):
     return build_world()
+
+
+@pytest.fixture(autouse=True)
+def _office_language():
+    """Each test starts in the office's language: a page requested in English (its cookie) leaves
+    English active in the thread, and messages asserted in Chinese would then fail in later tests."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)
