@@ -4,7 +4,9 @@ The product's other hand-written statements are in workflow/sql.py. This one sta
 because `unit_list_with_role` (units/selectors.py) embeds it, and dependencies point one way
 (units <- documents <- workflow): units may not import from workflow. workflow/sql.py imports it.
 
-Table and column names come from the models' _meta, quoted; values are always parameters.
+Table and column names come from the models' _meta, quoted; values are always parameters. Every
+line ruff flags as S608 says why it is safe; tests/test_sql.py refuses such a line anywhere but in
+the two sql modules, and has PostgreSQL plan every statement, so a renamed column fails a test.
 """
 
 import functools
@@ -70,7 +72,7 @@ def granted_unit_ids_sql(user: str, role: str) -> str:
         )
 
     return (
-        f"SELECT {column(direct, 'content_object', 'g')} FROM {granted(direct)} "
+        f"SELECT {column(direct, 'content_object', 'g')} FROM {granted(direct)} "  # noqa: S608 (names from _meta, values are parameters)
         f"WHERE {column(direct, 'user', 'g')} = {user} AND {codename} = {role} "
         f"UNION ALL SELECT {column(via_group, 'content_object', 'g')} FROM {granted(via_group)} "
         f"JOIN {table(memberships.through)} m ON m.{group} = {column(via_group, 'group', 'g')} "
@@ -89,7 +91,7 @@ def role_condition_sql(unit_column: str) -> str:
     whether the person holds the role on the active unit whose id is in `unit_column`. Its
     parameters are `role_params`'s."""
     return (
-        f"{unit_column} IN (SELECT {pk(Unit, 'ru')} FROM {table(Unit)} ru "
+        f"{unit_column} IN (SELECT {pk(Unit, 'ru')} FROM {table(Unit)} ru "  # noqa: S608 (names from _meta, values are parameters)
         f"WHERE {column(Unit, 'is_active', 'ru')} AND {pk(Unit, 'ru')} IN "
         f"({granted_unit_ids_sql('%(user_id)s', '%(role)s')}))"
     )
