@@ -104,7 +104,7 @@ class Signing(NamedTuple):
     digest: str
     receipt_id: int | None
     signed_by_id: int | None
-    signed_at: datetime.datetime | str | None  # SQLite returns the text; deliveries.py converts it
+    signed_at: datetime.datetime | None  # naive on SQLite: deliveries.py converts it as the ORM would
     content_digest: str | None
     is_clerk: int
 
