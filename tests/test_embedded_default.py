@@ -1,6 +1,7 @@
 """`make run`'s database is SQLite: the statements written out by hand (签收, the audit INSERT, the
 recall's notices) run there too. One subprocess, on a file of its own: migrate, the demo, then a
-sign-for (first and repeat), a recall and the audit chain, as a clerk and an issuer would."""
+sign-for (first and repeat), a recall and the audit chain, as a clerk and an issuer would; and
+SQLite plans every hand-written statement that runs on it (tests/test_sql.py lists them)."""
 
 import json
 import os
@@ -8,11 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.test_sql import statements
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = """
 import json
 from django.contrib.auth import get_user_model
+from django.db import connection
+from tests.test_sql import statements
 from workflow import services
 from workflow.audit import audit_verify
 from workflow.models import Delivery, Dispatch, Notification
@@ -23,6 +28,12 @@ drill = Delivery.objects.get(document__title=DRILL_TITLE, unit__group__user__use
 first = services.delivery_sign_for(actor=users.get(username="jygw"), delivery_id=drill.pk)
 again = services.delivery_sign_for(actor=users.get(username="jygw"), delivery_id=drill.pk)
 recalled = services.dispatch_recall(actor=users.get(username="zzb"), dispatch_id=drill.dispatch_id, reason="演练结束")
+planned = []
+with connection.cursor() as cursor:
+    for name, build in sorted(statements("sqlite").items()):
+        sql, params = build()
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        planned.append(name)
 print(json.dumps({
     "same_receipt": first.pk == again.pk,
     "signed_at_aware": first.signed_at.utcoffset() is not None and again.signed_at == first.signed_at,
@@ -31,6 +42,7 @@ print(json.dumps({
     "recalled": recalled,
     "told": Notification.objects.filter(kind="recalled", delivery__dispatch_id=drill.dispatch_id).count(),
     "audit": audit_verify().is_intact,
+    "planned": planned,
 }))
 """
 
@@ -68,5 +80,6 @@ def test_sign_for_recall_and_audit_work_on_the_embedded_sqlite_database(tmp_path
         "recalled": {"withdrawn": 2, "held": 1, "downstream": 0},
         "told": 3,
         "audit": True,
+        "planned": sorted(statements("sqlite")),
     }
     assert result["number"].startswith("内组电明字〔")

@@ -1,18 +1,14 @@
 """Reads about who may do what for which unit. Every function returns a lazy queryset, so callers
 embed it as a subquery; nothing here evaluates an id list."""
 
-import functools
-
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Permission
-from django.contrib.contenttypes.models import ContentType
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import CharField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
-from django.db.models.expressions import RawSQL
 from django.db.models.lookups import StartsWith
 from django.utils.translation import gettext as _
 
 from units.errors import InvalidInput
 from units.models import RecipientGroup, Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
+from units.sql import granted_unit_ids
 
 
 def _is_active_user(user: AbstractBaseUser | AnonymousUser | None) -> bool:
@@ -34,45 +30,9 @@ def unit_list_with_role(user: AbstractBaseUser | AnonymousUser | None, role: Rol
     if not _is_active_user(user):
         return Unit.objects.none()
     return Unit.objects.filter(
-        # Table names only in the text; every value is a parameter.
-        pk__in=RawSQL(_granted_units_sql(), [user.pk, str(role), user.pk, str(role)]),  # noqa: S611
+        pk__in=granted_unit_ids(user.pk, role),
         is_active=True,
     )
-
-
-@functools.cache
-def _granted_units_sql() -> str:
-    """The ids of the units on which a person holds a role, directly or through a group.
-
-    Written out rather than built by the ORM: every door and role check embeds it, and building the
-    same two joined subqueries through the ORM cost about 3 ms a check (make bench, receipts).
-    """
-    permission, content_type = Permission._meta.db_table, ContentType._meta.db_table
-    memberships = get_user_model().groups.through._meta.db_table
-    granted = (
-        f"JOIN {permission} p ON p.id = g.permission_id JOIN {content_type} ct ON ct.id = p.content_type_id "
-        "AND ct.app_label = 'units'"
-    )
-    return (
-        f"SELECT g.content_object_id FROM {UnitUserObjectPermission._meta.db_table} g {granted} "
-        "WHERE g.user_id = %s AND p.codename = %s "
-        f"UNION ALL SELECT g.content_object_id FROM {UnitGroupObjectPermission._meta.db_table} g {granted} "
-        f"JOIN {memberships} m ON m.group_id = g.group_id WHERE m.user_id = %s AND p.codename = %s"
-    )
-
-
-def unit_role_condition_sql(
-    user: AbstractBaseUser | AnonymousUser | None, role: Role | str, unit_column: str
-) -> tuple[str, list]:
-    """The rule of `unit_list_with_role` as a condition for a hand-written statement: whether the
-    person holds the role on the (active) unit whose id is in `unit_column`. Returns (SQL, params)."""
-    if not _is_active_user(user):
-        return "1 = 0", []
-    sql = (
-        f"{unit_column} IN (SELECT ru.id FROM {Unit._meta.db_table} ru "
-        f"WHERE ru.is_active AND ru.id IN ({_granted_units_sql()}))"
-    )
-    return sql, [user.pk, str(role), user.pk, str(role)]
 
 
 def unit_has_role(user: AbstractBaseUser | AnonymousUser | None, unit_id: int, role: Role | str) -> bool:

@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from units.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, Withdrawn
-from workflow import services
+from workflow import services, sql
 from workflow.access import access_delivery
 from workflow.models import Receipt
 
@@ -58,16 +58,15 @@ def _authenticated_user(request: HttpRequest) -> AbstractBaseUser | None:
 
 def _active_user(user_id: int) -> AbstractBaseUser | None:
     """The person (id, password, is_active only), if active. Every API request asks this: one
-    statement written out, not composed by the ORM each time."""
-    model = get_user_model()
+    statement written out (workflow/sql.py), not composed by the ORM each time."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {model._meta.pk.column}, password FROM {model._meta.db_table} "  # table and column names only
-            f"WHERE {model._meta.pk.column} = %s AND is_active",
-            [user_id],
-        )
-        row = cursor.fetchone()
-    return None if row is None else model.from_db(connection.alias, ["id", "password", "is_active"], [*row, True])
+        found = sql.user_active().one(cursor, {"user_id": user_id})
+    if found is None:
+        return None
+    model = get_user_model()
+    return model.from_db(
+        connection.alias, [model._meta.pk.attname, "password", "is_active"], [found.id, found.password, True]
+    )
 
 
 def _error(status: int, message: str, code: str) -> JsonResponse:

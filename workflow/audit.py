@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import TextField
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from documents.models import Document
 from units.models import Unit
+from workflow import sql
 from workflow.models import AuditEvent, AuditVerb
 
 GENESIS_HASH = "0" * 64
@@ -72,14 +72,13 @@ def event_hash(
 
 
 def _lock_chain_head() -> tuple[int, str]:
-    # Every audited change passes here: two plain statements, no query to build.
+    # Every audited change passes here: two statements written out (workflow/sql.py).
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_AUDIT_LOCK_KEY])
+            cursor.execute(sql.audit_lock(), {"key": _AUDIT_LOCK_KEY})
         # On SQLite the IMMEDIATE transaction already holds the database's single write lock.
-        cursor.execute(f"SELECT seq, hash FROM {AuditEvent._meta.db_table} ORDER BY seq DESC LIMIT 1")
-        head = cursor.fetchone()
-    return tuple(head) if head is not None else (0, GENESIS_HASH)
+        head = sql.audit_head().one(cursor)
+    return (0, GENESIS_HASH) if head is None else (head.seq, head.hash)
 
 
 def audit_record(
@@ -150,16 +149,14 @@ _INSERT_BATCH = 1000
 def _insert(events: list[AuditEvent]) -> None:
     """INSERT the events: a statement written out (every audited change ends here, and composing it
     through bulk_create cost more than executing it), the values prepared by the model's fields."""
-    fields = AuditEvent._meta.concrete_fields
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    head = f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(field.column for field in fields)}) VALUES "
+    fields = sql.audit_event_fields()
     with connection.cursor() as cursor:
         for start in range(0, len(events), _INSERT_BATCH):
             batch = events[start : start + _INSERT_BATCH]
             params = [
                 field.get_db_prep_save(getattr(event, field.attname), connection) for event in batch for field in fields
             ]
-            cursor.execute(head + ", ".join([row] * len(batch)), params)
+            cursor.execute(sql.audit_event_insert(len(batch)), params)
     for event in events:
         event._state.adding, event._state.db = False, connection.alias
 
@@ -187,10 +184,6 @@ _COLUMNS = (
 )
 
 
-# PostgreSQL prints the moment in the hash's own form (UTC, microseconds, "Z").
-_OCCURRED_TEXT = "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
-
 def _rows(batch_size: int) -> Iterator[tuple]:
     # A server-side cursor on PostgreSQL: memory stays flat whatever the length of the chain.
     events = AuditEvent.objects.order_by("seq")
@@ -200,7 +193,7 @@ def _rows(batch_size: int) -> Iterator[tuple]:
     # The moment as text and the payload as text, decoded here: parsing every timestamp into a
     # datetime only to print it again was a third of the verification's time (make bench).
     events = events.annotate(
-        occurred_text=RawSQL(_OCCURRED_TEXT, []),  # noqa: S611  (constant SQL, no values)
+        occurred_text=sql.audit_occurred_text(),
         payload_text=Cast("payload", TextField()),
     )
     columns = [{"occurred_at": "occurred_text", "payload": "payload_text"}.get(name, name) for name in _COLUMNS]

@@ -17,6 +17,7 @@ from django.utils import timezone
 from documents.models import RecipientRole
 from units.models import Role, Unit
 from units.selectors import user_list_with_role_in_units
+from workflow import sql
 from workflow.audit import audit_record
 from workflow.enqueue import enqueue_dispatch_emails, enqueue_notification, enqueue_routing
 from workflow.models import AuditVerb, Delivery, Dispatch, Notification
@@ -44,44 +45,27 @@ def _insert_deliveries(dispatch: Dispatch, chunk: list[tuple[int, str]], now, re
     A dispatch recalled while it was being routed (its cover letter's source was recalled) gets its
     remaining deliveries already withdrawn: every recipient has its row, none gets the content.
     """
-    table = Delivery._meta.db_table
-    # The deadlines fixed at issue travel with each delivery, in the same statement.
-    columns = (
-        "dispatch_id, document_id, unit_id, role, state, recall_id, created_at, deadline_sign_for, deadline_complete"
-    )
-    state = Delivery.State.PENDING if recall_id is None else Delivery.State.RECALLED
-    deadlines = [dispatch.deadline_sign_for, dispatch.deadline_complete]
+    values = {
+        "dispatch_id": dispatch.pk,
+        "document_id": dispatch.document_id,
+        "state": Delivery.State.PENDING if recall_id is None else Delivery.State.RECALLED,
+        "recall_id": recall_id,
+        "created_at": now,
+        # The deadlines fixed at issue travel with each delivery, in the same statement.
+        "deadline_sign_for": dispatch.deadline_sign_for,
+        "deadline_complete": dispatch.deadline_complete,
+    }
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) "
-                "SELECT %s, %s, t.unit_id, t.role, %s, %s, %s, %s::timestamptz, %s::timestamptz "
-                "FROM unnest(%s::bigint[], %s::text[]) AS t(unit_id, role) "
-                "ON CONFLICT (dispatch_id, unit_id) DO NOTHING RETURNING unit_id",
-                [
-                    dispatch.pk,
-                    dispatch.document_id,
-                    state,
-                    recall_id,
-                    now,
-                    *deadlines,
-                    [unit for unit, _ in chunk],
-                    [role for _, role in chunk],
-                ],
-            )
+            unit_ids, roles = [unit for unit, _ in chunk], [role for _, role in chunk]
+            created = sql.delivery_insert_unnest().all(cursor, {**values, "unit_ids": unit_ids, "roles": roles})
         else:
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-            params = [
-                value
-                for unit, role in chunk
-                for value in (dispatch.pk, dispatch.document_id, unit, role, state, recall_id, now, *deadlines)
-            ]
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {values} "
-                "ON CONFLICT (dispatch_id, unit_id) DO NOTHING RETURNING unit_id",
-                params,
-            )
-        return [row[0] for row in cursor.fetchall()]
+            # Positional: each delivery's values in the order of sql.DELIVERY_INSERT_FIELDS.
+            order = [Delivery._meta.get_field(name).attname for name in sql.DELIVERY_INSERT_FIELDS]
+            rows = ({**values, "unit_id": unit, "role": role} for unit, role in chunk)
+            params = [row[attname] for row in rows for attname in order]
+            created = sql.delivery_insert_values(len(chunk)).all(cursor, params)
+    return [delivery.unit_id for delivery in created]
 
 
 def dispatch_route(*, dispatch_id: int) -> bool:

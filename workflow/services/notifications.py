@@ -28,6 +28,7 @@ from django.utils import timezone, translation
 
 from units.models import Role, Unit
 from units.selectors import user_list_with_role_in_units
+from workflow import sql
 from workflow.deadlines import local_text
 from workflow.models import Delivery, Notification
 
@@ -85,18 +86,15 @@ def notify_clerks_of(
     whatever their number (a recall of a national notice reaches 10^5 units), nothing loaded into
     memory. Returns how many notifications were written (existing ones are skipped)."""
     clerks = user_list_with_role_in_units(Unit.objects.filter(pk__in=deliveries.values("unit_id")), Role.CLERK)
-    clerks_sql, clerks_params = clerks.query.sql_with_params()
-    deliveries_sql, deliveries_params = deliveries.order_by().values("id", "unit_id").query.sql_with_params()
-    # Constant names and the ORM's own compiled, parameterised SQL. "WHERE 1 = 1": SQLite's grammar
-    # can read the ON of ON CONFLICT as a join's ON; its documentation asks INSERT … SELECT for a WHERE.
-    sql = (
-        f"INSERT INTO {Notification._meta.db_table} (user_id, delivery_id, kind, round, text, created_at) "
-        f"SELECT c.user_id, d.id, %s, 0, %s, %s FROM ({deliveries_sql}) d "
-        f"JOIN ({clerks_sql}) c ON c.content_object_id = d.unit_id WHERE 1 = 1 ON CONFLICT DO NOTHING"
+    statement, params = sql.notification_insert_select(
+        deliveries,
+        clerks,
+        kind=str(kind),
+        text=text[:500],
+        created_at=connection.ops.adapt_datetimefield_value(now),
     )
-    params = [str(kind), text[:500], connection.ops.adapt_datetimefield_value(now)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *deliveries_params, *clerks_params])
+        cursor.execute(statement, params)
         return cursor.rowcount
 
 

@@ -17,12 +17,12 @@ whatever the number of deliveries.
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import QuerySet
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from units.errors import Conflict, InvalidInput, NotFound
 from units.models import Role
+from workflow import sql
 from workflow.audit import audit_record, audit_record_many
 from workflow.enqueue import enqueue_notification_emails
 from workflow.models import AuditVerb, Delivery, Dispatch, Forward, Notification, Recall
@@ -38,15 +38,7 @@ AUDIT_CHUNK = 2000
 def _below(recall: Recall) -> QuerySet[Delivery]:
     """Every delivery of every cover letter forwarded from a delivery this recall withdrew after
     signing, level after level down the chain (one recursive query, whatever the chain's size)."""
-    delivery, forward = Delivery._meta.db_table, Forward._meta.db_table
-    # Constant table names; the recall's id is a parameter.
-    below = RawSQL(  # noqa: S611
-        f"WITH RECURSIVE below(id) AS (SELECT id FROM {delivery} WHERE recall_id = %s AND state = %s "
-        f"UNION SELECT d.id FROM {delivery} d JOIN {forward} f ON d.document_id = f.cover_id "
-        f"JOIN below b ON f.source_delivery_id = b.id) SELECT id FROM below",
-        [recall.pk, Delivery.State.RECALLED_AFTER_SIGNING],
-    )
-    return Delivery.objects.filter(pk__in=below)
+    return Delivery.objects.filter(pk__in=sql.deliveries_below(recall.pk))
 
 
 def _withdraw(deliveries: QuerySet[Delivery], recall: Recall) -> tuple[int, int]:
