@@ -328,11 +328,11 @@ def states(world, handling):
     }
 
 
-@pytest.mark.parametrize("state", ["returned", "completed", "recalled"])
-@pytest.mark.parametrize("action", sorted(RECIPIENT_ACTIONS))
+@pytest.mark.parametrize(
+    ("state", "action"),
+    [(state, action) for state in ALLOWED for action in sorted(RECIPIENT_ACTIONS) if action not in ALLOWED[state]],
+)
 def test_the_recipients_clerk_can_do_nothing_its_state_forbids(client, world, states, state, action, nothing_written):
-    if action in ALLOWED[state]:
-        pytest.skip(f"{action} is allowed on a {state} delivery")
     sign_in(client, world.jygw)
     delivery = states[state]
     with nothing_written():
