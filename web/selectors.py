@@ -46,6 +46,7 @@ from workflow.selectors import (
 )
 from workflow.services import forward_title
 from workflow.services.rules import delivery_actions
+from workflow.transitions import sources
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -350,6 +351,8 @@ def forward_preview(
 OUTBOX_NAMES_SHOWN = 12
 
 
+RECALLABLE_STATES = sorted({state for target in Delivery.WITHDRAWN_STATES for state in sources(target)})
+
 # Signed for, whatever came after (办结, 撤回): the count an issuer watches grow.
 _SIGNED = Q(deliveries__signed_at__isnull=False)
 
@@ -400,10 +403,9 @@ def outbox_list_for_unit(unit: Unit) -> QuerySet[Dispatch]:
             completed=Count("deliveries", filter=Q(deliveries__state=Delivery.State.COMPLETED)),
             returned=Count("deliveries", filter=Q(deliveries__state=Delivery.State.RETURNED)),
             recalled=Count("deliveries", filter=Q(deliveries__state__in=Delivery.WITHDRAWN_STATES)),
-            # What a 撤回 of the whole dispatch would still reach: pending, signed or completed.
-            recallable=Count(
-                "deliveries", filter=Q(deliveries__state__in=[*Delivery.OPEN_STATES, Delivery.State.COMPLETED])
-            ),
+            # What a 撤回 of the whole dispatch would still reach: the states the transition table
+            # lets move to a withdrawn state.
+            recallable=Count("deliveries", filter=Q(deliveries__state__in=RECALLABLE_STATES)),
             forward_count=Coalesce(Subquery(forwards, output_field=IntegerField()), Value(0)),
         )
     )
