@@ -6,6 +6,8 @@ A 函, and any document of a 函 number series, is printed in the letter format 
     render_html(document) -> str     a standalone page: the cover letter, then each enclosed document
     render_pdf(document) -> bytes    the same on A4; each document from a new page, numbered from 1
     print_pdf(document) -> PrintedPdf  the PDF and the number of pages of each document
+                                     (both take `enclosures=`: the enclosed documents to print, in
+                                     print order, when a reader may see only some of them)
     layout_context(document) -> dict the context of documents/official_layout.html, for a page that
                                      includes the layout (the document page's print view)
 
@@ -250,16 +252,18 @@ class PrintedPdf:
     page_counts: list[int]  # pages of each document, cover first
 
 
-def print_pdf(document: Document) -> PrintedPdf:
-    """The PDF and how many pages each document takes (a telegram's 共 N 页 can be checked)."""
-    parts = _laid_out(document)
+def print_pdf(document: Document, *, enclosures: list[Document] | None = None) -> PrintedPdf:
+    """The PDF and how many pages each document takes (a telegram's 共 N 页 can be checked).
+
+    `enclosures` defaults to everything the document encloses (enclosed_documents)."""
+    parts = _laid_out(document, enclosed_documents(document) if enclosures is None else enclosures)
     data = parts[0].copy([page for part in parts for page in part.pages]).write_pdf()
     return PrintedPdf(data=data, page_counts=[len(part.pages) for part in parts])
 
 
-def render_pdf(document: Document) -> bytes:
+def render_pdf(document: Document, *, enclosures: list[Document] | None = None) -> bytes:
     """A4 PDF: the cover letter, then each enclosed document from a new page, each numbered from 1."""
-    return print_pdf(document).data
+    return print_pdf(document, enclosures=enclosures).data
 
 
 def rendered_page_counts(document: Document) -> list[int]:
@@ -267,7 +271,7 @@ def rendered_page_counts(document: Document) -> list[int]:
     return print_pdf(document).page_counts
 
 
-def _laid_out(document: Document) -> list:
+def _laid_out(document: Document, enclosures: list[Document]) -> list:
     """Each document laid out on its own (weasyprint.Document), so that each is numbered from 1."""
     from weasyprint import CSS, HTML  # here: loading Pango costs time, and web pages need none of it
 
@@ -276,5 +280,5 @@ def _laid_out(document: Document) -> list:
         HTML(string=render_to_string("documents/official_page.html", {"document": part, "enclosures": []})).render(
             stylesheets=stylesheets
         )
-        for part in [document, *enclosed_documents(document)]
+        for part in [document, *enclosures]
     ]

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from documents.models import Attachment, Document, Enclosure
 from documents.numbering import parse_number
+from documents.rendering import PrintedPdf, enclosed_documents, print_pdf
 from units.errors import DomainError
 from units.models import NumberPrefix, RecipientGroup, Role, Unit
 from units.selectors import unit_list_for_member, unit_list_with_role
@@ -179,6 +180,19 @@ def document_parts(user: User, document: Document) -> list[DocumentPart]:
     for attachment in Attachment.objects.filter(document_id__in=list(by_id)).order_by("document_id", "position"):
         by_id[attachment.document_id].attachments.append(attachment)
     return parts
+
+
+def document_pdf(user: User, document: Document) -> PrintedPdf:
+    """The PDF that 打印 / PDF gives: the document in the official layout, then each document it
+    encloses that this person may still see, in the order render_document prints them, each from a
+    new page and numbered from 1. A document recalled from the person's unit is left out (the page
+    shows its stub; a stub is not a document to print). Three queries, then the layout.
+
+    The caller has passed the door for `document`.
+    """
+    visible = enclosed_visibility(user, document)
+    enclosures = [enclosed for enclosed in enclosed_documents(document) if visible.get(enclosed.pk, False)]
+    return print_pdf(document, enclosures=enclosures)
 
 
 def receipt_for_delivery(delivery: Delivery) -> Receipt | None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.views import chains, deliveries, documents, inbox, notifications, outbox
+from web.views import chains, deliveries, documents, inbox, notifications, outbox, printing
 
 urlpatterns = [
     path("", inbox.inbox, name="inbox"),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("deliveries/<int:pk>/complete/", deliveries.delivery_complete_view, name="delivery-complete"),
     path("deliveries/<int:pk>/remind/", deliveries.delivery_remind_view, name="delivery-remind"),
     path("deliveries/<int:pk>/recall/", deliveries.delivery_recall_view, name="delivery-recall"),
+    path("deliveries/<int:pk>/pdf/", printing.delivery_pdf_view, name="delivery-pdf"),
     path("dispatches/<int:pk>/recall/", deliveries.dispatch_recall_view, name="dispatch-recall"),
     path("returns/<int:pk>/notice/", documents.return_notice, name="return_notice"),
     path("feedback/attachments/<int:pk>/", documents.completion_attachment_download, name="completion-attachment"),
@@ -21,6 +22,7 @@ urlpatterns = [
     path("documents/<int:pk>/", documents.document_detail, name="document"),
     path("documents/<int:pk>/sign-off/", documents.document_sign_off_view, name="document-sign-off"),
     path("documents/<int:pk>/issue/", documents.document_issue_view, name="document-issue"),
+    path("documents/<int:pk>/pdf/", printing.document_pdf_view, name="document-pdf"),
     path("documents/<int:pk>/chain/", chains.chain, name="chain"),
     path("documents/<int:pk>/chain.json", chains.chain_json, name="chain-json"),
     path("documents/<int:pk>/chain.csv", chains.chain_csv, name="chain-csv"),

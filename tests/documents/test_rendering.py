@@ -513,3 +513,39 @@ def test_a_telegram_keeps_its_own_header_even_in_a_letter_series(world):
     letter = Document(kind=Kind.NOTICE, number_prefix="内教工委函", issuing_unit=world.education)
     shown = [printed(document) for document in (telegram, letter)]
     assert [(doc.is_telegram, doc.is_letter) for doc in shown] == [(True, False), (False, True)]
+
+
+def test_a_letters_page_numbers_and_text_stand_where_any_documents_do(world):
+    """A letter's page area is 7 mm wider on each side than the type area (its double lines lie in
+    it: browsers print nothing outside the page area); its text and its page numbers keep the
+    type area's places, the same as a document of the 文件 format."""
+    body = "\n".join(["各单位要认真做好测试工作，确保各项任务按时完成，并将有关情况及时报送。" * 3] * 12)
+    letter, _dispatch = issue(
+        world.jygw, world.education, main=[world.university], title="关于做好测试工作的通知", body=body
+    )
+    document, _dispatch = issue(
+        world.zzb, world.department, main=[world.education], title="关于做好测试工作的通知", body=body
+    )
+
+    letter_pdf, document_pdf = render_pdf(letter), render_pdf(document)
+
+    letter_numbers, document_numbers = _page_numbers(letter_pdf), _page_numbers(document_pdf)
+    assert len(letter_numbers) == len(document_numbers) == 3
+    assert letter_numbers[1:] == document_numbers[1:]
+    # An even page numbered one character (14 pt) in from the left of the type area, an odd one ending
+    # as far in from its right.
+    assert letter_numbers[1][0][1] == pytest.approx(28 * MM + 14, abs=0.01)
+    assert letter_numbers[2][0][1] > A4_POINTS[0] / 2
+    assert _line_starts(letter_pdf, page=1) == _line_starts(document_pdf, page=1) == {28.0, round(28 + 32 / MM, 1)}
+
+
+def _line_starts(pdf: bytes, *, page: int) -> set[float]:
+    """Where the lines of the body start on a page (mm from the left edge), page numbers aside."""
+    starts = set()
+
+    def visit(text, cm, tm, font, size):
+        if text.strip() and "—" not in text:
+            starts.add(round((tm[4] * cm[0] + tm[5] * cm[2] + cm[4]) / MM, 1))
+
+    PdfReader(io.BytesIO(pdf)).pages[page].extract_text(visitor_text=visit)
+    return starts

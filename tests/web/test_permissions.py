@@ -37,12 +37,14 @@ MATRIX = {
     "delivery-complete": OBJECT,
     "delivery-remind": OBJECT,
     "delivery-recall": OBJECT,
+    "delivery-pdf": OBJECT,
     "dispatch-recall": OBJECT,
     "return_notice": OBJECT,
     "completion-attachment": OBJECT,
     "document": OBJECT,
     "document-sign-off": OBJECT,
     "document-issue": OBJECT,
+    "document-pdf": OBJECT,
     "document-new": OBJECT,  # ?unit= and ?answers= name objects; without them, the person's own unit
     "chain": OBJECT,
     "chain-json": OBJECT,
@@ -151,6 +153,10 @@ def _urls(scenario, world, handling):
         ("get", reverse("chain-json", args=[telegram.pk]), None),
         ("get", reverse("chain-csv", args=[telegram.pk]), None),
         ("get", reverse("attachment", args=[scenario["attachment"].pk]), None),
+        # 打印 / PDF (the cover is still a draft: its own unit's people alone may print it).
+        ("get", reverse("delivery-pdf", args=[received.pk]), None),
+        ("get", reverse("document-pdf", args=[telegram.pk]), None),
+        ("get", reverse("document-pdf", args=[cover.pk]), None),
         ("get", reverse("outbox") + f"?unit={world.education.pk}", None),
         # The deadlines work.
         ("post", reverse("delivery-return", args=[pending.pk]), {"reason": "other", "text": "冒名退文"}),

@@ -70,9 +70,13 @@ def test_every_route_of_the_recalled_document_gives_its_units_the_stub(client, w
     _assert_stub(client.get(reverse("delivery", args=[delivery.pk])), number=number, title=title)
     _assert_stub(client.get(reverse("document", args=[telegram.pk])), number=telegram.number, title=telegram.title)
     _assert_stub(client.get(reverse("attachment", args=[recalled["attachment"].pk])), number=telegram.number, title="")
+    # 打印 / PDF: the stub, never the PDF.
+    _assert_stub(client.get(reverse("delivery-pdf", args=[delivery.pk])), number=number, title=title)
+    _assert_stub(client.get(reverse("document-pdf", args=[telegram.pk])), number=telegram.number, title=telegram.title)
     if who != "jygw":  # the forward's own recipients lose the cover letter too
         cover = recalled["cover"]
         _assert_stub(client.get(reverse("document", args=[cover.pk])), number=cover.number, title=cover.title)
+        _assert_stub(client.get(reverse("document-pdf", args=[cover.pk])), number=cover.number, title=cover.title)
 
 
 def test_the_forwarding_unit_keeps_its_own_letter_but_not_what_it_enclosed(client, world, recalled):

@@ -53,7 +53,8 @@ function setUpLanguageSwitch(form) {
   if (select) select.addEventListener("change", () => form.submit());
 }
 
-// A print button (the 退文告知单): shown only where a script can print.
+// A print button (the 退文告知单; 打印 on the delivery and document pages, where print.css keeps
+// only the official documents on the paper): shown only where a script can print.
 function setUpPrint(button) {
   button.hidden = false;
   button.addEventListener("click", () => window.print());
