@@ -285,3 +285,19 @@ def test_demo_chain_list_holds_every_document_the_unit_issued(client, db, login)
     assert expected  # the demo's unit forwarded the seed
     assert sorted(_chain_rows(client)) == expected
     assert {client.get(link).status_code for link in _chain_links(client)} == {200}
+
+
+def test_the_search_and_the_forwards_read_in_english_when_chosen(client, world, forwarded, settings):
+    telegram, cover, _imu_cover = forwarded
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    sign_in(client, world.jygw)
+    html = client.get(reverse("chains")).content.decode()
+    assert f'<small class="forwarded">Forwards {telegram.number}</small>' in html
+    assert 'placeholder="e.g. 11号, 电明字〔2022〕, 防汛"' in html
+    assert "No chain matches the search." in client.get(reverse("chains"), {"q": "〔2023〕"}).content.decode()
+    refused = client.get(reverse("outbox"), {"q": "号" * 101}).content.decode()
+    assert "Search for at most 100 characters (this has 101)." in refused
+    assert cover.title in refused  # a refused search filters nothing
+    assert "No dispatch matches the search." in client.get(reverse("outbox"), {"q": "〔2023〕"}).content.decode()
+    html = client.get(reverse("inbox")).content.decode()
+    assert 'placeholder="any part, e.g. 〔2022〕11号"' in html
