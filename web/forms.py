@@ -19,7 +19,13 @@ from workflow.models import DeliveryReturn, ReturnReason
 
 
 class InboxSearchForm(forms.Form):
-    number = forms.CharField(label=_("发文字号"), required=False, max_length=60)
+    # Any part of the number, in any bracket form (web.selectors.number_matches).
+    number = forms.CharField(
+        label=_("发文字号"),
+        required=False,
+        max_length=60,
+        widget=forms.TextInput(attrs={"placeholder": _("任一部分，如 〔2022〕11号")}),
+    )
     words = forms.CharField(label=_("标题关键词"), required=False, max_length=100)
     issuer = forms.CharField(label=_("发文机关"), required=False, max_length=100)
     date_from = forms.DateField(
@@ -42,6 +48,23 @@ class InboxSearchForm(forms.Form):
             date_to=data["date_to"],
             urgency=data["urgency"],
         )
+
+
+class ListSearchForm(forms.Form):
+    """The one search box of a list (发文, 流转链): words of the title, or any part of the 发文字号 in
+    any bracket form (web.selectors.words_match)."""
+
+    q = forms.CharField(
+        label=_("标题或发文字号"),
+        required=False,
+        max_length=100,
+        error_messages={"max_length": _("查找内容最多 %(limit_value)d 个字符（现有 %(show_value)d 个）。")},
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("如 11号、电明字〔2022〕、防汛")}),
+    )
+
+    def words(self) -> str:
+        """What to look for; nothing when the box is empty or its input was refused."""
+        return self.cleaned_data["q"].strip() if self.is_valid() else ""
 
 
 class _GroupChoice(forms.ModelMultipleChoiceField):

@@ -11,14 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models import CharField, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, Window
+from django.db.models.functions import Cast, Coalesce, Concat, RowNumber
+from django.db.models.lookups import IContains
 from django.utils import timezone
 
 from documents.models import Attachment, Document, Enclosure
-from documents.numbering import parse_number
 from documents.rendering import PrintedPdf, enclosed_documents, print_pdf
-from units.errors import DomainError
 from units.models import NumberPrefix, RecipientGroup, Role, Unit
 from units.selectors import unit_list_for_member, unit_list_with_role
 from web import charts
@@ -51,6 +50,64 @@ from workflow.transitions import sources
 
 User = AbstractBaseUser | AnonymousUser | None
 
+# --- the number search: one condition for the inbox, the outbox and the chains list --------------
+
+# Every bracket a clerk types around the year, and full-width digits, read as the printed number's.
+_FRAGMENT_FORMS = str.maketrans(
+    {
+        **dict.fromkeys("[［(（【〖﹝", "〔"),
+        **dict.fromkeys("]］)）】〗﹞", "〕"),
+        **{chr(ord("０") + digit): str(digit) for digit in range(10)},
+    }
+)
+
+
+def number_fragment(text: str) -> str:
+    """What was typed of a 发文字号, written as the number is printed (documents.Document.number):
+    〔〕 for any bracket, ASCII digits, no spaces, no 第 before the serial. "(2022)11号" ->
+    "〔2022〕11号"; "电明字 [2022]" -> "电明字〔2022〕"."""
+    return "".join(text.translate(_FRAGMENT_FORMS).split()).replace("〕第", "〕")
+
+
+def printed_number(path: str = "") -> Concat:
+    """The 发文字号 as printed (内组电明字〔2022〕11号), built in the query from the document's
+    prefix, year and serial; `path` reaches the document from the rows queried ("document__")."""
+    return Concat(
+        F(f"{path}number_prefix"),
+        Value("〔"),
+        Cast(F(f"{path}number_year"), CharField()),
+        Value("〕"),
+        Cast(F(f"{path}number_serial"), CharField()),
+        Value("号"),
+        output_field=CharField(),
+    )
+
+
+def number_matches(text: str, path: str = "") -> Q:
+    """Documents whose number, as printed, holds what was typed: the whole number or any part of it
+    (prefix, year and serial alike, with or across the brackets), in any bracket form.
+
+    Any fragment of a printed number is a substring of it, so one condition serves every fragment:
+    parsing fragments into (prefix, year, serial) would need a case for each way a fragment can
+    cut the number and would find the same documents. Not indexed: every list it filters is
+    already restricted to one person's or one unit's documents.
+    """
+    fragment = number_fragment(text)
+    return Q(**{f"{path}number_serial__isnull": False}) & Q(IContains(printed_number(path), fragment))
+
+
+def words_match(words: str, path: str = "", *, numbers: tuple[str, ...] = ("",)) -> Q:
+    """One search box: every word typed is part of the title or of a number (the document's, or
+    another reached through one of `numbers`, paths from the document)."""
+    condition = Q()
+    for word in words.split():
+        match = Q(**{f"{path}title__icontains": word})
+        for number_path in numbers:
+            match |= number_matches(word, f"{path}{number_path}")
+        condition &= match
+    return condition
+
+
 # --- 收文 inbox ---------------------------------------------------------------------------------
 
 INBOX_TABS: dict[str, list[str] | None] = {
@@ -76,23 +133,6 @@ class InboxFilters:
         return self == InboxFilters()
 
 
-def _number_filter(text: str) -> Q:
-    try:
-        number = parse_number(text)
-    except DomainError:
-        pass
-    else:
-        return Q(
-            document__number_prefix=number.prefix,
-            document__number_year=number.year,
-            document__number_serial=number.serial,
-        )
-    text = text.strip().rstrip("号")
-    if text.isdigit():
-        return Q(document__number_serial=int(text)) | Q(document__number_year=int(text))
-    return Q(document__number_prefix__icontains=text.strip("〔〕[]"))
-
-
 def inbox_list_for_user(user: User, *, tab: str, filters: InboxFilters) -> QuerySet[Delivery]:
     """The inbox tab, searched. 待签收 puts the most urgent first, and within an urgency the overdue
     first (so 特提 and 特急 stay at the top); the other tabs run newest first."""
@@ -102,7 +142,7 @@ def inbox_list_for_user(user: User, *, tab: str, filters: InboxFilters) -> Query
     else:
         deliveries = deliveries.order_by("-created_at", "-id")
     if filters.number:
-        deliveries = deliveries.filter(_number_filter(filters.number))
+        deliveries = deliveries.filter(number_matches(filters.number, "document__"))
     for word in filters.words.split():
         deliveries = deliveries.filter(document__title__icontains=word)
     if filters.issuer:
@@ -398,8 +438,9 @@ def delivery_list_overdue_for_unit(unit: Unit, *, now: datetime.datetime | None 
     )
 
 
-def outbox_list_for_unit(unit: Unit) -> QuerySet[Dispatch]:
-    """The unit's dispatches with delivered / signed / pending counts and the number of forwards below."""
+def outbox_list_for_unit(unit: Unit, *, words: str = "") -> QuerySet[Dispatch]:
+    """The unit's dispatches with delivered / signed / pending counts and the number of forwards
+    below; with `words`, those whose document's title or number holds every word (words_match)."""
     forwards = (
         Forward.objects.filter(source_delivery__dispatch=OuterRef("pk"))
         .order_by()
@@ -409,6 +450,7 @@ def outbox_list_for_unit(unit: Unit) -> QuerySet[Dispatch]:
     )
     return (
         outbox_for_unit(unit)
+        .filter(words_match(words, "document__"))
         .select_related(
             "document__issuing_unit", "recall", "answers_return__unit", "answers_return__delivery__document"
         )
@@ -470,11 +512,13 @@ def outbox_rows(dispatches: list[Dispatch]) -> list[OutboxRow]:
     return list(rows.values())
 
 
-def draft_list_for_unit(unit: Unit) -> QuerySet[Document]:
-    """The unit's documents waiting for sign-off or issue (a forward's cover letter, for one).
-    The caller has passed the unit's door."""
+def draft_list_for_unit(unit: Unit, *, words: str = "") -> QuerySet[Document]:
+    """The unit's documents waiting for sign-off or issue (a forward's cover letter, for one); with
+    `words`, those whose title holds every word (a draft has no number yet). The caller has passed
+    the unit's door."""
     return (
         Document.objects.filter(issuing_unit=unit, state__in=[Document.State.DRAFT, Document.State.SIGNED_OFF])
+        .filter(words_match(words))
         .select_related("forward__source_delivery__document")
         .order_by("-created_at", "-id")
     )
@@ -684,16 +728,21 @@ def notification_unread_count(user: User) -> int:
 
 
 def chain_list_for_user(user: User, *, words: str = "") -> QuerySet[Document]:
-    """The chains a person may open (workflow.access.chain_list_visible), at their top: documents
-    that are not a forward's cover letter. Annotated with how many units received each and how
-    many signed for it; newest first."""
-    chains = chain_list_visible(user).filter(forward__isnull=True)
-    for word in words.split():
-        chains = chains.filter(Q(title__icontains=word) | Q(number_prefix__icontains=word))
+    """The chains the list offers a person, each one they may open (workflow.access.chain_list_visible):
+    every chain at its top (a document that is not a forward's cover letter), and every document a
+    unit of theirs issued, forwards included (a forward's chain page shows the tree below it; a unit
+    that only forwards has nothing else). A forward carries what it forwards (`forwarded_id`, and
+    forward.source_delivery.document). With `words`, those whose title or number, or the number of
+    what they forward, holds every word. Annotated with how many units received each and how many
+    signed for it; newest first."""
+    chains = chain_list_visible(user).filter(Q(forward__isnull=True) | Q(issuing_unit__in=unit_list_for_member(user)))
     return (
-        chains.select_related("issuing_unit")
+        chains.filter(words_match(words, numbers=("", "forward__source_delivery__document__")))
+        .select_related("issuing_unit", "forward__source_delivery__document")
         .annotate(
-            delivered=Count("deliveries"), signed=Count("deliveries", filter=Q(deliveries__signed_at__isnull=False))
+            forwarded_id=F("forward__source_delivery__document_id"),
+            delivered=Count("deliveries"),
+            signed=Count("deliveries", filter=Q(deliveries__signed_at__isnull=False)),
         )
         .order_by("-issued_at", "-id")
     )

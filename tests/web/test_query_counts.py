@@ -339,3 +339,28 @@ def test_draft_page_from_a_return_is_a_constant_number_of_queries(client, world)
     small = _queries(client, url, data={"unit": world.department.pk, "answers": small_return.pk})
     large = _queries(client, url, data={"unit": world.department.pk, "answers": large_return.pk})
     assert small == large == 9
+
+
+# --- the number search (issue 11): the same counts with a search on ----------------------------------
+
+
+def test_inbox_outbox_and_chain_list_searched_by_number_do_not_grow(client, world):
+    def counts() -> list[int]:
+        sign_in(client, world.jygw)  # education: its inbox, and its chains list of forwards
+        inbox = _queries(client, reverse("inbox"), data={"tab": "all", "number": "〔2022〕"})
+        chains = _queries(client, reverse("chains"), data={"q": "(2022)"})
+        sign_in(client, world.zzb)
+        outbox = _queries(client, reverse("outbox"), data={"q": "电明字[2022]"})
+        return [inbox, chains, outbox]
+
+    def telegram_forwarded(**overrides) -> None:
+        document, _ = issue(world.zzb, world.department, main=[world.education], number_year=2022, **overrides)
+        forward(world.jygw, delivery_of(document, world.education), main=[world.groups["各高校党委"]])
+
+    telegram_forwarded()
+    small = counts()
+    for _ in range(5):
+        telegram_forwarded(urgency="特急")
+    large = counts()
+    # The search is one more condition in the list's query (and its count): no query of its own.
+    assert small == large == [7, 6, 15]

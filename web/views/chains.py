@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from web.forms import ListSearchForm
 from web.selectors import chain_list_for_user, chain_page
 from web.views.common import door
 from workflow.access import (
@@ -23,9 +24,10 @@ CHAINS_PAGE_SIZE = 20
 @login_required
 @require_GET
 def chain_list(request):
-    words = request.GET.get("q", "").strip()[:100]
+    form = ListSearchForm(request.GET, auto_id="chain-%s")
+    words = form.words()
     page = Paginator(chain_list_for_user(request.user, words=words), CHAINS_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "web/chains.html", {"active": "chains", "page": page, "q": words})
+    return render(request, "web/chains.html", {"active": "chains", "page": page, "form": form, "q": words})
 
 
 # --- chain --------------------------------------------------------------------------------------

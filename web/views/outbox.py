@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from web.forms import ListSearchForm
 from web.selectors import (
     delivery_clock,
     delivery_list_overdue_for_unit,
@@ -31,14 +32,17 @@ def outbox(request):
     units = list(unit_list_for_outbox(request.user))
     unit = access_unit_as_member(request.user, request.GET["unit"]) if "unit" in request.GET else None
     unit = unit or (units[0] if units else None)
-    context = {"active": "outbox", "units": units, "unit": unit, "page": None, "rows": [], "drafts": []}
+    form = ListSearchForm(request.GET, auto_id="outbox-%s")
+    words = form.words()
+    context = {"active": "outbox", "units": units, "unit": unit, "form": form, "q": words}
+    context.update(page=None, rows=[], drafts=[])
     if unit is not None:
-        page = Paginator(outbox_list_for_unit(unit), OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+        page = Paginator(outbox_list_for_unit(unit, words=words), OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
         actions = unit_actions(request.user, unit)
         context.update(
             page=page,
             rows=outbox_rows(list(page)),
-            drafts=draft_list_for_unit(unit),
+            drafts=draft_list_for_unit(unit, words=words),
             can_act="recall" in actions,
         )
         if not request.htmx:  # the list refreshes itself; these parts come with the page
