@@ -217,8 +217,9 @@ def after_make_run(demo_running):
 
 @pytest.mark.browser
 def test_the_replayed_chain_reads_as_history_in_the_browser(demo_running):
-    """auditor opens the seed's chain on the running demo: 2022 dates, sign-for times in minutes per
-    level. Screenshots at 1280 and 390 px under test-artifacts/demo/."""
+    """On the running demo: auditor opens the seed's chain (2022 dates, sign-for times in minutes per
+    level), jygw finds the drill on top, admin enters the admin site. Screenshots at 1280 and 390 px
+    under test-artifacts/demo/."""
     from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
 
     if not (Path(CHROMIUM).exists() and os.access(CHROMIUM, os.X_OK)):
@@ -229,31 +230,53 @@ def test_the_replayed_chain_reads_as_history_in_the_browser(demo_running):
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     base = f"http://127.0.0.1:{demo_running['port']}"
+    errors = []
+
+    def log_in_as(browser, username: str):
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{base}/accounts/login/")
+        page.get_by_label("用户名").fill(username)
+        page.get_by_label("密码").fill("demo-password")
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(f"{base}/**")
+        return page
+
+    def shoot(page, name: str) -> None:
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.screenshot(path=str(folder / f"{name}-1280.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(folder / f"{name}-390.png"), full_page=True)
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-            errors = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(f"{base}/accounts/login/")
-            page.get_by_label("用户名").fill("auditor")
-            page.get_by_label("密码").fill("demo-password")
-            page.get_by_role("button", name="登录").click()
-            page.wait_for_url(f"{base}/**")
+            page = log_in_as(browser, "auditor")
             page.goto(f"{base}/chains/")
-            page.screenshot(path=str(folder / "01-chains.png"), full_page=True)
+            shoot(page, "01-chains")
+            page.set_viewport_size({"width": 1280, "height": 900})
             page.get_by_role("link", name=TELEGRAM_TITLE).click()
             page.wait_for_url("**/chain/")
             text = page.locator("main").inner_text()
-            page.screenshot(path=str(folder / "02-chain-1280.png"), full_page=True)
-            page.set_viewport_size({"width": 390, "height": 844})
-            page.screenshot(path=str(folder / "03-chain-390.png"), full_page=True)
+            shoot(page, "02-chain")
+            # jygw: the drill on top of the inbox, and in the bell the drill only (2022 was read then).
+            inbox = log_in_as(browser, "jygw")
+            first_row = inbox.locator("table.inbox tbody tr").first.inner_text()
+            bell = inbox.locator(".bell-count").inner_text()
+            shoot(inbox, "03-jygw-inbox")
+            admin = log_in_as(browser, "admin")
+            admin.goto(f"{base}/admin/")
+            admin_text = admin.locator("body").inner_text()
+            shoot(admin, "04-admin")
         finally:
             browser.close()
     assert errors == []
     assert "2022-10-13" in text
     assert "0.0秒" not in text
     assert "内教工委函〔2022〕90号" in text
+    assert "关于开展公文流转系统签收转发演练的通知" in first_row
+    assert bell == "1"
+    assert "办理时限" in admin_text
 
 
 def test_make_run_on_another_port_prints_every_login_writes_the_demo_env_and_stops_on_ctrl_c(after_make_run):
