@@ -20,10 +20,11 @@ History is history: the chain is closed by the end of it, so that the beat of a 
 has nothing of 2022 to urge, and no clerk finds three-year-old reminders in their bell. The product
 urges an open overdue delivery every REMINDER_INTERVAL_MINUTES, for ever; a 2022 delivery left open
 would be urged the moment the demo starts. Hence every unit that signed also completed (办结), and
-the deliveries of the units that never signed were withdrawn by their issuer after a day of 催办
-by the beat, with the reason an office would give (the paper copy went by the confidential
-courier, 机要交通). The people trying the demo have read their 2022 notifications. The live drill
-(`_issue_drill`) is today's, and everything the clerks do with it is urged and escalated as usual.
+the deliveries of the units that never signed were withdrawn by their issuer once the beat's 催办
+had gone unanswered (that evening; the telegram's the next morning), with the reason an office
+would give (the paper copy went by the confidential courier, 机要交通). The people trying the demo
+have read their 2022 notifications. The live drill (`_issue_drill`) is today's, and everything the
+clerks do with it is urged and escalated as usual.
 """
 
 import datetime
