@@ -27,7 +27,7 @@ system: ## install the Debian packages (Chromium, CJK fonts) when missing
 services: ## make sure PostgreSQL and Redis are up (start them if stopped)
 	@bash scripts/ensure-services.sh
 
-run: $(VENV)/.installed system ## the demo on the embedded default (SQLite, no broker server): web, worker, beat
+run: $(VENV)/.installed system ## the demo on the embedded default (SQLite, no broker server): web, worker, beat; PORT=8001 for another port
 	@bash scripts/run-demo.sh
 
 test: $(VENV)/.installed system services ## the whole suite on PostgreSQL and Redis

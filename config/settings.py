@@ -172,6 +172,8 @@ AXES_HANDLER = "web.lockout.PairAndAddressLockoutHandler"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Not verbose: no start-up banner, and the client named by the lockout parameters only (see LOGGING).
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
@@ -353,8 +355,15 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # WeasyPrint logs every layout step at INFO: one line per page of every PDF printed.
-    "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
+    # WeasyPrint logs every layout step at INFO: one line per page of every PDF printed. django-axes
+    # logs four INFO lines per login (the login, two clean-ups, the reset of the count) and two per
+    # logout; the access log table keeps every login already (the admin's Axes pages). Its warnings
+    # stay: every failed login and every lockout.
+    "loggers": {
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # This system is not an approved channel for classified (涉密) documents unless deployed as one.

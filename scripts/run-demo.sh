@@ -1,23 +1,66 @@
 #!/usr/bin/env bash
 # The demo on the embedded default: SQLite file, filesystem broker (no server needed), Django's
-# server, one worker consuming every queue, and beat. Ctrl-C stops all three.
+# server, one worker consuming every queue, and beat (their start-up banners left out). Ctrl-C stops
+# all of them. PORT=8001 make run serves on another port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBUG="${DEBUG:-1}"
 PORT="${PORT:-8000}"
 py=.venv/bin/python
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+  echo "make run: port $PORT is taken (another make run?); PORT=8001 make run serves on another port" >&2
+  exit 1
+fi
+
+# The demo's environment, kept in .env (git-ignored) for this run and for every later command:
+# config/settings.py reads .env, so `python manage.py chain …` in another terminal finds the demo's
+# database and key without exporting anything (a variable set in the shell still wins over .env).
+# Written on every run from what this run uses, keeping the key it generated the first time (so a
+# restart keeps people logged in). A .env that make run did not write is an operator's: left alone.
+ENV_MARK="# Written by make run (scripts/run-demo.sh): the demo's environment."
+if [ ! -e .env ] || [ "$(head -n 1 .env)" = "$ENV_MARK" ]; then
+  key=$(sed -n 's/^SECRET_KEY=//p' .env 2>/dev/null || true)
+  [ -n "$key" ] || key=$($py -c 'import secrets; print(secrets.token_urlsafe(50))')
+  (
+    umask 077
+    {
+      echo "$ENV_MARK"
+      echo "# Read by config/settings.py; variables set in the shell win. For the demo only, never in"
+      echo "# production. Delete it to stop later commands from using the demo's settings."
+      echo "DEBUG=$DEBUG"
+      echo "SECRET_KEY=$key"
+      echo "DATABASE_URL=${DATABASE_URL:-sqlite:///$PWD/var/db.sqlite3}"
+      if [ -n "${REDIS_URL:-}" ]; then echo "REDIS_URL=$REDIS_URL"; else echo "# REDIS_URL unset: the filesystem broker under var/broker"; fi
+    } > .env.new
+    mv .env.new .env
+  )
+else
+  echo "make run: .env was not written by make run; using it as it is" >&2
+fi
+
 $py manage.py migrate --no-input -v 0
 $py manage.py compilemessages -v 0 2>/dev/null || true
 $py manage.py collectstatic --no-input -v 0
-$py manage.py demo
+demo=$($py manage.py demo)
+echo "$demo" | head -n 1
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT INT TERM
-.venv/bin/celery -A config worker -Q urgent,control,routine --concurrency 2 --loglevel WARNING & pids+=($!)
-.venv/bin/celery -A config beat --loglevel WARNING & pids+=($!)
+stop() { kill "${pids[@]}" 2>/dev/null; wait; }
+trap stop EXIT
+trap 'exit 0' INT TERM  # Ctrl-C is how the demo ends, not a failure
+.venv/bin/celery --quiet -A config worker -Q urgent,control,routine --concurrency 2 --loglevel WARNING & pids+=($!)
+.venv/bin/celery --quiet -A config beat --loglevel WARNING & pids+=($!)
 $py manage.py demo_clerks & pids+=($!)
-$py manage.py runserver "127.0.0.1:$PORT" & pids+=($!)
-sleep 2
+# No autoreloader: its second process would outlive the trap's kill (a background job of a script
+# ignores Ctrl-C) and keep the port.
+$py manage.py runserver --noreload "127.0.0.1:$PORT" & pids+=($!)
+# The banner last, once the server answers, so that the start-up lines do not bury it.
+for _ in $(seq 60); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+  kill -0 "${pids[3]}" 2>/dev/null || exit 1  # the server did not start (the port is taken?)
+  sleep 0.5
+done
 echo
-echo "公文流转 is running at http://127.0.0.1:$PORT/  (admin: http://127.0.0.1:$PORT/admin/)"
-echo "Logins: zzb, jygw, imu, auditor — password: demo-password. Ctrl-C stops it."
+echo "公文流转 is running at http://127.0.0.1:$PORT/ — the admin at http://127.0.0.1:$PORT/admin/ (log in as admin)."
+echo "$demo" | sed -n '/^demo logins/,$p'
+echo "Another port: PORT=8001 make run. In another terminal, python manage.py … uses the demo's .env. Ctrl-C stops it."
 wait

@@ -1,27 +1,53 @@
+import datetime
+import io
 import json
+import logging
+import sys
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import transaction
 from django.db.models import Count
+from django.test import override_settings
 from django.utils import timezone
 
 from documents.digest import document_content_digest
 from documents.models import Document
-from units.models import RecipientGroup
+from units.models import RecipientGroup, Unit, UnitUserObjectPermission
+from web.selectors import chain_levels
 from workflow import services
 from workflow.audit import audit_verify
-from workflow.demo import DRILL_TITLE, TELEGRAM_TITLE
+from workflow.demo import DRILL_TITLE, LOGINS, TELEGRAM_TITLE
 from workflow.demo.simulate import demo_clerks_sign
-from workflow.models import AuditEvent, Delivery, Receipt
-from workflow.selectors import inbox_for_user
+from workflow.models import AuditEvent, Delivery, Notification, Receipt
+from workflow.selectors import chain_for_document, inbox_for_user
+
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+
+
+@pytest.fixture(scope="module")
+def _demo_loaded(django_db_setup, django_db_blocker):
+    """The demo, loaded once for this module (it replays a week of history) in a transaction that is
+    rolled back at the module's end. Each test runs in a savepoint inside it (the `db` fixture), so
+    what one test writes is gone before the next."""
+    fast_hashing = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    with django_db_blocker.unblock(), fast_hashing:  # as conftest's, which is per test
+        outer = transaction.atomic()
+        outer.__enter__()
+        out = io.StringIO()
+        call_command("demo", stdout=out)
+    yield out.getvalue()
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
 
 
 @pytest.fixture
-def demo(db, capsys):
-    call_command("demo")
-    return capsys.readouterr().out
+def demo(_demo_loaded, db):
+    return _demo_loaded
 
 
 def _chain(capsys, number="内组电明字〔2022〕11号"):
@@ -29,10 +55,44 @@ def _chain(capsys, number="内组电明字〔2022〕11号"):
     return json.loads(capsys.readouterr().out)
 
 
-def test_demo_prints_the_logins_and_the_password(demo):
+def test_the_demo_refuses_to_load_without_time_machine_and_says_what_to_install(db, monkeypatch):
+    # First in this module, so that the module's demo (`_demo_loaded`) is not loaded yet.
+    assert Unit.objects.count() == 0
+    monkeypatch.setitem(sys.modules, "time_machine", None)  # as in an environment without it
+    with pytest.raises(CommandError) as refused:
+        call_command("demo")
+    assert str(refused.value) == (
+        "演示数据需要 time-machine 才能按原日期（2022年10月）重放历史，但当前环境没有安装。"
+        "请先运行 make run（它会安装 requirements-dev.txt），或运行 .venv/bin/pip install -r requirements-dev.txt。"
+    )
+    assert (Unit.objects.count(), get_user_model().objects.count(), AuditEvent.objects.count()) == (0, 0, 0)
+
+
+def test_demo_prints_every_login_and_the_password(demo):
     assert "demo-password" in demo
-    for login in ("zzb", "jygw", "imu", "auditor"):
-        assert f"  {login} " in demo
+    assert [login.username for login in LOGINS] == [
+        "zzb",
+        "zzb-leader",
+        "jygw",
+        "jygw-leader",
+        "imu",
+        "auditor",
+        "admin",
+    ]
+    for login in LOGINS:
+        assert f"  {login.username} " in demo
+    assert "  admin        /admin/（管理员：办理时限、节假日与调休、单位和人员；不代任何单位办文）" in demo
+
+
+def test_the_demo_admin_logs_in_to_the_admin_site_and_acts_for_no_unit(demo, client):
+    admin = get_user_model().objects.get(username="admin")
+    assert (admin.is_staff, admin.is_superuser, admin.check_password("demo-password")) == (True, True, True)
+    assert not UnitUserObjectPermission.objects.filter(user=admin).exists()
+    answer = client.post("/accounts/login/", {"username": "admin", "password": "demo-password"})
+    assert (answer.status_code, answer.url) == (302, "/")
+    page = client.get("/admin/")
+    assert page.status_code == 200
+    assert "办理时限" in page.content.decode()
 
 
 def test_demo_replays_the_seed_chain_over_three_levels_with_consistent_digests(demo, capsys):
@@ -47,18 +107,22 @@ def test_demo_replays_the_seed_chain_over_three_levels_with_consistent_digests(d
     assert tree["issuer"] == "中共内蒙古自治区委员会组织部"
     assert len(tree["deliveries"]) == 15  # 12 盟市委组织部 + 3 直属党（工）委
     education = next(d for d in tree["deliveries"] if d["unit"] == "中共内蒙古自治区教育工作委员会")
-    assert (education["state"], education["receipt_digest"]) == ("signed", tree["digest"])
+    assert (education["state"], education["receipt_digest"]) == ("completed", tree["digest"])
+    # History is closed: who signed also completed (办结); who never signed was withdrawn.
+    assert sorted(d["state"] for d in tree["deliveries"]) == ["completed"] * 14 + ["recalled"]
     (cover,) = education["forwards"]
     assert cover["number"] == "内教工委函〔2022〕90号"
     assert cover["encloses"] == [{"number": "内组电明字〔2022〕11号", "digest": tree["digest"]}]
     assert len(cover["deliveries"]) == 53
-    signed = [d for d in cover["deliveries"] if d["state"] == "signed"]
-    assert len(signed) == 5
+    signed = [d for d in cover["deliveries"] if d["signed_at"] is not None]
+    assert len(signed) == 48
+    assert {d["state"] for d in signed} == {"completed"}
     assert all(d["receipt_digest"] == cover["digest"] for d in signed)
+    assert sorted(d["state"] for d in cover["deliveries"] if d["signed_at"] is None) == ["recalled"] * 5
     imu = next(d for d in cover["deliveries"] if d["unit"] == "中共内蒙古大学委员会")
     (imu_cover,) = imu["forwards"]
     assert imu_cover["encloses"] == [{"number": "内教工委函〔2022〕90号", "digest": cover["digest"]}]
-    assert [d["state"] for d in imu_cover["deliveries"]] == ["signed", "pending", "pending"]
+    assert [d["state"] for d in imu_cover["deliveries"]] == ["completed", "recalled", "completed"]
     for document in Document.objects.filter(state="issued"):
         assert document.digest == document_content_digest(document)
 
@@ -138,7 +202,8 @@ def test_the_readable_chain_shows_local_times_and_every_level(demo, capsys):
     assert "  │   内教工委函〔2022〕90号 【特提】" in out
     assert "  │     │   内大党发〔2022〕1号 【特提】" in out
     signed = Receipt.objects.select_related("unit").get(unit__name="中共内蒙古自治区教育工作委员会")
-    assert f"中共内蒙古自治区教育工作委员会 [signed] 签收 {timezone.localtime(signed.signed_at):%Y-%m-%d %H:%M}" in out
+    assert f"{timezone.localtime(signed.signed_at):%Y-%m-%d %H:%M}" == "2022-10-13 09:33"
+    assert "  ├ 主送 中共内蒙古自治区教育工作委员会 [completed] 签收 2022-10-13 09:33\n" in out
 
 
 def test_a_drill_telegram_waits_on_top_of_jygws_inbox(demo):
@@ -146,6 +211,94 @@ def test_a_drill_telegram_waits_on_top_of_jygws_inbox(demo):
     top = inbox_for_user(jygw).first()
     assert (top.document.title, top.document.urgency, top.state) == (DRILL_TITLE, "特提", "pending")
     assert top.document.number == f"内组电明字〔{timezone.localdate().year}〕1号"
+
+
+def _local(moment):
+    return timezone.localtime(moment)
+
+
+def test_the_seed_is_replayed_at_its_own_dates(demo):
+    documents = {
+        document.number: document
+        for document in Document.objects.filter(number_year=2022).select_related("issuing_unit")
+    }
+    assert {
+        number: (_local(document.issued_at).isoformat(), document.written_on.isoformat())
+        for number, document in documents.items()
+    } == {
+        "内组电明字〔2022〕11号": ("2022-10-13T09:25:00+08:00", "2022-10-13"),
+        "内教工委函〔2022〕90号": ("2022-10-14T09:05:00+08:00", "2022-10-14"),
+        "内大党发〔2022〕1号": ("2022-10-14T14:30:00+08:00", "2022-10-14"),
+    }
+    seed = Delivery.objects.filter(document__in=documents.values())
+    # Every sign-for, 办结 and withdrawal of the seed's chain happened in October 2022, after its issue.
+    moments = [
+        moment
+        for row in seed.values_list("created_at", "read_at", "signed_at", "completed_at", "last_reminded_at")
+        for moment in row
+        if moment is not None
+    ]
+    assert len(moments) > 200
+    assert {(_local(m).year, _local(m).month) for m in moments} == {(2022, 10)}
+    assert min(moments) == datetime.datetime(2022, 10, 13, 9, 25, 3, tzinfo=SHANGHAI)
+    assert max(moments) < datetime.datetime(2022, 10, 17, 18, 0, tzinfo=SHANGHAI)
+    # The deadlines fixed at issue fall in 2022 too: 特提, 30 minutes to sign for it, one working day
+    # to complete it; the forwards cap their units' completion at their own (the end of 2022-10-14).
+    assert set(seed.values_list("document__number_serial", "deadline_sign_for", "deadline_complete")) == {
+        (11, datetime.datetime(2022, 10, 13, 9, 55, tzinfo=SHANGHAI), datetime.datetime(2022, 10, 15, tzinfo=SHANGHAI)),
+        (90, datetime.datetime(2022, 10, 14, 9, 35, tzinfo=SHANGHAI), datetime.datetime(2022, 10, 15, tzinfo=SHANGHAI)),
+        (1, datetime.datetime(2022, 10, 14, 15, 0, tzinfo=SHANGHAI), datetime.datetime(2022, 10, 15, tzinfo=SHANGHAI)),
+    }
+    chain_events = AuditEvent.objects.filter(document__in=documents.values())
+    assert {_local(event.occurred_at).date().isoformat()[:7] for event in chain_events} == {"2022-10"}
+
+
+def test_the_levels_sign_for_in_minutes_a_few_late_and_their_medians_differ(demo):
+    telegram = Document.objects.get(number_prefix="内组电明字", number_year=2022, number_serial=11)
+    levels = chain_levels(chain_for_document(telegram))
+    assert [(level.total, level.signed, level.late_signs) for level in levels] == [(15, 14, 2), (53, 48, 7), (3, 2, 0)]
+    medians = [level.median for level in levels]
+    assert medians == [timedelta(minutes=7, seconds=30), timedelta(minutes=13), timedelta(minutes=21, seconds=30)]
+    assert [level.slowest for level in levels] == [timedelta(minutes=77), timedelta(minutes=69), timedelta(minutes=23)]
+    assert min(medians) > timedelta(0)
+    assert len(set(medians)) == 3
+    # History: nothing of 2022 is stalled or overdue today.
+    assert [(len(level.stalled), level.completion_overdue, level.completed) for level in levels] == [
+        (0, 0, 14),
+        (0, 0, 48),
+        (0, 0, 2),
+    ]
+
+
+def test_the_drill_is_dated_today_and_todays_sweep_urges_nothing_of_2022(demo):
+    drill = Document.objects.get(title=DRILL_TITLE)
+    today = timezone.localdate()
+    assert (_local(drill.issued_at).date(), drill.written_on, drill.number_year) == (today, today, today.year)
+    # The people trying the demo read their 2022 notifications then: jygw's bell shows the drill.
+    unread = Notification.objects.filter(read_at__isnull=True, user__username__in=["zzb", "jygw", "imu"])
+    assert list(unread.values_list("user__username", "kind", "delivery__document__title")) == [
+        ("jygw", "delivered", DRILL_TITLE)
+    ]
+    # The beat of a demo started now finds nothing to urge; half an hour later, the drill only (特提:
+    # 30 minutes to sign for it), never a delivery of 2022.
+    assert services.delivery_remind_overdue(now=timezone.now()) == {"reminded": 0, "escalated": 0}
+    later = timezone.now() + timedelta(minutes=31)
+    assert services.delivery_remind_overdue(now=later) == {"reminded": 3, "escalated": 0}
+    reminded = Delivery.objects.filter(last_reminded_at=later)
+    assert set(reminded.values_list("document__title", flat=True)) == {DRILL_TITLE}
+
+
+def test_a_login_writes_no_axes_info_lines_and_a_failed_one_still_warns(demo, client, caplog):
+    with caplog.at_level(logging.INFO):
+        client.post("/accounts/login/", {"username": "jygw", "password": "demo-password"})
+        client.post("/accounts/logout/")
+    assert [record.getMessage() for record in caplog.records if record.name.startswith("axes")] == []
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        client.post("/accounts/login/", {"username": "jygw", "password": "wrong"})
+    assert [
+        (record.levelname, record.getMessage()[:30]) for record in caplog.records if record.name.startswith("axes")
+    ] == [("WARNING", "AXES: New login failure by {us")]
 
 
 def test_the_demo_clerks_sign_what_reaches_them_after_a_delay_and_some_stall(demo):

@@ -3,33 +3,43 @@
 内蒙古自治区党委组织部 issues the telegram 内组电明字〔2022〕11号 (特提) to 各盟市委组织部 and
 自治区各直属党（工）委; the education work committee signs for it and forwards it under
 内教工委函〔2022〕90号 to 各高等学校党委; several universities sign; 内蒙古大学党委 forwards it on to
-its colleges. Everything goes through the real services; routing and notification are called
-directly, so the database is complete when the command returns whether or not a worker runs.
+its colleges. Everything goes through the real services, at the seed's own dates in October 2022
+(workflow.demo.history); routing and notification are called directly, so the database is complete
+when the command returns whether or not a worker runs. A 特提 drill telegram, issued today, waits
+for the person trying the demo.
 
 The data was copied from shared/seed when the demo was written; nothing reads shared/ at run time.
 """
 
-import datetime
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from documents.content import DocumentContent
 from documents.models import Document, Kind, Urgency
 from units.models import RecipientGroup, Role, Unit
 from workflow import services
-from workflow.models import Delivery, Dispatch
+from workflow.demo.history import DIRECTORY_BUILT, TELEGRAM_NUMBER, TELEGRAM_TITLE, History
+
+__all__ = [
+    "DRILL_TITLE",
+    "LOGINS",
+    "PASSWORD",
+    "TELEGRAM_NUMBER",
+    "TELEGRAM_TITLE",
+    "DemoRefused",
+    "demo_is_loaded",
+    "demo_load",
+]
 
 DATA = Path(__file__).resolve().parent
 PASSWORD = "demo-password"  # noqa: S105 (demo logins, printed by the demo command)
-TELEGRAM_NUMBER = "内组电明字〔2022〕11号"
-TELEGRAM_TITLE = "关于进一步发挥基层党组织战斗堡垒和党员先锋模范作用在打赢疫情防控攻坚战中切实担当作为的通知"
-# Universities whose clerks sign for the forward in the demo; the others are left stalled.
-SIGNING_UNIVERSITIES = ["内蒙古大学", "内蒙古工业大学", "内蒙古农业大学", "内蒙古师范大学", "内蒙古医科大学"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +56,12 @@ LOGINS = [
     Login("jygw-leader", "中共内蒙古自治区教育工作委员会", "签发人（签发 jygw 起草的转发通知）"),
     Login("imu", "中共内蒙古大学委员会", "收发员"),
     Login("auditor", "中共内蒙古自治区委员会", "审计（全区）"),
+    Login("admin", "/admin/", "管理员：办理时限、节假日与调休、单位和人员；不代任何单位办文"),
 ]
+
+
+class DemoRefused(RuntimeError):
+    """The demo cannot be loaded here; the message says why and what to do."""
 
 
 def _read(name: str) -> str:
@@ -59,6 +74,7 @@ class _Directory:
     def __init__(self) -> None:
         self.units: dict[str, Unit] = {}
         self.User = get_user_model()
+        self.password = make_password(PASSWORD)  # hashed once: the hash is slow on purpose
 
     def unit(self, name: str, short_name: str, kind: str, parent: Unit | None, *, prefixes=(), illustrative=False):
         unit = services.unit_create(
@@ -76,7 +92,7 @@ class _Directory:
     def person(self, username: str, unit: Unit, roles: list[Role], *, can_log_in: bool, full_name: str = ""):
         user = self.User(username=username, first_name=full_name)
         if can_log_in:
-            user.set_password(PASSWORD)
+            user.password = self.password
         else:
             user.set_unusable_password()
         user.save()
@@ -153,6 +169,11 @@ class _Directory:
             "imu-signer": self.person("imu-signer", imu_unit, [Role.SIGNER], can_log_in=False),
             "auditor": self.person("auditor", region, [], can_log_in=True),
         }
+        # The administrator of the demo: the admin site (办理时限, 节假日与调休, units and people). A
+        # superuser acts for no unit: it has no role, as everywhere (README, Decisions).
+        admin = self.User(username="admin", is_staff=True, is_superuser=True, password=self.password)
+        admin.save()
+        people["admin"] = admin
         services.role_grant(actor=None, unit=region, role=Role.AUDITOR, user=people["auditor"])
         # Every other recipient unit gets a clerk, so that it can sign (they cannot log in).
         for index, unit in enumerate([*league_departments, *work_committees, *universities, *colleges]):
@@ -163,93 +184,36 @@ class _Directory:
         return {"groups": groups, "people": people, "zzb_unit": zzb_unit, "education": education, "imu_unit": imu_unit}
 
 
-def _deliver(dispatch: Dispatch) -> None:
-    services.dispatch_route(dispatch_id=dispatch.pk)
-    services.dispatch_notify(dispatch_id=dispatch.pk)
-
-
-def _delivery(document: Document, unit: Unit) -> Delivery:
-    return Delivery.objects.get(document=document, unit=unit)
-
-
-def _sign_off_and_issue(document: Document, signer, clerk, *, number_year: int | None = None) -> Dispatch:
-    services.document_sign_off(actor=signer, document=document)
-    dispatch = services.document_issue(actor=clerk, document=document, number_year=number_year)
-    _deliver(dispatch)
-    return dispatch
-
-
 def demo_is_loaded() -> bool:
     return Document.objects.filter(number_prefix="内组电明字", number_year=2022, number_serial=11).exists()
+
+
+def _clock():
+    """time-machine's travel: the history is replayed at its own dates (workflow.demo.history)."""
+    try:
+        import time_machine  # a development dependency, needed by the demo only
+    except ImportError:
+        raise DemoRefused(
+            _(
+                "演示数据需要 time-machine 才能按原日期（2022年10月）重放历史，但当前环境没有安装。"
+                "请先运行 make run（它会安装 requirements-dev.txt），"
+                "或运行 .venv/bin/pip install -r requirements-dev.txt。"
+            )
+        ) from None
+    return time_machine.travel
 
 
 @transaction.atomic
 def demo_load() -> None:
     """Build the directory and replay the seed, all or nothing. Refuses a database that has units."""
+    travel = _clock()
     if Unit.objects.exists():
-        raise RuntimeError("the demo loads into an empty database only (units already exist)")
-    directory = _Directory().build()
+        raise DemoRefused(_("演示数据只能载入空数据库（数据库里已经有单位）。"))
+    with travel(DIRECTORY_BUILT, tick=False):
+        directory = _Directory().build()
+    History(directory, _read).replay(travel)
     people, groups = directory["people"], directory["groups"]
-    zzb, jygw, imu = people["zzb"], people["jygw"], people["imu"]
-
-    telegram = services.document_draft(
-        actor=zzb,
-        unit=directory["zzb_unit"],
-        content=DocumentContent(
-            kind=Kind.TELEGRAM,
-            title=TELEGRAM_TITLE,
-            body=_read("telegram_body.txt"),
-            urgency=Urgency.FLASH,
-            issuer_mark="中共内蒙古自治区委员会组织部明传电报",
-            signature_organ="内蒙古自治区党委组织部",
-            written_on=datetime.date(2022, 10, 13),
-            page_count=4,
-            telegram_send_to="见报头",
-            telegram_approval_office="机要三",
-            telegram_approver="李玉刚",
-            telegram_seal="发电专用章",
-        ),
-        main_recipients=[groups["各盟市委组织部"], groups["自治区各直属党（工）委"]],
-        number_prefix="内组电明字",
-    )
-    _sign_off_and_issue(telegram, people["zzb-leader"], zzb)
-
-    received = _delivery(telegram, directory["education"])
-    services.delivery_open(actor=jygw, delivery=received)
-    services.delivery_sign_for(actor=jygw, delivery_id=received.pk)
-    cover = services.document_forward(
-        actor=jygw, delivery=received, main_recipients=[groups["各高等学校党委"]], number_prefix="内教工委函"
-    )
-    cover = services.document_update(
-        actor=jygw,
-        document=cover,
-        content=DocumentContent(
-            kind=Kind.NOTICE,
-            title=cover.title,
-            body=_read("cover_body.txt"),
-            urgency=cover.urgency,
-            issuer_mark="中共内蒙古自治区教育工作委员会",
-        ),
-    )
-    _sign_off_and_issue(cover, people["jygw-leader"], jygw, number_year=2022)
-
-    imu_unit = directory["imu_unit"]
-    for school in SIGNING_UNIVERSITIES:
-        unit = Unit.objects.get(name=f"中共{school}委员会")
-        clerk = imu if unit.pk == imu_unit.pk else people[f"clerk-{unit.pk}"]
-        delivery = _delivery(cover, unit)
-        services.delivery_open(actor=clerk, delivery=delivery)
-        services.delivery_sign_for(actor=clerk, delivery_id=delivery.pk)
-
-    imu_cover = services.document_forward(
-        actor=imu, delivery=_delivery(cover, imu_unit), main_recipients=[groups["各学院党委"]]
-    )
-    _sign_off_and_issue(imu_cover, people["imu-signer"], imu, number_year=2022)
-    first_college = RecipientGroup.objects.get(owner=imu_unit).members.order_by("pk").first()
-    services.delivery_sign_for(
-        actor=people[f"clerk-{first_college.pk}"], delivery_id=_delivery(imu_cover, first_college).pk
-    )
-    _issue_drill(zzb, people["zzb-leader"], directory["zzb_unit"], groups["自治区各直属党（工）委"])
+    _issue_drill(people["zzb"], people["zzb-leader"], directory["zzb_unit"], groups["自治区各直属党（工）委"])
 
 
 DRILL_TITLE = "关于开展公文流转系统签收转发演练的通知"
@@ -278,4 +242,7 @@ def _issue_drill(zzb, leader, unit: Unit, recipients: RecipientGroup) -> None:
         main_recipients=[recipients],
         number_prefix="内组电明字",
     )
-    _sign_off_and_issue(drill, leader, zzb)
+    services.document_sign_off(actor=leader, document=drill)
+    dispatch = services.document_issue(actor=zzb, document=drill)
+    services.dispatch_route(dispatch_id=dispatch.pk)
+    services.dispatch_notify(dispatch_id=dispatch.pk)

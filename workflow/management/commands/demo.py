@@ -1,10 +1,13 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from workflow.demo import LOGINS, PASSWORD, TELEGRAM_NUMBER, demo_is_loaded, demo_load
+from workflow.demo import LOGINS, PASSWORD, TELEGRAM_NUMBER, DemoRefused, demo_is_loaded, demo_load
 
 
 class Command(BaseCommand):
-    help = "Build the demo directory and replay the seed's forwarding chain (an empty database only)."
+    help = (
+        "Build the demo directory, replay the seed's forwarding chain at its own dates (October 2022) and "
+        "issue today's drill telegram (an empty database only; needs time-machine, from requirements-dev.txt)."
+    )
 
     def handle(self, *args, **options):
         if demo_is_loaded():
@@ -12,9 +15,9 @@ class Command(BaseCommand):
         else:
             try:
                 demo_load()
-            except RuntimeError as error:
+            except DemoRefused as error:
                 raise CommandError(str(error)) from error
             self.stdout.write(self.style.SUCCESS(f"demo loaded: {TELEGRAM_NUMBER} and its forwarding chain"))
         self.stdout.write(f"demo logins (password: {PASSWORD}):")
         for login in LOGINS:
-            self.stdout.write(f"  {login.username:<8} {login.unit}（{login.roles}）")
+            self.stdout.write(f"  {login.username:<12} {login.unit}（{login.roles}）")
