@@ -1,0 +1,60 @@
+"""What a clerk notices (issue 11): the pages say what happened, on whose side, and where to look."""
+
+import re
+
+from django.urls import reverse
+
+from tests.factories import delivery_of, forward, issue
+from tests.web.conftest import sign_in
+from workflow import services
+
+
+def _text(response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode())).strip()
+
+
+def _between(html: str, start: str, end: str) -> str:
+    assert start in html, start
+    return html.split(start, 1)[1].split(end, 1)[0]
+
+
+# --- the chain chart's legend (item 15) -------------------------------------------------------------
+
+
+def test_the_chain_charts_legend_colours_its_dots_by_level_as_the_chart_does(client, world):
+    document, _ = issue(world.zzb, world.department, main=[world.education], urgency="特提")
+    cover, _ = forward(world.jygw, delivery_of(document, world.education), main=[world.groups["各高校党委"]])
+    services.delivery_sign_for(actor=world.imu, delivery_id=delivery_of(cover, world.university).pk)
+    sign_in(client, world.auditor)
+    html = client.get(reverse("chain", args=[document.pk])).content.decode()
+
+    chart = _between(html, 'aria-labelledby="chart1-title chart1-desc"', "</svg>")
+    dot_colours = set(re.findall(r'<circle cx="[\d.]+" cy="[\d.]+" r="3" fill="(#[0-9a-f]{6})"', chart))
+    assert dot_colours == {"#b91c1c", "#1d4ed8"}  # level 1 red, level 2 blue: coloured by level
+
+    legend = _between(html, '<figcaption class="legends">', "</figcaption>")
+    dot = r'<circle cx="6" cy="6" r="4" fill="(#[0-9a-f]{6})" fill-opacity="0.6"/></svg> (第\d级)'
+    levels = re.findall(dot, legend)
+    assert levels == [("#b91c1c", "第1级"), ("#1d4ed8", "第2级")]
+    text = " ".join(re.sub(r"<[^>]+>", " ", legend).split())
+    assert text == (
+        "各级签收用时（对数刻度）与签收时限 点：一个单位的签收用时，颜色表示层级 第1级 第2级 "
+        "空心红圈：超过签收时限才签收 方框：中间一半单位的用时，粗竖线为中位数 细横线：最快到最慢 红色虚线：签收时限"
+    )
+    assert "按时签收" not in html
+
+
+def test_the_chain_charts_legend_in_english(client, world, settings):
+    document, _ = issue(world.zzb, world.department, main=[world.education])
+    sign_in(client, world.auditor)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get(reverse("chain", args=[document.pk])).content.decode()
+    legend = _between(html, '<figcaption class="legends">', "</figcaption>")
+    assert " ".join(re.sub(r"<[^>]+>", " ", legend).split()) == (
+        "Time to sign for per level (log scale) and the deadline "
+        "Dots: one unit's time to sign for, coloured by level Level 1 "
+        "Hollow red ring: signed for after the deadline "
+        "Box: the middle half of the units, the thick line their median "
+        "Thin line: fastest to slowest "
+        "Red dashed line: the deadline to sign for"
+    )
