@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from tests.factories import delivery_of, forward, issue
 from tests.web.conftest import sign_in
+from units.models import Role
 from workflow import services
 
 
@@ -58,3 +59,35 @@ def test_the_chain_charts_legend_in_english(client, world, settings):
         "Thin line: fastest to slowest "
         "Red dashed line: the deadline to sign for"
     )
+
+
+# --- where a person lands (item 14) ----------------------------------------------------------------
+
+
+def _nav_links(response) -> list[str]:
+    nav = _between(response.content.decode(), '<nav class="mainnav"', "</nav>")
+    return re.findall(r"<a [^>]*>([^<]+)</a>", nav)
+
+
+def test_an_auditor_without_a_unit_lands_on_the_chains_after_login_and_at_the_root(client, world):
+    document, _ = issue(world.zzb, world.department, main=[world.education])
+    landed = client.post(reverse("login"), {"username": "auditor", "password": "pw"}, follow=True)
+    assert [url for url, _status in landed.redirect_chain] == [reverse("inbox"), reverse("chains")]
+    assert _nav_links(landed) == ["流转链"]  # no 收文, no 发文: the auditor belongs to no unit
+    assert document.title in _text(landed)
+    assert 'class="brand" href="/chains/"' in landed.content.decode()
+
+    root = client.get(reverse("inbox"))
+    assert (root.status_code, root["Location"]) == (302, reverse("chains"))
+    assert _nav_links(client.get(reverse("notifications"))) == ["流转链"]
+
+
+def test_a_person_of_a_unit_keeps_landing_on_the_inbox_with_all_three_tabs(client, world):
+    landed = client.post(reverse("login"), {"username": "jygw", "password": "pw"}, follow=True)
+    assert [url for url, _status in landed.redirect_chain] == [reverse("inbox")]
+    assert _nav_links(landed) == ["收文", "发文", "流转链"]
+    assert 'class="brand" href="/"' in landed.content.decode()
+    # An auditor who also belongs to a unit (other_auditor audits 直属机关工委; make them its clerk).
+    services.role_grant(actor=None, unit=world.other, role=Role.CLERK, user=world.other_auditor)
+    sign_in(client, world.other_auditor)
+    assert client.get(reverse("inbox")).status_code == 200

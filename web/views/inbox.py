@@ -2,11 +2,12 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from web.context_processors import navigation_for
 from web.forms import InboxSearchForm
 from web.selectors import (
     INBOX_TABS,
@@ -22,6 +23,8 @@ INBOX_PAGE_SIZE = 20
 @login_required
 @require_GET
 def inbox(request):
+    if not navigation_for(request).has_units:
+        return redirect("chains")  # no unit, no 收文: an auditor lands on the chains they oversee
     tab = request.GET.get("tab", "pending")
     if tab not in INBOX_TABS:
         tab = "pending"
