@@ -147,6 +147,19 @@ def unit_list_for_outbox(user: User) -> QuerySet[Unit]:
     return unit_list_for_member(user).order_by("path")
 
 
+def person_side(member_units: Iterable[Unit], *, issuer_unit_id: int, recipient_unit_id: int | None = None) -> str:
+    """Which side of a delivery (or a document) a person stands on, for the way back (the
+    breadcrumb): "inbox" for the people of the recipient unit, "outbox" for the issuer's, "chain"
+    for anyone else (an auditor). No query: `member_units` are the person's units
+    (unit_list_for_member, already read for the header)."""
+    units = {unit.pk for unit in member_units}
+    if recipient_unit_id in units:
+        return "inbox"
+    if issuer_unit_id in units:
+        return "outbox"
+    return "chain"
+
+
 # --- document and delivery pages ----------------------------------------------------------------
 
 

@@ -91,3 +91,71 @@ def test_a_person_of_a_unit_keeps_landing_on_the_inbox_with_all_three_tabs(clien
     services.role_grant(actor=None, unit=world.other, role=Role.CLERK, user=world.other_auditor)
     sign_in(client, world.other_auditor)
     assert client.get(reverse("inbox")).status_code == 200
+
+
+# --- the way back follows the person's side (item 9) ------------------------------------------------
+
+
+def _crumbs(client, url) -> tuple[str, list[str]]:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    crumbs = _between(response.content.decode(), '<p class="crumbs', "</p>")
+    return " ".join(re.sub(r"<[^>]+>", " ", crumbs.split(">", 1)[1]).split()), re.findall(r'href="([^"]+)"', crumbs)
+
+
+def test_the_breadcrumb_of_a_delivery_follows_the_side_of_the_person_opening_it(client, world):
+    document, _ = issue(world.zzb, world.department, main=[world.education], urgency="特提")
+    received = delivery_of(document, world.education)
+    cover, _ = forward(world.jygw, received, main=[world.groups["各高校党委"]])
+    at_university = delivery_of(cover, world.university)
+    url = reverse("delivery", args=[received.pk])
+
+    sign_in(client, world.jygw)  # the recipient's people came from 收文
+    assert _crumbs(client, url) == (f"收文 › {document.number}", [reverse("inbox")])
+    sign_in(client, world.zzb)  # the issuer opening its own outgoing delivery came from 发文
+    assert _crumbs(client, url) == (
+        f"发文 › {document.number} › 自治区教育工委",
+        [f"{reverse('outbox')}?unit={world.department.pk}", reverse("document", args=[document.pk])],
+    )
+    sign_in(client, world.auditor)  # an auditor came from the chain
+    assert _crumbs(client, url) == (
+        f"流转链 › {document.number} › 自治区教育工委",
+        [reverse("chains"), reverse("chain", args=[document.pk])],
+    )
+    # A forward's delivery: the auditor's way back is the whole chain, from its root.
+    assert _crumbs(client, reverse("delivery", args=[at_university.pk])) == (
+        f"流转链 › {document.number} › {cover.number} › 内蒙古大学党委",
+        [reverse("chains"), reverse("chain", args=[document.pk])],
+    )
+    sign_in(client, world.imu)
+    assert _crumbs(client, reverse("delivery", args=[at_university.pk])) == (
+        f"收文 › {cover.number}",
+        [reverse("inbox")],
+    )
+
+
+def test_the_breadcrumb_of_a_document_and_of_a_return_notice_follows_the_side_too(client, world):
+    document, _ = issue(world.zzb, world.department, main=[world.education])
+    returned = services.delivery_return(
+        actor=world.jygw, delivery_id=delivery_of(document, world.education).pk, reason="other", text="份数不对。"
+    )
+    sign_in(client, world.zzb)
+    assert _crumbs(client, reverse("document", args=[document.pk])) == (
+        f"发文 › {document.number}",
+        [f"{reverse('outbox')}?unit={world.department.pk}"],
+    )
+    sign_in(client, world.auditor)
+    assert _crumbs(client, reverse("document", args=[document.pk])) == (
+        f"流转链 › {document.number}",
+        [reverse("chains"), reverse("chain", args=[document.pk])],
+    )
+    notice = reverse("return_notice", args=[returned.pk])
+    delivery_url = reverse("delivery", args=[returned.delivery_id])
+    assert _crumbs(client, notice) == (f"流转链 › {document.number} › 退文告知单", [reverse("chains"), delivery_url])
+    sign_in(client, world.jygw)  # the unit that returned it
+    assert _crumbs(client, notice) == (f"收文 › {document.number} › 退文告知单", [reverse("inbox"), delivery_url])
+    sign_in(client, world.zzb)
+    assert _crumbs(client, notice) == (
+        f"发文 › {document.number} › 退文告知单",
+        [f"{reverse('outbox')}?unit={world.department.pk}", delivery_url],
+    )

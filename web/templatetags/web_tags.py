@@ -9,6 +9,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from web.charts import duration_text
+from web.selectors import person_side
 from workflow.models import Delivery
 
 register = template.Library()
@@ -138,3 +139,12 @@ def completion_lateness(delivery, now: datetime.datetime) -> datetime.timedelta 
 @register.filter
 def notification_class(kind: str) -> str:
     return NOTIFICATION_CLASSES.get(kind, "pill pill-blue")
+
+
+@register.filter
+def side_of(nav, record) -> str:
+    """The side of a delivery (or of a document) the person stands on: "inbox", "outbox" or
+    "chain" (web.selectors.person_side), from the units the header has read (`nav`)."""
+    if isinstance(record, Delivery):
+        return person_side(nav.units, recipient_unit_id=record.unit_id, issuer_unit_id=record.document.issuing_unit_id)
+    return person_side(nav.units, issuer_unit_id=record.issuing_unit_id)
