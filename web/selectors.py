@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.query import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
 from documents.models import Attachment, Document, Enclosure
@@ -132,6 +133,17 @@ def inbox_counts_for_user(user: User) -> dict[str, int]:
             unread=Count("id", filter=Q(state=Delivery.State.PENDING, read_at__isnull=True)),
         )
     )
+
+
+def inbox_rows_with_forwards(deliveries: list[Delivery]) -> list[Delivery]:
+    """What each delivery of an inbox page became after it was signed for, beyond its state (办结,
+    退文, 撤回): the cover letters forwarded from it, as `forwarded` (each `cover` with its number
+    once issued). One query for the page, whatever its length."""
+    covers = Forward.objects.select_related("cover").only(
+        "source_delivery_id", "cover__state", "cover__number_prefix", "cover__number_year", "cover__number_serial"
+    )
+    prefetch_related_objects(deliveries, Prefetch("forwards", queryset=covers.order_by("pk"), to_attr="forwarded"))
+    return deliveries
 
 
 # --- who may do what ----------------------------------------------------------------------------

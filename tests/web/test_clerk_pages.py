@@ -159,3 +159,71 @@ def test_the_breadcrumb_of_a_document_and_of_a_return_notice_follows_the_side_to
         f"发文 › {document.number} › 退文告知单",
         [f"{reverse('outbox')}?unit={world.department.pk}", delivery_url],
     )
+
+
+# --- the inbox: what became of each delivery, and a list that refreshes itself (item 8) -------------
+
+
+def _inbox_states(client, **query) -> dict[str, str]:
+    """Each row's title and its 状态 cell, as read."""
+    html = client.get(reverse("inbox"), query).content.decode()
+    rows = re.findall(r"<tr class=.*?</tr>", html, flags=re.S)
+    states = {}
+    for row in rows:
+        title = re.search(r'<a href="/deliveries/\d+/">([^<]+)</a>', row).group(1)
+        cell = row.split('data-label="状态">', 1)[1]
+        states[title] = " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+    return states
+
+
+def test_the_inbox_shows_what_became_of_each_delivery_after_it_was_signed_for(client, world):
+    def received(title: str):
+        document, _ = issue(world.zzb, world.department, main=[world.education], title=title)
+        return delivery_of(document, world.education)
+
+    forwarded, drafted, completed, returned, recalled, _waiting = (
+        received(title) for title in ("已转发的", "转发待印发的", "已办结的", "退回的", "撤回的", "待签收的")
+    )
+    cover, _ = forward(world.jygw, forwarded, main=[world.groups["各高校党委"]])
+    services.delivery_sign_for(actor=world.jygw, delivery_id=drafted.pk)
+    services.document_forward(actor=world.jygw, delivery=drafted, main_recipients=[world.university])
+    services.delivery_sign_for(actor=world.jygw, delivery_id=completed.pk)
+    services.delivery_complete(actor=world.jygw, delivery_id=completed.pk, feedback="已传达。", attachments=[])
+    services.delivery_return(actor=world.jygw, delivery_id=returned.pk, reason="other", text="份数不对。")
+    services.delivery_sign_for(actor=world.jygw, delivery_id=recalled.pk)
+    services.delivery_recall(actor=world.zzb, delivery_id=recalled.pk, reason="发错了。")
+
+    sign_in(client, world.jygw)
+    assert _inbox_states(client, tab="all") == {
+        "待签收的": "待签收",
+        "撤回的": "签收后撤回",
+        "退回的": "已退文",
+        "已办结的": "已办结",
+        "转发待印发的": "已签收 转发通知待印发",
+        "已转发的": f"已签收 已转发 {cover.number}",
+    }
+    assert re.fullmatch(r"内教工委函〔\d{4}〕1号", cover.number)
+
+
+def test_the_inbox_list_refreshes_itself_in_the_background_with_the_tabs_counts(client, world):
+    issue(world.zzb, world.department, main=[world.education], title="先到的通知")
+    sign_in(client, world.jygw)
+    page = client.get(reverse("inbox")).content.decode()
+    assert (
+        '<div id="inbox-list" hx-get="/" hx-trigger="every 10s" '
+        'hx-headers=\'{"X-Background-Refresh": "1"}\' hx-swap="outerHTML" data-background-refresh>'
+    ) in page
+    assert "hx-swap-oob" not in page
+
+    issue(world.zzb, world.department, main=[world.education], title="后到的通知")
+    refresh = client.get(reverse("inbox"), headers={"HX-Request": "true", "X-Background-Refresh": "1"})
+    html = refresh.content.decode()
+    assert html.startswith('\n<div id="inbox-list" hx-get="/"')  # the list alone, not the page
+    assert 'class="topbar"' not in html
+    assert "查找来文" not in html  # the search form stays as the person left it
+    assert re.findall(r'<a href="/deliveries/\d+/">([^<]+)</a>', html) == ["后到的通知", "先到的通知"]
+    tabs = _between(html, '<nav class="tabs" id="inbox-tabs"', "</nav>")
+    assert tabs.startswith(' aria-label="收文状态" hx-swap-oob="true">')
+    counts = " ".join(re.sub(r"<[^>]+>", " ", tabs.split(">", 1)[1]).split())
+    assert counts == "待签收 2 已签收 0 已办结 0 已撤回 0 全部 2"
+    assert '<span id="inbox-unread" hx-swap-oob="true"><span class="pill pill-red">2 件未读</span></span>' in html

@@ -13,6 +13,7 @@ from web.selectors import (
     INBOX_TABS,
     inbox_counts_for_user,
     inbox_list_for_user,
+    inbox_rows_with_forwards,
 )
 
 INBOX_PAGE_SIZE = 20
@@ -33,9 +34,11 @@ def inbox(request):
     page = Paginator(inbox_list_for_user(request.user, tab=tab, filters=filters), INBOX_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    page.object_list = inbox_rows_with_forwards(list(page.object_list))
+    # The list refreshes itself (htmx, every few seconds): then only the list and the tabs' counts.
     return render(
         request,
-        "web/inbox.html",
+        "web/_inbox_list.html" if request.htmx else "web/inbox.html",
         {
             "active": "inbox",
             "tab": tab,
