@@ -406,6 +406,39 @@ def delivery_list_overdue_for_unit(unit: Unit, *, now: datetime.datetime | None 
     )
 
 
+@dataclass
+class OverdueDocument:
+    """One document's overdue units, the most overdue first: `total` of them in all, `units` (each
+    with its clock) those listed."""
+
+    document: Document
+    total: int
+    units: list[tuple[Delivery, DeliveryClock]] = field(default_factory=list)
+
+
+@dataclass
+class OverdueList:
+    documents: list[OverdueDocument]
+    total: int  # overdue units of every document of the unit
+    shown: int  # units listed (the most overdue ones)
+
+
+def overdue_list_for_unit(unit: Unit, *, now: datetime.datetime, limit: int) -> OverdueList:
+    """发文 overdue list, grouped by document: a title once, then its units. The `limit` most
+    overdue units, their documents in the order of their most overdue unit, and how many units
+    each document (and all of them) has overdue. Two queries. The caller has passed the unit's door."""
+    overdue = delivery_list_overdue_for_unit(unit, now=now)
+    totals = dict(overdue.order_by().values_list("document_id").annotate(n=Count("id")))
+    groups: dict[int, OverdueDocument] = {}
+    deliveries = list(overdue[:limit])
+    for delivery in deliveries:
+        group = groups.get(delivery.document_id)
+        if group is None:
+            group = groups[delivery.document_id] = OverdueDocument(delivery.document, totals[delivery.document_id])
+        group.units.append((delivery, delivery_clock(delivery, now=now)))
+    return OverdueList(list(groups.values()), sum(totals.values()), len(deliveries))
+
+
 def outbox_list_for_unit(unit: Unit) -> QuerySet[Dispatch]:
     """The unit's dispatches with delivered / signed / pending counts and the number of forwards below."""
     forwards = (

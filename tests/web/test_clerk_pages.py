@@ -1,12 +1,16 @@
 """What a clerk notices (issue 11): the pages say what happened, on whose side, and where to look."""
 
+import datetime
 import re
 
+import time_machine
 from django.urls import reverse
 
-from tests.factories import delivery_of, forward, issue
+from tests.factories import delivery_of, forward, issue, unit
 from tests.web.conftest import sign_in
+from tests.workflow.test_deadlines import at
 from units.models import Role
+from web.selectors import overdue_list_for_unit
 from workflow import services
 
 
@@ -227,3 +231,64 @@ def test_the_inbox_list_refreshes_itself_in_the_background_with_the_tabs_counts(
     counts = " ".join(re.sub(r"<[^>]+>", " ", tabs.split(">", 1)[1]).split())
     assert counts == "待签收 2 已签收 0 已办结 0 已撤回 0 全部 2"
     assert '<span id="inbox-unread" hx-swap-oob="true"><span class="pill pill-red">2 件未读</span></span>' in html
+
+
+# --- the outbox's overdue units, grouped by document (item 10) --------------------------------------
+
+
+def _overdue_world(world):
+    """At 10:00: telegram A (09:00) overdue at six banners, B (09:05) at education and other, C
+    (09:10) at other; 特提, 30 minutes to sign for."""
+    banners = [unit(f"第{index}旗委", world.region) for index in range(1, 7)]
+    documents = []
+    for minute, title, recipients in (
+        ("09:00", "关于甲事项的紧急通知", banners),
+        ("09:05", "关于乙事项的紧急通知", [world.education, world.other]),
+        ("09:10", "关于丙事项的紧急通知", [world.other]),
+    ):
+        with time_machine.travel(at(f"2022-10-13 {minute}"), tick=False):
+            documents.append(issue(world.zzb, world.department, main=recipients, urgency="特提", title=title)[0])
+    return documents
+
+
+def test_the_outbox_groups_the_overdue_units_by_document_and_folds_all_but_a_few(client, world):
+    first, second, third = _overdue_world(world)
+    sign_in(client, world.zzb)
+    with time_machine.travel(at("2022-10-13 10:00"), tick=False):
+        html = client.get(reverse("outbox")).content.decode()
+    panel = _between(html, '<section class="panel overdue-panel" aria-labelledby="overdue-head">', "</section>")
+    text = " ".join(re.sub(r"<[^>]+>", " ", panel).split())
+    for document in (first, second, third):
+        assert text.count(document.title) == 1  # a title once, however many of its units are late
+    assert text.startswith(
+        "逾期未办 9 已过签收时限仍未签收，或已过办结时限仍未办结的收文单位，按公文归在一起，最逾期的在前。 "
+        f"特提 {first.number} {first.title} 6 个单位逾期 · 流转链 "
+        "第1旗委 未签收 逾期 30分钟 时限 2022-10-13 09:30 催办 撤回 撤回原因 确认撤回 "
+        "第2旗委 未签收 逾期 30分钟 时限 2022-10-13 09:30 催办 撤回 撤回原因 确认撤回 "
+        "第3旗委 未签收 逾期 30分钟 时限 2022-10-13 09:30 催办 撤回 撤回原因 确认撤回 "
+        "其余 3 个单位 第4旗委 未签收"
+    )
+    assert (
+        f"特提 {second.number} {second.title} 2 个单位逾期 · 流转链 "
+        "自治区教育工委 未签收 逾期 25分钟 时限 2022-10-13 09:35"
+    ) in text
+    # Folded: the fourth banner on, and every document after the first two.
+    folded_units = _between(panel, '<details class="overdue-more">', "</ul>")
+    assert re.findall(r'class="overdue-unit-name">([^<]+)</a>', folded_units) == ["第4旗委", "第5旗委", "第6旗委"]
+    folded_documents = panel.rsplit('<details class="overdue-more">\n            <summary>', 1)[1]
+    assert folded_documents.startswith("其余 1 件公文</summary>")
+    assert third.title in folded_documents
+    assert first.title not in folded_documents
+
+
+def test_the_overdue_list_names_the_most_overdue_units_and_counts_them_all(world):
+    first, second, _third = _overdue_world(world)
+    overdue = overdue_list_for_unit(world.department, now=at("2022-10-13 10:00"), limit=4)
+    assert (overdue.total, overdue.shown) == (9, 4)
+    assert [(group.document, group.total, len(group.units)) for group in overdue.documents] == [(first, 6, 4)]
+    assert [clock.lateness for _delivery, clock in overdue.documents[0].units] == [datetime.timedelta(minutes=30)] * 4
+    overdue = overdue_list_for_unit(world.department, now=at("2022-10-13 10:00"), limit=50)
+    assert [(group.document, group.total, len(group.units)) for group in overdue.documents][:2] == [
+        (first, 6, 6),
+        (second, 2, 2),
+    ]

@@ -236,7 +236,7 @@ def test_the_outbox_lists_the_overdue_units_and_a_remind_press_reminds_once(clie
         text = _text(page)
         assert "逾期未办 1" in text
         assert "自治区直属机关工委" in text.split("逾期未办")[1].split("撤回全部分发")[0]
-        assert "未签收 2022-10-13 09:30 30分钟" in text
+        assert "自治区直属机关工委 未签收 逾期 30分钟 时限 2022-10-13 09:30" in text
         other = delivery_of(telegram, world.other)
         response = client.post(reverse("delivery-remind", args=[other.pk]), {"next": reverse("outbox")}, follow=True)
         assert "已向自治区直属机关工委催办（第1次）。" in _text(response)
