@@ -292,3 +292,49 @@ def test_the_overdue_list_names_the_most_overdue_units_and_counts_them_all(world
         (first, 6, 6),
         (second, 2, 2),
     ]
+
+
+# --- a refused 退文 is seen at once (item 11) -------------------------------------------------------
+
+
+def test_a_return_refused_for_its_missing_text_opens_at_the_top_with_its_error_first(client, world, nothing_written):
+    document, _ = issue(world.zzb, world.department, main=[world.education])
+    delivery = delivery_of(document, world.education)
+    sign_in(client, world.jygw)
+    client.get(reverse("delivery", args=[delivery.pk]))  # opened: its read time is recorded
+    with nothing_written():
+        response = client.post(reverse("delivery-return", args=[delivery.pk]), {"reason": "other", "text": " "})
+    assert response.status_code == 400
+    html = response.content.decode()
+    main = html.split('<main id="main" tabindex="-1">', 1)[1]
+    # The form comes before the two columns (the sidebar sits below the fold), its error summary first.
+    retry = _between(main, '<section class="panel form-retry" id="return" aria-labelledby="return-head">', "</section>")
+    assert main.index("form-retry") < main.index('class="layout-2"')
+    assert retry.split("<div", 1)[1].startswith(' class="error-summary" role="alert" tabindex="-1" autofocus>')
+    summary = _between(retry, '<div class="error-summary"', "</div>")
+    assert " ".join(re.sub(r"<[^>]+>", " ", summary.split(">", 1)[1]).split()) == (
+        "退文未完成，请改正以下内容： 具体说明：退文理由为“其他”时，请写明具体理由。"
+    )
+    assert '<a href="#id_text">' in summary
+    assert '<input type="radio" name="reason" value="other" id="id_reason_4" required checked>' in retry
+    assert main.count('id="return"') == 1  # not a second time in the sidebar
+    assert main.count('id="id_text"') == 1
+
+    # Without a reason at all, the summary links to the first choice.
+    response = client.post(reverse("delivery-return", args=[delivery.pk]), {"text": "份数不对。"})
+    summary = _between(response.content.decode(), '<div class="error-summary"', "</div>")
+    assert '<a href="#id_reason_0">退文理由：这个字段是必填项。</a>' in summary
+
+
+def test_a_completion_refused_for_its_missing_feedback_opens_at_the_top_too(client, world):
+    document, _ = issue(world.zzb, world.department, main=[world.education])
+    delivery = delivery_of(document, world.education)
+    services.delivery_sign_for(actor=world.jygw, delivery_id=delivery.pk)
+    sign_in(client, world.jygw)
+    response = client.post(reverse("delivery-complete", args=[delivery.pk]), {"feedback": ""})
+    assert response.status_code == 400
+    main = response.content.decode().split('<main id="main" tabindex="-1">', 1)[1]
+    assert main.index('<section class="panel form-retry" id="complete"') < main.index('class="layout-2"')
+    summary = _between(main, '<div class="error-summary"', "</div>")
+    assert '<a href="#id_feedback">落实情况：这个字段是必填项。</a>' in summary
+    assert main.count('id="complete"') == 1

@@ -133,7 +133,8 @@ def test_a_return_for_another_reason_needs_a_text_and_writes_nothing_without_one
         response = client.post(reverse("delivery-return", args=[delivery.pk]), {"reason": "other", "text": " "})
     assert response.status_code == 400
     assert "退文理由为“其他”时，请写明具体理由。" in response.content.decode()
-    assert 'id="return" open' in response.content.decode()
+    # The form at the top of the page, open, its errors first (issue 11).
+    assert '<section class="panel form-retry" id="return"' in response.content.decode()
 
 
 def test_a_clerk_completes_with_feedback_and_a_file_the_issuer_can_download(client, world, telegram):
