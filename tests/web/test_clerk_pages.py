@@ -1,14 +1,20 @@
 """What a clerk notices (issue 11): the pages say what happened, on whose side, and where to look."""
 
 import datetime
+import io
 import re
 
+import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import translation
 
-from tests.factories import delivery_of, forward, issue, unit
+from documents.attachments import check_attachment
+from tests.factories import content, delivery_of, forward, issue, unit
 from tests.web.conftest import sign_in
 from tests.workflow.test_deadlines import at
+from units.display import display_alternatives, display_list
+from units.errors import InvalidInput, NotAllowed
 from units.models import Role
 from web.selectors import overdue_list_for_unit
 from workflow import services
@@ -338,3 +344,62 @@ def test_a_completion_refused_for_its_missing_feedback_opens_at_the_top_too(clie
     summary = _between(main, '<div class="error-summary"', "</div>")
     assert '<a href="#id_feedback">落实情况：这个字段是必填项。</a>' in summary
     assert main.count('id="complete"') == 1
+
+
+# --- English (item 12) -----------------------------------------------------------------------------
+
+
+def _in_english(client, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+
+def test_drafting_is_an_action_in_english_and_a_drafted_document_an_event(client, world, settings):
+    document, _ = issue(world.zzb, world.department, main=[world.education])
+    services.delivery_sign_for(actor=world.jygw, delivery_id=delivery_of(document, world.education).pk)
+    sign_in(client, world.zzb)
+    _in_english(client, settings)
+    outbox = client.get(reverse("outbox")).content.decode()
+    assert f'<a class="button primary" href="/documents/new/?unit={world.department.pk}">Draft</a>' in outbox
+    draft = client.get(reverse("document-new")).content.decode()
+    assert "<title>Draft · Document Flow</title>" in draft
+    assert "Drafted" not in draft
+
+    chain = client.get(reverse("chain", args=[document.pk])).content.decode()
+    events = re.findall(r'<td data-label="Event">([^<]+)</td>', chain)
+    assert events == ["Signed for", "Routed", "Deliveries created", "Issued", "Signed off", "Drafted"]  # newest first
+    # The same words on buttons are the actions.
+    sign_in(client, world.zzb_leader)
+    draft_document = services.document_draft(
+        actor=world.zzb, unit=world.department, content=content(), main_recipients=[world.education]
+    )
+    page = client.get(reverse("document", args=[draft_document.pk])).content.decode()
+    assert '<button type="submit" class="primary big">Sign off</button>' in page
+
+
+def test_a_refusal_names_the_roles_and_the_action_in_english(world):
+    with translation.override("en"), pytest.raises(NotAllowed) as refused:
+        services.document_draft(actor=world.imu, unit=world.department, content=content(), main_recipients=[])
+    assert refused.value.message == "You are not Drafter or Clerk of 自治区党委组织部: you cannot Draft."
+    with pytest.raises(NotAllowed) as refused:
+        services.document_draft(actor=world.imu, unit=world.department, content=content(), main_recipients=[])
+    assert refused.value.message == "您不是自治区党委组织部的拟稿人或收发员，不能拟稿。"
+
+
+def test_lists_are_joined_with_a_comma_in_english_and_with_the_enumeration_comma_in_chinese(client, world, settings):
+    assert display_list(["甲", "乙", "丙"]) == "甲、乙、丙"
+    with translation.override("en"):
+        assert display_list(["A", "B"]) == "A, B"
+        assert display_alternatives(["Drafter", "Clerk"]) == "Drafter or Clerk"
+        with pytest.raises(InvalidInput) as refused:
+            check_attachment(name="x.exe", stream=io.BytesIO(b"MZ"))
+        assert refused.value.message.endswith(": pdf, ofd, docx, xlsx, txt, png, jpg, jpeg.")
+    issue(world.zzb, world.department, main=[world.education, world.other, world.university])
+    sign_in(client, world.zzb)
+
+    def pending_units() -> str:
+        html = client.get(reverse("outbox")).content.decode()
+        return re.sub(r"<[^>]+>", "", _between(html, '<p class="pending-units">', "</p>"))
+
+    assert pending_units() == "未签收：自治区教育工委、内蒙古大学党委、自治区直属机关工委"
+    _in_english(client, settings)
+    assert pending_units() == "Not signed for: 自治区教育工委, 内蒙古大学党委, 自治区直属机关工委"
