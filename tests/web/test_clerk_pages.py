@@ -403,3 +403,18 @@ def test_lists_are_joined_with_a_comma_in_english_and_with_the_enumeration_comma
     assert pending_units() == "未签收：自治区教育工委、内蒙古大学党委、自治区直属机关工委"
     _in_english(client, settings)
     assert pending_units() == "Not signed for: 自治区教育工委, 内蒙古大学党委, 自治区直属机关工委"
+
+
+def test_the_breadcrumb_of_a_chain_follows_the_side_too(client, world):
+    document, _ = issue(world.zzb, world.department, main=[world.education])
+    url = reverse("chain", args=[document.pk])
+    sign_in(client, world.zzb)
+    assert _crumbs(client, url) == (
+        f"发文 › {document.number} › 流转链",
+        [f"{reverse('outbox')}?unit={world.department.pk}", reverse("document", args=[document.pk])],
+    )
+    sign_in(client, world.auditor)
+    assert _crumbs(client, url) == (
+        f"流转链 › {document.number}",
+        [reverse("chains"), reverse("document", args=[document.pk])],
+    )
