@@ -7,6 +7,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from units.display import display_list
 from units.errors import InvalidInput
 
 # Magic numbers of the allowed types; a file whose bytes contradict its extension is refused.
@@ -51,7 +52,8 @@ def check_attachment(name: str, stream: BinaryIO) -> CheckedFile:
     allowed = [ext.lower() for ext in settings.ATTACHMENT_ALLOWED_EXTENSIONS]
     if extension not in allowed:
         raise InvalidInput(
-            _("附件“%(name)s”的类型不允许，只接受：%(allowed)s。") % {"name": clean_name, "allowed": "、".join(allowed)}
+            _("附件“%(name)s”的类型不允许，只接受：%(allowed)s。")
+            % {"name": clean_name, "allowed": display_list(allowed)}
         )
     limit = settings.ATTACHMENT_MAX_BYTES
     digest = hashlib.sha256()

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from documents.digest import normalise_text
 from documents.elements import ELEMENTS, Classification, Element, Value
+from units.display import display_list
 from units.errors import InvalidInput
 
 _CLASSIFIED = {Classification.SECRET, Classification.CONFIDENTIAL, Classification.TOP_SECRET}
@@ -58,7 +59,7 @@ def _check_element(element: Element, value: object) -> None:
     if element.choices is not None and value not in element.choices.values:
         raise InvalidInput(
             _("%(what)s“%(value)s”不存在，可选：%(values)s。")
-            % {"what": element.label, "value": value, "values": "、".join(element.choices.values)}
+            % {"what": element.label, "value": value, "values": display_list(element.choices.values)}
         )
     if element.max_length is not None and len(value) > element.max_length:
         raise InvalidInput(

@@ -6,6 +6,7 @@ from django.db.models import CharField, Exists, ExpressionWrapper, F, OuterRef, 
 from django.db.models.lookups import StartsWith
 from django.utils.translation import gettext as _
 
+from units.display import display_list
 from units.errors import InvalidInput
 from units.models import RecipientGroup, Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
 from units.sql import granted_unit_ids
@@ -109,5 +110,5 @@ def recipient_list_from_names(unit: Unit, names: list[str]) -> list[Unit | Recip
         units.setdefault(candidate.short_name, candidate)
     unknown = [name for name in names if name not in groups and name not in units]
     if unknown:
-        raise InvalidInput(_("未知的收文单位或收文对象组：%(names)s。") % {"names": "、".join(unknown)})
+        raise InvalidInput(_("未知的收文单位或收文对象组：%(names)s。") % {"names": display_list(unknown)})
     return [groups.get(name) or units[name] for name in names]

@@ -38,19 +38,29 @@ WIDTH = 720
 LEFT, RIGHT = 90, 24
 
 
-def _number(value: float) -> str:
-    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
-
-
 def duration_text(seconds: float) -> str:
-    """12秒, 5分钟, 3小时, 2.5天: for axis ticks, labels and the tables."""
-    if seconds < 60:
-        return _("%(n)s秒") % {"n": _number(seconds)}
-    if seconds < 3600:
-        return _("%(n)s分钟") % {"n": _number(seconds / 60)}
-    if seconds < 86400:
-        return _("%(n)s小时") % {"n": _number(seconds / 3600)}
-    return _("%(n)s天") % {"n": _number(seconds / 86400)}
+    """A time taken as offices write it: 2分42秒, 1小时5分, 3天4小时. The two largest units; the
+    smaller one is left out when it is zero (5分钟, 2小时, 3天) and never rounded up (a unit 59.6
+    seconds late is 59秒 late, not 1分钟). For axis ticks, labels and the tables."""
+    whole = max(int(seconds), 0)
+    if seconds < 1:
+        return _("不到1秒")
+    if whole < 60:
+        return _("%(seconds)d秒") % {"seconds": whole}
+    if whole < 3600:
+        minutes, rest = divmod(whole, 60)
+        if rest:
+            return _("%(minutes)d分%(seconds)d秒") % {"minutes": minutes, "seconds": rest}
+        return _("%(minutes)d分钟") % {"minutes": minutes}
+    if whole < 86400:
+        hours, minutes = divmod(whole // 60, 60)
+        if minutes:
+            return _("%(hours)d小时%(minutes)d分") % {"hours": hours, "minutes": minutes}
+        return _("%(hours)d小时") % {"hours": hours}
+    days, hours = divmod(whole // 3600, 24)
+    if hours:
+        return _("%(days)d天%(hours)d小时") % {"days": days, "hours": hours}
+    return _("%(days)d天") % {"days": days}
 
 
 def _style(index: int) -> tuple[str, str]:

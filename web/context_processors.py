@@ -4,7 +4,11 @@ from web.selectors import notification_unread_count, unit_list_for_outbox
 
 
 class Navigation:
-    """What the header shows: the person's units and the bell. Read only when a template asks."""
+    """What the header shows: the person's units and the bell. Read only when a template asks.
+
+    One per request (navigation_for): a view that asks first (the inbox's landing) and the header
+    share its answers, so the page reads them once.
+    """
 
     def __init__(self, user) -> None:
         self.user = user
@@ -17,6 +21,18 @@ class Navigation:
     def units(self) -> list:
         return list(unit_list_for_outbox(self.user))
 
+    @property
+    def has_units(self) -> bool:
+        """Whether the person belongs to a unit (units.selectors.unit_list_for_member): who has a
+        收文 and a 发文. Someone with audit scope only works from the chains they oversee."""
+        return bool(self.units)
+
+
+def navigation_for(request) -> Navigation:
+    if not hasattr(request, "_navigation"):
+        request._navigation = Navigation(request.user)
+    return request._navigation
+
 
 def navigation(request) -> dict:
-    return {"nav": Navigation(request.user)} if hasattr(request, "user") else {}
+    return {"nav": navigation_for(request)} if hasattr(request, "user") else {}

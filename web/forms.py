@@ -11,6 +11,7 @@ from documents.attachments import check_attachment, human_size
 from documents.content import DocumentContent
 from documents.elements import DRAFTED_ELEMENTS, Element, Value
 from documents.models import Classification, Kind, Urgency
+from units.display import display_list
 from units.errors import InvalidInput
 from units.models import RecipientGroup, Unit
 from web.selectors import InboxFilters, forward_recipient_options, number_prefix_list_for_unit
@@ -153,7 +154,7 @@ def allowed_attachment_help() -> str:
     return _("可选。每个文件不超过 %(size)s，一次合计不超过 %(total)s，类型：%(types)s。") % {
         "size": human_size(settings.ATTACHMENT_MAX_BYTES),
         "total": human_size(settings.UPLOAD_MAX_REQUEST_BYTES),
-        "types": "、".join(settings.ATTACHMENT_ALLOWED_EXTENSIONS),
+        "types": display_list(settings.ATTACHMENT_ALLOWED_EXTENSIONS),
     }
 
 

@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import CharField, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Cast, Coalesce, Concat, RowNumber
 from django.db.models.lookups import IContains
+from django.db.models.query import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
 from documents.models import Attachment, Document, Enclosure
@@ -176,6 +177,17 @@ def inbox_counts_for_user(user: User) -> dict[str, int]:
     )
 
 
+def inbox_rows_with_forwards(deliveries: list[Delivery]) -> list[Delivery]:
+    """What each delivery of an inbox page became after it was signed for, beyond its state (办结,
+    退文, 撤回): the cover letters forwarded from it, as `forwarded` (each `cover` with its number
+    once issued). One query for the page, whatever its length."""
+    covers = Forward.objects.select_related("cover").only(
+        "source_delivery_id", "cover__state", "cover__number_prefix", "cover__number_year", "cover__number_serial"
+    )
+    prefetch_related_objects(deliveries, Prefetch("forwards", queryset=covers.order_by("pk"), to_attr="forwarded"))
+    return deliveries
+
+
 # --- who may do what ----------------------------------------------------------------------------
 
 
@@ -187,6 +199,19 @@ def unit_list_for_drafting(user: User) -> QuerySet[Unit]:
 def unit_list_for_outbox(user: User) -> QuerySet[Unit]:
     """The units whose 发文 a person may watch: the units they belong to."""
     return unit_list_for_member(user).order_by("path")
+
+
+def person_side(member_units: Iterable[Unit], *, issuer_unit_id: int, recipient_unit_id: int | None = None) -> str:
+    """Which side of a delivery (or a document) a person stands on, for the way back (the
+    breadcrumb): "inbox" for the people of the recipient unit, "outbox" for the issuer's, "chain"
+    for anyone else (an auditor). No query: `member_units` are the person's units
+    (unit_list_for_member, already read for the header)."""
+    units = {unit.pk for unit in member_units}
+    if recipient_unit_id in units:
+        return "inbox"
+    if issuer_unit_id in units:
+        return "outbox"
+    return "chain"
 
 
 # --- document and delivery pages ----------------------------------------------------------------
@@ -436,6 +461,39 @@ def delivery_list_overdue_for_unit(unit: Unit, *, now: datetime.datetime | None 
         .annotate(urgency_rank=URGENCY_RANK)
         .order_by("deadline_sign_for", "deadline_complete", "urgency_rank", "id")
     )
+
+
+@dataclass
+class OverdueDocument:
+    """One document's overdue units, the most overdue first: `total` of them in all, `units` (each
+    with its clock) those listed."""
+
+    document: Document
+    total: int
+    units: list[tuple[Delivery, DeliveryClock]] = field(default_factory=list)
+
+
+@dataclass
+class OverdueList:
+    documents: list[OverdueDocument]
+    total: int  # overdue units of every document of the unit
+    shown: int  # units listed (the most overdue ones)
+
+
+def overdue_list_for_unit(unit: Unit, *, now: datetime.datetime, limit: int) -> OverdueList:
+    """发文 overdue list, grouped by document: a title once, then its units. The `limit` most
+    overdue units, their documents in the order of their most overdue unit, and how many units
+    each document (and all of them) has overdue. Two queries. The caller has passed the unit's door."""
+    overdue = delivery_list_overdue_for_unit(unit, now=now)
+    totals = dict(overdue.order_by().values_list("document_id").annotate(n=Count("id")))
+    groups: dict[int, OverdueDocument] = {}
+    deliveries = list(overdue[:limit])
+    for delivery in deliveries:
+        group = groups.get(delivery.document_id)
+        if group is None:
+            group = groups[delivery.document_id] = OverdueDocument(delivery.document, totals[delivery.document_id])
+        group.units.append((delivery, delivery_clock(delivery, now=now)))
+    return OverdueList(list(groups.values()), sum(totals.values()), len(deliveries))
 
 
 def outbox_list_for_unit(unit: Unit, *, words: str = "") -> QuerySet[Dispatch]:

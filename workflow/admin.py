@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from documents.models import Document, NumberSeries
+from units.display import display_list
 from units.errors import DomainError
 from units.models import NumberPrefix, RecipientGroup, Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
 from workflow.models import (
@@ -173,7 +174,7 @@ class UnitAdmin(ServiceAdmin):
 
     @admin.display(description=_("成员"))
     def members(self, unit):
-        return "、".join(unit.group.user_set.order_by("username").values_list("username", flat=True)) or "—"
+        return display_list(unit.group.user_set.order_by("username").values_list("username", flat=True)) or "—"
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

@@ -436,7 +436,9 @@ def test_a_required_role_blocks_every_page_until_enrolled_and_verified(
 def test_a_person_without_a_device_and_no_required_role_is_never_asked(client, world):
     user = UserFactory(username="plain")
     log_in(client, user.username)
-    assert client.get(reverse("inbox")).status_code == 200
+    # Not sent to the second factor; belonging to no unit, they land on the chains (issue 11).
+    assert client.get(reverse("inbox"))["Location"] == reverse("chains")
+    assert client.get(reverse("chains")).status_code == 200
 
 
 def test_a_form_posted_after_the_idle_time_writes_nothing_and_returns_to_its_page(client, world, nothing_written):

@@ -6,45 +6,49 @@ from django import template
 from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from units.display import display_list, list_separator
 from web.charts import duration_text
+from web.selectors import person_side
 from workflow.models import Delivery
 
 register = template.Library()
 
-# Audit verbs as a clerk reads them (AuditVerb values are stable English codes).
+# Audit verbs as a clerk reads them (AuditVerb values are stable English codes). Events that happened:
+# in English "Drafted", "Signed off", "Signed for", where the same Chinese word on a button is the
+# action ("Draft", "Sign off", "Sign for"), hence their own context.
 VERB_LABELS = {
-    "DELIVERED": _("送达"),
-    "FORWARDED": _("转发"),
-    "UNIT_CREATED": _("建立单位"),
-    "MEMBER_ADDED": _("加入单位"),
-    "MEMBER_REMOVED": _("退出单位"),
-    "ROLE_GRANTED": _("授予角色"),
-    "ROLE_REVOKED": _("收回角色"),
-    "RECIPIENT_GROUP_SAVED": _("保存收文对象组"),
-    "NUMBER_SERIES_SET": _("设置发文字号序列"),
-    "DOCUMENT_DRAFTED": _("拟稿"),
-    "DOCUMENT_UPDATED": _("修改"),
-    "ATTACHMENT_ADDED": _("添加附件"),
-    "DOCUMENT_SIGNED_OFF": _("签发"),
-    "DOCUMENT_ISSUED": _("印发"),
-    "DOCUMENT_FORWARDED": _("拟转发通知"),
-    "DOCUMENT_SHARED": _("共享"),
-    "DELIVERIES_CREATED": _("分发送达"),
-    "DISPATCH_ROUTED": _("分发完成"),
-    "DISPATCH_NOTIFIED": _("通知收文单位"),
-    "DELIVERY_READ": _("打开阅读"),
-    "DELIVERY_SIGNED": _("签收"),
-    "DEADLINE_POLICY_SET": _("设置办理时限"),
-    "CALENDAR_DAY_SET": _("设置节假日"),
-    "CALENDAR_DAY_REMOVED": _("删除节假日"),
-    "DELIVERY_REMINDED": _("催办"),
-    "DELIVERY_ESCALATED": _("催办升级（告知上级单位）"),
-    "DISPATCH_RECALLED": _("撤回全部分发"),
-    "DELIVERY_RECALLED": _("撤回"),
-    "DELIVERY_RETURNED": _("退文"),
-    "DELIVERY_COMPLETED": _("办结"),
+    "DELIVERED": pgettext_lazy("audit event", "送达"),
+    "FORWARDED": pgettext_lazy("audit event", "转发"),
+    "UNIT_CREATED": pgettext_lazy("audit event", "建立单位"),
+    "MEMBER_ADDED": pgettext_lazy("audit event", "加入单位"),
+    "MEMBER_REMOVED": pgettext_lazy("audit event", "退出单位"),
+    "ROLE_GRANTED": pgettext_lazy("audit event", "授予角色"),
+    "ROLE_REVOKED": pgettext_lazy("audit event", "收回角色"),
+    "RECIPIENT_GROUP_SAVED": pgettext_lazy("audit event", "保存收文对象组"),
+    "NUMBER_SERIES_SET": pgettext_lazy("audit event", "设置发文字号序列"),
+    "DOCUMENT_DRAFTED": pgettext_lazy("audit event", "拟稿"),
+    "DOCUMENT_UPDATED": pgettext_lazy("audit event", "修改"),
+    "ATTACHMENT_ADDED": pgettext_lazy("audit event", "添加附件"),
+    "DOCUMENT_SIGNED_OFF": pgettext_lazy("audit event", "签发"),
+    "DOCUMENT_ISSUED": pgettext_lazy("audit event", "印发"),
+    "DOCUMENT_FORWARDED": pgettext_lazy("audit event", "拟转发通知"),
+    "DOCUMENT_SHARED": pgettext_lazy("audit event", "共享"),
+    "DELIVERIES_CREATED": pgettext_lazy("audit event", "分发送达"),
+    "DISPATCH_ROUTED": pgettext_lazy("audit event", "分发完成"),
+    "DISPATCH_NOTIFIED": pgettext_lazy("audit event", "通知收文单位"),
+    "DELIVERY_READ": pgettext_lazy("audit event", "打开阅读"),
+    "DELIVERY_SIGNED": pgettext_lazy("audit event", "签收"),
+    "DEADLINE_POLICY_SET": pgettext_lazy("audit event", "设置办理时限"),
+    "CALENDAR_DAY_SET": pgettext_lazy("audit event", "设置节假日"),
+    "CALENDAR_DAY_REMOVED": pgettext_lazy("audit event", "删除节假日"),
+    "DELIVERY_REMINDED": pgettext_lazy("audit event", "催办"),
+    "DELIVERY_ESCALATED": pgettext_lazy("audit event", "催办升级（告知上级单位）"),
+    "DISPATCH_RECALLED": pgettext_lazy("audit event", "撤回全部分发"),
+    "DELIVERY_RECALLED": pgettext_lazy("audit event", "撤回"),
+    "DELIVERY_RETURNED": pgettext_lazy("audit event", "退文"),
+    "DELIVERY_COMPLETED": pgettext_lazy("audit event", "办结"),
 }
 
 # Notification kinds as badges: what needs acting on is red or amber, what closes a matter green.
@@ -138,3 +142,24 @@ def completion_lateness(delivery, now: datetime.datetime) -> datetime.timedelta 
 @register.filter
 def notification_class(kind: str) -> str:
     return NOTIFICATION_CLASSES.get(kind, "pill pill-blue")
+
+
+@register.filter
+def side_of(nav, record) -> str:
+    """The side of a delivery (or of a document) the person stands on: "inbox", "outbox" or
+    "chain" (web.selectors.person_side), from the units the header has read (`nav`)."""
+    if isinstance(record, Delivery):
+        return person_side(nav.units, recipient_unit_id=record.unit_id, issuer_unit_id=record.document.issuing_unit_id)
+    return person_side(nav.units, issuer_unit_id=record.issuing_unit_id)
+
+
+@register.filter
+def join_list(items) -> str:
+    """甲、乙、丙 in Chinese, "A, B, C" in English (units.display): every list a page shows."""
+    return display_list(items)
+
+
+@register.simple_tag(name="list_separator")
+def list_separator_tag() -> str:
+    """The separator between the items of a list written out in a loop: 、 or ", "."""
+    return list_separator()

@@ -2,16 +2,18 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from web.context_processors import navigation_for
 from web.forms import InboxSearchForm
 from web.selectors import (
     INBOX_TABS,
     inbox_counts_for_user,
     inbox_list_for_user,
+    inbox_rows_with_forwards,
 )
 
 INBOX_PAGE_SIZE = 20
@@ -22,6 +24,8 @@ INBOX_PAGE_SIZE = 20
 @login_required
 @require_GET
 def inbox(request):
+    if not navigation_for(request).has_units:
+        return redirect("chains")  # no unit, no 收文: an auditor lands on the chains they oversee
     tab = request.GET.get("tab", "pending")
     if tab not in INBOX_TABS:
         tab = "pending"
@@ -30,9 +34,11 @@ def inbox(request):
     page = Paginator(inbox_list_for_user(request.user, tab=tab, filters=filters), INBOX_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    page.object_list = inbox_rows_with_forwards(list(page.object_list))
+    # The list refreshes itself (htmx, every few seconds): then only the list and the tabs' counts.
     return render(
         request,
-        "web/inbox.html",
+        "web/_inbox_list.html" if request.htmx else "web/inbox.html",
         {
             "active": "inbox",
             "tab": tab,

@@ -8,11 +8,10 @@ from django.views.decorators.http import require_GET
 
 from web.forms import ListSearchForm
 from web.selectors import (
-    delivery_clock,
-    delivery_list_overdue_for_unit,
     draft_list_for_unit,
     outbox_list_for_unit,
     outbox_rows,
+    overdue_list_for_unit,
     return_list_for_unit,
     unit_list_for_outbox,
 )
@@ -47,13 +46,11 @@ def outbox(request):
         )
         if not request.htmx:  # the list refreshes itself; these parts come with the page
             now = timezone.now()
-            overdue = delivery_list_overdue_for_unit(unit, now=now)
             returns = return_list_for_unit(unit)
             context.update(
                 now=now,
                 can_draft="draft" in actions,
-                overdue=[(delivery, delivery_clock(delivery, now=now)) for delivery in overdue[:OVERDUE_SHOWN]],
-                overdue_count=overdue.count(),
+                overdue=overdue_list_for_unit(unit, now=now, limit=OVERDUE_SHOWN),
                 returns=list(returns[:RETURNS_SHOWN]),
                 returns_count=returns.count(),
             )

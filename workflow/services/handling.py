@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from documents.attachments import check_attachment
+from units.display import display_list
 from units.errors import InvalidInput, NotFound
 from workflow.audit import audit_record
 from workflow.enqueue import enqueue_notification_emails, queue_for
@@ -93,7 +94,7 @@ def delivery_return(*, actor: AbstractBaseUser, delivery_id: int, reason: str, t
     if reason not in ReturnReason.values:
         raise InvalidInput(
             _("退文理由“%(reason)s”不存在，可选：%(reasons)s。")
-            % {"reason": reason, "reasons": "、".join(str(label) for label in ReturnReason.labels)}
+            % {"reason": reason, "reasons": display_list(ReturnReason.labels)}
         )
     text = _clean_text(text, _("退文说明"))
     if reason == ReturnReason.OTHER and not text:

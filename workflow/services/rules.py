@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from documents.models import Document
+from units.display import display_alternatives
 from units.errors import Conflict, DomainError, NotAllowed
 from units.models import Role, Unit
 from units.selectors import unit_roles
@@ -27,7 +28,7 @@ User = AbstractBaseUser | AnonymousUser | None
 def _role_refusal(unit: Unit, held: frozenset[str], needed: tuple[Role, ...], action: str) -> NotAllowed | None:
     if any(role in held for role in needed):
         return None
-    names = "或".join(str(role.label) for role in needed)
+    names = display_alternatives(role.label for role in needed)
     return NotAllowed(
         _("您不是%(unit)s的%(roles)s，不能%(action)s。") % {"unit": unit.name, "roles": names, "action": action}
     )
