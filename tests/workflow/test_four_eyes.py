@@ -99,3 +99,17 @@ def test_the_admin_sets_the_policy_through_the_service(client, world, django_use
     world.department.refresh_from_db()
     assert world.department.allows_self_sign_off is True
     assert AuditEvent.objects.get(verb=AuditVerb.UNIT_SIGN_OFF_POLICY_SET).actor_id == admin.pk
+
+
+def test_refusals_read_as_english_sentences_in_english(world, nothing_written):
+    from django.utils import translation
+
+    draft = _draft(world)
+    _root, dispatch = issue(world.zzb, world.department, main=[world.education])
+    with translation.override("en"), nothing_written():
+        with pytest.raises(NotAllowed) as refused:
+            services.document_sign_off(actor=world.jygw, document=draft)
+        assert refused.value.message == "You are not a signer of 自治区党委组织部: you cannot sign it off."
+        with pytest.raises(NotAllowed) as refused:
+            services.dispatch_recall(actor=world.jygw, dispatch_id=dispatch.pk)
+        assert refused.value.message == "You are not a clerk or a signer of 自治区党委组织部: you cannot recall it."

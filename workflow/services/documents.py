@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from guardian.shortcuts import assign_perm
 
 from documents.attachments import check_attachment
@@ -141,7 +142,7 @@ def document_draft(
     the unit's own recipient groups; the prefix is one of the unit's (default: its default prefix).
     Errors: NotAllowed, InvalidInput naming the bad element. Nothing is written on error.
     """
-    require_role(actor, unit, Role.DRAFTER, Role.CLERK, action=_("拟稿"))
+    require_role(actor, unit, Role.DRAFTER, Role.CLERK, action=pgettext("refused action", "拟稿"))
     content = content.cleaned()
     _check_recipients(unit, [*main_recipients, *cc_recipients])
     with transaction.atomic():
@@ -195,7 +196,7 @@ def document_update(
 
 def attachment_add(*, actor: AbstractBaseUser, document: Document, name: str, stream: BinaryIO) -> Attachment:
     """Attach a file to a draft. Refuses a wrong type, an oversized or an empty file (InvalidInput)."""
-    require_role(actor, document.issuing_unit, Role.DRAFTER, Role.CLERK, action=_("添加附件"))
+    require_role(actor, document.issuing_unit, Role.DRAFTER, Role.CLERK, action=pgettext("refused action", "添加附件"))
     checked = check_attachment(name, stream)
     with transaction.atomic():
         document = Document.objects.select_for_update(of=("self",)).select_related("issuing_unit").get(pk=document.pk)

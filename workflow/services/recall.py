@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from units.errors import Conflict, InvalidInput, NotFound
 from units.models import Role
@@ -129,7 +130,9 @@ def dispatch_recall(*, actor: AbstractBaseUser, dispatch_id: int, reason: str = 
         )
         if dispatch is None:
             raise NotFound(_("分发记录不存在或无权查看。"))
-        require_role(actor, dispatch.document.issuing_unit, Role.CLERK, Role.SIGNER, action=_("撤回"))
+        require_role(
+            actor, dispatch.document.issuing_unit, Role.CLERK, Role.SIGNER, action=pgettext("refused action", "撤回")
+        )
         if dispatch.routed_at is None:
             raise Conflict(
                 _("%(number)s正在分发，分发完成后才能撤回，请稍后再试。") % {"number": dispatch.document.number}

@@ -37,6 +37,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from documents.content import DocumentContent
 from documents.digest import document_content_digest
@@ -119,7 +120,7 @@ def document_register_received(
     when a number in the system belongs to a document with another title. Nothing is written then.
     A unit that already has a delivery of the document gets it back, and nothing is written.
     """
-    _require_role(actor, unit, (Role.CLERK,), _("登记收文"))
+    _require_role(actor, unit, (Role.CLERK,), pgettext("refused action", "登记收文"))
     if not unit.is_active:
         raise _fail(source, _("收文单位“%(unit)s”已停用。") % {"unit": unit.name})
     now = timezone.now()
@@ -347,7 +348,7 @@ def document_register_draft(
     Errors: NotAllowed; InvalidInput naming the file and the problem; Conflict for a forwarded
     document delivered to the unit but not signed for. Nothing is written on error.
     """
-    _require_role(actor, unit, (Role.DRAFTER, Role.CLERK), _("拟稿"))
+    _require_role(actor, unit, (Role.DRAFTER, Role.CLERK), pgettext("refused action", "拟稿"))
     content = _content(parsed, source)
     prefix = _draft_prefix(unit, parsed, source)
     main, main_unknown = _recipients(unit, parsed.main_recipients)

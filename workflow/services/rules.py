@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from documents.models import Document
 from units.display import display_alternatives
@@ -25,10 +25,19 @@ from workflow.transitions import may_move
 User = AbstractBaseUser | AnonymousUser | None
 
 
+# A role as a refusal names it: "您不是…的收发员" / "You are not a clerk of …".
+_REFUSED_ROLE_NAMES = {
+    Role.CLERK: pgettext_lazy("refused role", "收发员"),
+    Role.DRAFTER: pgettext_lazy("refused role", "拟稿人"),
+    Role.SIGNER: pgettext_lazy("refused role", "签发人"),
+    Role.AUDITOR: pgettext_lazy("refused role", "审计"),
+}
+
+
 def _role_refusal(unit: Unit, held: frozenset[str], needed: tuple[Role, ...], action: str) -> NotAllowed | None:
     if any(role in held for role in needed):
         return None
-    names = display_alternatives(role.label for role in needed)
+    names = display_alternatives(_REFUSED_ROLE_NAMES[role] for role in needed)
     return NotAllowed(
         _("您不是%(unit)s的%(roles)s，不能%(action)s。") % {"unit": unit.name, "roles": names, "action": action}
     )
@@ -71,12 +80,12 @@ class DeliveryAction(enum.StrEnum):
 
 
 _DELIVERY_ACTION_NAMES = {
-    DeliveryAction.SIGN_FOR: gettext_lazy("签收"),
-    DeliveryAction.FORWARD: gettext_lazy("转发"),
-    DeliveryAction.RETURN: gettext_lazy("退文"),
-    DeliveryAction.COMPLETE: gettext_lazy("办结"),
-    DeliveryAction.REMIND: gettext_lazy("催办"),
-    DeliveryAction.RECALL: gettext_lazy("撤回"),
+    DeliveryAction.SIGN_FOR: pgettext_lazy("refused action", "签收"),
+    DeliveryAction.FORWARD: pgettext_lazy("refused action", "转发"),
+    DeliveryAction.RETURN: pgettext_lazy("refused action", "退文"),
+    DeliveryAction.COMPLETE: pgettext_lazy("refused action", "办结"),
+    DeliveryAction.REMIND: pgettext_lazy("refused action", "催办"),
+    DeliveryAction.RECALL: pgettext_lazy("refused action", "撤回"),
 }
 # The recipient unit's clerk acts on what it received; the issuing unit's clerk or signer urges and
 # recalls what it sent.
@@ -191,11 +200,11 @@ class DocumentAction(enum.StrEnum):
 
 
 _DOCUMENT_ACTION_NAMES = {
-    DocumentAction.EDIT: gettext_lazy("修改"),
-    DocumentAction.ATTACH: gettext_lazy("添加附件"),
-    DocumentAction.SIGN_OFF: gettext_lazy("签发"),
-    DocumentAction.ISSUE: gettext_lazy("印发"),
-    DocumentAction.SHARE: gettext_lazy("分享公文"),
+    DocumentAction.EDIT: pgettext_lazy("refused action", "修改"),
+    DocumentAction.ATTACH: pgettext_lazy("refused action", "添加附件"),
+    DocumentAction.SIGN_OFF: pgettext_lazy("refused action", "签发"),
+    DocumentAction.ISSUE: pgettext_lazy("refused action", "印发"),
+    DocumentAction.SHARE: pgettext_lazy("refused action", "分享公文"),
 }
 _DOCUMENT_ROLES = {
     DocumentAction.EDIT: _DRAFTING_ROLES,
