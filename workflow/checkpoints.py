@@ -353,8 +353,10 @@ def chain_verify(*, batch_size: int = 5000, since: str | None = None) -> ChainSt
     pending = [checkpoint for checkpoint in checkpoints if checkpoint.tree_size > start]
     checked = len(checkpoints) - len(pending)
     for checkpoint in checkpoints[:checked]:
-        head = trusted.head_hash if trusted else GENESIS_HASH
-        problem = _agreement(checkpoint, head, bytes.fromhex(trusted.root_hash) if trusted else EMPTY_ROOT)
+        if checkpoint.tree_size == 0:
+            problem = _agreement(checkpoint, GENESIS_HASH, EMPTY_ROOT)
+        else:
+            problem = _agreement(checkpoint, trusted.head_hash, bytes.fromhex(trusted.root_hash))
         if problem is not None:
             return _failure(checkpoint, problem, 0, checked, since_name)
     position, next_size = 0, pending[0].tree_size if pending else -1

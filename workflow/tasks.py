@@ -55,8 +55,15 @@ def email_notifications_task(dispatch_id: int | None = None, limit: int | None =
 def verify_audit_task() -> dict:
     result = audit_verify()
     if not result.is_intact:
-        logger.critical("audit chain broken at event %s: %s", result.first_broken_seq, result.reason)
-    return {"intact": result.is_intact, "events": result.events, "first_broken_seq": result.first_broken_seq}
+        where = result.checkpoint or f"event {result.first_broken_seq}"
+        logger.critical("audit chain broken at %s: %s", where, result.reason)
+    return {
+        "intact": result.is_intact,
+        "events": result.events,
+        "first_broken_seq": result.first_broken_seq,
+        "checkpoints": result.checkpoints,
+        "checkpoint": result.checkpoint,
+    }
 
 
 @shared_task(name="workflow.audit_checkpoint", **RETRY)

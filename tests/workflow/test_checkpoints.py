@@ -27,7 +27,7 @@ from workflow import services
 from workflow.audit import GENESIS_HASH, audit_record_many, audit_verify, event_hash
 from workflow.audit_tree import consistency_proof, inclusion_proof, tree_covered, tree_extend, tree_head
 from workflow.checkpoints import Checkpoint, checkpoint_latest, checkpoint_read, key_id, public_key_pem
-from workflow.merkle import MemoryTree, leaf_hash, verify_consistency, verify_inclusion
+from workflow.merkle import EMPTY_ROOT, MemoryTree, leaf_hash, verify_consistency, verify_inclusion
 from workflow.models import AuditEvent, AuditVerb, MerkleNode
 from workflow.tasks import audit_checkpoint_task
 
@@ -545,3 +545,13 @@ def test_signing_for_a_delivery_writes_nothing_to_the_tree(world):
     services.delivery_sign_for(actor=world.jygw, delivery_id=delivery.pk)
     assert MerkleNode.objects.count() == nodes == 0
     assert audit_verify().is_intact
+
+
+def test_an_empty_log_has_a_checkpoint_too_and_the_log_grows_from_it(db, key, capsys):
+    assert AuditEvent.objects.count() == 0
+    path = _checkpoint(capsys)
+    data = json.loads(path.read_bytes())
+    assert (data["tree_size"], data["head_hash"], data["root_hash"]) == (0, GENESIS_HASH, EMPTY_ROOT.hex())
+    assert _verify(capsys) == (0, "ok 0 events, 1 checkpoints")
+    _more_events(3)
+    assert _verify(capsys, "--since", path.name) == (0, f"ok 3 events, 1 checkpoints, 3 since {path.name}")
