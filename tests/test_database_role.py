@@ -69,7 +69,7 @@ def test_the_readmes_grants_run_the_product_and_keep_the_audit_log_append_only(c
             receipt = services.delivery_sign_for(actor=world.jygw, delivery_id=delivery.pk)
             assert Receipt.objects.get().pk == receipt.pk
             assert audit_verify().is_intact
-            assert tree_extend() == AuditEvent.objects.count() & ~1  # the beat's checkpoint extends the tree
+            assert tree_extend() == AuditEvent.objects.count() >> 4 << 4  # the beat's checkpoint extends the tree
             events, nodes = AuditEvent.objects.count(), MerkleNode.objects.count()
             for sql in (
                 "UPDATE workflow_auditevent SET payload = '{}'",

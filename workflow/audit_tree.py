@@ -3,8 +3,9 @@ subtrees kept in MerkleNode, so that a tree head or a proof reads O(log n) store
 events not yet in the table, instead of rehashing the log.
 
 Leaves are the events in seq order: the event of seq s is leaf s - 1, its leaf data the 32 bytes of
-its stored hash, its leaf hash SHA-256(0x00 || those bytes). Levels from 1 up are stored; a leaf's
-hash is one SHA-256 of the event's hash, read from the event.
+its stored hash, its leaf hash SHA-256(0x00 || those bytes). Subtrees of STORED_LEVEL and up are
+stored (one row per 8 events in all); below that a subtree is hashed from its at most 16 events,
+so a proof reads O(log n) stored hashes and at most a few blocks of 16 events.
 
 `tree_extend` appends to the table off the hot path (the checkpoint runs it, workflow.checkpoints),
 under a lock of its own: writers of events never wait for it, and a sign-for pays nothing for it.
@@ -31,6 +32,9 @@ from workflow.models import AuditEvent, MerkleNode
 
 # An arbitrary constant naming the tree's advisory lock on PostgreSQL (not the chain's).
 _TREE_LOCK_KEY = 0x6D65726B6C65  # "merkle"
+# The lowest level stored: blocks of 2**4 = 16 events. Storing every level from 1 up took a row per
+# event, and inserting them was most of the extension's time (make bench).
+STORED_LEVEL = 4
 
 
 class TreeError(Exception):
@@ -38,16 +42,19 @@ class TreeError(Exception):
 
 
 def tree_covered() -> int:
-    """The number of leaves (events) whose complete subtrees are all stored: each transaction of
-    tree_extend stores every subtree its leaves complete, so this is twice the level-1 nodes."""
-    top = MerkleNode.objects.filter(level=1).aggregate(top=Max("index"))["top"]
-    return 0 if top is None else 2 * (top + 1)
+    """The number of leaves (events) whose complete subtrees of STORED_LEVEL and up are all stored:
+    each transaction of tree_extend stores every one its leaves complete, so this is the end of the
+    last block of the lowest stored level."""
+    top = MerkleNode.objects.filter(level=STORED_LEVEL).aggregate(top=Max("index"))["top"]
+    return 0 if top is None else (top + 1) << STORED_LEVEL
 
 
 def tree_extend(*, chunk: int = 50_000) -> int:
     """Store the complete subtrees of the events not yet in the table, `chunk` events a
     transaction, under the tree's lock; stop at the log's end or at a gap in seq (verify_audit
     names it). Returns tree_covered() after."""
+    block = 1 << STORED_LEVEL
+    chunk = -(-max(chunk, block) // block) * block  # whole blocks: each transaction stores at least one
     while True:
         with transaction.atomic():
             if connection.vendor == "postgresql":
@@ -65,12 +72,16 @@ def tree_extend(*, chunk: int = 50_000) -> int:
                     break
                 frontier.append(leaf_hash(bytes.fromhex(digest)))
             MerkleNode.objects.bulk_create(
-                [MerkleNode(level=level, index=index, hash=digest) for level, index, digest in completed],
+                [
+                    MerkleNode(level=level, index=index, hash=digest)
+                    for level, index, digest in completed
+                    if level >= STORED_LEVEL
+                ],
                 batch_size=5000,
             )
             appended = frontier.size - covered
         if appended < chunk:
-            return frontier.size & ~1
+            return frontier.size >> STORED_LEVEL << STORED_LEVEL
 
 
 def _stored(subtrees: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
@@ -90,13 +101,13 @@ def _stored(subtrees: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
 def _heads(ranges: list[Range], size: int) -> list[bytes]:
     """The heads of `ranges` of the first `size` leaves: stored subtrees where the table has them,
     the rest from the events (those past the table's extent, and single leaves)."""
-    covered = min(tree_covered(), size & ~1)
+    covered = min(tree_covered(), size >> STORED_LEVEL << STORED_LEVEL)
     wanted: set[tuple[int, int]] = set()
     leaves: set[int] = set()
 
     def collect(level: int, index: int) -> None:
-        if level == 0:
-            leaves.add(index)
+        if level < STORED_LEVEL:
+            leaves.update(range(index << level, (index + 1) << level))
         elif (index + 1) << level <= covered:
             wanted.add((level, index))
         else:

@@ -493,9 +493,10 @@ class MerkleNode(models.Model):
     events from seq index * 2**level + 1 on, and its 32-byte hash.
 
     Derived data, kept so that a tree head or a proof reads O(log n) rows instead of rehashing the
-    log: levels from 1 up (a leaf's hash is one SHA-256 of its event's hash), appended off the hot
-    path by workflow.audit_tree.tree_extend, never changed (append-only like the events, migration
-    0010). Nothing trusts it: a proof made from a wrong row fails against a signed checkpoint.
+    log: levels from audit_tree.STORED_LEVEL up (lower subtrees are hashed from their few events),
+    appended off the hot path by workflow.audit_tree.tree_extend, never changed (append-only like
+    the events, migration 0010). Nothing trusts it: a proof made from a wrong row fails against a
+    signed checkpoint.
     """
 
     pk = models.CompositePrimaryKey("level", "index")
