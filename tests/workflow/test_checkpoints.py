@@ -556,3 +556,13 @@ def test_an_empty_log_has_a_checkpoint_too_and_the_log_grows_from_it(db, key, ca
     assert _verify(capsys) == (0, "ok 0 events, 1 checkpoints")
     _more_events(3)
     assert _verify(capsys, "--since", path.name) == (0, f"ok 3 events, 1 checkpoints, 3 since {path.name}")
+
+
+def test_an_unreadable_checkpoint_file_is_named(world, key, settings, capsys):
+    _checkpoint(capsys)
+    junk = Path(settings.AUDIT_CHECKPOINT_DIR) / "checkpoint-000000000001-20261201T000000.000000Z.json"
+    junk.write_text('{"tree_size": 1}', encoding="ascii")
+    assert _verify(capsys) == (1, f"{junk.name}: 无法读取：字段不对")
+    with pytest.raises(CommandError) as refused:
+        call_command("audit_checkpoint")
+    assert str(refused.value) == f"拒绝签署检查点：{junk.name}: 无法读取：字段不对"
