@@ -34,8 +34,11 @@ from workflow import services
 from workflow.access import access_chain
 from workflow.api import api_token_for
 from workflow.audit import _AUDIT_LOCK_KEY, GENESIS_HASH, audit_verify, event_hash
+from workflow.audit_tree import consistency_proof, inclusion_proof, tree_extend, tree_head
+from workflow.checkpoints import checkpoint_write, key_generate
 from workflow.enqueue import ROUTE_DISPATCH
-from workflow.models import AuditEvent, AuditVerb, Delivery, Dispatch, Notification, Receipt
+from workflow.merkle import MemoryTree
+from workflow.models import AuditEvent, AuditVerb, Delivery, Dispatch, MerkleNode, Notification, Receipt
 from workflow.selectors import chain_for_document
 
 FULL = {
@@ -709,6 +712,10 @@ def _append_events(count: int) -> None:
 
 
 def audit(bench: Bench) -> dict:
+    # Checkpoints of this run only (never the project's var/checkpoints, or a demo key in .env).
+    settings.AUDIT_CHECKPOINT_DIR = str(bench.workdir / "checkpoints")
+    settings.AUDIT_SIGNING_KEY_FILE = settings.AUDIT_PUBLIC_KEY_FILE = settings.AUDIT_CHECKPOINT_URL = ""
+    settings.AUDIT_CHECKPOINT_EMAILS = []
     existing = AuditEvent.objects.count()
     wanted = bench.sizes["audit_events"]
     if existing < wanted:
@@ -731,5 +738,80 @@ def audit(bench: Bench) -> dict:
         f"audit_verify over {verification.events:,} events",
         f"{result['per_second']:,} events/s ({seconds:.2f} s)",
         "> 50,000 events/s",
+    )
+    result.update(_audit_tree(bench, verification.events))
+    return result
+
+
+def _median_seconds(function, *args, repeats: int = 21) -> float:
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function(*args)
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def _audit_tree(bench: Bench, events: int) -> dict:
+    """The Merkle tree's table built over the whole log, a head and proofs from it, a signed
+    checkpoint, and verify_audit --since that checkpoint after an hour's worth of new events."""
+    settings.AUDIT_SIGNING_KEY_FILE = str(bench.workdir / "audit-signing.key")
+    key_generate(settings.AUDIT_SIGNING_KEY_FILE)
+    started = time.perf_counter()
+    covered = tree_extend()
+    extend_seconds = time.perf_counter() - started
+    nodes = MerkleNode.objects.count()
+    with CaptureQueriesContext(connection) as captured:
+        head = tree_head(events)
+    head_queries = len(captured)
+    head_seconds = _median_seconds(tree_head, events)
+    inclusion_seconds = _median_seconds(inclusion_proof, events // 3, events)
+    consistency_seconds = _median_seconds(consistency_proof, events // 2 + 1, events)
+    assert head == MemoryTree(
+        [bytes.fromhex(h) for h in AuditEvent.objects.order_by("seq").values_list("hash", flat=True)]
+    ).head(events)
+    started = time.perf_counter()
+    written = checkpoint_write()
+    checkpoint_seconds = time.perf_counter() - started
+    after = 1_000
+    _append_events(after)
+    started = time.perf_counter()
+    since = audit_verify(since=written.checkpoint.name)
+    since_seconds = time.perf_counter() - started
+    if not since.is_intact:
+        raise RuntimeError(f"verify --since failed: {since.reason}")
+    started = time.perf_counter()
+    extended = tree_extend()
+    increment_seconds = time.perf_counter() - started
+    result = {
+        "tree_events": covered,
+        "tree_nodes": nodes,
+        "tree_extend_seconds": round(extend_seconds, 3),
+        "tree_extend_per_second": round(covered / extend_seconds),
+        "tree_extend_increment_seconds": round(increment_seconds, 4),
+        "tree_extend_increment_events": extended - covered,
+        "tree_head_queries": head_queries,
+        "tree_head_ms": round(head_seconds * 1000, 3),
+        "inclusion_proof_ms": round(inclusion_seconds * 1000, 3),
+        "consistency_proof_ms": round(consistency_seconds * 1000, 3),
+        "checkpoint_seconds": round(checkpoint_seconds, 3),
+        "since_events": since.events - since.trusted,
+        "since_seconds": round(since_seconds, 4),
+    }
+    bench.row(
+        f"Merkle tree table over {covered:,} events",
+        f"{extend_seconds:.2f} s ({result['tree_extend_per_second']:,} events/s), {nodes:,} nodes",
+        "",
+    )
+    bench.row(
+        "tree head, inclusion, consistency proof",
+        f"{result['tree_head_ms']:.2f} / {result['inclusion_proof_ms']:.2f} / {result['consistency_proof_ms']:.2f} ms",
+        f"{head_queries} queries each",
+    )
+    bench.row(f"audit_checkpoint (first: the whole log, {events:,} events)", f"{checkpoint_seconds:.2f} s", "")
+    bench.row(
+        f"verify_audit --since, {after:,} events after it",
+        f"{since_seconds * 1000:.0f} ms; tree extended by them in {increment_seconds * 1000:.0f} ms",
+        "∝ events since",
     )
     return result

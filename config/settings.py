@@ -292,6 +292,17 @@ REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=1000)
 # 平急 and 普通 documents: a deadline that ends at midnight is urged when the office opens, not at
 # 00:00. 特提 and 特急 are urged around the clock. Empty: every urgency around the clock.
 REMINDER_OFFICE_HOURS = env.str("REMINDER_OFFICE_HOURS", default="08:00-18:00")
+# Signed checkpoints of the audit log (workflow.checkpoints), kept outside the database: the
+# Ed25519 private key (a file, never a table; `manage.py audit_keygen PATH` writes one; unset: no
+# checkpoint is written), the published public keys (PEM; unset: derived from the private key), the
+# directory that receives one file per checkpoint (empty: none), where copies go, and how often the
+# beat writes one.
+AUDIT_SIGNING_KEY_FILE = env.str("AUDIT_SIGNING_KEY_FILE", default="")
+AUDIT_PUBLIC_KEY_FILE = env.str("AUDIT_PUBLIC_KEY_FILE", default="")
+AUDIT_CHECKPOINT_DIR = env.str("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "checkpoints"))
+AUDIT_CHECKPOINT_URL = env.str("AUDIT_CHECKPOINT_URL", default="")
+AUDIT_CHECKPOINT_EMAILS = env.list("AUDIT_CHECKPOINT_EMAILS", default=[])
+AUDIT_CHECKPOINT_SECONDS = env.int("AUDIT_CHECKPOINT_SECONDS", default=3600)
 CELERY_BEAT_SCHEDULE = {
     "sweep unfinished routing and notification": {
         "task": "workflow.sweep",
@@ -315,6 +326,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workflow.verify_audit",
         "schedule": 3600.0,
         "options": {"queue": "control", "expires": 3600},
+    },
+    "write a signed audit checkpoint": {
+        "task": "workflow.audit_checkpoint",
+        "schedule": float(AUDIT_CHECKPOINT_SECONDS),
+        "options": {"queue": "control", "expires": AUDIT_CHECKPOINT_SECONDS},
     },
 }
 # Deliveries created per transaction while routing a dispatch.

@@ -31,6 +31,10 @@ if [ ! -e .env ] || [ "$(head -n 1 .env)" = "$ENV_MARK" ]; then
       echo "SECRET_KEY=$key"
       echo "DATABASE_URL=${DATABASE_URL:-sqlite:///$PWD/var/db.sqlite3}"
       if [ -n "${REDIS_URL:-}" ]; then echo "REDIS_URL=$REDIS_URL"; else echo "# REDIS_URL unset: the filesystem broker under var/broker"; fi
+      # The demo's key for signing audit checkpoints (written below when missing): under var/, for
+      # the demo only. A deployment keeps its key off the database host (README).
+      echo "AUDIT_SIGNING_KEY_FILE=${AUDIT_SIGNING_KEY_FILE:-$PWD/var/audit-demo-signing.key}"
+      echo "AUDIT_CHECKPOINT_DIR=${AUDIT_CHECKPOINT_DIR:-$PWD/var/checkpoints}"
     } > .env.new
     mv .env.new .env
   )
@@ -39,10 +43,20 @@ else
 fi
 
 $py manage.py migrate --no-input -v 0
+key_file=${AUDIT_SIGNING_KEY_FILE:-$(sed -n 's/^AUDIT_SIGNING_KEY_FILE=//p' .env 2>/dev/null || true)}
+if [ -z "$key_file" ]; then
+  echo "make run: no AUDIT_SIGNING_KEY_FILE configured: audit checkpoints are not written" >&2
+elif [ ! -e "$key_file" ]; then
+  if ! said=$($py manage.py audit_keygen "$key_file" 2>&1 > /dev/null); then echo "$said" >&2; exit 1; fi
+  echo "make run: no audit signing key yet: wrote a demo key, $key_file (for the demo only)"
+fi
 $py manage.py compilemessages -v 0 2>/dev/null || true
 $py manage.py collectstatic --no-input -v 0
 demo=$($py manage.py demo)
 echo "$demo" | head -n 1
+# A signed checkpoint of the demo's audit log at once (beat writes the next ones): verify_audit checks
+# the chain against it. A refusal (var/checkpoints of an older demo database?) is shown, not fatal.
+if [ -n "$key_file" ]; then $py manage.py audit_checkpoint > /dev/null || true; fi
 pids=()
 stop() { kill "${pids[@]}" 2>/dev/null; wait; }
 trap stop EXIT

@@ -113,6 +113,15 @@ def _session_limits_lifted(request, settings):
 
 
 @pytest.fixture(autouse=True)
+def _own_audit_checkpoints(settings, tmp_path):
+    """No test signs with a configured key or reads the project's checkpoints (var/checkpoints, a
+    demo key named in .env): each has an empty directory of its own and no key unless it makes one."""
+    settings.AUDIT_SIGNING_KEY_FILE = settings.AUDIT_PUBLIC_KEY_FILE = settings.AUDIT_CHECKPOINT_URL = ""
+    settings.AUDIT_CHECKPOINT_EMAILS = []
+    settings.AUDIT_CHECKPOINT_DIR = str(tmp_path / "checkpoints")
+
+
+@pytest.fixture(autouse=True)
 def _audit_triggers_on(django_db_blocker):
     """Undo `committed_db`'s replica role once the flush that needed it is over."""
     if connection.connection is not None:

@@ -12,7 +12,8 @@ from django.db import DatabaseError, connection, transaction
 from tests.factories import delivery_of, issue
 from workflow import services
 from workflow.audit import audit_verify
-from workflow.models import AuditEvent, Receipt
+from workflow.audit_tree import tree_extend
+from workflow.models import AuditEvent, MerkleNode, Receipt
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -68,16 +69,21 @@ def test_the_readmes_grants_run_the_product_and_keep_the_audit_log_append_only(c
             receipt = services.delivery_sign_for(actor=world.jygw, delivery_id=delivery.pk)
             assert Receipt.objects.get().pk == receipt.pk
             assert audit_verify().is_intact
-            events = AuditEvent.objects.count()
+            assert tree_extend() == AuditEvent.objects.count() >> 4 << 4  # the beat's checkpoint extends the tree
+            events, nodes = AuditEvent.objects.count(), MerkleNode.objects.count()
             for sql in (
                 "UPDATE workflow_auditevent SET payload = '{}'",
                 "DELETE FROM workflow_auditevent",
                 "TRUNCATE workflow_auditevent",
                 "ALTER TABLE workflow_auditevent DISABLE TRIGGER ALL",
                 "SET session_replication_role = replica",
+                "UPDATE workflow_merklenode SET hash = ''",
+                "DELETE FROM workflow_merklenode",
+                "TRUNCATE workflow_merklenode",
+                "ALTER TABLE workflow_merklenode DISABLE TRIGGER ALL",
             ):
                 assert _refused(sql), sql
-            assert AuditEvent.objects.count() == events
+            assert (AuditEvent.objects.count(), MerkleNode.objects.count()) == (events, nodes)
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP OWNED BY {role}")

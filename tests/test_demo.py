@@ -183,7 +183,7 @@ def test_demo_twice_duplicates_nothing(demo, capsys):
 def test_demo_audit_chain_verifies(demo, capsys):
     assert audit_verify().is_intact
     call_command("verify_audit")
-    assert capsys.readouterr().out.strip() == f"ok {AuditEvent.objects.count()} events"
+    assert capsys.readouterr().out.strip() == f"ok {AuditEvent.objects.count()} events, 0 checkpoints"
 
 
 def test_chain_command_names_a_malformed_or_unknown_number(db):

@@ -1,6 +1,7 @@
 """`make run`'s database is SQLite: the statements written out by hand (签收, the audit INSERT, the
 recall's notices) run there too. One subprocess, on a file of its own: migrate, the demo, then a
-sign-for (first and repeat), a recall and the audit chain, as a clerk and an issuer would; and
+sign-for (first and repeat), a recall, a signed checkpoint (the Merkle tree's table) and the audit
+chain against it, as a clerk, an issuer and the beat would; and
 SQLite plans every hand-written statement that runs on it (tests/test_sql.py lists them)."""
 
 import json
@@ -28,6 +29,12 @@ drill = Delivery.objects.get(document__title=DRILL_TITLE, unit__group__user__use
 first = services.delivery_sign_for(actor=users.get(username="jygw"), delivery_id=drill.pk)
 again = services.delivery_sign_for(actor=users.get(username="jygw"), delivery_id=drill.pk)
 recalled = services.dispatch_recall(actor=users.get(username="zzb"), dispatch_id=drill.dispatch_id, reason="演练结束")
+from workflow.audit_tree import tree_head
+from workflow.checkpoints import checkpoint_write
+from workflow.models import AuditEvent
+written = checkpoint_write()
+since = audit_verify(since=written.checkpoint.name)
+full = audit_verify()
 planned = []
 with connection.cursor() as cursor:
     for name, build in sorted(statements("sqlite").items()):
@@ -42,6 +49,8 @@ print(json.dumps({
     "recalled": recalled,
     "told": Notification.objects.filter(kind="recalled", delivery__dispatch_id=drill.dispatch_id).count(),
     "audit": audit_verify().is_intact,
+    "checkpoint": [written.checkpoint.tree_size == AuditEvent.objects.count(), full.checkpoints, since.is_intact],
+    "root": written.checkpoint.root_hash == tree_head(written.checkpoint.tree_size).hex(),
     "planned": planned,
 }))
 """
@@ -56,6 +65,10 @@ def test_sign_for_recall_and_audit_work_on_the_embedded_sqlite_database(tmp_path
         "EMAIL_URL": "dummymail://",
         "LOG_LEVEL": "WARNING",
         "MEDIA_ROOT": str(tmp_path / "media"),
+        # Not the project's var/checkpoints, nor a demo key named in its .env.
+        "AUDIT_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
+        "AUDIT_SIGNING_KEY_FILE": str(tmp_path / "audit-signing.key"),
+        "AUDIT_PUBLIC_KEY_FILE": "",
     }
     # The broker stays this run's Redis prefix (its keys are deleted at the end): what is tested here
     # is the database, and the filesystem broker would leave messages in the project's var/.
@@ -69,6 +82,7 @@ def test_sign_for_recall_and_audit_work_on_the_embedded_sqlite_database(tmp_path
 
     manage("migrate", "-v0")
     manage("demo")
+    manage("audit_keygen", env["AUDIT_SIGNING_KEY_FILE"])
     result = json.loads(manage("shell", "-c", SCRIPT).strip().splitlines()[-1])
 
     assert result == {
@@ -80,6 +94,8 @@ def test_sign_for_recall_and_audit_work_on_the_embedded_sqlite_database(tmp_path
         "recalled": {"withdrawn": 2, "held": 1, "downstream": 0},
         "told": 3,
         "audit": True,
+        "checkpoint": [True, 1, True],  # a checkpoint signed, checked by both verifications, on SQLite
+        "root": True,
         "planned": sorted(statements("sqlite")),
     }
     assert result["number"].startswith("内组电明字〔")

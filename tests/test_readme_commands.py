@@ -294,7 +294,17 @@ def test_make_run_on_another_port_prints_every_login_writes_the_demo_env_and_sto
     env_file = (after_make_run["copy"] / ".env").read_text(encoding="utf-8").splitlines()
     assert env_file[0] == "# Written by make run (scripts/run-demo.sh): the demo's environment."
     values = dict(line.split("=", 1) for line in env_file if line and not line.startswith("#"))
-    assert sorted(values) == ["DATABASE_URL", "DEBUG", "SECRET_KEY"]
+    assert sorted(values) == ["AUDIT_CHECKPOINT_DIR", "AUDIT_SIGNING_KEY_FILE", "DATABASE_URL", "DEBUG", "SECRET_KEY"]
+    # The demo's key for audit checkpoints, made because none was configured (and said so), and the
+    # checkpoint signed with it once the demo was loaded.
+    demo_key = after_make_run["copy"] / "var" / "audit-demo-signing.key"
+    assert (values["AUDIT_SIGNING_KEY_FILE"], values["AUDIT_CHECKPOINT_DIR"]) == (
+        str(demo_key),
+        str(after_make_run["copy"] / "var" / "checkpoints"),
+    )
+    assert f"make run: no audit signing key yet: wrote a demo key, {demo_key} (for the demo only)" in banner
+    assert os.stat(demo_key).st_mode & 0o077 == 0
+    assert len(list((after_make_run["copy"] / "var" / "checkpoints").glob("checkpoint-*.json"))) >= 1
     assert values["DEBUG"] == "1"
     assert values["DATABASE_URL"] == f"sqlite:///{after_make_run['copy'] / 'var' / 'db.sqlite3'}"
     assert len(values["SECRET_KEY"]) >= 50
@@ -335,7 +345,16 @@ CHECKS = {
     "python manage.py chain '内组电明字〔2022〕11号' --json": lambda out, copy: (
         json.loads(out)["number"] == "内组电明字〔2022〕11号"
     ),
-    "python manage.py verify_audit": lambda out, copy: re.fullmatch(r"ok \d+ events\n", out) is not None,
+    "python manage.py verify_audit": lambda out, copy: (
+        re.fullmatch(r"ok \d+ events, \d+ checkpoints\n", out) is not None
+    ),
+    "python manage.py audit_checkpoint": lambda out, copy: (
+        re.fullmatch(r"wrote \S+/var/checkpoints/checkpoint-\d{12}-\S+\.json \(\d+ events, root [0-9a-f]{64}\)\n", out)
+        is not None
+    ),
+    "python manage.py audit_checkpoint --public-key": lambda out, copy: (
+        re.fullmatch(r"-----BEGIN PUBLIC KEY-----\n\S+\n-----END PUBLIC KEY-----\n", out) is not None
+    ),
     "python manage.py api_token jygw": lambda out, copy: len(out.split()[0]) > 40,
     SECTION_COMMANDS[5]: lambda out, copy: json.loads(out.splitlines()[0])["number"] == "内教工委函〔2022〕90号",
     SECTION_COMMANDS[6]: lambda out, copy: "内教工委函〔2022〕90号已送达中共内蒙古大学委员会，无需重复登记" in out,

@@ -167,6 +167,21 @@ class Verification:
     events: int
     first_broken_seq: int | None = None
     reason: str = ""
+    # The checkpoints (workflow.checkpoints) checked against the chain, and the file name of the
+    # first one that disagrees (then `reason` says how).
+    checkpoints: int = 0
+    checkpoint: str = ""
+    # verify_audit --since: the checkpoint trusted, and the events it vouches for (not rehashed).
+    since: str = ""
+    trusted: int = 0
+
+
+class ChainBroken(Exception):
+    """The walk met an event that does not fit: `verification` names it."""
+
+    def __init__(self, verification: Verification):
+        super().__init__(verification.reason)
+        self.verification = verification
 
 
 _COLUMNS = (
@@ -184,9 +199,11 @@ _COLUMNS = (
 )
 
 
-def _rows(batch_size: int) -> Iterator[tuple]:
+def _rows(batch_size: int, first_seq: int = 1) -> Iterator[tuple]:
     # A server-side cursor on PostgreSQL: memory stays flat whatever the length of the chain.
     events = AuditEvent.objects.order_by("seq")
+    if first_seq > 1:
+        events = events.filter(seq__gte=first_seq)
     if connection.vendor != "postgresql":
         yield from events.values_list(*_COLUMNS).iterator(chunk_size=batch_size)
         return
@@ -202,12 +219,15 @@ def _rows(batch_size: int) -> Iterator[tuple]:
         yield (*row[:payload], json.loads(row[payload]), *row[payload + 1 :])
 
 
-def audit_verify(*, batch_size: int = 5000) -> Verification:
-    """Walk the whole chain from the first event; report the first event that does not fit.
+def audit_walk(
+    *, batch_size: int = 5000, first_seq: int = 1, prev_hash: str | None = GENESIS_HASH
+) -> Iterator[tuple[int, str]]:
+    """(seq, hash) of each event from `first_seq` on, in order, each recomputed from its content and
+    linked to the one before; raises ChainBroken at the first that is not.
 
-    Trusts nothing in the table: recomputes every hash and checks that seq runs 1, 2, 3, …
-    """
-    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    Trusts nothing in the table but, when `prev_hash` is None, the first event's stored link (the
+    walk then starts inside the chain: verify_audit --since, after a checkpoint's signed head)."""
+    expected_seq, count = first_seq, 0
     for (
         seq,
         occurred_at,
@@ -220,11 +240,15 @@ def audit_verify(*, batch_size: int = 5000) -> Verification:
         payload,
         stored_prev,
         stored,
-    ) in _rows(batch_size):
+    ) in _rows(batch_size, first_seq):
         if seq != expected_seq:
-            return Verification(False, count, expected_seq, f"event {expected_seq} is missing (next is {seq})")
+            raise ChainBroken(
+                Verification(False, count, expected_seq, f"event {expected_seq} is missing (next is {seq})")
+            )
+        if prev_hash is None:
+            prev_hash = stored_prev
         if stored_prev != prev_hash:
-            return Verification(False, count, seq, f"event {seq} does not link to event {seq - 1}")
+            raise ChainBroken(Verification(False, count, seq, f"event {seq} does not link to event {seq - 1}"))
         computed = event_hash(
             seq=seq,
             occurred_at=occurred_at,
@@ -238,6 +262,21 @@ def audit_verify(*, batch_size: int = 5000) -> Verification:
             prev_hash=prev_hash,
         )
         if computed != stored:
-            return Verification(False, count, seq, f"event {seq} was altered (its hash does not match its content)")
+            raise ChainBroken(
+                Verification(False, count, seq, f"event {seq} was altered (its hash does not match its content)")
+            )
+        yield seq, stored
         expected_seq, prev_hash, count = seq + 1, stored, count + 1
-    return Verification(True, count)
+
+
+def audit_verify(*, batch_size: int = 5000, since: str | None = None) -> Verification:
+    """Walk the whole chain from the first event; report the first event that does not fit, or the
+    first checkpoint that disagrees with the chain (workflow.checkpoints.chain_verify).
+
+    Trusts nothing in the table: recomputes every hash and checks that seq runs 1, 2, 3, …
+    With `since` (a checkpoint's file), trusts that signed checkpoint and walks only the events
+    after it.
+    """
+    from workflow.checkpoints import chain_verify  # it builds on this module
+
+    return chain_verify(batch_size=batch_size, since=since).verification

@@ -486,3 +486,28 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.verb}"
+
+
+class MerkleNode(models.Model):
+    """A complete subtree of the audit log's Merkle tree (RFC 9162, workflow/merkle.py): the 2**level
+    events from seq index * 2**level + 1 on, and its 32-byte hash.
+
+    Derived data, kept so that a tree head or a proof reads O(log n) rows instead of rehashing the
+    log: levels from audit_tree.STORED_LEVEL up (lower subtrees are hashed from their few events),
+    appended off the hot path by workflow.audit_tree.tree_extend, never changed (append-only like
+    the events, migration 0010). Nothing trusts it: a proof made from a wrong row fails against a
+    signed checkpoint.
+    """
+
+    pk = models.CompositePrimaryKey("level", "index")
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        verbose_name = _("默克尔树节点")
+        verbose_name_plural = _("默克尔树节点")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"({self.level}, {self.index})"

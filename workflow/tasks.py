@@ -8,9 +8,10 @@ left to the log, and the sweep (whose attempt counts live in the database) decid
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from workflow import services
+from workflow import checkpoints, services
 from workflow.audit import audit_verify
 
 logger = logging.getLogger(__name__)
@@ -54,5 +55,25 @@ def email_notifications_task(dispatch_id: int | None = None, limit: int | None =
 def verify_audit_task() -> dict:
     result = audit_verify()
     if not result.is_intact:
-        logger.critical("audit chain broken at event %s: %s", result.first_broken_seq, result.reason)
-    return {"intact": result.is_intact, "events": result.events, "first_broken_seq": result.first_broken_seq}
+        where = result.checkpoint or f"event {result.first_broken_seq}"
+        logger.critical("audit chain broken at %s: %s", where, result.reason)
+    return {
+        "intact": result.is_intact,
+        "events": result.events,
+        "first_broken_seq": result.first_broken_seq,
+        "checkpoints": result.checkpoints,
+        "checkpoint": result.checkpoint,
+    }
+
+
+@shared_task(name="workflow.audit_checkpoint", **RETRY)
+def audit_checkpoint_task() -> dict:
+    try:
+        written = checkpoints.checkpoint_write()
+    except checkpoints.CheckpointError as error:
+        if not settings.AUDIT_SIGNING_KEY_FILE:
+            logger.info("%s", error)  # a deployment without checkpoints: nothing to say louder
+        else:
+            logger.critical("%s", error)
+        return {"written": None, "problem": str(error)}
+    return {"written": written.checkpoint.name, "sent": written.sent, "failures": written.failures}

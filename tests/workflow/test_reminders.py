@@ -192,7 +192,13 @@ def test_the_batch_size_bounds_a_transaction_and_the_sweep_carries_on(world, set
 def test_every_beat_entry_names_a_task_that_exists_and_runs(db, settings):
     names = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
     assert sorted(names) == sorted(
-        ["workflow.sweep", "workflow.remind_overdue", "workflow.email_notifications", "workflow.verify_audit"]
+        [
+            "workflow.sweep",
+            "workflow.remind_overdue",
+            "workflow.email_notifications",
+            "workflow.verify_audit",
+            "workflow.audit_checkpoint",
+        ]
     )
     for name in names:
         assert app.tasks[name].apply().successful(), name
