@@ -8,7 +8,8 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/gongwen
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 # A key prefix of its own, so that a run never reads another run's queued messages.
 TEST_ENV = DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) SECRET_KEY=test-only-secret \
-	BROKER_KEY_PREFIX=gongwen-test-$$$$: DEBUG=0 SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 EMAIL_URL=dummymail://
+	BROKER_KEY_PREFIX=gongwen-test-$$$$: DEBUG=0 SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 EMAIL_URL=dummymail:// \
+	AUDIT_SIGNING_KEY_FILE= AUDIT_PUBLIC_KEY_FILE=
 
 .PHONY: help run test bench lint fmt messages system services clean
 
