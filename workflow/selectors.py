@@ -124,9 +124,12 @@ class ChainNode:
     depth: int
     encloses: list[tuple[str, str]] = field(default_factory=list)
     deliveries: list[ChainDelivery] = field(default_factory=list)
+    # Deliveries the audit events say were created whose rows are gone (chain_as_of only): a row
+    # deleted behind the services' back, which the replay cannot show but will not hide.
+    missing_unit_ids: list[int] = field(default_factory=list)
 
     def as_json(self) -> dict:
-        return {
+        data = {
             "number": self.number,
             "title": self.title,
             "issuer": self.issuer,
@@ -137,6 +140,9 @@ class ChainNode:
             "encloses": [{"number": number, "digest": digest} for number, digest in self.encloses],
             "deliveries": [delivery.as_json() for delivery in self.deliveries],
         }
+        if self.missing_unit_ids:
+            data["missing_delivery_unit_ids"] = self.missing_unit_ids
+        return data
 
     def walk(self):
         """Every node of the tree, top down."""
@@ -296,6 +302,8 @@ class _Replay:
     # dispatch -> (sign-for deadline, completion deadline), fixed at issue and copied to each delivery.
     deadlines: dict[int, tuple[datetime.datetime | None, datetime.datetime | None]] = field(default_factory=dict)
     deliveries: dict[int, ChainDelivery] = field(default_factory=dict)
+    # document -> the units of deliveries created by the events whose rows are not in the table.
+    missing: dict[int, list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for delivery_id, row in self.rows.items():
@@ -319,7 +327,9 @@ class _Replay:
             # One routing chunk of the dispatch: {count, unit_ids, recall_id when already recalled}
             for unit_id in payload["unit_ids"]:
                 delivery_id = self.by_unit.get((int(object_id), unit_id))
-                if delivery_id is not None:
+                if delivery_id is None:
+                    self.missing.setdefault(document_id, []).append(unit_id)
+                else:
                     self._create(delivery_id, withdrawn="recall_id" in payload)
         elif verb in (AuditVerb.DISPATCH_RECALLED, AuditVerb.DELIVERIES_WITHDRAWN, AuditVerb.DELIVERY_RECALLED):
             # DELIVERIES_WITHDRAWN names every delivery a recall took, below the recalled one too
@@ -452,6 +462,7 @@ def chain_as_of(document: Document, *, moment: datetime.datetime) -> ChainNode |
             issued_at=issued_at,
             depth=depth_of[pk] - top_depth,
             encloses=encloses.get(pk, []),
+            missing_unit_ids=replay.missing.get(pk, []),
         )
     for delivery_id, delivery in sorted(replay.deliveries.items()):
         node = nodes.get(replay.rows[delivery_id].document_id)

@@ -16,7 +16,7 @@ import time_machine
 from django.urls import reverse
 
 from tests.web.conftest import sign_in
-from tests.workflow.test_chain_as_of import T1, T3, history, triggers_off
+from tests.workflow.test_chain_as_of import T1, T3, deleted_delivery, history, triggers_off
 from tests.workflow.test_deadlines import at
 from workflow.models import AuditEvent, Delivery, Receipt
 from workflow.selectors import chain_as_of
@@ -232,3 +232,12 @@ def test_the_page_as_of_a_moment_in_english(client, made, settings):
         "2022-10-14 09:00 has not come yet: the chain can be shown only as of a moment past "
         "(it is now 2022-10-14 08:00)."
     ) in refused
+
+
+def test_the_page_as_of_a_moment_names_a_delivery_whose_row_was_deleted(client, made, world):
+    telegram = deleted_delivery(world)
+    text = _text(client.get(reverse("chain", args=[telegram.pk], query={"as_of": "2022-10-13T09:10"})))
+    assert (
+        f"送达记录缺失 审计事件记载送达了 1 个单位，数据库里却没有它的送达记录（单位编号 {world.other.pk}）："
+        "记录被删除或改动过。"
+    ) in text

@@ -324,3 +324,23 @@ def test_the_replay_is_six_queries_whatever_the_size_of_the_chain(world, count_q
     assert small_count == large_count == 6
     assert [len(node.deliveries) for node in large_tree.walk()] == [21, 40]
     assert sum(d.signed_at is not None for node in large_tree.walk() for d in node.deliveries) == 1 + 20
+
+
+def deleted_delivery(world):
+    """A telegram to education and other (09:00); other's delivery row deleted, triggers off, as
+    the table's owner can (the dispatch was never notified: nothing else points to the row)."""
+    with clock("09:00"):
+        telegram, _ = issue(world.zzb, world.department, main=[world.education, world.other], urgency="特提")
+    with triggers_off(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM workflow_delivery WHERE id = %s", [delivery_of(telegram, world.other).pk])
+    return telegram
+
+
+def test_a_delivery_row_deleted_behind_the_services_back_is_named_by_its_unit_not_hidden(world):
+    telegram = deleted_delivery(world)
+    assert [row[1] for row in rows(chain_for_document(telegram))] == ["自治区教育工委"]  # gone from the rows
+
+    tree = chain_as_of(telegram, moment=T1)
+    assert rows(tree) == [(1, "自治区教育工委", "pending", None, None, 0, None, [])]
+    assert tree.missing_unit_ids == [world.other.pk]
+    assert tree.as_json()["missing_delivery_unit_ids"] == [world.other.pk]
