@@ -16,6 +16,7 @@ from web.views.common import door
 from workflow.access import (
     access_chain,
 )
+from workflow.deadlines import CALENDAR_ZONE
 from workflow.models import Delivery
 from workflow.selectors import ChainNode, chain_as_of, chain_for_document
 
@@ -46,7 +47,7 @@ def _refusal(form: ChainAsOfForm) -> str:
 def _export_name(pk: int, as_of: datetime.datetime | None, extension: str) -> str:
     if as_of is None:
         return f"chain-{pk}.{extension}"
-    return f"chain-{pk}-as-of-{timezone.localtime(as_of):%Y%m%dT%H%M}.{extension}"
+    return f"chain-{pk}-as-of-{as_of.astimezone(CALENDAR_ZONE):%Y%m%dT%H%M}.{extension}"
 
 
 def _chain_tree(document, as_of: datetime.datetime | None) -> ChainNode | None:
