@@ -68,6 +68,62 @@ class ListSearchForm(forms.Form):
         return self.cleaned_data["q"].strip() if self.is_valid() else ""
 
 
+class _BeijingDateTimeField(forms.DateTimeField):
+    """A date and time typed without a zone, read as Beijing time whatever zone is active."""
+
+    def to_python(self, value):
+        with timezone.override(CALENDAR_ZONE):
+            return super().to_python(value)
+
+
+def _minute(moment: datetime.datetime) -> str:
+    return f"{moment.astimezone(CALENDAR_ZONE):%Y-%m-%d %H:%M}"
+
+
+# The earliest moment the chain page replays: no 公文 of this system is older than the PRC.
+EARLIEST_AS_OF = datetime.datetime(1949, 10, 1, tzinfo=CALENDAR_ZONE)
+
+
+class ChainAsOfForm(forms.Form):
+    """流转链 as it stood at a moment (?as_of=YYYY-MM-DDTHH:MM, Beijing time): empty for now, never
+    a moment still to come."""
+
+    as_of = _BeijingDateTimeField(
+        label=_("查看时刻"),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": 60}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("北京时间，精确到分钟；不填即为现在。"),
+        error_messages={"invalid": _("时刻的格式不对：请写成“年-月-日T时:分”，例如 2022-10-13T09:30。")},
+    )
+
+    def __init__(self, *args, now: datetime.datetime, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.now = now
+        # The browser's picker offers no moment to come, nor one before the earliest.
+        self.fields["as_of"].widget.attrs.update(
+            {"min": f"{EARLIEST_AS_OF:%Y-%m-%dT%H:%M}", "max": f"{now.astimezone(CALENDAR_ZONE):%Y-%m-%dT%H:%M}"}
+        )
+
+    def clean_as_of(self) -> datetime.datetime | None:
+        moment = self.cleaned_data["as_of"]
+        if moment is None:
+            return None
+        # Compared in one zone first: a year-1 moment cannot be carried over to UTC.
+        if moment.replace(tzinfo=None) < EARLIEST_AS_OF.replace(tzinfo=None):
+            raise forms.ValidationError(_("请选择 1949年10月1日 以后的时刻。"))
+        if moment > self.now:
+            raise forms.ValidationError(
+                _("%(moment)s 还没有到：流转链只能查看已经过去的时刻（现在是 %(now)s）。")
+                % {"moment": _minute(moment), "now": _minute(self.now)}
+            )
+        return moment
+
+    def moment(self) -> datetime.datetime | None:
+        """The moment chosen; None for now, and when the input was refused (see `errors`)."""
+        return self.cleaned_data["as_of"] if self.is_valid() else None
+
+
 class _GroupChoice(forms.ModelMultipleChoiceField):
     def label_from_instance(self, group: RecipientGroup) -> str:
         return _("%(name)s（%(count)d 个单位）") % {"name": group.name, "count": group.member_count}

@@ -24,7 +24,7 @@ from units.selectors import unit_list_for_member, unit_list_with_role
 from web import charts
 from workflow.access import chain_list_visible, enclosed_visibility
 from workflow.audit import GENESIS_HASH, event_hash
-from workflow.deadlines import overdue_q
+from workflow.deadlines import CALENDAR_ZONE, overdue_q
 from workflow.models import (
     AuditEvent,
     AuditVerb,
@@ -41,6 +41,7 @@ from workflow.selectors import (
     URGENCY_RANK,
     ChainDelivery,
     ChainNode,
+    chain_as_of,
     chain_for_document,
     completion_list_for_chain,
     inbox_for_user,
@@ -693,14 +694,17 @@ class AuditTrail:
     first_broken_seq: int | None = None
 
 
-def chain_audit_trail(tree: ChainNode, *, limit: int = 200) -> AuditTrail:
-    """The chain's latest audit events, each checked against the hash chain: three queries.
+def chain_audit_trail(tree: ChainNode, *, limit: int = 200, until: datetime.datetime | None = None) -> AuditTrail:
+    """The chain's latest audit events (those up to `until` when given), each checked against the
+    hash chain: three queries.
 
     Every shown event's hash is recomputed from its fields and its link to the event before it
     (which may belong to another document) is checked; `manage.py verify_audit` walks the whole log.
     """
     documents = [node.id for node in tree.walk()]
     chain_events = AuditEvent.objects.filter(document_id__in=documents)
+    if until is not None:
+        chain_events = chain_events.filter(occurred_at__lte=until)
     events = list(chain_events.select_related("actor", "unit").order_by("-seq")[:limit])
     total = chain_events.count()
     previous = dict(AuditEvent.objects.filter(seq__in=[event.seq - 1 for event in events]).values_list("seq", "hash"))
@@ -730,25 +734,47 @@ COMPLETIONS_SHOWN = 200  # the 办结 feedback listed on the chain page (the CSV
 
 @dataclass
 class ChainPage:
-    """Everything the chain page shows, read in one trip once the chain's door has been passed."""
+    """Everything the chain page shows, read in one trip once the chain's door has been passed.
+
+    `now` is the moment the page describes: the present, or `as_of`, the moment chosen (then the
+    tree is replayed from the audit events, and None when the document had not been issued yet).
+    """
 
     document: Document
-    tree: ChainNode
+    tree: ChainNode | None
     levels: list[ChainLevel]
     stalled: list[StalledDelivery]
     sign_times: object
     signed_curve: object
-    trail: AuditTrail
+    trail: AuditTrail | None
     completions: list[Completion]
     completion_count: int
     now: datetime.datetime
+    as_of: datetime.datetime | None = None
+
+    @property
+    def as_of_param(self) -> str:
+        """The moment as ?as_of= writes it (Beijing time), for the links that keep it."""
+        if self.as_of is None:
+            return ""
+        local = timezone.localtime(self.as_of, CALENDAR_ZONE)
+        return f"{local:%Y-%m-%dT%H:%M:%S}" if local.second or local.microsecond else f"{local:%Y-%m-%dT%H:%M}"
 
 
-def chain_page(document: Document, *, now: datetime.datetime) -> ChainPage:
-    """The chain page of a document whose door (workflow.access.access_chain) has been passed."""
-    tree = chain_for_document(document)
+def chain_page(document: Document, *, now: datetime.datetime, as_of: datetime.datetime | None = None) -> ChainPage:
+    """The chain page of a document whose door (workflow.access.access_chain) has been passed: as it
+    stands `now`, or as it stood at `as_of` (a moment not after now), replayed from the chain's audit
+    events (workflow.selectors.chain_as_of) and everything on the page following that moment."""
+    if as_of is None:
+        tree = chain_for_document(document)
+        completions = completion_list_for_chain(document)
+        completion_list, completion_count = list(completions[:COMPLETIONS_SHOWN]), completions.count()
+    else:
+        now, tree = as_of, chain_as_of(document, moment=as_of)
+        if tree is None:
+            return ChainPage(document, None, [], [], None, None, None, [], 0, now=as_of, as_of=as_of)
+        completion_list, completion_count = _completions_replayed(document, tree)
     levels = chain_levels(tree, now=now)
-    completions = completion_list_for_chain(document)
     return ChainPage(
         document=document,
         tree=tree,
@@ -756,11 +782,25 @@ def chain_page(document: Document, *, now: datetime.datetime) -> ChainPage:
         stalled=[stalled for level in levels for stalled in level.stalled],
         sign_times=charts.sign_time_chart(levels),
         signed_curve=charts.signed_curve_chart(tree),
-        trail=chain_audit_trail(tree),
-        completions=list(completions[:COMPLETIONS_SHOWN]),
-        completion_count=completions.count(),
+        trail=chain_audit_trail(tree, until=as_of),
+        completions=completion_list,
+        completion_count=completion_count,
         now=now,
+        as_of=as_of,
     )
+
+
+def _completions_replayed(document: Document, tree: ChainNode) -> tuple[list[Completion], int]:
+    """The 办结 feedback the replayed tree had received, in the order it came: the first
+    COMPLETIONS_SHOWN (two queries, with their files) and how many there were."""
+    done = sorted(
+        (delivery.completed_at, delivery.completion_id)
+        for node in tree.walk()
+        for delivery in node.deliveries
+        if delivery.completion_id is not None
+    )
+    shown = [completion_id for _at, completion_id in done[:COMPLETIONS_SHOWN]]
+    return list(completion_list_for_chain(document).filter(pk__in=shown)), len(done)
 
 
 # --- notifications ------------------------------------------------------------------------------

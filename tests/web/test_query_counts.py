@@ -271,6 +271,44 @@ def test_chain_page_queries_do_not_grow_with_feedback_and_lateness(client, world
     assert small == large == 16
 
 
+# --- the chain as of a moment (issue 15): replayed from the events, the same at two sizes ------------
+
+
+@pytest.mark.usefixtures("_media")
+def test_chain_page_and_exports_as_of_a_moment_do_not_grow_with_the_tree(client, world):
+    sign_in(client, world.auditor)
+    (small_document,) = _overdue_telegrams(world, 1, at=NOW - datetime.timedelta(hours=2))
+    with time_machine.travel(NOW - datetime.timedelta(hours=1), tick=False):
+        _complete(world, small_document, files=1)
+    pages = ("chain", "chain-json", "chain-csv")
+    as_of = {"as_of": "2022-10-13T14:30"}
+    with time_machine.travel(NOW, tick=False):
+        small = [_queries(client, reverse(page, args=[small_document.pk]), data=as_of) for page in pages]
+
+    (document,) = _overdue_telegrams(world, 1, at=NOW - datetime.timedelta(hours=3))
+    with time_machine.travel(NOW - datetime.timedelta(hours=2), tick=False):
+        cover, _ = forward(world.jygw, delivery_of(document, world.education), main=[world.groups["各高校党委"]])
+        _complete(world, document, files=3)
+        for university, clerk in ((world.university, world.imu), (world.university_b, world.univ_b_clerk)):
+            received = delivery_of(cover, university)
+            services.delivery_sign_for(actor=clerk, delivery_id=received.pk)
+            services.delivery_complete(actor=clerk, delivery_id=received.pk, feedback=f"{university.name}已落实。")
+        forward(world.imu, delivery_of(cover, world.university), main=[world.college], signer=world.imu_signer)
+        services.delivery_recall(actor=world.zzb, delivery_id=delivery_of(document, world.other).pk, reason="重发")
+    with time_machine.travel(NOW - datetime.timedelta(hours=1), tick=False):
+        services.delivery_remind_overdue()
+    with time_machine.travel(NOW, tick=False):
+        large = [_queries(client, reverse(page, args=[document.pk]), data=as_of) for page in pages]
+        # Before the issue: the replay finds nothing, and the page stops there.
+        before = _queries(client, reverse("chain", args=[document.pk]), data={"as_of": "2022-10-13T11:00"})
+    # The page: the replay's six queries (the chain's position, its cover letters, their enclosures,
+    # its documents, its deliveries, its events up to the moment: one indexed query), the audit trail's
+    # three, the 办结 feedback of the replay and its files; the session, the door and the header. The
+    # exports: the replay and the door.
+    assert small == large == [16, 9, 9]
+    assert before == 11  # the replay, the session, the door and the header: nothing else to read
+
+
 def test_notifications_page_queries_do_not_grow_with_returns_and_reminders(client, world):
     sign_in(client, world.zzb)
     small_document, _ = issue(world.zzb, world.department, main=[world.education])
