@@ -23,7 +23,7 @@ anywhere but here and in units/sql.py.
 
 import datetime
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from django.contrib.auth import get_user_model
@@ -34,7 +34,7 @@ from django.db.models.expressions import RawSQL
 from documents.models import Document
 from units.models import Unit, UnitUserObjectPermission
 from units.sql import column, literal, pk, quoted, role_condition_sql, table
-from workflow.models import AuditEvent, Delivery, Forward, Notification, Receipt
+from workflow.models import AuditEvent, AuditVerb, Delivery, Forward, Notification, Receipt
 from workflow.transitions import sources
 
 Row = TypeVar("Row", bound=tuple)
@@ -65,6 +65,14 @@ class Query(Generic[Row]):
         if not self._named:
             self._name(cursor)
         return None if found is None else self.row._make(found)
+
+    def stream(self, cursor, params: Mapping[str, Any] | Sequence[Any] | None = None, *, size: int) -> Iterator[Row]:
+        """Execute; the rows, fetched `size` at a time (with a chunked cursor, memory stays flat)."""
+        cursor.execute(self.sql, params)
+        if not self._named:
+            self._name(cursor)
+        while rows := cursor.fetchmany(size):
+            yield from map(self.row._make, rows)
 
     def all(self, cursor, params: Mapping[str, Any] | Sequence[Any] | None = None) -> list[Row]:
         """Execute; every row."""
@@ -348,3 +356,82 @@ def deliveries_below(recall_id: int) -> RawSQL:
     withdrew after signing, level after level down the chain: one recursive query."""
     # The parameters in this order: the recall's id, the state.
     return RawSQL(_deliveries_below(), [recall_id, Delivery.State.RECALLED_AFTER_SIGNING])  # noqa: S611 (names from _meta, values are parameters)
+
+
+# --- receipts against their DELIVERY_SIGNED events (workflow/receipt_audit.py) --------------------
+
+
+class SignedRecord(NamedTuple):
+    """One row of the receipts' cross-check. `part` 1: a receipt, with its delivery and its
+    DELIVERY_SIGNED events (one row per event; none: the event's columns are empty); 2: a
+    DELIVERY_SIGNED event whose delivery has no receipt; 3: a delivery with a signing time and no
+    receipt. Moments as the database returns them (text on SQLite); the payload as JSON text."""
+
+    part: int
+    receipt_id: int | None
+    receipt_delivery_id: int | None
+    receipt_unit_id: int | None
+    signed_by_id: int | None
+    signed_at: datetime.datetime | str | None
+    content_digest: str | None
+    delivery_id: int | None
+    delivery_unit_id: int | None
+    delivery_signed_at: datetime.datetime | str | None
+    seq: int | None
+    event_object_id: str | None
+    actor_id: int | None
+    event_unit_id: int | None
+    occurred_at: datetime.datetime | str | None
+    payload: str | None
+
+
+@functools.cache
+def signed_records() -> Query[SignedRecord]:
+    """Every receipt with its delivery and DELIVERY_SIGNED events, then the events and the signed
+    deliveries that have no receipt: one statement, read as a stream (workflow.receipt_audit). Ordered
+    by part, receipt and event, so that a receipt's second event follows its first. An event names
+    its delivery in object_id, a text: the joins compare text, which PostgreSQL hashes (an event
+    whose object_id is not a number joins nothing and is reported, never an error). No parameters."""
+    verb = f"{column(AuditEvent, 'verb', 'e')} = {literal(AuditVerb.DELIVERY_SIGNED)}"
+    object_id = column(AuditEvent, "object_id", "e")
+    receipt_delivery = column(Receipt, "delivery", "r")
+    event = {
+        "seq": column(AuditEvent, "seq", "e"),
+        "event_object_id": object_id,
+        "actor_id": column(AuditEvent, "actor", "e"),
+        "event_unit_id": column(AuditEvent, "unit", "e"),
+        "occurred_at": column(AuditEvent, "occurred_at", "e"),
+        "payload": column(AuditEvent, "payload", "e"),
+    }
+    receipt = {
+        "receipt_id": pk(Receipt, "r"),
+        "receipt_delivery_id": receipt_delivery,
+        "receipt_unit_id": column(Receipt, "unit", "r"),
+        "signed_by_id": column(Receipt, "signed_by", "r"),
+        "signed_at": column(Receipt, "signed_at", "r"),
+        "content_digest": column(Receipt, "content_digest", "r"),
+    }
+    delivery = {
+        "delivery_id": pk(Delivery, "d"),
+        "delivery_unit_id": column(Delivery, "unit", "d"),
+        "delivery_signed_at": column(Delivery, "signed_at", "d"),
+    }
+
+    def empty(names: dict) -> dict:
+        return dict.fromkeys(names, "NULL")
+
+    receipts = _select(SignedRecord, {"part": "1", **receipt, **delivery, **event})
+    events = _select(SignedRecord, {"part": "2", **empty(receipt), **empty(delivery), **event})
+    deliveries = _select(SignedRecord, {"part": "3", **empty(receipt), **delivery, **empty(event)})
+    return Query(
+        f"SELECT {receipts} FROM {table(Receipt)} r "  # noqa: S608 (names from _meta and a verb of the code, no values)
+        f"LEFT JOIN {table(Delivery)} d ON {pk(Delivery, 'd')} = {receipt_delivery} "
+        f"LEFT JOIN {table(AuditEvent)} e ON {verb} AND {object_id} = CAST({receipt_delivery} AS TEXT) "
+        f"UNION ALL SELECT {events} FROM {table(AuditEvent)} e WHERE {verb} AND NOT EXISTS "
+        f"(SELECT 1 FROM {table(Receipt)} r WHERE CAST({receipt_delivery} AS TEXT) = {object_id}) "
+        f"UNION ALL SELECT {deliveries} FROM {table(Delivery)} d "
+        f"WHERE {column(Delivery, 'signed_at', 'd')} IS NOT NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM {table(Receipt)} r WHERE {receipt_delivery} = {pk(Delivery, 'd')}) "
+        f"ORDER BY {quoted('part')}, {quoted('receipt_id')}, {quoted('seq')}",
+        SignedRecord,
+    )
