@@ -22,7 +22,7 @@ no query per receipt.
 
 import datetime
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -64,8 +64,11 @@ class ReceiptVerification:
         ]
 
 
-def _moment_reader() -> Callable[[object], datetime.datetime | None]:
-    """Moments as the ORM reads them (SQLite returns text): the converters of Receipt.signed_at."""
+def _moment_reader() -> Callable[[str | None], str | None]:
+    """Moments as text in the form of signed_at_text: PostgreSQL prints them so (sql.signed_records);
+    SQLite's stored text is read as the ORM reads Receipt.signed_at, then printed."""
+    if connection.vendor == "postgresql":
+        return lambda value: value
     field = Receipt._meta.get_field("signed_at")
     column = field.get_col(Receipt._meta.db_table)
     converters = [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)]
@@ -75,7 +78,7 @@ def _moment_reader() -> Callable[[object], datetime.datetime | None]:
             return None
         for convert in converters:
             value = convert(value, column, connection)
-        return value
+        return signed_at_text(value)
 
     return read
 
@@ -86,53 +89,61 @@ def _payload(text: str | None) -> dict:
 
 
 class _Check:
-    """The comparisons of one pass, row by row, in the statement's order."""
+    """The comparisons of one pass, row by row. Each row's problems, or () for the common row whose
+    receipt, delivery and event agree (one chain of comparisons, nothing built)."""
 
     def __init__(self) -> None:
         self.moment = _moment_reader()
         self.receipts = self.events = 0
-        self.previous_receipt: int | None = None
 
-    def row(self, row: sql.SignedRecord) -> Iterator[str]:
+    def row(self, row: sql.SignedRecord) -> Sequence[str]:
         if row.part == 1:
-            yield from self._receipt(row)
-        elif row.part == 2:
+            return self._receipt(row)
+        if row.part == 2:
             self.events += 1
             receipt_id = _payload(row.payload).get("receipt_id")
-            yield (
+            return [
                 f"event {row.seq}: DELIVERY_SIGNED of delivery {row.event_object_id} "
                 f"(receipt {receipt_id}) has no receipt"
-            )
-        else:
-            signed_at = signed_at_text(self.moment(row.delivery_signed_at))
-            yield f"delivery {row.delivery_id} was signed at {signed_at} but has no receipt"
+            ]
+        return [f"delivery {row.delivery_id} was signed at {self.moment(row.delivery_signed_at)} but has no receipt"]
 
-    def _receipt(self, row: sql.SignedRecord) -> Iterator[str]:
-        name = f"receipt {row.receipt_id} of delivery {row.receipt_delivery_id}"
-        if row.receipt_id == self.previous_receipt:
+    def _receipt(self, row: sql.SignedRecord) -> Sequence[str]:
+        if row.seq is not None:
             self.events += 1
-            yield f"{name} has another DELIVERY_SIGNED event: event {row.seq}"
-            return
+            if row.first_seq is not None and row.seq != row.first_seq:  # the receipt's row is the first event's
+                name = f"receipt {row.receipt_id} of delivery {row.receipt_delivery_id}"
+                return [f"{name} has another DELIVERY_SIGNED event: event {row.seq}"]
         self.receipts += 1
-        self.previous_receipt = row.receipt_id
         signed_at = self.moment(row.signed_at)
+        payload = _payload(row.payload)
+        if (
+            row.seq is not None
+            and row.delivery_id is not None
+            and row.receipt_unit_id == row.delivery_unit_id == row.event_unit_id
+            and row.signed_by_id == row.actor_id
+            and signed_at == self.moment(row.delivery_signed_at) == payload.get("signed_at")
+            and row.receipt_id == payload.get("receipt_id")
+            and row.content_digest == payload.get("content_digest")
+        ):
+            return ()
+        return self._disagreements(row, signed_at, payload)
+
+    def _disagreements(self, row: sql.SignedRecord, signed_at: str, payload: dict) -> list[str]:
+        name = f"receipt {row.receipt_id} of delivery {row.receipt_delivery_id}"
         if row.delivery_id is None:
-            yield f"{name}: the delivery is gone"
+            problems = [f"{name}: the delivery is gone"]
         else:
-            delivery_signed_at = self.moment(row.delivery_signed_at)
-            yield from _disagreements(
+            problems = _differences(
                 f"{name} disagrees with its delivery",
                 "delivery",
                 [
                     ("unit", row.receipt_unit_id, row.delivery_unit_id),
-                    ("signed_at", _text(signed_at), _text(delivery_signed_at)),
+                    ("signed_at", signed_at, self.moment(row.delivery_signed_at)),
                 ],
             )
         if row.seq is None:
-            yield f"{name} has no DELIVERY_SIGNED event"
-            return
-        self.events += 1
-        payload = _payload(row.payload)
+            return [*problems, f"{name} has no DELIVERY_SIGNED event"]
         pairs = [
             ("receipt_id", row.receipt_id, payload.get("receipt_id")),
             ("content_digest", row.content_digest, payload.get("content_digest")),
@@ -140,23 +151,22 @@ class _Check:
             ("unit", row.receipt_unit_id, row.event_unit_id),
         ]
         if "signed_at" in payload:
-            pairs.append(("signed_at", _text(signed_at), payload["signed_at"]))
+            pairs.append(("signed_at", signed_at, payload["signed_at"]))
         else:
-            # Written before events carried the time: the receipt cannot be later than its event.
+            # Written before events carried the time: the receipt cannot be later than its event
+            # (the texts have one fixed width, so they compare as the moments do).
             occurred_at = self.moment(row.occurred_at)
             if signed_at > occurred_at:
-                pairs.append(("signed_at", _text(signed_at), f"recorded at {_text(occurred_at)}"))
-        yield from _disagreements(f"{name} disagrees with event {row.seq}", "event", pairs)
+                pairs.append(("signed_at", signed_at, f"recorded at {occurred_at}"))
+        return [*problems, *_differences(f"{name} disagrees with event {row.seq}", "event", pairs)]
 
 
-def _text(moment: datetime.datetime | None) -> str | None:
-    return None if moment is None else signed_at_text(moment)
-
-
-def _disagreements(subject: str, other: str, pairs: list[tuple[str, object, object]]) -> Iterator[str]:
-    for field, in_receipt, in_other in pairs:
-        if in_receipt != in_other:
-            yield f"{subject} on {field}: receipt {in_receipt}, {other} {in_other}"
+def _differences(subject: str, other: str, pairs: list[tuple[str, object, object]]) -> list[str]:
+    return [
+        f"{subject} on {field}: receipt {in_receipt}, {other} {in_other}"
+        for field, in_receipt, in_other in pairs
+        if in_receipt != in_other
+    ]
 
 
 def receipt_verify(*, batch_size: int = 5000) -> ReceiptVerification:
@@ -165,9 +175,9 @@ def receipt_verify(*, batch_size: int = 5000) -> ReceiptVerification:
     check, problems, count = _Check(), [], 0
     # In a transaction, PostgreSQL streams the chunked (server-side) cursor instead of materialising it.
     with transaction.atomic(), connection.chunked_cursor() as cursor:
-        for row in sql.signed_records().stream(cursor, size=batch_size):
-            for problem in check.row(row):
-                count += 1
-                if len(problems) < REPORT_LIMIT:
-                    problems.append(problem)
+        for row in sql.signed_records(connection.vendor).stream(cursor, size=batch_size):
+            found = check.row(row)
+            if found:
+                count += len(found)
+                problems.extend(found[: REPORT_LIMIT - len(problems)])
     return ReceiptVerification(check.receipts, check.events, count, tuple(problems))
