@@ -335,7 +335,9 @@ CHECKS = {
     "python manage.py chain '内组电明字〔2022〕11号' --json": lambda out, copy: (
         json.loads(out)["number"] == "内组电明字〔2022〕11号"
     ),
-    "python manage.py verify_audit": lambda out, copy: re.fullmatch(r"ok \d+ events\n", out) is not None,
+    "python manage.py verify_audit": lambda out, copy: (
+        re.fullmatch(r"ok \d+ receipts\nok \d+ events\n", out) is not None
+    ),
     "python manage.py api_token jygw": lambda out, copy: len(out.split()[0]) > 40,
     SECTION_COMMANDS[5]: lambda out, copy: json.loads(out.splitlines()[0])["number"] == "内教工委函〔2022〕90号",
     SECTION_COMMANDS[6]: lambda out, copy: "内教工委函〔2022〕90号已送达中共内蒙古大学委员会，无需重复登记" in out,
