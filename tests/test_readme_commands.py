@@ -346,7 +346,7 @@ CHECKS = {
         json.loads(out)["number"] == "内组电明字〔2022〕11号"
     ),
     "python manage.py verify_audit": lambda out, copy: (
-        re.fullmatch(r"ok \d+ events, \d+ checkpoints\n", out) is not None
+        re.fullmatch(r"ok \d+ receipts\nok \d+ events, \d+ checkpoints\n", out) is not None
     ),
     "python manage.py audit_checkpoint": lambda out, copy: (
         re.fullmatch(r"wrote \S+/var/checkpoints/checkpoint-\d{12}-\S+\.json \(\d+ events, root [0-9a-f]{64}\)\n", out)

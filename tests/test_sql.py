@@ -81,6 +81,7 @@ def statements(vendor: str) -> dict[str, Callable[[], tuple[str, object]]]:
         "receipt_insert": lambda: (workflow_sql.receipt_insert().sql, receipt),
         "user_active": lambda: (workflow_sql.user_active().sql, {"user_id": 0}),
         "audit_head": lambda: (workflow_sql.audit_head().sql, None),
+        "signed_records": lambda: (workflow_sql.signed_records(vendor).sql, None),
         "audit_event_insert": audit_event_insert,
         "delivery_insert_values": delivery_insert_values,
         "notification_insert_select": notification_insert_select,
@@ -133,6 +134,7 @@ QUERIES = {
     "receipt_insert": workflow_sql.receipt_insert,
     "user_active": workflow_sql.user_active,
     "audit_head": workflow_sql.audit_head,
+    "signed_records": lambda: workflow_sql.signed_records("postgresql"),
     "delivery_insert_values": lambda: workflow_sql.delivery_insert_values(1),
     "delivery_insert_unnest": workflow_sql.delivery_insert_unnest,
 }

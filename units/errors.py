@@ -50,3 +50,11 @@ class Withdrawn(Conflict):
     def __init__(self, message: str, *, stub=None) -> None:
         super().__init__(message)
         self.stub = stub
+
+
+class Damaged(DomainError):
+    """A record the database must hold is missing or contradicts another (a receipt deleted behind
+    the application's back, its triggers switched off): the action stops and names the record,
+    rather than answer as if nothing had happened. `verify_audit` reports the same damage."""
+
+    code = "damaged"

@@ -19,14 +19,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from units.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, Withdrawn
+from units.errors import Conflict, Damaged, DomainError, InvalidInput, NotAllowed, NotFound, Withdrawn
 from workflow import services, sql
 from workflow.access import access_delivery
 from workflow.models import Receipt
 
 _SALT = "workflow.api.token"
 TOKEN_MAX_AGE_SECONDS = 12 * 3600
-_STATUS = {NotFound: 404, NotAllowed: 403, Conflict: 409, InvalidInput: 400, Withdrawn: 410}
+# Damaged: the server cannot give what it owes (a receipt gone behind its back); no retry helps.
+_STATUS = {NotFound: 404, NotAllowed: 403, Conflict: 409, InvalidInput: 400, Withdrawn: 410, Damaged: 500}
 # Chinese as Chinese in the body (UTF-8, as application/json is), not as \uXXXX escapes.
 _UTF8 = {"ensure_ascii": False}
 

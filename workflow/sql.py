@@ -23,7 +23,7 @@ anywhere but here and in units/sql.py.
 
 import datetime
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from django.contrib.auth import get_user_model
@@ -34,7 +34,7 @@ from django.db.models.expressions import RawSQL
 from documents.models import Document
 from units.models import Unit, UnitUserObjectPermission
 from units.sql import column, literal, pk, quoted, role_condition_sql, table
-from workflow.models import AuditEvent, Delivery, Forward, Notification, Receipt
+from workflow.models import AuditEvent, AuditVerb, Delivery, Forward, Notification, Receipt
 from workflow.transitions import sources
 
 Row = TypeVar("Row", bound=tuple)
@@ -65,6 +65,14 @@ class Query(Generic[Row]):
         if not self._named:
             self._name(cursor)
         return None if found is None else self.row._make(found)
+
+    def stream(self, cursor, params: Mapping[str, Any] | Sequence[Any] | None = None, *, size: int) -> Iterator[Row]:
+        """Execute; the rows, fetched `size` at a time (with a chunked cursor, memory stays flat)."""
+        cursor.execute(self.sql, params)
+        if not self._named:
+            self._name(cursor)
+        while rows := cursor.fetchmany(size):
+            yield from map(self.row._make, rows)
 
     def all(self, cursor, params: Mapping[str, Any] | Sequence[Any] | None = None) -> list[Row]:
         """Execute; every row."""
@@ -233,9 +241,14 @@ def audit_event_insert(rows: int) -> str:
     return f"INSERT INTO {table(AuditEvent)} ({names}) VALUES " + ", ".join([row] * rows)  # noqa: S608 (names from _meta, values are parameters)
 
 
+def _utc_text(moment: str) -> str:
+    """PostgreSQL: a moment printed in the audit hash's own form (UTC, microseconds, "Z")."""
+    return f"to_char({moment} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+
 @functools.cache
 def _audit_occurred_text() -> str:
-    return f"to_char({column(AuditEvent, 'occurred_at')} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    return _utc_text(column(AuditEvent, "occurred_at"))
 
 
 def audit_occurred_text() -> RawSQL:
@@ -348,3 +361,91 @@ def deliveries_below(recall_id: int) -> RawSQL:
     withdrew after signing, level after level down the chain: one recursive query."""
     # The parameters in this order: the recall's id, the state.
     return RawSQL(_deliveries_below(), [recall_id, Delivery.State.RECALLED_AFTER_SIGNING])  # noqa: S611 (names from _meta, values are parameters)
+
+
+# --- receipts against their DELIVERY_SIGNED events (workflow/receipt_audit.py) --------------------
+
+
+class SignedRecord(NamedTuple):
+    """One row of the receipts' cross-check. `part` 1: a receipt, with its delivery and its
+    DELIVERY_SIGNED event (none: the event's columns are empty; several: a row for each, and
+    `first_seq` names the first); 2: a DELIVERY_SIGNED event whose delivery has no receipt; 3: a
+    delivery with a signing time and no receipt. Moments as text: on PostgreSQL in the form of
+    receipt_audit.signed_at_text already, on SQLite as stored (receipt_audit converts them); the
+    payload as JSON text."""
+
+    part: int
+    receipt_id: int | None
+    receipt_delivery_id: int | None
+    receipt_unit_id: int | None
+    signed_by_id: int | None
+    signed_at: str | None
+    content_digest: str | None
+    delivery_id: int | None
+    delivery_unit_id: int | None
+    delivery_signed_at: str | None
+    seq: int | None
+    first_seq: int | None
+    event_object_id: str | None
+    actor_id: int | None
+    event_unit_id: int | None
+    occurred_at: str | None
+    payload: str | None
+
+
+@functools.cache
+def signed_records(vendor: str) -> Query[SignedRecord]:
+    """Every receipt with its delivery and DELIVERY_SIGNED event, then the events and the signed
+    deliveries that have no receipt: one statement, read as a stream (workflow.receipt_audit), in no
+    particular order (sorting the rows cost more than the rest of the statement): a delivery's
+    second event is told by `first_seq`, from a grouping of the few deliveries that have several.
+    An event names its delivery in object_id, a text: the joins compare text, which PostgreSQL
+    hashes (an event whose object_id is not a number joins nothing and is reported, never an error).
+    PostgreSQL prints the moments (loading 300,000 timestamps into datetimes only to print them
+    again was most of the check's time). No parameters."""
+    moment = _utc_text if vendor == "postgresql" else str
+    signed = f"{column(AuditEvent, 'verb', 'e')} = {literal(AuditVerb.DELIVERY_SIGNED)}"
+    object_id, seq = column(AuditEvent, "object_id", "e"), column(AuditEvent, "seq", "e")
+    receipt_delivery = column(Receipt, "delivery", "r")
+    receipt = {
+        "receipt_id": pk(Receipt, "r"),
+        "receipt_delivery_id": receipt_delivery,
+        "receipt_unit_id": column(Receipt, "unit", "r"),
+        "signed_by_id": column(Receipt, "signed_by", "r"),
+        "signed_at": moment(column(Receipt, "signed_at", "r")),
+        "content_digest": column(Receipt, "content_digest", "r"),
+    }
+    delivery = {
+        "delivery_id": pk(Delivery, "d"),
+        "delivery_unit_id": column(Delivery, "unit", "d"),
+        "delivery_signed_at": moment(column(Delivery, "signed_at", "d")),
+    }
+    event = {
+        "seq": seq,
+        "first_seq": "m.first_seq",
+        "event_object_id": object_id,
+        "actor_id": column(AuditEvent, "actor", "e"),
+        "event_unit_id": column(AuditEvent, "unit", "e"),
+        "occurred_at": moment(column(AuditEvent, "occurred_at", "e")),
+        "payload": column(AuditEvent, "payload", "e"),
+    }
+
+    def empty(names: dict) -> dict:
+        return dict.fromkeys(names, "NULL")
+
+    receipts = _select(SignedRecord, {"part": "1", **receipt, **delivery, **event})
+    events = _select(SignedRecord, {"part": "2", **empty(receipt), **empty(delivery), **event, "first_seq": "NULL"})
+    deliveries = _select(SignedRecord, {"part": "3", **empty(receipt), **delivery, **empty(event)})
+    return Query(
+        f"SELECT {receipts} FROM {table(Receipt)} r "  # noqa: S608 (names from _meta and a verb of the code, no values)
+        f"LEFT JOIN {table(Delivery)} d ON {pk(Delivery, 'd')} = {receipt_delivery} "
+        f"LEFT JOIN {table(AuditEvent)} e ON {signed} AND {object_id} = CAST({receipt_delivery} AS TEXT) "
+        f"LEFT JOIN (SELECT {object_id} AS object_id, MIN({seq}) AS first_seq FROM {table(AuditEvent)} e "
+        f"WHERE {signed} GROUP BY {object_id} HAVING COUNT(*) > 1) m ON m.object_id = {object_id} "
+        f"UNION ALL SELECT {events} FROM {table(AuditEvent)} e WHERE {signed} AND NOT EXISTS "
+        f"(SELECT 1 FROM {table(Receipt)} r WHERE CAST({receipt_delivery} AS TEXT) = {object_id}) "
+        f"UNION ALL SELECT {deliveries} FROM {table(Delivery)} d "
+        f"WHERE {column(Delivery, 'signed_at', 'd')} IS NOT NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM {table(Receipt)} r WHERE {receipt_delivery} = {pk(Delivery, 'd')})",
+        SignedRecord,
+    )

@@ -13,6 +13,7 @@ from django.db import InterfaceError, OperationalError
 
 from workflow import checkpoints, services
 from workflow.audit import audit_verify
+from workflow.receipt_audit import receipt_verify
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +54,15 @@ def email_notifications_task(dispatch_id: int | None = None, limit: int | None =
 
 @shared_task(name="workflow.verify_audit", **RETRY)
 def verify_audit_task() -> dict:
+    receipts = receipt_verify()
+    for line in receipts.lines() if not receipts.is_intact else ():
+        logger.critical("receipts: %s", line)
     result = audit_verify()
     if not result.is_intact:
         where = result.checkpoint or f"event {result.first_broken_seq}"
         logger.critical("audit chain broken at %s: %s", where, result.reason)
     return {
+        "receipts_intact": receipts.is_intact,
         "intact": result.is_intact,
         "events": result.events,
         "first_broken_seq": result.first_broken_seq,

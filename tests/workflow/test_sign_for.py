@@ -7,6 +7,7 @@ from tests.factories import delivery_of, issue
 from units.errors import NotAllowed, NotFound, Withdrawn
 from workflow import services
 from workflow.models import AuditEvent, AuditVerb, Delivery, Receipt
+from workflow.receipt_audit import signed_at_text
 
 
 def test_sign_for_records_who_when_and_the_digest_signed_for(world):
@@ -33,7 +34,11 @@ def test_sign_for_records_who_when_and_the_digest_signed_for(world):
         str(delivery.pk),
         world.education.pk,
     )
-    assert event.payload == {"receipt_id": receipt.pk, "content_digest": document.digest}
+    assert event.payload == {
+        "receipt_id": receipt.pk,
+        "content_digest": document.digest,
+        "signed_at": signed_at_text(receipt.signed_at),
+    }
 
 
 def test_signing_twice_returns_the_same_receipt_and_records_nothing_more(world, nothing_written):

@@ -6,13 +6,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from documents.models import Document
-from units.errors import DomainError, NotAllowed, NotFound, Withdrawn
+from units.errors import Damaged, DomainError, NotAllowed, NotFound, Withdrawn
 from units.models import Role, Unit
 from units.selectors import unit_list_for_member
 from units.sql import role_params
 from workflow import sql
 from workflow.audit import audit_record
 from workflow.models import AuditVerb, Delivery, Receipt
+from workflow.receipt_audit import signed_at_text
 from workflow.services.rules import DeliveryAction, Standing, delivery_refusal
 
 
@@ -52,14 +53,19 @@ def delivery_open(*, actor: AbstractBaseUser, delivery: Delivery) -> bool:
 # `unit_list_with_role`; the refusals are workflow.services.rules'.
 
 
-def _refusal(signing: sql.Signing) -> DomainError | None:
-    """The rule of workflow.services.rules for 签收, on what the read found: no query."""
-    db = connection.alias
-    document = Document.from_db(
-        db,
+def _document(signing: sql.Signing) -> Document:
+    """The document's number, as the read found it (no query)."""
+    return Document.from_db(
+        connection.alias,
         ["id", "number_prefix", "number_year", "number_serial"],
         [signing.document_id, signing.number_prefix, signing.number_year, signing.number_serial],
     )
+
+
+def _refusal(signing: sql.Signing) -> DomainError | None:
+    """The rule of workflow.services.rules for 签收, on what the read found: no query."""
+    db = connection.alias
+    document = _document(signing)
     delivery = Delivery.from_db(
         db,
         ["id", "unit_id", "document_id", "state"],
@@ -140,6 +146,16 @@ def _refuse_or_receipt(signing: sql.Signing) -> Receipt | None:
     existing = _existing_receipt(signing)
     if existing is not None:
         return existing
+    if signing.state in Delivery.HELD_STATES:
+        # Signed for, and yet no receipt: the row was deleted behind the application's back (the
+        # database refuses it otherwise). Say so, rather than answer as if it had never been signed.
+        raise Damaged(
+            _(
+                "送达记录已损坏：%(unit)s对%(number)s的送达（编号 %(delivery)s）已签收，但回执缺失。"
+                "请联系系统管理员核查（verify_audit）。"
+            )
+            % {"unit": signing.unit_name, "number": _document(signing).number, "delivery": signing.delivery_id}
+        )
     if refusal is not None:
         raise refusal
     return None
@@ -152,7 +168,8 @@ def delivery_sign_for(*, actor: AbstractBaseUser, delivery_id: int) -> Receipt:
     concurrently, returns the one receipt: the move out of PENDING is a conditional UPDATE, so of
     concurrent signers exactly one writes, and the others read its receipt once it has committed.
     Errors: NotFound (no such delivery), NotAllowed (not a clerk of the recipient unit), Conflict
-    (the delivery was recalled or returned). Nothing is written on error.
+    (the delivery was recalled or returned), Damaged (signed for, and its receipt is gone). Nothing
+    is written on error.
     """
     # A repeat (a client retrying, a second click) is answered by this one read, without a
     # transaction or a lock: a receipt, once written, never changes.
@@ -198,6 +215,7 @@ def delivery_sign_for(*, actor: AbstractBaseUser, delivery_id: int) -> Receipt:
             object_id=delivery_id,
             unit=signing.unit_id,
             document=signing.document_id,
-            payload={"receipt_id": receipt.id, "content_digest": signing.digest},
+            # The time too, so that verify_audit can hold the receipt to it (workflow.receipt_audit).
+            payload={"receipt_id": receipt.id, "content_digest": signing.digest, "signed_at": signed_at_text(now)},
         )
     return _receipt(signing, receipt_id=receipt.id, signed_by_id=actor.pk, signed_at=now, content_digest=signing.digest)
