@@ -28,7 +28,7 @@ from workflow.models import AuditEvent, AuditVerb, Delivery, Notification, Recal
 from workflow.receipt_audit import receipt_verify, signed_at_text
 
 ROOT = Path(__file__).resolve().parents[2]
-MIGRATION = importlib.import_module("workflow.migrations.0010_receipts_and_signed_facts_are_frozen")
+MIGRATION = importlib.import_module("workflow.migrations.0011_receipts_and_signed_facts_are_frozen")
 TRIGGERS = {
     "workflow_receipt": {"receipt_no_update_or_delete", "receipt_no_truncate"},
     "workflow_delivery": {
