@@ -379,7 +379,7 @@ def test_drafting_is_an_action_in_english_and_a_drafted_document_an_event(client
 def test_a_refusal_names_the_roles_and_the_action_in_english(world):
     with translation.override("en"), pytest.raises(NotAllowed) as refused:
         services.document_draft(actor=world.imu, unit=world.department, content=content(), main_recipients=[])
-    assert refused.value.message == "You are not Drafter or Clerk of 自治区党委组织部: you cannot Draft."
+    assert refused.value.message == "You are not a drafter or a clerk of 自治区党委组织部: you cannot draft for it."
     with pytest.raises(NotAllowed) as refused:
         services.document_draft(actor=world.imu, unit=world.department, content=content(), main_recipients=[])
     assert refused.value.message == "您不是自治区党委组织部的拟稿人或收发员，不能拟稿。"

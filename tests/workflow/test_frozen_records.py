@@ -341,7 +341,7 @@ def test_every_service_works_with_the_triggers_on(world, signed):
 
 
 def test_verify_audit_says_ok_with_the_number_of_receipts_then_events(signed):
-    assert _verify_audit_lines() == (0, ["ok 1 receipts", f"ok {AuditEvent.objects.count()} events"])
+    assert _verify_audit_lines() == (0, ["ok 1 receipts", f"ok {AuditEvent.objects.count()} events, 0 checkpoints"])
     result = receipt_verify()
     assert (result.receipts, result.events, result.problems) == (1, 1, 0)
 
@@ -359,12 +359,16 @@ def test_a_receipts_digest_changed_behind_the_triggers_is_found(signed):
     status, lines = _verify_audit_lines()
 
     assert status == 1
-    assert lines == [
-        f"receipt {receipt.pk} of delivery {receipt.delivery_id} disagrees with event {event.seq} "
-        f"on content_digest: receipt 00, event {document.digest}",
-        "receipts broken: problems 1, receipts 1, DELIVERY_SIGNED events 1",
-        f"ok {AuditEvent.objects.count()} events",  # the chain itself is intact: the receipt is what broke
-    ]
+    assert (
+        lines
+        == [
+            f"receipt {receipt.pk} of delivery {receipt.delivery_id} disagrees with event {event.seq} "
+            f"on content_digest: receipt 00, event {document.digest}",
+            "receipts broken: problems 1, receipts 1, DELIVERY_SIGNED events 1",
+            # The chain itself is intact: the receipt is what broke.
+        f"ok {AuditEvent.objects.count()} events, 0 checkpoints",
+        ]
+    )
 
 
 def test_a_receipt_deleted_behind_the_triggers_is_found(signed):
@@ -378,7 +382,7 @@ def test_a_receipt_deleted_behind_the_triggers_is_found(signed):
         f"event {event.seq}: DELIVERY_SIGNED of delivery {delivery.pk} (receipt {receipt.pk}) has no receipt",
         f"delivery {delivery.pk} was signed at {signed_at_text(delivery.signed_at)} but has no receipt",
         "receipts broken: problems 2, receipts 0, DELIVERY_SIGNED events 1",
-        f"ok {AuditEvent.objects.count()} events",
+        f"ok {AuditEvent.objects.count()} events, 0 checkpoints",
     ]
 
 
