@@ -359,16 +359,13 @@ def test_a_receipts_digest_changed_behind_the_triggers_is_found(signed):
     status, lines = _verify_audit_lines()
 
     assert status == 1
-    assert (
-        lines
-        == [
-            f"receipt {receipt.pk} of delivery {receipt.delivery_id} disagrees with event {event.seq} "
-            f"on content_digest: receipt 00, event {document.digest}",
-            "receipts broken: problems 1, receipts 1, DELIVERY_SIGNED events 1",
-            # The chain itself is intact: the receipt is what broke.
+    assert lines == [
+        f"receipt {receipt.pk} of delivery {receipt.delivery_id} disagrees with event {event.seq} "
+        f"on content_digest: receipt 00, event {document.digest}",
+        "receipts broken: problems 1, receipts 1, DELIVERY_SIGNED events 1",
+        # The chain itself is intact: the receipt is what broke.
         f"ok {AuditEvent.objects.count()} events, 0 checkpoints",
-        ]
-    )
+    ]
 
 
 def test_a_receipt_deleted_behind_the_triggers_is_found(signed):
