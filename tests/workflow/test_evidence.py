@@ -18,9 +18,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
-from tests.factories import delivery_of, forward
-from tests.web.conftest import issue_with_attachments
+from tests.factories import delivery_of, forward, issue
+from tests.web.conftest import issue_with_attachments, sign_in
 from workflow import services
 from workflow.audit import audit_record_many, event_hash
 from workflow.audit_tree import inclusion_proof, tree_extend, tree_frontier, tree_head
@@ -831,3 +833,88 @@ def test_verify_py_s_shortcut_for_neighbouring_proofs_still_checks_every_byte(wo
 
 def checkpoint_root(size: int) -> str:
     return tree_head(size).hex()
+
+
+# --- the chain page's offer ------------------------------------------------------------------------
+
+
+def _download(client, document) -> tuple[object, bytes]:
+    response = client.get(reverse("chain-evidence", args=[document.pk]))
+    # Read to its end: the test client's wrapper then closes it (and its snapshot and cursors).
+    data = b"".join(response.streaming_content) if response.streaming else response.content
+    return response, data
+
+
+def test_the_chain_page_offers_the_bundle_to_those_who_may_see_the_chain(client, world, chain, key, tmp_path):
+    telegram = chain["telegram"]
+    for who in (world.zzb, world.auditor):
+        sign_in(client, who)
+        page = client.get(reverse("chain", args=[telegram.pk]))
+        assert f'href="{reverse("chain-evidence", args=[telegram.pk])}"' in page.content.decode()
+        response, data = _download(client, telegram)
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/zip"
+        assert response["Content-Disposition"] == f'attachment; filename="evidence-{telegram.pk}.zip"'
+        assert response["Cache-Control"] == "private, no-store"
+        path = tmp_path / f"{who.username}.zip"
+        path.write_bytes(data)
+        code, output = _verify(path)
+        assert code == 0, output
+        assert output.startswith("核验通过 ok：3 份公文，3 个文件，5 条送达，3 份回执，")
+
+
+def test_the_page_says_a_checkpoint_is_needed_and_writes_nothing(client, world, chain, nothing_written):
+    sign_in(client, world.auditor)
+    with nothing_written():
+        response, data = _download(client, chain["telegram"])
+    assert response.status_code == 409
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert data.decode() == (
+        "还没有签名的审计检查点：证据包的包含证明需要一个检查点。"
+        "请先运行 python manage.py audit_checkpoint（或等待定时检查点）再导出。"
+    )
+
+
+def test_the_bundle_download_is_a_constant_number_of_queries(client, world, key, settings, tmp_path):
+    """Counted while the streamed answer is read: the same at one delivery and at a chain of three
+    levels with attachments, returns, completions and a recall."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    sign_in(client, world.auditor)
+    small, _ = issue(world.zzb, world.department, main=[world.education], title="关于小的通知")
+    call_command("audit_checkpoint")
+    client.get(reverse("chain", args=[small.pk]))
+    with CaptureQueriesContext(connection) as small_queries:
+        response, data = _download(client, small)
+    assert response.status_code == 200
+
+    # Another chain, a bigger one.
+    large = issue_with_attachments(world, attachments=3, main=[world.groups["各直属党委"]], title="关于大的通知")
+    cover, _ = forward(world.jygw, delivery_of(large, world.education), main=[world.groups["各高校党委"]])
+    college_cover, _ = forward(world.imu, delivery_of(cover, world.university), main=[world.groups["各学院党委"]])
+    at_college = delivery_of(college_cover, world.college)
+    services.delivery_sign_for(actor=world.college_clerk, delivery_id=at_college.pk)
+    services.delivery_complete(
+        actor=world.college_clerk,
+        delivery_id=at_college.pk,
+        feedback="已办结。",
+        attachments=[("落实.txt", io.BytesIO(b"1")), ("照片.txt", io.BytesIO(b"2"))],
+    )
+    services.delivery_return(
+        actor=world.univ_b_clerk,
+        delivery_id=delivery_of(cover, world.university_b).pk,
+        reason=ReturnReason.NOT_COMPETENT,
+    )
+    services.delivery_recall(actor=world.zzb, delivery_id=delivery_of(large, world.other).pk, reason="发错")
+    call_command("audit_checkpoint")
+    with CaptureQueriesContext(connection) as large_queries:
+        response, data = _download(client, large)
+    assert response.status_code == 200
+    path = tmp_path / "large.zip"
+    path.write_bytes(data)
+    assert _verify(path)[0] == 0
+    # The session and the person (2), the door (1), the chain's pieces (2: what its top encloses,
+    # where it came from) and its newest event (1): before answering, and again in the snapshot, a
+    # transaction (here a savepoint: 2); the tree's frontier (3); then one statement for each
+    # server-side cursor, read in batches: documents, attachments, enclosures, files, deliveries,
+    # blocks of events, subtrees, events, units, people (10).
+    assert len(small_queries) == len(large_queries) == 24, "\n".join(q["sql"][:150] for q in large_queries)
