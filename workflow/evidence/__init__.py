@@ -31,7 +31,7 @@ into every bundle). Format gongwen-evidence/1, a zip of:
   them);
 - manifest.json — every other entry with its SHA-256 and size, the checkpoint, the counts.
 
-Every .jsonl line is canonical JSON (keys sorted, no whitespace, non-ASCII kept); times are UTC
+Every .jsonl line is written as canonical JSON (keys sorted, no whitespace, non-ASCII kept); times are UTC
 "YYYY-MM-DDTHH:MM:SS.ffffffZ". verify.py's docstring spells out each field and every check.
 """
 

@@ -59,8 +59,10 @@ What a bundle holds (format gongwen-evidence/1): a zip whose entries are
                         "document": {"id", "number", "title"}, "files": [{"name", "sha256",
                         "size"}, …every other entry], "format"}: JSON, keys sorted, indented by 1
 
-Times are UTC, "YYYY-MM-DDTHH:MM:SS.ffffffZ"; the summary prints them in Beijing time. Every .jsonl
-line and the manifest must be in exactly that canonical form.
+Times are UTC, "YYYY-MM-DDTHH:MM:SS.ffffffZ"; the summary prints them in Beijing time. The .jsonl
+files are written as canonical JSON (keys sorted, no whitespace, non-ASCII kept); events.jsonl,
+the manifest and the checkpoint must be exactly that, byte for byte, the other records' fields are
+checked one by one.
 
 What is checked, in this order; the first thing that does not hold ends the run (exit 1):
  1. the manifest lists every entry but itself, once, and every entry it lists is there; each
@@ -117,6 +119,7 @@ READ = 1 << 20
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+_LABEL = re.compile(r'\{"id":(\d+),"kind":"(unit|person)"')
 
 DOCUMENT_KEYS = {"depth", "digest", "enclosures", "forwarded_from", "id", "issuing_unit_id", "number"}
 DELIVERY_KEYS = {
@@ -147,6 +150,7 @@ RETURN_REASONS = {
     "not_consulted": "未协商会签",
     "other": "其他",
 }
+ROLES = {"主送": "main", "抄送": "cc"}
 STATES = {
     "pending": "待签收",
     "signed": "已签收",
@@ -160,7 +164,8 @@ STATES = {
 class Failure(Exception):
     """A check that does not hold: where (file, record) and what (field, how)."""
 
-    def __init__(self, where: str, problem: str):
+    def __init__(self, where, problem: str):
+        where = str(where)
         super().__init__(f"{where}：{problem}")
         self.where, self.problem = where, problem
 
@@ -250,11 +255,16 @@ class _Paths:
         self.nodes: list[bytes] = [b""] * (max(self.levels, default=0) + 1)
         self.previous = (-1, -1, b"")  # (m, index, path)
 
-    def length(self, index: int) -> int:
-        return self.counts[bisect_right(self.starts, index) - 1]
+    def subtree(self, index: int) -> int:
+        """m: the complete subtree P_m that holds leaf `index`; its paths have counts[m] items."""
+        return bisect_right(self.starts, index) - 1
 
-    def check(self, leaf: bytes, index: int, path: bytes) -> bool:
-        m = bisect_right(self.starts, index) - 1
+    def length(self, index: int) -> int:
+        return self.counts[self.subtree(index)]
+
+    def check(self, leaf: bytes, index: int, path: bytes, m: int | None = None) -> bool:
+        if m is None:
+            m = self.subtree(index)
         nodes = self.nodes
         previous_m, previous_index, previous_path = self.previous
         if m == previous_m:
@@ -300,14 +310,47 @@ def _beijing(moment: str | None) -> str:
     return utc.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _record(where: str, text: str):
+def _text(name: str, number: int, line: bytes) -> str:
     try:
-        value = json.loads(text)
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Failure(f"{name} 第 {number} 行", "不是 UTF-8 文本") from None
+
+
+def _parsed(entry: "_Entry", *, canonical: bool = False):
+    """(line number, line, its JSON value) of each line of a .jsonl entry, parsed a piece (a
+    thousand lines or so) at a time; with `canonical`, each line must be exactly the canonical
+    JSON of its value — events.jsonl: the hash, recomputed from the fields in workflow/audit.py's
+    canonical form (event_hash), is the hash of the line. A piece that does not parse whole (or is
+    not canonical) is parsed line by line, to name the first line that does not hold."""
+    loads, encode = json.loads, _CANONICAL.encode
+    for first, lines in entry.batches():
+        values = None
+        try:
+            whole = "[" + b",".join(lines).decode("utf-8") + "]"
+            values = loads(whole)
+            if type(values) is not list or len(values) != len(lines) or (canonical and encode(values) != whole):
+                values = None
+        except (UnicodeDecodeError, ValueError):
+            values = None
+        if values is not None:
+            yield from zip(range(first, first + len(lines)), lines, values, strict=True)
+            continue
+        for number, line in enumerate(lines, first):
+            where = f"{entry.name} 第 {number} 行"
+            value = _record(where, _text(entry.name, number, line))
+            if canonical and encode(value) != line.decode("utf-8"):
+                raise Failure(where, "不是审计哈希所覆盖的规范形式：被改动过")
+            yield number, line, value
+
+
+def _record(where: str, text: str):
+    """A record of a .jsonl file. Its fields are checked one by one afterwards; only events.jsonl,
+    whose bytes are what the log hashes, must be canonical to the byte."""
+    try:
+        return json.loads(text)
     except ValueError as error:
         raise Failure(where, f"不是合法的 JSON（{error}）") from None
-    if _CANONICAL.encode(value) != text:
-        raise Failure(where, "不是规范形式（键排序、无空白的 JSON）：被改动过")
-    return value
 
 
 class _Entry:
@@ -327,23 +370,26 @@ class _Entry:
         self.size += len(data)
         return data
 
-    def lines(self):
-        """(line number, line text without its newline); each line must end with one."""
-        rest, number = b"", 0
+    def batches(self):
+        """(number of the first line, [lines without their newline]) for each piece read: the lines
+        of a large file a thousand at a time. Each line must end with a newline."""
+        rest, number = b"", 1
         while True:
             piece = self.read()
             if not piece:
                 break
             lines = (rest + piece).split(b"\n")
             rest = lines.pop()
-            for line in lines:
-                number += 1
-                try:
-                    yield number, line, line.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise Failure(f"{self.name} 第 {number} 行", "不是 UTF-8 文本") from None
+            yield number, lines
+            number += len(lines)
         if rest:
-            raise Failure(f"{self.name} 第 {number + 1} 行", "没有以换行结束：文件被截断或改动过")
+            raise Failure(f"{self.name} 第 {number} 行", "没有以换行结束：文件被截断或改动过")
+
+    def lines(self):
+        """(line number, line, its text), one by one."""
+        for first, lines in self.batches():
+            for number, line in enumerate(lines, first):
+                yield number, line, _text(self.name, number, line)
 
     def done(self) -> None:
         self.stream.close()
@@ -668,29 +714,25 @@ class Verifier:
         proofs_entry = self.bundle.open("proofs.bin")
         proofs = _Exact(proofs_entry)
         entry = self.bundle.open("events.jsonl")
-        sha256, loads, encode, time = hashlib.sha256, json.loads, _CANONICAL.encode, _TIME.fullmatch
-        last_seq, last_hash = 0, GENESIS_HASH
-        for number, line, text in entry.lines():
-            try:
-                body = loads(text)
-            except ValueError as error:
-                raise Failure(f"events.jsonl 第 {number} 行", f"不是合法的 JSON（{error}）") from None
+        sha256, time = hashlib.sha256, _TIME.fullmatch
+        counts, subtree, check, take = paths.counts, paths.subtree, paths.check, proofs.take
+        signed, fact = self.signed, self._fact
+        last_seq, last_hash, events = 0, GENESIS_HASH, 0
+        for number, line, body in _parsed(entry, canonical=True):
             if type(body) is not list or len(body) != 10:
                 raise Failure(f"events.jsonl 第 {number} 行", "不是 10 个字段的审计事件")
             seq, occurred_at, actor, unit, verb, object_type, object_id, document, payload, prev_hash = body
             if type(seq) is not int or not last_seq < seq <= size:
                 raise Failure(f"events.jsonl 第 {number} 行", f"seq：{seq!r} 不在 {last_seq + 1}…{size} 之间（须递增）")
-            if encode(body) != text:
-                raise Failure(self._event(number, seq), "不是审计哈希所覆盖的规范形式：被改动过")
             if (
                 type(occurred_at) is not str
-                or not time(occurred_at)
                 or type(verb) is not str
                 or type(object_id) is not str
                 or type(payload) is not dict
-                or not (actor is None or type(actor) is int)
-                or not (unit is None or type(unit) is int)
-                or not (document is None or type(document) is int)
+                or (actor is not None and type(actor) is not int)
+                or (unit is not None and type(unit) is not int)
+                or (document is not None and type(document) is not int)
+                or not time(occurred_at)
             ):
                 raise Failure(self._event(number, seq), "字段类型不对")
             digest = sha256(line).digest()
@@ -699,21 +741,28 @@ class Verifier:
             last_hash = digest.hex()
             if seq == size and last_hash != head:
                 raise Failure(self._event(number, seq), "哈希与检查点的 head_hash 不符")
-            length = paths.length(seq - 1)
-            path = proofs.take(32 * length)
+            m = subtree(seq - 1)
+            path = take(32 * counts[m])
             if path is None:
                 raise Failure(f"{self._event(number, seq)}在 proofs.bin 中的包含证明", "proofs.bin 太短：包含证明缺失")
-            if not paths.check(sha256(b"\x00" + digest).digest(), seq - 1, path):
+            if not check(sha256(b"\x00" + digest).digest(), seq - 1, path, m):
                 raise Failure(
                     f"{self._event(number, seq)}或它在 proofs.bin 中的包含证明",
                     "包含证明不成立：该事件不在检查点签名的审计日志中，或证明被改动过",
                 )
             last_seq = seq
-            self.events += 1
+            events += 1
+            if verb == "DELIVERY_SIGNED" and object_id.isdigit():
+                # Most events of a chain: what the receipts are held to (see _fact).
+                delivery = int(object_id)
+                if delivery not in signed:
+                    signed[delivery] = (seq, occurred_at, actor, unit, document, payload)
+                    continue
             try:
-                self._fact(number, seq, occurred_at, actor, unit, verb, object_type, object_id, document, payload)
+                fact(number, seq, occurred_at, actor, unit, verb, object_type, object_id, document, payload)
             except (TypeError, KeyError, AttributeError) as error:
                 raise Failure(self._event(number, seq), f"payload 字段类型不对（{error}）") from None
+        self.events = events
         entry.done()
         if proofs.rest():
             raise Failure("proofs.bin", "末尾有多余的字节")
@@ -823,16 +872,15 @@ class Verifier:
         self.deliveries_count = self.receipts = 0
         self.delivery_unit: dict[int, tuple[int, int, str]] = {}
         last = 0
-        for number, _line, text in entry.lines():
-            where = f"{name} 第 {number} 行"
-            record = _record(where, text)
+        for number, _line, record in _parsed(entry):
             if type(record) is not dict or record.keys() != DELIVERY_KEYS:
-                raise Failure(where, "字段不对")
+                raise Failure(f"{name} 第 {number} 行", "字段不对")
             pk = record["id"]
             if type(pk) is not int or pk <= last:
-                raise Failure(where, "id：不是递增的正整数")
+                raise Failure(f"{name} 第 {number} 行", "id：不是递增的正整数")
             last = pk
-            where = f"{name} 第 {number} 行（送达 {pk}）"
+            # Where it is, spelled out only when something does not hold (a string a record costs).
+            where = _Where(number, pk)
             try:
                 self._delivery(where, record, upstream)
             except (TypeError, KeyError, AttributeError, IndexError) as error:
@@ -847,6 +895,8 @@ class Verifier:
         document = documents.get(document_id)
         if document is None or (document["depth"] is None and pk != upstream):
             raise Failure(where, f"document_id：公文 {document_id} 不在本链中")
+        if record["role"] not in ROLES:
+            raise Failure(where, f"role：{record['role']} 不是主送或抄送")
         self._created(where, record, document)
         state = self._state(where, record)
         self._receipt(where, record, document)
@@ -855,7 +905,9 @@ class Verifier:
         if document["depth"] is None:
             self.upstream_delivery = record
             return
-        summary = self.summary.setdefault(document_id, {"states": {}, "roles": {}, "lists": {}, "recalls": set()})
+        summary = self.summary.get(document_id)
+        if summary is None:
+            summary = self.summary[document_id] = {"states": {}, "roles": {}, "lists": {}, "recalls": set()}
         summary["states"][state] = summary["states"].get(state, 0) + 1
         summary["roles"][record["role"]] = summary["roles"].get(record["role"], 0) + 1
         if record["recall_id"] is not None:
@@ -884,6 +936,18 @@ class Verifier:
                 raise Failure(document["where"], "forwarded_from：来源送达的收文单位不是它的发文机关")
 
     def _all_matched(self, documents: dict) -> None:
+        for document_id, summary in self.summary.items():
+            _seq, _at, _actor, _unit, payload, verb = self.fixed[document_id]
+            if verb != "DOCUMENT_ISSUED":
+                continue
+            issued_to = {role: payload.get(key, 0) for role, key in ROLES.items()}
+            counted = {role: summary["roles"].get(role, 0) for role in ROLES}
+            if counted != issued_to:
+                raise Failure(
+                    f"deliveries.jsonl（公文 {documents[document_id]['number']}）",
+                    f"role：主送 {counted['主送']}、抄送 {counted['抄送']} 个，印发事件记下的是 "
+                    f"主送 {issued_to['主送']}、抄送 {issued_to['抄送']} 个",
+                )
         if self.signed:
             delivery, (seq, *_rest) = next(iter(self.signed.items()))
             raise Failure(f"events.jsonl（事件 #{seq}）", f"签收事件所说的送达 {delivery} 或其回执不在包中")
@@ -972,19 +1036,23 @@ class Verifier:
         rwhere = f"{where}的回执 {receipt.get('id')}" if type(receipt) is dict else f"{where}的回执"
         if type(receipt) is not dict or receipt.keys() != RECEIPT_KEYS:
             raise Failure(rwhere, "字段不对")
-        pairs = [
-            ("id", receipt["id"], payload.get("receipt_id")),
-            ("content_digest", receipt["content_digest"], payload.get("content_digest")),
-            ("signed_by_id", receipt["signed_by_id"], actor),
-            ("unit_id", receipt["unit_id"], unit),
-        ]
-        if "signed_at" in payload:
-            pairs.append(("signed_at", receipt["signed_at"], payload["signed_at"]))
-        for field, mine, theirs in pairs:
-            if mine != theirs:
-                raise Failure(rwhere, f"{field}：{mine} 与签收事件 #{seq} 记下的 {theirs} 不符")
         signed_at = receipt["signed_at"]
-        if not isinstance(signed_at, str) or not _TIME.fullmatch(signed_at) or signed_at > occurred_at:
+        mine = (receipt["id"], receipt["content_digest"], receipt["signed_by_id"], receipt["unit_id"], signed_at)
+        # Events written since they carry the time hold the receipt to it to the microsecond.
+        theirs = (
+            payload.get("receipt_id"),
+            payload.get("content_digest"),
+            actor,
+            unit,
+            payload.get("signed_at", signed_at),
+        )
+        if mine != theirs:
+            for field, one, other in zip(
+                ("id", "content_digest", "signed_by_id", "unit_id", "signed_at"), mine, theirs, strict=True
+            ):
+                if one != other:
+                    raise Failure(rwhere, f"{field}：{one} 与签收事件 #{seq} 记下的 {other} 不符")
+        if type(signed_at) is not str or signed_at > occurred_at or not _TIME.fullmatch(signed_at):
             raise Failure(rwhere, f"signed_at：{signed_at} 晚于签收事件 #{seq}（{occurred_at}）")
         if record["signed_at"] != signed_at:
             raise Failure(where, f"signed_at：{record['signed_at']} 与回执的签收时间 {signed_at} 不符")
@@ -1016,8 +1084,15 @@ class Verifier:
             entry.done()
 
     def read_directory(self) -> None:
+        """The names the summary prints (all of them with --full): labels, read without parsing the
+        lines of the others (the manifest's SHA-256 still covers the whole file)."""
+        wanted = None if self.full else self._named()
         entry = self.bundle.open("directory.jsonl")
         for number, _line, text in entry.lines():
+            if wanted is not None:
+                found = _LABEL.match(text)
+                if found is None or (found.group(2), int(found.group(1))) not in wanted:
+                    continue
             record = _record(f"directory.jsonl 第 {number} 行", text)
             if type(record) is dict and record.get("kind") in ("unit", "person"):
                 name = record.get("name")
@@ -1025,6 +1100,27 @@ class Verifier:
                     name = f"{name}（{record['username']}）"
                 self.names[record["kind"], record.get("id")] = name
         entry.done()
+
+    def _named(self) -> set[tuple[str, int]]:
+        """Who the summary names: issuers, forwarders, recallers, and the units and people of the
+        deliveries it lists."""
+        units = {document["issuing_unit_id"] for document in self.documents.values()}
+        people = {fact[2] for facts in (self.fixed, self.forwarded, self.recalls) for fact in facts.values()}
+        shown = [
+            record
+            for summary in self.summary.values()
+            for _count, records in summary["lists"].values()
+            for record in records
+        ]
+        upstream = getattr(self, "upstream_delivery", None)
+        for record in [*shown, *([upstream] if upstream else [])]:
+            units.add(record["unit_id"])
+            if record["receipt"] is not None:
+                people.add(record["receipt"]["signed_by_id"])
+            for facts in (self.completed, self.returned):
+                if record["id"] in facts:
+                    people.add(facts[record["id"]][2])
+        return {("unit", pk) for pk in units} | {("person", pk) for pk in people}
 
     def manifest_against_records(self) -> None:
         manifest, top = self.bundle.manifest, self.top
@@ -1193,6 +1289,21 @@ class Verifier:
             parts.append(f"未签收，签收时限 {_beijing(record['deadline_sign_for'])}")
         head = f"{self.unit(record['unit_id'])}（{record['role']}，送达 {pk}）"
         return head + ("：" + "；".join(parts) if parts else "")
+
+
+class _Where:
+    """Where a delivery record is: deliveries.jsonl 第 N 行（送达 ID）, as Failure's `where`."""
+
+    __slots__ = ("number", "pk")
+
+    def __init__(self, number: int, pk: int):
+        self.number, self.pk = number, pk
+
+    def __str__(self) -> str:
+        return f"deliveries.jsonl 第 {self.number} 行（送达 {self.pk}）"
+
+    def __format__(self, spec: str) -> str:
+        return str(self)
 
 
 def _int(where: str, text) -> int:
