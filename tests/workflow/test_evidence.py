@@ -8,6 +8,7 @@ import datetime
 import hashlib
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from tests.web.conftest import issue_with_attachments, sign_in
 from workflow import services
 from workflow.audit import audit_record_many, event_hash
 from workflow.audit_tree import inclusion_proof, tree_extend, tree_frontier, tree_head
+from workflow.demo.history import TELEGRAM_ISSUED, TELEGRAM_TITLE
 from workflow.evidence import verify as verifier
 from workflow.evidence.export import event_bytes
 from workflow.evidence.proofs import ProofStream, block_events, sibling_nodes
@@ -918,3 +920,62 @@ def test_the_bundle_download_is_a_constant_number_of_queries(client, world, key,
     # server-side cursor, read in batches: documents, attachments, enclosures, files, deliveries,
     # blocks of events, subtrees, events, units, people (10).
     assert len(small_queries) == len(large_queries) == 24, "\n".join(q["sql"][:150] for q in large_queries)
+
+
+# --- make run's database ----------------------------------------------------------------------------
+
+
+def test_the_demo_chain_exports_and_verifies_on_the_embedded_sqlite_database(tmp_path):
+    """`make run`'s database is SQLite: the export's queries (unions, bit shifts for the tree) run
+    there too. The demo's chain, its history of October 2022 replayed through the services, as an
+    operator exports it (a checkpoint signed first) and an auditor verifies it."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DEBUG": "1",
+        "SECRET_KEY": "embedded-test",
+        "EMAIL_URL": "dummymail://",
+        "LOG_LEVEL": "WARNING",
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "AUDIT_SIGNING_KEY_FILE": str(tmp_path / "audit.key"),
+        "AUDIT_PUBLIC_KEY_FILE": "",
+        "AUDIT_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
+    }
+
+    def run(*args: str) -> str:
+        done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    manage = (sys.executable, "manage.py")
+    run(*manage, "migrate", "-v0")
+    run(*manage, "demo")
+    run(*manage, "audit_keygen", env["AUDIT_SIGNING_KEY_FILE"])
+    printed = run(*manage, "export_evidence", "内组电明字〔2022〕11号", str(tmp_path / "demo.zip")).splitlines()
+    assert re.fullmatch(r"signed \S+ \(\d+ events\)", printed[0])
+    assert re.fullmatch(r"wrote \S+demo\.zip: 3 documents, \d+ files, \d+ deliveries, .*", printed[1])
+    verified = run(sys.executable, str(VERIFY), str(tmp_path / "demo.zip")).splitlines()
+    assert re.fullmatch(r"核验通过 ok：3 份公文，0 个文件，\d+ 条送达，\d+ 份回执，\d+ 个审计事件", verified[0])
+    assert verified[1] == f"流转链：内组电明字〔2022〕11号《{TELEGRAM_TITLE}》"
+    # The history of the demo, as the summary tells it, at its own dates: the telegram issued by the
+    # 组织部, forwarded by the 教育工委, then by 内蒙古大学党委; units that never signed, withdrawn.
+    issued = _beijing(TELEGRAM_ISSUED)
+    assert re.fullmatch(
+        rf"【内组电明字〔2022〕11号】《{TELEGRAM_TITLE}》 发文机关 中共内蒙古自治区委员会组织部，zzb 于 {issued} 印发"
+        r"（事件 #\d+），内容摘要 [0-9a-f]{64}",
+        verified[6],
+    )
+    lines = set(verified)
+    assert any(
+        re.fullmatch(
+            r"    转发：中共内蒙古自治区教育工作委员会 将收到的 内组电明字〔2022〕11号（送达 \d+）"
+            r"由 jygw 于 \S+ \S+ 转发",
+            line,
+        )
+        for line in lines
+    )
+    assert any(
+        re.fullmatch(r"      转发：中共内蒙古大学委员会 将收到的 内教工委函〔2022〕90号（送达 \d+）.*", line)
+        for line in lines
+    )
+    assert "  未签收即被撤回（1）：" in lines

@@ -138,7 +138,8 @@ class _Chain:
         )
 
     def document_ids(self) -> QuerySet:
-        return self.tree.union(Enclosure.objects.filter(cover=self.document, depth__gt=0).values("enclosed_id"))
+        above = Enclosure.objects.filter(cover=self.document, depth__gt=0).order_by().values("enclosed_id")
+        return self.tree.order_by().union(above)
 
     def events(self, size: int | None = None) -> list[QuerySet[AuditEvent]]:
         """The chain's events, as querysets each found by an index (their union is the set): every
