@@ -979,3 +979,12 @@ def test_the_demo_chain_exports_and_verifies_on_the_embedded_sqlite_database(tmp
         for line in lines
     )
     assert "  未签收即被撤回（1）：" in lines
+
+
+def test_a_bundle_that_cannot_be_written_is_named_and_leaves_nothing(world, chain, key, tmp_path):
+    out = tmp_path / "missing" / "chain.zip"
+    with pytest.raises(CommandError) as refused:
+        call_command("export_evidence", chain["telegram"].number, str(out))
+    assert str(refused.value) == f"无法写入 {out}：No such file or directory"
+    assert not (tmp_path / "missing").exists()
+    assert not (tmp_path / "checkpoints").exists()  # named before anything was signed

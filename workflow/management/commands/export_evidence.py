@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from workflow.evidence.export import EvidenceError, EvidenceExport, evidence_document
 
@@ -27,8 +28,9 @@ class Command(BaseCommand):
         digest, size = hashlib.sha256(), 0
         try:
             export = EvidenceExport(evidence_document(number))
-            export.prepare()
+            # The file first: a path that cannot be written is named before a checkpoint is signed.
             with partial.open("wb") as file:
+                export.prepare()
                 for chunk in export.chunks():
                     file.write(chunk)
                     digest.update(chunk)
@@ -41,7 +43,9 @@ class Command(BaseCommand):
             raise CommandError(error.message) from None
         except OSError as error:
             partial.unlink(missing_ok=True)
-            raise CommandError(str(error)) from None
+            raise CommandError(
+                _("无法写入 %(path)s：%(error)s") % {"path": path, "error": error.strerror or error}
+            ) from None
         for written in export.signed:
             self.stdout.write(f"signed {written.path} ({written.checkpoint.tree_size} events)")
             for failure in written.failures:
