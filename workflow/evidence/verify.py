@@ -870,6 +870,9 @@ class Verifier:
         documents = self.documents
         upstream = self.top["forwarded_from"]
         self.deliveries_count = self.receipts = 0
+        self.tally: dict[tuple[int, str, str], int] = {}
+        self.shown: dict[tuple[int, str], list[dict]] = {}
+        self.recalled_in: dict[int, set[int]] = {}
         self.delivery_unit: dict[int, tuple[int, int, str]] = {}
         last = 0
         for number, _line, record in _parsed(entry):
@@ -886,8 +889,23 @@ class Verifier:
             except (TypeError, KeyError, AttributeError, IndexError) as error:
                 raise Failure(where, f"字段类型不对（{error}）") from None
         entry.done()
+        self._summarise()
         self._all_matched(documents)
         self._depths()
+
+    def _summarise(self) -> None:
+        """Per document: deliveries by state and by role, those listed of each kind, its recalls."""
+        for (document_id, state, role), count in self.tally.items():
+            summary = self.summary.get(document_id)
+            if summary is None:
+                summary = self.summary[document_id] = {"states": {}, "roles": {}, "lists": {}, "recalls": set()}
+            summary["states"][state] = summary["states"].get(state, 0) + count
+            summary["roles"][role] = summary["roles"].get(role, 0) + count
+        for (document_id, state), shown in self.shown.items():
+            kind = "unsigned" if state == "pending" else state
+            self.summary[document_id]["lists"][kind] = (self.summary[document_id]["states"][state], shown)
+        for document_id, recalls in self.recalled_in.items():
+            self.summary[document_id]["recalls"] = recalls
 
     def _delivery(self, where: str, record: dict, upstream: int | None) -> None:
         documents, full, limit = self.documents, self.full, self.limit
@@ -905,18 +923,18 @@ class Verifier:
         if document["depth"] is None:
             self.upstream_delivery = record
             return
-        summary = self.summary.get(document_id)
-        if summary is None:
-            summary = self.summary[document_id] = {"states": {}, "roles": {}, "lists": {}, "recalls": set()}
-        summary["states"][state] = summary["states"].get(state, 0) + 1
-        summary["roles"][record["role"]] = summary["roles"].get(record["role"], 0) + 1
+        # What the summary counts and lists (_summarise shapes it): one counter a record, the record
+        # itself for the first `limit` of each kind.
+        tally = self.tally
+        key = (document_id, state, record["role"])
+        tally[key] = tally.get(key, 0) + 1
         if record["recall_id"] is not None:
-            summary["recalls"].add(record["recall_id"])
-        kind = "unsigned" if state == "pending" else state
-        count, shown = summary["lists"].get(kind, (0, []))
+            self.recalled_in.setdefault(document_id, set()).add(record["recall_id"])
+        shown = self.shown.get((document_id, state))
+        if shown is None:
+            shown = self.shown[document_id, state] = []
         if full or len(shown) < limit:
             shown.append(record)
-        summary["lists"][kind] = (count + 1, shown)
 
     def _depths(self) -> None:
         """A cover letter stands one level below the document of the delivery it was forwarded from."""
