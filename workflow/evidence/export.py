@@ -38,7 +38,7 @@ from units.errors import Conflict, DomainError
 from units.models import Unit
 from workflow import audit_tree, sql
 from workflow.checkpoints import CheckpointError, checkpoint_latest, checkpoint_write, public_key_pem
-from workflow.evidence.proofs import FETCH, ProofStream, block_events, sibling_nodes
+from workflow.evidence.proofs import FETCH, ProofStream, among, block_events, sibling_nodes
 from workflow.merkle import fold
 from workflow.models import AuditEvent, AuditVerb, CompletionAttachment, Delivery, Forward, Recall
 
@@ -145,7 +145,8 @@ class _Chain:
         """The chain's events, as querysets each found by an index (their union is the set): every
         event of the documents of the chain; of the documents above, the event that fixed each one's
         digest, those of the upstream delivery, and the recalls that reached into the chain."""
-        branches = [AuditEvent.objects.filter(document_id__in=self.tree)]
+        # Each branch by an index, whatever the statistics say (proofs.among).
+        branches = [AuditEvent.objects.filter(among("document_id", self.tree))]
         if self.enclosed:
             above = Q(verb__in=[AuditVerb.DOCUMENT_ISSUED, AuditVerb.DOCUMENT_REGISTERED], object_type="Document")
             if self.upstream is not None:
@@ -165,7 +166,7 @@ class _Chain:
         return max(newest)
 
     def deliveries(self) -> list[QuerySet[Delivery]]:
-        branches = [Delivery.objects.filter(document__in=self.tree)]
+        branches = [Delivery.objects.filter(among("document_id", self.tree))]
         if self.upstream is not None:
             branches.append(Delivery.objects.filter(pk=self.upstream))
         return [branch.order_by() for branch in branches]
@@ -617,11 +618,11 @@ class EvidenceExport:
         )
         with bundle.entry("directory.jsonl") as write:
             for pk, name in self.cursors.rows(
-                Unit.objects.filter(pk__in=units).order_by("id").values_list("id", "name")
+                Unit.objects.filter(among("id", units)).order_by("id").values_list("id", "name")
             ):
                 write(canonical_line({"id": pk, "kind": "unit", "name": name}))
                 yield from bundle.ready()
-            people = get_user_model().objects.filter(pk__in=people).order_by("id")
+            people = get_user_model().objects.filter(among("id", people)).order_by("id")
             for pk, username, first, last in self.cursors.rows(
                 people.values_list("id", "username", "first_name", "last_name")
             ):

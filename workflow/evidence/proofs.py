@@ -21,7 +21,8 @@ proof with `audit_tree.inclusion_proof`.
 import bisect
 from collections.abc import Iterable, Iterator
 
-from django.db.models import F, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, F, Func, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from workflow.audit_tree import STORED_LEVEL, TreeError
@@ -38,6 +39,26 @@ def _union(querysets: list[QuerySet]) -> QuerySet:
     return first.union(*rest, all=True) if rest else first
 
 
+class _AnyOf(Func):
+    """PostgreSQL: `expression = ANY(ARRAY(subquery))`. The array is made once, then each of its
+    values is looked up in the index, whatever the planner believes about the subquery: planned as a
+    semi-join on statistics not yet gathered (a table just filled), `IN (subquery)` nested every
+    stored subtree against every event of the chain (make bench, evidence: 20 s instead of 1.6)."""
+
+    template = "(%(expressions)s))"
+    arg_joiner = " = ANY("
+    output_field = BooleanField()
+
+
+def among(field: str, values: QuerySet) -> Q | Func:
+    """A condition: `field` is one of the values of the one-column queryset `values`."""
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.expressions import ArraySubquery  # PostgreSQL only
+
+        return _AnyOf(F(field), ArraySubquery(values))
+    return Q(**{f"{field}__in": values})
+
+
 def block_events(events: list[QuerySet[AuditEvent]], size: int) -> QuerySet:
     """(seq, hash) of every event, among the first `size`, of a block of 16 that holds one of
     `events` (querysets of AuditEvent, each filtered to seq ≤ size), in seq order: one query, each
@@ -48,7 +69,7 @@ def block_events(events: list[QuerySet[AuditEvent]], size: int) -> QuerySet:
         for k in range(1, BLOCK + 1)
     ]
     members = _union([branch.values("member") for branch in starts])
-    return AuditEvent.objects.filter(seq__lte=size, seq__in=members).order_by("seq").values_list("seq", "hash")
+    return AuditEvent.objects.filter(among("seq", members), seq__lte=size).order_by("seq").values_list("seq", "hash")
 
 
 def sibling_nodes(events: list[QuerySet[AuditEvent]], size: int) -> QuerySet | None:
@@ -86,7 +107,7 @@ def sibling_nodes(events: list[QuerySet[AuditEvent]], size: int) -> QuerySet | N
             ]
         siblings = _union(wanted)
         branches.append(
-            MerkleNode.objects.filter(level=level, index__in=siblings)
+            MerkleNode.objects.filter(among("index", siblings), level=level)
             .order_by()
             .annotate(start=F("index").bitrightshift(1).bitleftshift(level + 1))
             .values_list("level", "index", "hash", "start")
