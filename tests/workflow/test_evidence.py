@@ -32,7 +32,7 @@ from workflow.evidence import verify as verifier
 from workflow.evidence.export import event_bytes
 from workflow.evidence.proofs import ProofStream, block_events, sibling_nodes
 from workflow.merkle import leaf_hash, verify_inclusion
-from workflow.models import AuditEvent, AuditVerb, ReturnReason
+from workflow.models import AuditEvent, AuditVerb, Delivery, ReturnReason
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 VERIFY = ROOT / "workflow" / "evidence" / "verify.py"
@@ -988,3 +988,20 @@ def test_a_bundle_that_cannot_be_written_is_named_and_leaves_nothing(world, chai
     assert str(refused.value) == f"无法写入 {out}：No such file or directory"
     assert not (tmp_path / "missing").exists()
     assert not (tmp_path / "checkpoints").exists()  # named before anything was signed
+
+
+def test_deliveries_routed_after_their_dispatch_was_recalled_verify_as_withdrawn(world, key, settings, tmp_path):
+    """A cover letter still being routed when the delivery it forwards is recalled: its remaining
+    deliveries are created withdrawn (their DELIVERIES_CREATED event names the recall)."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    telegram, _ = issue(world.zzb, world.department, main=[world.education])
+    received = delivery_of(telegram, world.education)
+    cover, dispatch = forward(world.jygw, received, main=[world.groups["各高校党委"]], route=False)
+    services.delivery_recall(actor=world.zzb, delivery_id=received.pk, reason="发错")
+    services.dispatch_route(dispatch_id=dispatch.pk)
+    assert set(Delivery.objects.filter(document=cover).values_list("state", flat=True)) == {"recalled"}
+    path = _export(telegram, tmp_path / "routed-late.zip")
+    code, output = _verify(path)
+    assert code == 0, output
+    lines = output.splitlines()
+    assert "    送达 2 个单位（主送 2）：已撤回 2" in lines

@@ -19,7 +19,7 @@ proof with `audit_tree.inclusion_proof`.
 """
 
 import bisect
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from django.db import connection
 from django.db.models import BooleanField, F, Func, Q, QuerySet
@@ -224,9 +224,3 @@ class ProofStream:
             missing = {"level": level, "index": index}
             raise TreeError(_("默克尔树表缺少子树（第 %(level)s 层第 %(index)s 个）") % missing)
         return found
-
-
-def chain_paths(proofs: ProofStream, seqs: Iterable[int]) -> Iterator[list[bytes]]:
-    """The audit path of each event of `seqs` (increasing)."""
-    for seq in seqs:
-        yield proofs.path(seq - 1)

@@ -197,10 +197,6 @@ def event_hash(
     return hashlib.sha256(_CANONICAL.encode(body).encode("utf-8")).hexdigest()
 
 
-def _leaf(data: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + data).digest()
-
-
 def _node(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
@@ -784,10 +780,12 @@ class Verifier:
                 raise Failure(where, "payload.unit_ids 不对")
             created = self.created.setdefault(document, {})
             dispatch = _int(where, object_id)
+            # Created after the dispatch was recalled (routing met the recall): withdrawn at once.
+            recall = payload.get("recall_id")
             for unit_id in units:
                 if unit_id in created:
                     raise Failure(where, f"单位 {unit_id} 的送达被创建了两次")
-                created[unit_id] = (dispatch, occurred_at, seq)
+                created[unit_id] = (dispatch, occurred_at, seq, recall)
         elif verb == "DELIVERY_READ":
             self.opened.setdefault(_int(where, object_id), occurred_at)
         elif verb == "DELIVERY_REMINDED":
@@ -915,8 +913,8 @@ class Verifier:
             raise Failure(where, f"document_id：公文 {document_id} 不在本链中")
         if record["role"] not in ROLES:
             raise Failure(where, f"role：{record['role']} 不是主送或抄送")
-        self._created(where, record, document)
-        state = self._state(where, record)
+        withdrawn_at_creation = self._created(where, record, document)
+        state = self._state(where, record, withdrawn_at_creation)
         self._receipt(where, record, document)
         self.deliveries_count += 1
         self.delivery_unit[pk] = (unit, document_id, state)
@@ -971,14 +969,17 @@ class Verifier:
             raise Failure(f"events.jsonl（事件 #{seq}）", f"签收事件所说的送达 {delivery} 或其回执不在包中")
         for document_id, created in self.created.items():
             if created and document_id in documents and documents[document_id]["depth"] is not None:
-                unit, (_dispatch, _at, seq) = next(iter(created.items()))
+                unit, (_dispatch, _at, seq, _recall) = next(iter(created.items()))
                 raise Failure(
                     f"deliveries.jsonl（公文 {documents[document_id]['number']}）",
                     f"事件 #{seq} 为单位 {unit} 创建的送达不在包中",
                 )
 
-    def _created(self, where: str, record: dict, document: dict) -> None:
+    def _created(self, where: str, record: dict, document: dict) -> tuple[int, int] | None:
+        """Check the delivery against the event that created it; (recall, seq) when it was created
+        withdrawn (its dispatch recalled while it was being routed)."""
         pk, unit = record["id"], record["unit_id"]
+        recalled = None
         registered = self.registered.pop(pk, None)
         if registered is not None:
             seq, at, reg_unit, reg_document, dispatch = registered
@@ -988,22 +989,25 @@ class Verifier:
             created = self.created.get(record["document_id"], {}).pop(unit, None)
             if created is None:
                 raise Failure(where, "unit_id：没有创建这份送达的事件（DELIVERIES_CREATED），或它在包中出现了两次")
-            dispatch, at, seq = created
+            dispatch, at, seq, recall = created
             if dispatch != record["dispatch_id"]:
                 raise Failure(where, f"dispatch_id：与创建事件 #{seq} 的分发 {dispatch} 不符")
+            if recall is not None:
+                recalled = (recall, seq)
         else:
-            return
+            return None
         if record["created_at"] is None or record["created_at"] > at:
             raise Failure(where, f"created_at：晚于创建它的事件（{at}）")
         deadlines = self.deadlines.get(record["document_id"])
         issued_with = (record["deadline_sign_for"], record["deadline_complete"])
         if deadlines is not None and registered is None and issued_with != deadlines:
             raise Failure(where, "deadline_sign_for/deadline_complete：与公文印发事件记下的时限不符")
+        return recalled
 
-    def _state(self, where: str, record: dict) -> str:
+    def _state(self, where: str, record: dict, withdrawn_at_creation: tuple[int, int] | None = None) -> str:
         pk = record["id"]
         signed = pk in self.signed
-        withdrawn = self.withdrawn.get(pk)
+        withdrawn = self.withdrawn.get(pk) or withdrawn_at_creation
         returned = self.returned.get(pk)
         completed = self.completed.get(pk)
         if withdrawn is not None:
