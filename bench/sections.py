@@ -6,10 +6,14 @@ HTTP through gunicorn. Only the directory of units is built in bulk (tests/bulk.
 chain is topped up to its benchmark length with valid events written by COPY (see audit_verify).
 """
 
+import datetime
 import http.client
 import json
 import os
+import re
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -21,6 +25,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -33,10 +39,11 @@ from units.models import NumberPrefix, RecipientGroup, Role, Unit
 from workflow import services
 from workflow.access import access_chain
 from workflow.api import api_token_for
-from workflow.audit import _AUDIT_LOCK_KEY, GENESIS_HASH, audit_verify, event_hash
+from workflow.audit import _AUDIT_LOCK_KEY, GENESIS_HASH, audit_record_many, audit_verify, event_hash
 from workflow.audit_tree import consistency_proof, inclusion_proof, tree_extend, tree_head
 from workflow.checkpoints import checkpoint_write, key_generate
 from workflow.enqueue import ROUTE_DISPATCH
+from workflow.evidence.export import VERIFIER
 from workflow.merkle import MemoryTree
 from workflow.models import AuditEvent, AuditVerb, Delivery, Dispatch, MerkleNode, Notification, Receipt
 from workflow.selectors import chain_for_document
@@ -53,6 +60,8 @@ FULL = {
     "receipts_rounds": 3,
     "chain_large": [10, 5, 1_000, 5, 1_000, 5, 2_000],
     "audit_events": 100_000,
+    # The evidence bundle's two chains: 10,010 and 100,010 deliveries over four levels, all signed.
+    "evidence_chains": [[10, 5, 100, 5, 100, 5, 1_800], [10, 5, 1_000, 5, 1_000, 5, 18_000]],
 }
 QUICK = {
     "fanout_sizes": [100, 1_000, 5_000],
@@ -66,8 +75,10 @@ QUICK = {
     "receipts_rounds": 3,
     "chain_large": [10, 3, 100, 3, 100, 3, 200],
     "audit_events": 10_000,
+    "evidence_chains": [[10, 3, 100, 3, 100, 3, 300], [10, 3, 300, 3, 300, 3, 1_500]],
 }
 CHAIN_SMALL = [10, 3, 10, 3, 10, 3, 10]  # 10 + 30 + 30 + 30 = 100 deliveries over 4 levels
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class Bench:
@@ -111,6 +122,8 @@ def run_all(args, workdir: Path) -> dict:
         results["chain_view"] = chain_view(bench)
     if "audit_verify" in wanted:
         results["audit_verify"] = audit(bench)
+    if "evidence" in wanted:
+        results["evidence"] = evidence(bench)
     if bench.largest_dispatch is not None:
         results["recall"] = recall(bench)
     one, five, _fifteen = os.getloadavg()
@@ -587,13 +600,13 @@ def receipts(bench: Bench) -> dict:
 # --- the chain view -----------------------------------------------------------------------------
 
 
-def _build_chain(bench: Bench, shape: list[int], label: str) -> tuple[Document, int]:
+def _build_chain(bench: Bench, shape: list[int], label: str, offset: int | None = None) -> tuple[Document, int]:
     """A forwarding tree through the services: [first level, (forwarders, recipients each) × 3].
 
     Returns the root document and the number of deliveries in the tree.
     """
     world = bench.world
-    offset = {"small": 0, "large": 20_000}[label] % max(1, len(bench.pool))
+    offset = ({"small": 0, "large": 20_000}[label] if offset is None else offset) % max(1, len(bench.pool))
     pool = bench.pool[offset:] + bench.pool[:offset]
     first = Unit.objects.filter(pk__in=pool[: shape[0]])
     root = services.document_draft(
@@ -815,3 +828,176 @@ def _audit_tree(bench: Bench, events: int) -> dict:
         "∝ events since",
     )
     return result
+
+
+# --- the evidence bundle ------------------------------------------------------------------------
+
+
+def _sign_everything(root: Document) -> int:
+    """Sign for every pending delivery of the chain at `root`, each by its unit's clerk, writing what
+    delivery_sign_for writes (the move to 已签收 with its reading, the receipt, the DELIVERY_SIGNED
+    event with the receipt, digest and time) in one transaction, the events through the audit log's
+    own writer: a national notice's sign-fors without 10^5 requests."""
+    from documents.models import Enclosure
+
+    chain = Enclosure.objects.filter(enclosed=root, cover__state=Document.State.ISSUED).values("cover_id")
+    pending = list(
+        Delivery.objects.filter(document__in=chain, state=Delivery.State.PENDING)
+        .order_by("id")
+        .values_list("id", "unit_id", "document_id", "document__digest", "unit__group__user")
+    )
+    now = timezone.now()
+    signed_at = now.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    with transaction.atomic():
+        Delivery.objects.filter(pk__in=[row[0] for row in pending]).update(
+            state=Delivery.State.SIGNED,
+            signed_at=now,
+            read_at=Coalesce("read_at", Value(now)),
+            read_by=Coalesce(
+                "read_by", Subquery(get_user_model().objects.filter(groups__unit=OuterRef("unit_id")).values("pk")[:1])
+            ),
+        )
+        receipts = Receipt.objects.bulk_create(
+            [
+                Receipt(delivery_id=pk, unit_id=unit, signed_by_id=clerk, signed_at=now, content_digest=digest)
+                for pk, unit, _document, digest, clerk in pending
+            ],
+            batch_size=5000,
+        )
+        audit_record_many(
+            [
+                {
+                    "actor": _Actor(clerk),
+                    "verb": AuditVerb.DELIVERY_SIGNED,
+                    "object_type": "Delivery",
+                    "object_id": pk,
+                    "unit": unit,
+                    "document": document,
+                    "payload": {"receipt_id": receipt.pk, "content_digest": digest, "signed_at": signed_at},
+                }
+                for (pk, unit, document, digest, clerk), receipt in zip(pending, receipts, strict=True)
+            ]
+        )
+    return len(pending)
+
+
+class _Actor:
+    """Who acted, by id (audit_record_many reads `pk`)."""
+
+    def __init__(self, pk: int):
+        self.pk = pk
+
+
+def _run_measured(command: list[str], env: dict, workdir: Path) -> tuple[float, int, str]:
+    """Run a child process: its wall-clock seconds, its peak RSS (sampled every 20 ms) and its output."""
+    output = workdir / "output.txt"
+    started = time.perf_counter()
+    with output.open("wb") as sink:
+        # Our own interpreter running manage.py or verify.py, with arguments built here.
+        child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)  # noqa: S603
+        process, peak = psutil.Process(child.pid), 0
+        while child.poll() is None:
+            try:
+                peak = max(peak, process.memory_info().rss)
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.02)
+    seconds = time.perf_counter() - started
+    printed = output.read_text()
+    if child.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({child.returncode}): {printed[-2000:]}")
+    return seconds, peak, printed
+
+
+def evidence(bench: Bench) -> dict:
+    """The evidence bundle of a chain at two sizes, every delivery signed: `manage.py export_evidence`
+    and `python verify.py` as an operator and an auditor run them, each in a process of its own."""
+    print("evidence: export_evidence and verify.py over two chains, every delivery signed", flush=True)
+    workdir = bench.workdir / "evidence"
+    workdir.mkdir(exist_ok=True)
+    key = workdir / "signing.key"
+    key_generate(key)
+    # A directory and key of its own (the audit section's, if it ran, has checkpoints of another key).
+    settings.AUDIT_SIGNING_KEY_FILE, settings.AUDIT_PUBLIC_KEY_FILE = str(key), ""
+    settings.AUDIT_CHECKPOINT_DIR = str(workdir / "checkpoints")
+    settings.AUDIT_CHECKPOINT_URL, settings.AUDIT_CHECKPOINT_EMAILS = "", []
+    env = {
+        **os.environ,
+        "AUDIT_SIGNING_KEY_FILE": settings.AUDIT_SIGNING_KEY_FILE,
+        "AUDIT_PUBLIC_KEY_FILE": "",
+        "AUDIT_CHECKPOINT_DIR": settings.AUDIT_CHECKPOINT_DIR,
+        "AUDIT_CHECKPOINT_URL": "",
+        "AUDIT_CHECKPOINT_EMAILS": "",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    # What any run of verify.py pays before it reads a byte: the interpreter and its imports.
+    startup, _rss, _printed = _run_measured(
+        [sys.executable, "-c", "import argparse, json, zipfile, cryptography.hazmat.primitives.asymmetric.ed25519"],
+        env,
+        workdir,
+    )
+    points = []
+    for number, shape in enumerate(bench.sizes["evidence_chains"]):
+        root, deliveries = _build_chain(bench, shape, "evidence", offset=40_000 + number * 7_919)
+        _sign_everything(root)
+        root.refresh_from_db()
+        started = time.perf_counter()
+        checkpoint_write()
+        checkpoint_seconds = time.perf_counter() - started
+        out = workdir / f"chain-{deliveries}.zip"
+        export_seconds, export_rss, printed = _run_measured(
+            [sys.executable, "manage.py", "export_evidence", root.number, str(out)], env, workdir
+        )
+        counts = re.search(r"(\d+) deliveries, (\d+) receipts, (\d+) events", printed)
+        verify_seconds, verify_rss, verified = _run_measured([sys.executable, str(VERIFIER), str(out)], env, workdir)
+        if not verified.startswith("核验通过 ok"):
+            raise RuntimeError(f"verify.py: {verified[:500]}")
+        events = int(counts.group(3))
+        point = {
+            "deliveries": int(counts.group(1)),
+            "receipts": int(counts.group(2)),
+            "events": events,
+            "checkpoint_seconds": round(checkpoint_seconds, 3),
+            "export_seconds": round(export_seconds, 3),
+            "export_peak_rss_mb": round(export_rss / 2**20, 1),
+            "bundle_bytes": out.stat().st_size,
+            "bytes_per_delivery": round(out.stat().st_size / int(counts.group(1)), 1),
+            "verify_seconds": round(verify_seconds, 3),
+            "verify_events_per_second": round(events / verify_seconds),
+            "verify_events_per_second_after_startup": round(events / max(verify_seconds - startup, 1e-6)),
+            "verify_peak_rss_mb": round(verify_rss / 2**20, 1),
+        }
+        points.append(point)
+        bench.row(
+            f"evidence bundle, {point['deliveries']:,} deliveries, {events:,} events",
+            f"export {export_seconds:.2f} s ({point['export_peak_rss_mb']} MB), {point['bundle_bytes'] / 2**20:.1f} MB",
+            "",
+        )
+        bench.row(
+            f"verify.py over it ({point['verify_peak_rss_mb']} MB)",
+            f"{point['verify_events_per_second']:,} events/s ({verify_seconds:.2f} s; "
+            f"{point['verify_events_per_second_after_startup']:,}/s after its {startup:.2f} s start)",
+            "≥ 50,000 events/s",
+        )
+        out.unlink()
+    small, large = points
+    # Linear: a fixed part (verify.py, the key, the checkpoint, README) and so many bytes a delivery.
+    per_delivery = (large["bundle_bytes"] - small["bundle_bytes"]) / (large["deliveries"] - small["deliveries"])
+    growth = {
+        "deliveries": round(large["deliveries"] / small["deliveries"], 2),
+        "bytes": round(large["bundle_bytes"] / small["bundle_bytes"], 2),
+        "bytes_per_added_delivery": round(per_delivery, 1),
+        "fixed_bytes": round(small["bundle_bytes"] - per_delivery * small["deliveries"]),
+    }
+    bench.row(
+        "bundle growth, large / small",
+        f"{growth['bytes']}x bytes for {growth['deliveries']}x deliveries: "
+        f"{growth['fixed_bytes'] / 1024:.0f} KiB + {per_delivery:.0f} B a delivery",
+        "linear",
+    )
+    return {
+        "points": points,
+        "growth": growth,
+        "verify_startup_seconds": round(startup, 3),
+        **{f"large_{key}": value for key, value in large.items()},
+    }

@@ -26,6 +26,7 @@ urlpatterns = [
     path("documents/<int:pk>/chain/", chains.chain, name="chain"),
     path("documents/<int:pk>/chain.json", chains.chain_json, name="chain-json"),
     path("documents/<int:pk>/chain.csv", chains.chain_csv, name="chain-csv"),
+    path("documents/<int:pk>/evidence.zip", chains.chain_evidence, name="chain-evidence"),
     path("attachments/<int:pk>/", documents.attachment_download, name="attachment"),
     path("units/search/", documents.unit_search, name="unit-search"),
     path("notifications/", notifications.notifications, name="notifications"),

@@ -49,6 +49,7 @@ MATRIX = {
     "chain": OBJECT,
     "chain-json": OBJECT,
     "chain-csv": OBJECT,
+    "chain-evidence": OBJECT,
     "attachment": OBJECT,
     "outbox": OBJECT,  # ?unit= names a unit; without it, the person's first unit
     "inbox": OWN,
@@ -152,6 +153,7 @@ def _urls(scenario, world, handling):
         ("get", reverse("chain", args=[telegram.pk]), None),
         ("get", reverse("chain-json", args=[telegram.pk]), None),
         ("get", reverse("chain-csv", args=[telegram.pk]), None),
+        ("get", reverse("chain-evidence", args=[telegram.pk]), None),
         ("get", reverse("attachment", args=[scenario["attachment"].pk]), None),
         # 打印 / PDF (the cover is still a draft: its own unit's people alone may print it).
         ("get", reverse("delivery-pdf", args=[received.pk]), None),

@@ -5,7 +5,7 @@ import datetime
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from web.forms import ChainAsOfForm, ListSearchForm
 from web.selectors import chain_list_for_user, chain_page
 from web.views.common import door
+from workflow import evidence
 from workflow.access import (
     access_chain,
 )
@@ -150,4 +151,20 @@ def chain_csv(request, pk: int):
                     _local(delivery.completed_at),
                 ]
             )
+    return response
+
+
+@login_required
+@require_GET
+@door
+def chain_evidence(request, pk: int):
+    """The chain's evidence bundle (workflow.evidence), streamed; 409 naming why when it cannot be
+    made now (no checkpoint covers the chain's newest events, and no signing key is configured)."""
+    export = evidence.EvidenceExport(access_chain(request.user, pk))
+    try:
+        export.prepare()
+    except evidence.EvidenceError as error:
+        return HttpResponse(error.message, content_type="text/plain; charset=utf-8", status=409)
+    response = StreamingHttpResponse(export.chunks(), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="evidence-{pk}.zip"'
     return response
