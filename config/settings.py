@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "documents",
     "workflow",
     "web",
+    "api",
 ]
 
 MIDDLEWARE = [

@@ -13,7 +13,7 @@ from documents.models import Urgency
 from units.errors import InvalidInput
 from workflow.audit import audit_record
 from workflow.models import AuditVerb, CalendarDay, ClockUnit, DeadlinePolicy
-from workflow.services.directory import _require_administrator
+from workflow.services.directory import require_administrator
 
 # A clock longer than this is a typing mistake, not a policy.
 _LIMITS = {ClockUnit.MINUTES: 60 * 24 * 30, ClockUnit.HOURS: 24 * 30, ClockUnit.WORKING_DAYS: 250}
@@ -39,7 +39,7 @@ def deadline_policy_set(
     complete_unit: str,
 ) -> DeadlinePolicy:
     """Set the sign-for and completion clocks of one urgency (for documents issued from now on)."""
-    _require_administrator(actor)
+    require_administrator(actor)
     if urgency not in Urgency.values:
         raise InvalidInput(_("紧急程度“%(value)s”不存在。") % {"value": urgency})
     _check_clock(sign_for_amount, sign_for_unit, _("签收时限"))
@@ -66,7 +66,7 @@ def calendar_day_set(
     *, actor: AbstractBaseUser | None, date: datetime.date, is_working_day: bool, name: str = "", source: str = ""
 ) -> CalendarDay:
     """Make a date a holiday (放假) or a working weekend day (调休上班); replaces what it was."""
-    _require_administrator(actor)
+    require_administrator(actor)
     name, source = " ".join(name.split()), " ".join(source.split())
     if is_working_day and date.weekday() < 5:
         raise InvalidInput(_("%(date)s是工作日（周一至周五），不需要设为调休上班。") % {"date": date.isoformat()})
@@ -88,7 +88,7 @@ def calendar_day_set(
 
 def calendar_day_remove(*, actor: AbstractBaseUser | None, date: datetime.date) -> bool:
     """Make a date an ordinary day of the week again. False (nothing recorded) when it was one."""
-    _require_administrator(actor)
+    require_administrator(actor)
     with transaction.atomic():
         day = CalendarDay.objects.select_for_update().filter(date=date).first()
         if day is None:

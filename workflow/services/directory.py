@@ -20,7 +20,7 @@ from workflow.audit import audit_record
 from workflow.models import AuditVerb
 
 
-def _require_administrator(actor: AbstractBaseUser | None) -> None:
+def require_administrator(actor: AbstractBaseUser | None) -> None:
     if actor is not None and not (actor.is_active and actor.is_superuser):
         raise NotAllowed(_("只有系统管理员可以维护单位目录和角色。"))
 
@@ -42,7 +42,7 @@ def unit_create(
     Errors: InvalidInput for an empty or duplicate name, a non-Mongolian Mongolian name, a prefix
     already used by another unit.
     """
-    _require_administrator(actor)
+    require_administrator(actor)
     name, short_name = name.strip(), short_name.strip() or name.strip()
     if not name:
         raise InvalidInput(_("单位全称不能为空。"))
@@ -94,7 +94,7 @@ def unit_sign_off_policy_set(*, actor: AbstractBaseUser | None, unit: Unit, allo
     Off by default: 核稿 and 签发 by two people. Returns False when the unit already had that policy
     (nothing written). Errors: NotAllowed (not an administrator).
     """
-    _require_administrator(actor)
+    require_administrator(actor)
     with transaction.atomic():
         changed = (
             Unit.objects.filter(pk=unit.pk)
@@ -116,7 +116,7 @@ def unit_sign_off_policy_set(*, actor: AbstractBaseUser | None, unit: Unit, allo
 
 def unit_add_member(*, actor: AbstractBaseUser | None, unit: Unit, user: AbstractBaseUser) -> bool:
     """Make a person a member of a unit. Returns False (and records nothing) when they already are."""
-    _require_administrator(actor)
+    require_administrator(actor)
     with transaction.atomic():
         if unit.group.user_set.filter(pk=user.pk).exists():
             return False
@@ -133,7 +133,7 @@ def unit_add_member(*, actor: AbstractBaseUser | None, unit: Unit, user: Abstrac
 
 
 def unit_remove_member(*, actor: AbstractBaseUser | None, unit: Unit, user: AbstractBaseUser) -> bool:
-    _require_administrator(actor)
+    require_administrator(actor)
     with transaction.atomic():
         if not unit.group.user_set.filter(pk=user.pk).exists():
             return False
@@ -163,7 +163,7 @@ def role_grant(
     member first. An auditor need not be a member (auditors usually sit in an inspection office).
     Returns False when the grant already existed.
     """
-    _require_administrator(actor)
+    require_administrator(actor)
     if role not in Role.values:
         raise InvalidInput(_("角色“%(role)s”不存在。") % {"role": role})
     if (user is None) == (group is None):
@@ -198,7 +198,7 @@ def role_revoke(
     user: AbstractBaseUser | None = None,
     group: Group | None = None,
 ) -> bool:
-    _require_administrator(actor)
+    require_administrator(actor)
     if (user is None) == (group is None):
         raise InvalidInput(_("角色必须从一个人或一个组收回。"))
     holder = user if user is not None else group
@@ -230,7 +230,7 @@ def recipient_group_save(
     *, actor: AbstractBaseUser | None, owner: Unit, name: str, members: Iterable[Unit]
 ) -> RecipientGroup:
     """Create or replace a recipient group (收文对象组) of a unit with exactly these member units."""
-    _require_administrator(actor)
+    require_administrator(actor)
     name = name.strip()
     members = list(members)
     if not name:
@@ -257,7 +257,7 @@ def number_series_set(*, actor: AbstractBaseUser | None, prefix: str, year: int,
     For an office adopting the system mid-year. Refuses to move a series back below a number that
     was already issued in it (that would hand out the same number twice).
     """
-    _require_administrator(actor)
+    require_administrator(actor)
     if last_serial < 0:
         raise InvalidInput(_("序号不能为负数。"))
     with transaction.atomic():
