@@ -450,6 +450,36 @@ def test_any_byte_of_any_file_changed_fails_naming_the_file(bundle, tmp_path):
     assert tried > 300
 
 
+@pytest.mark.parametrize(
+    "reencode",
+    [
+        lambda value: json.dumps(value, ensure_ascii=False, sort_keys=True),  # with spaces
+        lambda value: json.dumps(value, ensure_ascii=True, sort_keys=True, separators=(",", ":")),  # \\u escapes
+        lambda value: json.dumps(  # the payload's keys in reverse order
+            [*value[:8], dict(reversed(value[8].items())), value[9]], ensure_ascii=False, separators=(",", ":")
+        ),
+    ],
+    ids=["spaces", "escapes", "unsorted"],
+)
+def test_an_event_written_in_another_json_form_fails_at_that_event(bundle, tmp_path, reencode):
+    """The same values in other bytes: the log hashed the canonical bytes, so the line's hash has no
+    proof (verify.py holds a line to its bytes by its hash, not by re-encoding it)."""
+    entries = _entries(bundle)
+    lines = entries["events.jsonl"].split(b"\n")
+    # An event with non-ASCII text and payload keys, so that every form differs; not the newest
+    # (lines[-1] is the empty rest after the last newline), whose hash is also the checkpoint's head.
+    number = next(n for n, line in enumerate(lines[:-2]) if not line.isascii() and len(json.loads(line)[8]) >= 2)
+    value = json.loads(lines[number])
+    changed = reencode(value).encode()
+    assert changed != lines[number]
+    lines[number] = changed
+    tampered = _with_manifest({**entries, "events.jsonl": b"\n".join(lines)})
+    failure = _failure(_write(tmp_path / "tampered.zip", tampered))
+    assert failure is not None
+    assert failure.where.startswith(f"events.jsonl 第 {number + 1} 行（事件 #{value[0]}）"), str(failure)
+    assert failure.problem.startswith("包含证明不成立"), str(failure)
+
+
 # Each kind of record, and what the failure names: the file and its record.
 RECORDS = [
     ("events.jsonl", r"^events\.jsonl 第 \d+ 行"),

@@ -60,9 +60,10 @@ What a bundle holds (format gongwen-evidence/1): a zip whose entries are
                         "size"}, …every other entry], "format"}: JSON, keys sorted, indented by 1
 
 Times are UTC, "YYYY-MM-DDTHH:MM:SS.ffffffZ"; the summary prints them in Beijing time. The .jsonl
-files are written as canonical JSON (keys sorted, no whitespace, non-ASCII kept); events.jsonl,
-the manifest and the checkpoint must be exactly that, byte for byte, the other records' fields are
-checked one by one.
+files are written as canonical JSON (keys sorted, no whitespace, non-ASCII kept). An event's line
+is held to its bytes by its hash (the log hashed exactly those bytes, so a line re-encoded in any
+other form has another hash and no proof); the manifest and the checkpoint must be canonical byte
+for byte; the other records' fields are checked one by one.
 
 What is checked, in this order; the first thing that does not hold ends the run (exit 1):
  1. the manifest lists every entry but itself, once, and every entry it lists is there; each
@@ -71,7 +72,7 @@ What is checked, in this order; the first thing that does not hold ends the run 
  2. the checkpoint's Ed25519 signature with the bundled key of its key_id;
  3. every document: its serialisation hashes to its digest, its number is its record's, its
     enclosures' digests are those of the enclosed documents' serialisations;
- 4. every event: its line is canonical, its hash (SHA-256 of the line) links to the event before it
+ 4. every event: its hash (SHA-256 of the line) links to the event before it
     where both are in the bundle, and its inclusion proof leads to the checkpoint's root (RFC 9162
     §2.1.3.2); the event of seq tree_size has the checkpoint's head_hash;
  5. every document is the one its DOCUMENT_ISSUED (or DOCUMENT_REGISTERED) event fixed: digest,
@@ -313,19 +314,17 @@ def _text(name: str, number: int, line: bytes) -> str:
         raise Failure(f"{name} 第 {number} 行", "不是 UTF-8 文本") from None
 
 
-def _parsed(entry: "_Entry", *, canonical: bool = False):
+def _parsed(entry: "_Entry"):
     """(line number, line, its JSON value) of each line of a .jsonl entry, parsed a piece (a
-    thousand lines or so) at a time; with `canonical`, each line must be exactly the canonical
-    JSON of its value — events.jsonl: the hash, recomputed from the fields in workflow/audit.py's
-    canonical form (event_hash), is the hash of the line. A piece that does not parse whole (or is
-    not canonical) is parsed line by line, to name the first line that does not hold."""
-    loads, encode = json.loads, _CANONICAL.encode
+    thousand lines or so) at a time. A piece that does not parse whole is parsed line by line, to
+    name the first line that does not hold."""
+    loads = json.loads
     for first, lines in entry.batches():
         values = None
         try:
             whole = "[" + b",".join(lines).decode("utf-8") + "]"
             values = loads(whole)
-            if type(values) is not list or len(values) != len(lines) or (canonical and encode(values) != whole):
+            if type(values) is not list or len(values) != len(lines):
                 values = None
         except (UnicodeDecodeError, ValueError):
             values = None
@@ -334,15 +333,12 @@ def _parsed(entry: "_Entry", *, canonical: bool = False):
             continue
         for number, line in enumerate(lines, first):
             where = f"{entry.name} 第 {number} 行"
-            value = _record(where, _text(entry.name, number, line))
-            if canonical and encode(value) != line.decode("utf-8"):
-                raise Failure(where, "不是审计哈希所覆盖的规范形式：被改动过")
-            yield number, line, value
+            yield number, line, _record(where, _text(entry.name, number, line))
 
 
 def _record(where: str, text: str):
-    """A record of a .jsonl file. Its fields are checked one by one afterwards; only events.jsonl,
-    whose bytes are what the log hashes, must be canonical to the byte."""
+    """A record of a .jsonl file. Its fields are checked one by one afterwards (an event's bytes by
+    its hash)."""
     try:
         return json.loads(text)
     except ValueError as error:
@@ -714,7 +710,7 @@ class Verifier:
         counts, subtree, check, take = paths.counts, paths.subtree, paths.check, proofs.take
         signed, fact = self.signed, self._fact
         last_seq, last_hash, events = 0, GENESIS_HASH, 0
-        for number, line, body in _parsed(entry, canonical=True):
+        for number, line, body in _parsed(entry):
             if type(body) is not list or len(body) != 10:
                 raise Failure(f"events.jsonl 第 {number} 行", "不是 10 个字段的审计事件")
             seq, occurred_at, actor, unit, verb, object_type, object_id, document, payload, prev_hash = body
