@@ -480,6 +480,47 @@ def test_an_event_written_in_another_json_form_fails_at_that_event(bundle, tmp_p
     assert failure.problem.startswith("包含证明不成立"), str(failure)
 
 
+def _proof_flipped(entries: dict[str, bytes], position: int) -> dict[str, bytes]:
+    proofs = bytearray(entries["proofs.bin"])
+    proofs[position] ^= 0x01
+    return _with_manifest({**entries, "proofs.bin": bytes(proofs)})
+
+
+def test_the_proofs_checked_by_the_second_process_are_the_ones_named(bundle, tmp_path):
+    """proofs_checked, which verify.py runs in a second process: for the untouched bundle, the
+    manifest's digest of proofs.bin; for a flipped bit, the event whose proof it is."""
+    entries = _entries(bundle)
+    checkpoint = json.loads(entries["checkpoint.json"])
+    args = (checkpoint["tree_size"], bytes.fromhex(checkpoint["root_hash"]))
+    listed = {entry["name"]: entry for entry in json.loads(entries["manifest.json"])["files"]}
+
+    assert verifier.proofs_checked(str(bundle), *args) == (
+        "ok",
+        listed["proofs.bin"]["sha256"],
+        listed["proofs.bin"]["size"],
+    )
+    first = json.loads(entries["events.jsonl"].split(b"\n")[0])[0]
+    tampered = _write(tmp_path / "tampered.zip", _proof_flipped(entries, 0))
+    assert verifier.proofs_checked(str(tampered), *args) == (
+        "failure",
+        1,
+        f"events.jsonl 第 1 行（事件 #{first}）或它在 proofs.bin 中的包含证明",
+        "包含证明不成立：该事件不在检查点签名的审计日志中，或证明被改动过",
+    )
+
+
+def test_without_a_second_process_the_proofs_are_checked_here_with_the_same_answer(bundle, tmp_path, monkeypatch):
+    tampered = _write(tmp_path / "tampered.zip", _proof_flipped(_entries(bundle), 0))
+    expected = str(_failure(tampered))
+
+    def refused(*args, **kwargs):
+        raise OSError("no process may be started here")
+
+    monkeypatch.setattr(verifier.multiprocessing, "Process", refused)
+    assert str(_failure(tampered)) == expected
+    assert _failure(bundle) is None
+
+
 # Each kind of record, and what the failure names: the file and its record.
 RECORDS = [
     ("events.jsonl", r"^events\.jsonl 第 \d+ 行"),

@@ -93,6 +93,10 @@ audit log whose head the checkpoint's key signed at its time; unit and person na
 word at export time. What it cannot: that the key was not misused, nor that nothing happened after
 the checkpoint; compare the checkpoint with the copies sent elsewhere when it was made.
 
+The inclusion proofs are checked in a second process (multiprocessing, of the standard library)
+while this one reads the records, and here after them where no process can be started; the first
+failure named is the same either way.
+
 Exit status: 0 verified; 1 a check failed (the message names the file, the record and the field);
 2 the bundle could not be opened or the arguments are wrong.
 """
@@ -103,6 +107,8 @@ import binascii
 import datetime
 import hashlib
 import json
+import math
+import multiprocessing
 import re
 import sys
 import zipfile
@@ -410,6 +416,7 @@ class _Exact:
 
 class Bundle:
     def __init__(self, path: str):
+        self.path = path
         try:
             self.zip = zipfile.ZipFile(path)
         except (OSError, zipfile.BadZipFile) as error:
@@ -472,6 +479,102 @@ class Bundle:
 
     def seal_read(self, name: str, data: bytes) -> None:
         self.seal(name, hashlib.sha256(data).hexdigest(), len(data))
+
+
+# --- the inclusion proofs, in a process of their own ---------------------------------------------
+
+
+def _event_where(number: int, seq: int) -> str:
+    return f"events.jsonl 第 {number} 行（事件 #{seq}）"
+
+
+def proofs_checked(path: str, size: int, root: bytes) -> tuple:
+    """Every event's inclusion proof in proofs.bin against the checkpoint's root: what step 4 asks of
+    the proofs, apart from the rest of an event's checks, so that a second processor can do it while
+    the first reads the records (the proofs are a quarter of the work). Reads events.jsonl itself,
+    taking only each line's bytes and its seq, the number before the first comma.
+
+    ("ok", SHA-256 and size of proofs.bin), or ("failure", line number, where, problem) of the first
+    event whose proof does not hold (math.inf for what is wrong after the last event), or ("stop",
+    line number) at a line whose seq cannot be read this way — the other checks name it."""
+    try:
+        bundle = Bundle(path)
+        paths = _Paths(size, root)
+        proofs_entry = bundle.open("proofs.bin")
+        proofs = _Exact(proofs_entry)
+        sha256, counts, subtree, check, take = hashlib.sha256, paths.counts, paths.subtree, paths.check, proofs.take
+        at = 1
+        for first, lines in bundle.open("events.jsonl").batches():
+            for at, line in enumerate(lines, first):
+                try:
+                    seq = int(line[1 : line.index(b",")])
+                except ValueError:
+                    return ("stop", at)
+                if line[:1] != b"[" or not 0 < seq <= size:
+                    return ("stop", at)
+                m = subtree(seq - 1)
+                proof = take(32 * counts[m])
+                if proof is None:
+                    where = f"{_event_where(at, seq)}在 proofs.bin 中的包含证明"
+                    return ("failure", at, where, "proofs.bin 太短：包含证明缺失")
+                if not check(sha256(b"\x00" + sha256(line).digest()).digest(), seq - 1, proof, m):
+                    return (
+                        "failure",
+                        at,
+                        f"{_event_where(at, seq)}或它在 proofs.bin 中的包含证明",
+                        "包含证明不成立：该事件不在检查点签名的审计日志中，或证明被改动过",
+                    )
+        at = math.inf
+        if proofs.rest():
+            return ("failure", at, "proofs.bin", "末尾有多余的字节")
+    except Failure as failure:
+        # proofs.bin unreadable (at the event whose proof was being read, or after the last);
+        # what is wrong with events.jsonl itself the events' own checks name.
+        if failure.where == "proofs.bin":
+            return ("failure", at, failure.where, failure.problem)
+        return ("stop", at)
+    proofs_entry.stream.close()
+    return ("ok", proofs_entry.digest.hexdigest(), proofs_entry.size)
+
+
+def _proofs_send(path: str, size: int, root: bytes, connection) -> None:
+    connection.send(proofs_checked(path, size, root))
+    connection.close()
+
+
+class _Proofs:
+    """proofs_checked in a second process, started at once; its answer when asked. Where no second
+    process can be started (or it dies), the answer is computed here, the same function."""
+
+    def __init__(self, path: str, size: int, root: bytes):
+        self.args, self.answer = (path, size, root), None
+        try:
+            self.receiver, sender = multiprocessing.Pipe(duplex=False)
+            self.process = multiprocessing.Process(target=_proofs_send, args=(*self.args, sender), daemon=True)
+            self.process.start()
+            sender.close()
+        except OSError:
+            self.process = None
+
+    def result(self) -> tuple:
+        if self.answer is None:
+            if self.process is not None:
+                try:
+                    self.answer = self.receiver.recv()
+                except (EOFError, OSError):
+                    self.answer = None
+                self.process.join()
+            if self.answer is None:
+                self.answer = proofs_checked(*self.args)
+        return self.answer
+
+    def first(self, at: float, failure: "Failure") -> "Failure":
+        """The failure to name: the proofs' if it is at an earlier line than `failure` (at line `at`),
+        else `failure` (at one line, an event's own checks come before its proof's)."""
+        answer = self.result()
+        if answer[0] == "failure" and answer[1] < at:
+            return Failure(answer[2], answer[3])
+        return failure
 
 
 # --- the checks ----------------------------------------------------------------------------------
@@ -702,15 +805,34 @@ class Verifier:
     def read_events(self) -> None:
         checkpoint = self.checkpoint_data
         size, head = checkpoint["tree_size"], checkpoint["head_hash"]
-        paths = _Paths(size, bytes.fromhex(checkpoint["root_hash"]))
-        proofs_entry = self.bundle.open("proofs.bin")
-        proofs = _Exact(proofs_entry)
+        if "proofs.bin" not in self.bundle.listed:
+            raise Failure("proofs.bin", "包中没有这个文件")
+        proofs = _Proofs(self.bundle.path, size, bytes.fromhex(checkpoint["root_hash"]))
         entry = self.bundle.open("events.jsonl")
+        try:
+            self._events(entry, size, head)
+        except Failure as failure:
+            raise proofs.first(self._at, failure) from None
+        answer = proofs.result()
+        if answer[0] == "failure" and answer[1] != math.inf:
+            raise Failure(answer[2], answer[3])
+        entry.done()
+        if answer[0] == "failure":
+            raise Failure(answer[2], answer[3])
+        if answer[0] == "stop":  # a seq the events' checks accepted but the proofs could not read
+            raise Failure(f"events.jsonl 第 {answer[1]} 行", "seq 的写法不是审计日志的规范形式")
+        self.bundle.seal("proofs.bin", answer[1], answer[2])
+
+    def _events(self, entry: "_Entry", size: int, head: str) -> None:
+        """Each event's own checks and facts (its proof is proofs_checked's); self._at is the line
+        being checked when a Failure leaves (the line after the last one read, for one that does not
+        parse)."""
         sha256, time = hashlib.sha256, _TIME.fullmatch
-        counts, subtree, check, take = paths.counts, paths.subtree, paths.check, proofs.take
         signed, fact = self.signed, self._fact
         last_seq, last_hash, events = 0, GENESIS_HASH, 0
+        self._at = 1
         for number, line, body in _parsed(entry):
+            self._at = number  # a Failure from here on is this line's; from _parsed, the next one's
             if type(body) is not list or len(body) != 10:
                 raise Failure(f"events.jsonl 第 {number} 行", "不是 10 个字段的审计事件")
             seq, occurred_at, actor, unit, verb, object_type, object_id, document, payload, prev_hash = body
@@ -733,15 +855,6 @@ class Verifier:
             last_hash = digest.hex()
             if seq == size and last_hash != head:
                 raise Failure(self._event(number, seq), "哈希与检查点的 head_hash 不符")
-            m = subtree(seq - 1)
-            path = take(32 * counts[m])
-            if path is None:
-                raise Failure(f"{self._event(number, seq)}在 proofs.bin 中的包含证明", "proofs.bin 太短：包含证明缺失")
-            if not check(sha256(b"\x00" + digest).digest(), seq - 1, path, m):
-                raise Failure(
-                    f"{self._event(number, seq)}或它在 proofs.bin 中的包含证明",
-                    "包含证明不成立：该事件不在检查点签名的审计日志中，或证明被改动过",
-                )
             last_seq = seq
             events += 1
             if verb == "DELIVERY_SIGNED" and object_id.isdigit():
@@ -749,19 +862,17 @@ class Verifier:
                 delivery = int(object_id)
                 if delivery not in signed:
                     signed[delivery] = (seq, occurred_at, actor, unit, document, payload)
+                    self._at = number + 1
                     continue
             try:
                 fact(number, seq, occurred_at, actor, unit, verb, object_type, object_id, document, payload)
             except (TypeError, KeyError, AttributeError) as error:
                 raise Failure(self._event(number, seq), f"payload 字段类型不对（{error}）") from None
+            self._at = number + 1
         self.events = events
-        entry.done()
-        if proofs.rest():
-            raise Failure("proofs.bin", "末尾有多余的字节")
-        proofs_entry.done()
 
     def _event(self, number: int, seq: int) -> str:
-        return f"events.jsonl 第 {number} 行（事件 #{seq}）"
+        return _event_where(number, seq)
 
     def _fact(self, number, seq, occurred_at, actor, unit, verb, object_type, object_id, document, payload) -> None:
         where = self._event(number, seq)
