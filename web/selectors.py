@@ -20,7 +20,7 @@ from django.utils import timezone
 from documents.models import Attachment, Document, Enclosure
 from documents.rendering import PrintedPdf, enclosed_documents, print_pdf
 from units.models import NumberPrefix, RecipientGroup, Role, Unit
-from units.selectors import unit_list_for_member, unit_list_with_role
+from units.selectors import unit_list_directory, unit_list_for_member, unit_list_with_role
 from web import charts
 from workflow.access import chain_list_visible, enclosed_visibility
 from workflow.audit import GENESIS_HASH, event_hash
@@ -852,14 +852,8 @@ UNIT_SEARCH_LIMIT = 20
 
 
 def unit_list_matching(words: str, *, limit: int = UNIT_SEARCH_LIMIT) -> list[Unit]:
-    """Active units whose full or short name holds every word typed, in directory order: one query.
-
-    The directory of units is not secret: anyone signed in may address any active unit.
-    """
-    words_list = words.split()[:5]
-    if not words_list:
+    """Active units whose full or short name holds every word typed, in directory order: one query
+    (units.selectors.unit_list_directory; nothing when nothing was typed)."""
+    if not words.split():
         return []
-    units = Unit.objects.filter(is_active=True)
-    for word in words_list:
-        units = units.filter(Q(name__icontains=word) | Q(short_name__icontains=word))
-    return list(units.order_by("path")[:limit])
+    return list(unit_list_directory(words)[:limit])
