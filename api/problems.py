@@ -20,6 +20,7 @@ from django.http import Http404, JsonResponse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -167,9 +168,12 @@ def problem_response(request, problem: ProblemType, detail: str, *, headers: dic
     return Response(body, status=problem.status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
 
 
+@csrf_exempt
 def not_found_view(request, *args, **kwargs) -> JsonResponse:
     """Any path under /api/v1/ that names no route (an id that is not a number, a typo): the same
-    problem as a missing object, not the pages' HTML 404."""
+    problem as a missing object, not the pages' HTML 404. Whatever the method: like the API's views
+    (DRF exempts them), it takes no session, so a POST has no CSRF token to check and must not
+    get the pages' HTML 403 instead."""
     body = problem_body(request, NOT_FOUND, _("接口地址不存在。"))
     return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE, json_dumps_params={"ensure_ascii": False})
 

@@ -208,6 +208,18 @@ def test_a_path_that_names_no_route_is_a_problem_404(world, api, path):
     }
 
 
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_a_write_to_a_path_that_names_no_route_is_a_problem_404_not_a_csrf_page(world, nothing_written, method):
+    # Found by schemathesis: POST /api/v1/deliveries/null,null/sign-for met Django's CSRF check (an
+    # HTML 403) before the catch-all. The API takes no session, so there is no CSRF to check.
+    client = Client(enforce_csrf_checks=True)
+    with nothing_written():
+        response = getattr(client, method)("/api/v1/deliveries/null,null/sign-for", headers=bearer(world.imu))
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["type"] == "/api/v1/problems/not-found"
+
+
 def test_every_problem_type_is_described_at_its_uri(api):
     listed = api.get("/api/v1/problems").json()
     assert [problem["slug"] for problem in listed] == list(PROBLEM_TYPES)
