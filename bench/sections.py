@@ -532,7 +532,7 @@ def receipts(bench: Bench) -> dict:
         f"{bench.sizes['receipts_rounds']} rounds alternating with the bare view",
         flush=True,
     )
-    dispatch, deliveries = _deliveries_to_sign(bench, "签收压测")
+    dispatch, deliveries = _deliveries_to_sign(bench, "签收压测", bench.pool[-count:])
     clerks = dict(Unit.objects.filter(pk__in=bench.pool[-count:]).values_list("pk", "group__user"))
     users = get_user_model().objects.in_bulk(list(clerks.values()))
     tokens = {delivery_id: api_token_for(users[clerks[unit_id]]) for delivery_id, unit_id in deliveries}
@@ -563,7 +563,10 @@ def api_receipts(bench: Bench) -> dict:
         f"sent 3 times, in {bench.sizes['receipts_rounds']} rounds alternating with the bare view",
         flush=True,
     )
-    dispatch, deliveries = _deliveries_to_sign(bench, "接口签收压测")
+    # Units of its own: a client's service account joins its unit, and the other sections take a
+    # unit's one member for its clerk.
+    units = bulk_units(count, parent=bench.world.region, label="api", email_domain="bench.example.org")
+    dispatch, deliveries = _deliveries_to_sign(bench, "接口签收压测", units.unit_ids)
     started = time.monotonic()
     administrator = get_user_model().objects.filter(username="bench-admin").first()
     administrator = administrator or get_user_model().objects.create_superuser("bench-admin", password=None)
@@ -592,11 +595,10 @@ def api_receipts(bench: Bench) -> dict:
     return result
 
 
-def _deliveries_to_sign(bench: Bench, name: str) -> tuple[Dispatch, list[tuple[int, int]]]:
-    """A document issued and routed to the last receipts_deliveries units of the pool (each with
-    one clerk): its dispatch and its (delivery id, unit id) pairs."""
+def _deliveries_to_sign(bench: Bench, name: str, unit_ids: list[int]) -> tuple[Dispatch, list[tuple[int, int]]]:
+    """A document issued and routed to these units: its dispatch and its (delivery id, unit id) pairs."""
     group = RecipientGroup.objects.create(owner=bench.world.department, name=name)
-    group.members.set(bench.pool[-bench.sizes["receipts_deliveries"] :])
+    group.members.set(unit_ids)
     dispatch = services.document_issue(
         actor=bench.world.zzb, document=_signed_off(bench, main=[group], title=f"关于{name}的通知")
     )
