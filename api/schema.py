@@ -16,7 +16,7 @@ from drf_spectacular.utils import OpenApiParameter
 from api import problems
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import REPLAYED_HEADER
-from api.permissions import required_scope
+from api.permissions import required_scopes
 from api.serializers import ProblemSerializer
 
 
@@ -37,8 +37,9 @@ class BearerScheme(OpenApiAuthenticationExtension):
         }
 
     def get_security_requirement(self, auto_schema):
-        scope = required_scope(auto_schema.view, auto_schema.method)
-        return {self.name: [scope.value] if scope is not None else []}
+        # One requirement per scope that suffices (OpenAPI: any one of the listed requirements).
+        scopes = required_scopes(auto_schema.view, auto_schema.method)
+        return [{self.name: [scope.value]} for scope in scopes] or [{self.name: []}]
 
 
 ACCEPT_LANGUAGE = OpenApiParameter(

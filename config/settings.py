@@ -430,6 +430,13 @@ SPECTACULAR_SETTINGS = {
     "SORT_OPERATIONS": False,
     # The schema and the docs are public (they describe the API, they show no data).
     "SERVE_AUTHENTICATION": [],
+    "ENUM_NAME_OVERRIDES": {
+        "DeliveryState": "workflow.models.Delivery.State",
+        "DocumentState": "documents.models.Document.State",
+        "DocumentKind": "documents.elements.Kind",
+        "UnitKind": "units.models.Unit.Kind",
+        "NotificationKind": "workflow.models.Notification.Kind",
+    },
     # Swagger UI's files from drf-spectacular-sidecar, served by the app (no CDN).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
