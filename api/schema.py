@@ -98,7 +98,7 @@ class AutoSchema(openapi.AutoSchema):
             problems.NOT_ACCEPTABLE,
             problems.RATE_LIMITED,
         ]
-        if "{" in self.path:
+        if "{" in self.path or getattr(self.view, "may_be_not_found", False):
             kinds.append(problems.NOT_FOUND)
         if getattr(self.view, "may_be_withdrawn", False):
             kinds.append(problems.WITHDRAWN)

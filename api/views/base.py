@@ -21,6 +21,9 @@ class ApiView(GenericAPIView):
     required_scopes: dict[str, Scope] = {}
     # The door may answer 410 (withdrawn, with the stub): the schema lists it.
     may_be_withdrawn = False
+    # A query parameter names an object through a door (?unit= on the outbox), so a route without an
+    # id in its path may answer 404 too: the schema lists it.
+    may_be_not_found = False
 
     @classmethod
     def as_view(cls, **initkwargs):

@@ -169,7 +169,7 @@ class AttachmentContent(_FileView):
         operation_id="attachments_content",
         summary=_("下载附件"),
         description=_("公文的附件文件，经公文的访问控制；已撤回的返回 410 及存根。"),
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses={(200, "*/*"): OpenApiTypes.BINARY},
         tags=["deliveries"],
     )
     def get(self, request, pk: int):
@@ -181,7 +181,7 @@ class CompletionAttachmentContent(_FileView):
         operation_id="completion_attachments_content",
         summary=_("下载办结附件"),
         description=_("办结反馈（落实情况）的附件，给能看到该反馈的人：送达的双方、其审计，以及流转链上游的发文机关。"),
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses={(200, "*/*"): OpenApiTypes.BINARY},
         tags=["deliveries"],
     )
     def get(self, request, pk: int):

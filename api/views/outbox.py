@@ -35,6 +35,7 @@ class OutboxQuery(serializers.Serializer):
 class OutboxList(ApiView, ListAPIView):
     serializer_class = DispatchSerializer
     required_scopes = {"GET": Scope.READ}
+    may_be_not_found = True  # ?unit= of a unit the caller is not a member of
     pagination_class = cursor_ordered_by("-created_at", "-id")
 
     def get_queryset(self):

@@ -52,3 +52,12 @@ def test_the_docs_page_needs_no_cdn_and_no_inline_code(client, db):
     assert init.status_code == 200
     assert init["Content-Type"].startswith("application/javascript")
     assert "/api/v1/schema/" in init.content.decode()
+
+
+def test_what_schemathesis_found_is_documented(client, db):
+    # The outbox's ?unit= passes a door: a unit the caller is not a member of is a 404.
+    paths = client.get("/api/v1/schema/?format=json").json()["paths"]
+    assert "404" in paths["/api/v1/outbox"]["get"]["responses"]
+    # A file goes with its own content type (text/plain, application/pdf…), not as octet-stream.
+    for path in ("/api/v1/attachments/{id}/content", "/api/v1/completion-attachments/{id}/content"):
+        assert list(paths[path]["get"]["responses"]["200"]["content"]) == ["*/*"], path
