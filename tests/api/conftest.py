@@ -135,6 +135,7 @@ def scenario(world, settings, tmp_path):
         "pending": pending,
         "returned": returned,
         "completed": completed,
+        "completion_file": completed.completion.attachments.get(),
         "recalled": recalled,
         "draft": draft,
     }

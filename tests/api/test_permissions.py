@@ -11,7 +11,8 @@ touches (the rightful caller's) and the status each caller gets, in the order of
 - a client of another unit holding every scope;
 - a client of the right unit holding every scope but the one the route needs;
 - a revoked client of the right unit that held every scope;
-- the rightful caller: a client of the right unit holding just the scope the route needs.
+- the rightful caller: a client of the right unit holding just the scope the route needs (or the
+  row's `rightful_person`).
 
 The rightful caller goes last (a write changes the state the others are tried against). Every other
 call, reads included, writes nothing and enqueues nothing (`nothing_written`); a list that answers
@@ -36,7 +37,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from api.models import Scope
-from api.permissions import required_scope
+from api.permissions import required_scopes
 from api.services import api_client_revoke
 from tests.api.conftest import bearer
 from tests.factories import person, unit
@@ -64,6 +65,9 @@ class Row:
     body: Callable[[dict], dict] | None = None  # a POST's JSON body
     # A list: text the rightful caller's answer holds and no outsider's answer may.
     hidden: Callable[[dict], str] | None = None
+    # The rightful caller is a person of the World instead of a client (what is theirs alone: their
+    # notifications, made before any client existed).
+    rightful_person: str | None = None
 
 
 MATRIX: dict[tuple[str, str], Row] = {
@@ -78,9 +82,62 @@ MATRIX: dict[tuple[str, str], Row] = {
         hidden=lambda s: "各高等学校党委",
         expect=(401, 200, 200, 200, 200, 403, 401, 200),
     ),
+    ("api:inbox", "GET"): Row(
+        lambda s: reverse("api:inbox"),
+        hidden=lambda s: s["pending"].document.title,
+        expect=(401, 200, 200, 200, 200, 403, 401, 200),
+    ),
+    ("api:delivery", "GET"): Row(
+        lambda s: reverse("api:delivery", args=[s["pending"].pk]),
+        expect=(401, 404, 404, 404, 404, 403, 401, 200),
+    ),
     ("api:delivery-sign-for", "POST"): Row(
         lambda s: reverse("api:delivery-sign-for", args=[s["pending"].pk]),
         expect=(401, 404, 404, 404, 404, 403, 401, 200),
+    ),
+    # The telegram's file: the child unit (the university) received the forward that encloses the
+    # telegram, so it may read the telegram and its files (DESIGN, invariant 6).
+    ("api:attachment-content", "GET"): Row(
+        lambda s: reverse("api:attachment-content", args=[s["attachment"].pk]),
+        expect=(401, 404, 404, 200, 404, 403, 401, 200),
+    ),
+    # A file of education's 办结 feedback: for education, the issuer and their auditors.
+    ("api:completion-attachment-content", "GET"): Row(
+        lambda s: reverse("api:completion-attachment-content", args=[s["completion_file"].pk]),
+        expect=(401, 404, 404, 404, 404, 403, 401, 200),
+    ),
+    ("api:outbox", "GET"): Row(
+        lambda s: reverse("api:outbox"),
+        hidden=lambda s: s["cover"].number,
+        expect=(401, 200, 200, 200, 200, 403, 401, 200),
+    ),
+    # Education's dispatch of its forward: its recipients (the child unit) see their deliveries, not it.
+    ("api:dispatch", "GET"): Row(
+        lambda s: reverse("api:dispatch", args=[s["cover_dispatch"].pk]),
+        expect=(401, 404, 404, 404, 404, 403, 401, 200),
+    ),
+    ("api:dispatch-deliveries", "GET"): Row(
+        lambda s: reverse("api:dispatch-deliveries", args=[s["cover_dispatch"].pk]),
+        expect=(401, 404, 404, 404, 404, 403, 401, 200),
+    ),
+    # A chain opens for its issuing unit's people and its auditors: education's forward, not the
+    # department's telegram, and not for the universities it reached.
+    ("api:document-chain", "GET"): Row(
+        lambda s: reverse("api:document-chain", args=[s["cover"].pk]),
+        expect=(401, 404, 404, 404, 404, 403, 401, 200),
+    ),
+    ("api:notifications", "GET"): Row(
+        lambda s: reverse("api:notifications"),
+        hidden=lambda s: s["pending"].document.title,
+        rightful_person="jygw",
+        expect=(401, 200, 200, 200, 200, 403, 401, 200),
+    ),
+    # Marks the caller's own notifications read: an outsider has none of education's to mark.
+    ("api:notifications-read", "POST"): Row(
+        lambda s: reverse("api:notifications-read"),
+        body=lambda s: {"delivery_id": s["pending"].pk},
+        rightful_person="jygw",
+        expect=(401, 200, 200, 200, 200, 403, 401, 200),
     ),
 }
 
@@ -144,7 +201,7 @@ def _callers(world, make_client, admin_user, route: tuple[str, str], row: Row) -
     right = getattr(world, row.unit)
     other = world.other if right != world.other else world.education
     operational = (Role.CLERK, Role.SIGNER, Role.DRAFTER)
-    scope = required_scope(_routes()[route].cls, route[1])
+    scopes = required_scopes(_routes()[route].cls, route[1])  # any one of them will do
     everything = list(Scope.values)
     revoked, revoked_key = make_client(right, *everything, name="已吊销的系统")
     api_client_revoke(actor=admin_user, client=revoked)
@@ -155,10 +212,12 @@ def _callers(world, make_client, admin_user, route: tuple[str, str], row: Row) -
         "child_unit": person(_child_of(right), *operational),
         "other_unit_client": make_client(other, *everything, name="他单位的系统")[1],
         "client_without_scope": make_client(
-            right, *[value for value in everything if value != scope], name="缺少权限范围的系统"
+            right, *[value for value in everything if value not in scopes], name="缺少权限范围的系统"
         )[1],
         "revoked_client": revoked_key,
-        "rightful": make_client(right, *([scope] if scope else []), name="本单位的系统")[1],
+        "rightful": getattr(world, row.rightful_person)
+        if row.rightful_person
+        else make_client(right, *scopes[:1], name="本单位的系统")[1],
     }
 
 
