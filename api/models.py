@@ -76,3 +76,32 @@ class ApiClient(models.Model):
 
     def has_scope(self, scope: Scope | str) -> bool:
         return str(scope) in self.scopes
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a POST that carried an `Idempotency-Key` (api.idempotency): a retry with the
+    same key gets it again instead of acting twice.
+
+    One row per (caller, key), inserted before the action in the action's own transaction, so that a
+    concurrent request with the same key waits on the row and then replays the answer. `fingerprint`
+    is a SHA-256 of the method, path and body, so that the key cannot be reused for another request.
+    Rows older than settings.API_IDEMPOTENCY_HOURS count as absent and are purged by the beat.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    body = models.BinaryField(default=b"")
+
+    class Meta:
+        verbose_name = _("幂等键")
+        verbose_name_plural = _("幂等键")
+        default_permissions = ()
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_caller")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_age")]
+
+    def __str__(self) -> str:
+        return self.key

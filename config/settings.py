@@ -45,7 +45,11 @@ INSTALLED_APPS = [
     "documents",
     "workflow",
     "web",
+    # Before drf_spectacular: api/templates overrides its Swagger UI page (no inline style, for the CSP).
     "api",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -328,6 +332,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"queue": "control", "expires": 3600},
     },
+    # Idempotency keys older than API_IDEMPOTENCY_HOURS (a key is also treated as absent once that
+    # old, so the purge only keeps the table small).
+    "forget old idempotency keys": {
+        "task": "api.purge_idempotency_keys",
+        "schedule": 3600.0,
+        "options": {"queue": "control", "expires": 3600},
+    },
     "write a signed audit checkpoint": {
         "task": "workflow.audit_checkpoint",
         "schedule": float(AUDIT_CHECKPOINT_SECONDS),
@@ -382,6 +393,69 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- The JSON API under /api/v1/ (api/) --------------------------------------------------------------
+# Bearer tokens or client keys only (api.authentication): no session, so no CSRF and no cookie a
+# browser would add by itself. JSON out, Chinese kept as UTF-8 (DRF's UNICODE_JSON); the browsable
+# renderer only with DEBUG on. Every error is RFC 9457 problem+json (api.problems).
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "api.parsers.MultiPartParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ScopeRequired"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerMinuteThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Cursor",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    # No OPTIONS metadata (405): what a route accepts is in the schema.
+    "DEFAULT_METADATA_CLASS": None,
+    "UNICODE_JSON": True,
+    "COMPACT_JSON": True,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "公文流转 API",
+    "DESCRIPTION": _(
+        "公文流转的接口，供其他系统（OA、档案、督查、机要终端）使用：与页面经过同样的访问控制和业务服务。"
+        "认证：Authorization: Bearer <令牌>，个人访问令牌（manage.py api_token）或接口客户端密钥（gwk_…，"
+        "系统管理员在管理后台创建）。错误按 RFC 9457 以 application/problem+json 返回，默认中文，"
+        "Accept-Language: en 时为英文。列表一律游标分页。每个 POST 可带 Idempotency-Key。"
+    ),
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SORT_OPERATIONS": False,
+    # The schema and the docs are public (they describe the API, they show no data).
+    "SERVE_AUTHENTICATION": [],
+    "ENUM_NAME_OVERRIDES": {
+        "DeliveryState": "workflow.models.Delivery.State",
+        "DocumentState": "documents.models.Document.State",
+        "DocumentKind": "documents.elements.Kind",
+        "UnitKind": "units.models.Unit.Kind",
+        "NotificationKind": "workflow.models.Notification.Kind",
+    },
+    # Swagger UI's files from drf-spectacular-sidecar, served by the app (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# Requests a minute: each client has its own limit (ApiClient.rate_limit_per_minute); a person using a
+# token has this one. Counted in Redis when REDIS_URL is set, so that every web worker shares one
+# count; in the process otherwise (the demo, one web process).
+API_PERSON_RATE_LIMIT_PER_MINUTE = env.int("API_PERSON_RATE_LIMIT_PER_MINUTE", default=600)
+# How long an Idempotency-Key is remembered (api.idempotency): a retry within it gets the first answer.
+API_IDEMPOTENCY_HOURS = 24
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api"},
+}
+# The broker's key prefix: runs that share a Redis (the test runs) keep their counts apart.
+CACHES["api"]["KEY_PREFIX"] = env.str("BROKER_KEY_PREFIX", default="") + "api"
 
 # This system is not an approved channel for classified (涉密) documents unless deployed as one.
 CLASSIFIED_ALLOWED = env.bool("CLASSIFIED_ALLOWED", default=False)

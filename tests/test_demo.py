@@ -17,13 +17,12 @@ from django.utils import timezone
 from documents.digest import document_content_digest
 from documents.models import Document
 from units.models import RecipientGroup, Unit, UnitUserObjectPermission
-from web.selectors import chain_levels
 from workflow import services
 from workflow.audit import audit_verify
 from workflow.demo import DRILL_TITLE, LOGINS, TELEGRAM_TITLE
 from workflow.demo.simulate import demo_clerks_sign
 from workflow.models import AuditEvent, Delivery, Notification, Receipt
-from workflow.selectors import chain_for_document, inbox_for_user
+from workflow.selectors import chain_for_document, chain_levels, inbox_for_user
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 

@@ -82,6 +82,23 @@ def unit_list_in_audit_scope(user: AbstractBaseUser | AnonymousUser | None) -> Q
     return Unit.objects.filter(audit_scope_covers(user, OuterRef("path")))
 
 
+def unit_list_directory(words: str = "") -> QuerySet[Unit]:
+    """The directory: active units, in directory order (the tree, top down); with `words`, those whose
+    full or short name holds every word typed (at most five words are read).
+
+    The directory of units is not secret: anyone signed in may address any active unit (the drafting
+    page searches it, the API lists it)."""
+    units = Unit.objects.filter(is_active=True)
+    for word in words.split()[:5]:
+        units = units.filter(Q(name__icontains=word) | Q(short_name__icontains=word))
+    return units.order_by("path")
+
+
+def recipient_group_list_for_user(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[RecipientGroup]:
+    """The recipient groups of the units a person belongs to (what they may write in 主送), by name."""
+    return RecipientGroup.objects.filter(owner__in=unit_list_for_member(user)).select_related("owner").order_by("name")
+
+
 def user_list_with_role_in_units(units: QuerySet[Unit], role: Role | str) -> QuerySet:
     """(user id, unit id) pairs of the active people holding a role for any of the given units.
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from workflow.selectors import ChainNode
 
 if TYPE_CHECKING:  # web.selectors draws its chain page with these charts
-    from web.selectors import ChainLevel
+    from workflow.selectors import ChainLevel
 
 # Colour and dash pattern per level, told apart without colour too (readable when printed in grey).
 LEVEL_STYLES = [

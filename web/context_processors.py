@@ -1,6 +1,7 @@
 from functools import cached_property
 
-from web.selectors import notification_unread_count, unit_list_for_outbox
+from web.selectors import unit_list_for_outbox
+from workflow.selectors import notification_unread_count
 
 
 class Navigation:

@@ -14,9 +14,10 @@ from documents.models import Classification, Kind, Urgency
 from units.display import display_list
 from units.errors import InvalidInput
 from units.models import RecipientGroup, Unit
-from web.selectors import InboxFilters, forward_recipient_options, number_prefix_list_for_unit
+from web.selectors import forward_recipient_options, number_prefix_list_for_unit
 from workflow.deadlines import CALENDAR_ZONE
 from workflow.models import DeliveryReturn, ReturnReason
+from workflow.selectors import InboxFilters
 
 
 class InboxSearchForm(forms.Form):

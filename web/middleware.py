@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import FileResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import resolve_url
@@ -14,15 +14,23 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from web import accounts
 
+# The JSON API's prefix: other systems ask for a language with Accept-Language (api.problems).
+API_PREFIX = "/api/v1/"
+
 
 class ChineseFirstLocaleMiddleware(LocaleMiddleware):
     """Chinese unless the person chose another language with the switch (the language cookie).
 
     Django's LocaleMiddleware would follow the browser's Accept-Language header; offices run
-    browsers set to anything, and the pages are Chinese first.
+    browsers set to anything, and the pages are Chinese first. The JSON API (/api/v1/) does follow
+    it: a program that sends `Accept-Language: en` asks for English on purpose; without it, Chinese.
     """
 
     def process_request(self, request) -> None:
+        if request.path_info.startswith(API_PREFIX):
+            translation.activate(translation.get_language_from_request(request))
+            request.LANGUAGE_CODE = translation.get_language()
+            return
         language = settings.LANGUAGE_CODE
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
         if chosen:
@@ -66,15 +74,19 @@ def _current_page(request) -> str:
 
 class PrivateCacheMiddleware:
     """`Cache-Control: private, no-store` on every answer to a signed-in person, on every file
-    download and on every JSON answer: documents must not stay in a shared proxy's cache or in the
-    browser's, where the next person at an office computer could open them."""
+    download and on every answer of the JSON API: documents must not stay in a shared proxy's cache
+    or in the browser's, where the next person at an office computer could open them."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        if isinstance(response, FileResponse | JsonResponse) or request.user.is_authenticated:
+        if (
+            isinstance(response, FileResponse | JsonResponse)
+            or request.user.is_authenticated
+            or request.path_info.startswith("/api/")  # the JSON API, whoever its caller (not a session)
+        ):
             response["Cache-Control"] = "private, no-store"
         return response
 
@@ -106,8 +118,9 @@ class SessionLimitsMiddleware:
                 return ended
         response = self.get_response(request)
         # A login in this request starts both clocks: django.contrib.auth.login replaces request.user
-        # (and keeps the session's data when the same person logs in again over it).
-        if request.user is not user_before and request.user.is_authenticated:
+        # (and keeps the session's data when the same person logs in again over it). The JSON API
+        # replaces it too, for the request only (a bearer credential): no session, nothing to start.
+        if request.user is not user_before and request.user.is_authenticated and session.get(SESSION_KEY):
             now = int(time.time())
             session[SESSION_STARTED_KEY] = session[SESSION_ACTIVE_KEY] = now
         return response

@@ -41,10 +41,10 @@ def api_token_for(user: AbstractBaseUser) -> str:
     return signing.dumps([user.pk, _password_fingerprint(user)], salt=_SALT)
 
 
-def _authenticated_user(request: HttpRequest) -> AbstractBaseUser | None:
-    scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
+def user_for_token(token: str) -> AbstractBaseUser | None:
+    """The active person a bearer token of `api_token_for` names, if it is genuine, young enough and
+    minted since their last password change; None for anything else. One query (none for garbage).
+    The /api/v1/ authentication (api.authentication) uses it too."""
     try:
         user_id, fingerprint = signing.loads(token.strip(), salt=_SALT, max_age=TOKEN_MAX_AGE_SECONDS)
     except (signing.BadSignature, ValueError, TypeError):
@@ -55,6 +55,13 @@ def _authenticated_user(request: HttpRequest) -> AbstractBaseUser | None:
     if user is None or not constant_time_compare(fingerprint, _password_fingerprint(user)):
         return None
     return user
+
+
+def _authenticated_user(request: HttpRequest) -> AbstractBaseUser | None:
+    scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return user_for_token(token)
 
 
 def _active_user(user_id: int) -> AbstractBaseUser | None:

@@ -13,6 +13,7 @@ field, a deleted or an inserted event all break the chain at the first affected 
 Services record their event last, just before commit, so the lock is held for a moment only.
 """
 
+import contextvars
 import datetime
 import hashlib
 import json
@@ -31,6 +32,14 @@ from workflow import sql
 from workflow.models import AuditEvent, AuditVerb
 
 GENESIS_HASH = "0" * 64
+
+# The API client (接口客户端) on whose request the events are being written, as {"id", "name"}: set by
+# the API's authentication for the length of one request (api.authentication), None otherwise. The
+# actor stays the client's service account and the unit the event's own; every event of the request
+# carries the client in its payload ("api_client"), so the log says which system acted, not only for
+# whom. A context variable, not an argument: the services take the actor alone and need not know
+# whether a page, a command or another system called them.
+acting_api_client: contextvars.ContextVar[dict | None] = contextvars.ContextVar("acting_api_client", default=None)
 # An arbitrary constant naming the audit chain's advisory lock on PostgreSQL.
 _AUDIT_LOCK_KEY = 0x6175646974  # "audit"
 
@@ -120,6 +129,7 @@ def audit_record_many(events: list[dict]) -> list[AuditEvent]:
         raise RuntimeError("audit_record must run inside the transaction of the change it records")
     seq, prev_hash = _lock_chain_head()
     now = timezone.now()
+    client = acting_api_client.get()
     rows = []
     for event in events:
         unit, document, actor = event.get("unit"), event.get("document"), event.get("actor")
@@ -133,7 +143,7 @@ def audit_record_many(events: list[dict]) -> list[AuditEvent]:
             "object_type": event["object_type"],
             "object_id": str(event["object_id"]),
             "document_id": document.pk if isinstance(document, Document) else document,
-            "payload": event.get("payload") or {},
+            "payload": {**(event.get("payload") or {}), "api_client": client} if client else event.get("payload") or {},
         }
         digest = event_hash(**fields, prev_hash=prev_hash)
         rows.append(AuditEvent(**fields, prev_hash=prev_hash, hash=digest))

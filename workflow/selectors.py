@@ -1,17 +1,48 @@
 """Reads shaped for screens, APIs and commands, already restricted to what the person may see."""
 
 import datetime
+import statistics
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import BooleanField, Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models.lookups import IContains
 from django.utils import timezone
 
-from documents.models import Document, Enclosure, Urgency
+from documents.models import Attachment, Document, Enclosure, Urgency
 from documents.numbering import format_number
+from units.models import Unit
 from units.selectors import unit_list_for_member
+from workflow.access import enclosed_visibility
 from workflow.deadlines import overdue_q
-from workflow.models import AuditEvent, AuditVerb, Completion, Delivery, Forward
+from workflow.models import (
+    AuditEvent,
+    AuditVerb,
+    Completion,
+    Delivery,
+    DeliveryReturn,
+    Dispatch,
+    Forward,
+    Notification,
+    Recall,
+    Receipt,
+)
+from workflow.services.rules import delivery_actions
+from workflow.transitions import sources
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -42,6 +73,163 @@ def inbox_for_user(user: User, *, states: list[str] | None = None) -> QuerySet[D
     if states:
         deliveries = deliveries.filter(state__in=states)
     return deliveries
+
+
+# --- the number search: one condition for the inbox, the outbox and the chains list --------------
+
+# Every bracket a clerk types around the year, and full-width digits, read as the printed number's.
+_FRAGMENT_FORMS = str.maketrans(
+    {
+        **dict.fromkeys("[［(（【〖﹝", "〔"),
+        **dict.fromkeys("]］)）】〗﹞", "〕"),
+        **{chr(ord("０") + digit): str(digit) for digit in range(10)},
+    }
+)
+
+
+def number_fragment(text: str) -> str:
+    """What was typed of a 发文字号, written as the number is printed (documents.Document.number):
+    〔〕 for any bracket, ASCII digits, no spaces, no 第 before the serial. "(2022)11号" ->
+    "〔2022〕11号"; "电明字 [2022]" -> "电明字〔2022〕"."""
+    return "".join(text.translate(_FRAGMENT_FORMS).split()).replace("〕第", "〕")
+
+
+def printed_number(path: str = "") -> Concat:
+    """The 发文字号 as printed (内组电明字〔2022〕11号), built in the query from the document's
+    prefix, year and serial; `path` reaches the document from the rows queried ("document__")."""
+    return Concat(
+        F(f"{path}number_prefix"),
+        Value("〔"),
+        Cast(F(f"{path}number_year"), CharField()),
+        Value("〕"),
+        Cast(F(f"{path}number_serial"), CharField()),
+        Value("号"),
+        output_field=CharField(),
+    )
+
+
+def number_matches(text: str, path: str = "") -> Q:
+    """Documents whose number, as printed, holds what was typed: the whole number or any part of it
+    (prefix, year and serial alike, with or across the brackets), in any bracket form.
+
+    Any fragment of a printed number is a substring of it, so one condition serves every fragment:
+    parsing fragments into (prefix, year, serial) would need a case for each way a fragment can
+    cut the number and would find the same documents. Not indexed: every list it filters is
+    already restricted to one person's or one unit's documents.
+    """
+    fragment = number_fragment(text)
+    return Q(**{f"{path}number_serial__isnull": False}) & Q(IContains(printed_number(path), fragment))
+
+
+def words_match(words: str, path: str = "", *, numbers: tuple[str, ...] = ("",)) -> Q:
+    """One search box: every word typed is part of the title or of a number (the document's, or
+    another reached through one of `numbers`, paths from the document)."""
+    condition = Q()
+    for word in words.split():
+        match = Q(**{f"{path}title__icontains": word})
+        for number_path in numbers:
+            match |= number_matches(word, f"{path}{number_path}")
+        condition &= match
+    return condition
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    """The inbox's search: the page's form fills it, and the API's query.
+
+    `number`: any part of the 发文字号 (number_matches); `words`: words of the title; `text`: words
+    each of the title or the number (words_match); `issuer`: the issuing unit's name or mark;
+    `date_from`/`date_to`: the day delivered (Beijing time); `urgency`; `states`; `overdue`: past a
+    deadline (True) or not (False), either when None.
+    """
+
+    number: str = ""
+    words: str = ""
+    text: str = ""
+    issuer: str = ""
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    urgency: str = ""
+    states: tuple[str, ...] = ()
+    overdue: bool | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self == InboxFilters()
+
+
+def inbox_search(deliveries: QuerySet[Delivery], filters: InboxFilters) -> QuerySet[Delivery]:
+    """`deliveries` (inbox_for_user's, annotated with is_overdue) narrowed by the search."""
+    if filters.number:
+        deliveries = deliveries.filter(number_matches(filters.number, "document__"))
+    for word in filters.words.split():
+        deliveries = deliveries.filter(document__title__icontains=word)
+    if filters.text:
+        deliveries = deliveries.filter(words_match(filters.text, "document__"))
+    if filters.issuer:
+        deliveries = deliveries.filter(
+            Q(document__issuing_unit__name__icontains=filters.issuer)
+            | Q(document__issuing_unit__short_name__icontains=filters.issuer)
+            | Q(document__issuer_mark__icontains=filters.issuer)
+        )
+    if filters.date_from:
+        deliveries = deliveries.filter(created_at__date__gte=filters.date_from)
+    if filters.date_to:
+        deliveries = deliveries.filter(created_at__date__lte=filters.date_to)
+    if filters.urgency:
+        deliveries = deliveries.filter(document__urgency=filters.urgency)
+    if filters.states:
+        deliveries = deliveries.filter(state__in=filters.states)
+    if filters.overdue is not None:
+        deliveries = deliveries.filter(is_overdue=filters.overdue)
+    return deliveries
+
+
+# What a 撤回 of a whole dispatch would still reach: the states the transition table lets move to a
+# withdrawn state.
+RECALLABLE_STATES = sorted({state for target in Delivery.WITHDRAWN_STATES for state in sources(target)})
+
+
+def dispatch_list_with_progress(dispatches: QuerySet[Dispatch]) -> QuerySet[Dispatch]:
+    """`dispatches` with their figures, in the same query: how many deliveries were made (delivered),
+    signed for (whatever came after: 办结, 撤回), pending, completed, returned, recalled, still
+    recallable, and how many forwards were made from them. The caller has restricted `dispatches`
+    to what the person may see (their units' outbox, workflow.access)."""
+    forwards = (
+        Forward.objects.filter(source_delivery__dispatch=OuterRef("pk"))
+        .order_by()
+        .values("source_delivery__dispatch")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return dispatches.annotate(
+        delivered=Count("deliveries"),
+        signed=Count("deliveries", filter=Q(deliveries__signed_at__isnull=False)),
+        pending=Count("deliveries", filter=Q(deliveries__state=Delivery.State.PENDING)),
+        completed=Count("deliveries", filter=Q(deliveries__state=Delivery.State.COMPLETED)),
+        returned=Count("deliveries", filter=Q(deliveries__state=Delivery.State.RETURNED)),
+        recalled=Count("deliveries", filter=Q(deliveries__state__in=Delivery.WITHDRAWN_STATES)),
+        recallable=Count("deliveries", filter=Q(deliveries__state__in=RECALLABLE_STATES)),
+        forward_count=Coalesce(Subquery(forwards, output_field=IntegerField()), Value(0)),
+    )
+
+
+def dispatch_list_for_units(units: QuerySet[Unit], *, words: str = "") -> QuerySet[Dispatch]:
+    """发文 of these units (the person's own, unit_list_for_member, or one of them that passed
+    access_unit_as_member), with their figures (dispatch_list_with_progress); with `words`, those
+    whose document's title or number holds every word."""
+    dispatches = Dispatch.objects.filter(document__issuing_unit__in=units).filter(words_match(words, "document__"))
+    return dispatch_list_with_progress(dispatches).select_related("document__issuing_unit", "recall__recalled_by")
+
+
+def delivery_list_for_dispatch(dispatch: Dispatch) -> QuerySet[Delivery]:
+    """The deliveries of a dispatch, each with its unit and `is_overdue`. The caller has passed the
+    dispatch's door (workflow.access.access_dispatch: its issuer's people and auditors)."""
+    return (
+        Delivery.objects.filter(dispatch=dispatch)
+        .select_related("unit")
+        .annotate(is_overdue=_is_overdue(timezone.now()))
+    )
 
 
 def completion_list_for_chain(document: Document) -> QuerySet[Completion]:
@@ -472,3 +660,267 @@ def chain_as_of(document: Document, *, moment: datetime.datetime) -> ChainNode |
         if cover_id in nodes and delivery_id in replay.deliveries:
             replay.deliveries[delivery_id].forwards.append(nodes[cover_id])
     return nodes[document.pk]
+
+
+# --- a delivery and what it shows (the delivery page, the API) ----------------------------------
+
+
+@dataclass
+class DocumentPart:
+    """One document shown on a page: the cover letter (depth 0) or a document it encloses."""
+
+    document: Document
+    depth: int
+    attachments: list[Attachment] = field(default_factory=list)
+    is_withdrawn: bool = False
+
+
+def document_parts(user: User, document: Document) -> list[DocumentPart]:
+    """The document and everything it encloses, outermost first, each with its attachments: three
+    queries. A part whose content the person may no longer see (a document recalled from the unit
+    that forwarded it) comes without attachments, `is_withdrawn`, for the page to show as a stub.
+
+    The caller has passed the door for `document`.
+    """
+    visible = enclosed_visibility(user, document)
+    parts = [
+        DocumentPart(enclosure.enclosed, enclosure.depth, is_withdrawn=not visible.get(enclosure.enclosed_id, False))
+        for enclosure in Enclosure.objects.filter(cover=document)
+        .select_related("enclosed", "enclosed__issuing_unit")
+        .order_by("depth", "position", "enclosed_id")
+    ]
+    by_id = {part.document.pk: part for part in parts if not part.is_withdrawn}
+    for attachment in Attachment.objects.filter(document_id__in=list(by_id)).order_by("document_id", "position"):
+        by_id[attachment.document_id].attachments.append(attachment)
+    return parts
+
+
+def receipt_for_delivery(delivery: Delivery) -> Receipt | None:
+    return Receipt.objects.filter(delivery=delivery).select_related("signed_by").first()
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime.datetime
+    what: str  # an AuditVerb value, or "DELIVERED" / "FORWARDED" for the rows not read from events
+    actor: str = ""
+    detail: str = ""
+    cover: Document | None = None
+    payload: dict = field(default_factory=dict)
+
+
+def _person(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def delivery_history(delivery: Delivery) -> list[HistoryEntry]:
+    """What happened to one delivery, oldest first: delivered, its audit events (read, signed, 催办,
+    退文, 办结, 撤回, with what their payload says), the recall of its whole dispatch, the forwards
+    made from it. Two queries."""
+    entries = [HistoryEntry(delivery.created_at, "DELIVERED")]
+    events = (
+        AuditEvent.objects.filter(document_id=delivery.document_id)
+        .filter(
+            Q(object_type="Delivery", object_id=str(delivery.pk))
+            | Q(object_type="Dispatch", object_id=str(delivery.dispatch_id), verb=AuditVerb.DISPATCH_RECALLED)
+        )
+        .select_related("actor")
+        .order_by("seq")
+    )
+    entries += [
+        HistoryEntry(event.occurred_at, event.verb, _person(event.actor), payload=event.payload) for event in events
+    ]
+    for forward in Forward.objects.filter(source_delivery=delivery).select_related("cover").order_by("pk"):
+        entries.append(HistoryEntry(forward.created_at, "FORWARDED", detail=forward.cover.number, cover=forward.cover))
+    return sorted(entries, key=lambda entry: entry.at)
+
+
+@dataclass(frozen=True)
+class DeliveryClock:
+    """The deadline a delivery now runs against: sign-for while pending, completion once signed;
+    none once it is completed, returned or recalled."""
+
+    action: str  # "sign_for", "complete", or "" when no clock runs
+    deadline: datetime.datetime | None
+    lateness: datetime.timedelta | None  # how far past the deadline, None when not past it
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.lateness is not None
+
+
+def delivery_clock(delivery: Delivery, *, now: datetime.datetime) -> DeliveryClock:
+    """No queries: it reads the delivery's own deadlines, fixed at issue (workflow.deadlines)."""
+    if delivery.state not in Delivery.OPEN_STATES:
+        return DeliveryClock("", None, None)
+    if delivery.state == Delivery.State.PENDING:
+        action, deadline = "sign_for", delivery.deadline_sign_for
+    else:
+        action, deadline = "complete", delivery.deadline_complete
+    late = now - deadline if deadline is not None and now >= deadline else None
+    return DeliveryClock(action, deadline, late)
+
+
+@dataclass
+class DeliveryHandling:
+    """What the delivery page shows beyond the document: its clock, and the 退文, 办结 or 撤回
+    recorded on it."""
+
+    clock: DeliveryClock
+    returned: DeliveryReturn | None = None
+    completion: Completion | None = None
+    recall: Recall | None = None
+
+
+def delivery_get_handling(delivery: Delivery, *, now: datetime.datetime) -> DeliveryHandling:
+    """No query, one for a returned or recalled delivery, two for a completed one (its attachments).
+
+    The caller has passed the door for `delivery` (workflow.access.access_delivery).
+    """
+    handling = DeliveryHandling(delivery_clock(delivery, now=now))
+    if delivery.state == Delivery.State.RETURNED:
+        handling.returned = DeliveryReturn.objects.filter(delivery=delivery).select_related("returned_by").first()
+    if delivery.completed_at is not None:
+        handling.completion = (
+            Completion.objects.filter(delivery=delivery)
+            .select_related("completed_by", "unit")
+            .prefetch_related("attachments")
+            .first()
+        )
+    if delivery.recall_id is not None:
+        handling.recall = Recall.objects.select_related("recalled_by", "dispatch__document").get(pk=delivery.recall_id)
+    return handling
+
+
+@dataclass
+class DeliveryPage:
+    """Everything the delivery page shows, read in one trip once the door has been passed."""
+
+    receipt: Receipt | None
+    parts: list[DocumentPart]
+    history: list[HistoryEntry]
+    handling: DeliveryHandling
+    actions: frozenset[str]
+
+
+def delivery_page(user: User, delivery: Delivery, *, now: datetime.datetime) -> DeliveryPage:
+    """The delivery page of a person who has passed its door (access_delivery); what it offers to
+    do is the services' answer (workflow.services.rules.delivery_actions), never the page's."""
+    return DeliveryPage(
+        receipt=receipt_for_delivery(delivery),
+        parts=document_parts(user, delivery.document),
+        history=delivery_history(delivery),
+        handling=delivery_get_handling(delivery, now=now),
+        actions=frozenset(str(action) for action in delivery_actions(user, delivery)),
+    )
+
+
+# --- the chain's levels ----------------------------------------------------------------------
+
+
+@dataclass
+class StalledDelivery:
+    node: ChainNode
+    delivery: ChainDelivery
+    waited: datetime.timedelta
+    is_overdue: bool
+
+
+@dataclass
+class ChainLevel:
+    """One level of the tree: the deliveries of every document issued at that depth."""
+
+    depth: int  # 1: the recipients of the root document; 2: the recipients of its forwards; …
+    total: int = 0
+    signed: int = 0
+    # How long each signed unit took, and whether it signed after its own deadline (same order).
+    durations: list[datetime.timedelta] = field(default_factory=list)
+    signed_late: list[bool] = field(default_factory=list)
+    # The sign-for time each delivery was given (its deadline minus its document's issue), distinct.
+    allowances: set[datetime.timedelta] = field(default_factory=set)
+    completed: int = 0
+    completion_overdue: int = 0
+    stalled: list[StalledDelivery] = field(default_factory=list)
+
+    @property
+    def share(self) -> float:
+        return self.signed / self.total if self.total else 0.0
+
+    @property
+    def median(self) -> datetime.timedelta | None:
+        return statistics.median(self.durations) if self.durations else None
+
+    @property
+    def slowest(self) -> datetime.timedelta | None:
+        return max(self.durations) if self.durations else None
+
+    @property
+    def overdue(self) -> int:
+        return sum(1 for stalled in self.stalled if stalled.is_overdue)
+
+    @property
+    def late_signs(self) -> int:
+        return sum(self.signed_late)
+
+    @property
+    def shortest_allowance(self) -> datetime.timedelta | None:
+        return min(self.allowances) if self.allowances else None
+
+    @property
+    def longest_allowance(self) -> datetime.timedelta | None:
+        return max(self.allowances) if self.allowances else None
+
+
+def chain_levels(tree: ChainNode, *, now: datetime.datetime | None = None) -> list[ChainLevel]:
+    """Per level: how many units received, signed and completed, how long each took against its own
+    deadline (fixed on the delivery at issue), who is stalled and who is overdue.
+
+    A delivery is stalled while it waits to be signed for, overdue once its sign-for deadline has
+    passed; a signed one is overdue for completion once its completion deadline has passed. A
+    recalled or returned delivery is nobody's business any more. No queries: it reads the tree.
+    """
+    now = now or timezone.now()
+    levels: dict[int, ChainLevel] = {}
+    for node in tree.walk():
+        level = levels.setdefault(node.depth + 1, ChainLevel(node.depth + 1))
+        for delivery in node.deliveries:
+            level.total += 1
+            if delivery.deadline_sign_for is not None and node.issued_at is not None:
+                level.allowances.add(delivery.deadline_sign_for - node.issued_at)
+            if delivery.completed_at is not None:
+                level.completed += 1
+            elif delivery.completion_lateness(now) is not None:
+                level.completion_overdue += 1
+            if delivery.signed_at is not None:
+                level.signed += 1
+                if node.issued_at is not None:
+                    level.durations.append(delivery.signed_at - node.issued_at)
+                    level.signed_late.append(delivery.sign_for_lateness(now) is not None)
+            elif delivery.state == Delivery.State.PENDING and node.issued_at is not None:
+                level.stalled.append(
+                    StalledDelivery(
+                        node, delivery, now - node.issued_at, is_overdue=delivery.sign_for_lateness(now) is not None
+                    )
+                )
+    return [levels[depth] for depth in sorted(levels)]
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+
+def notification_list_for_user(user: User) -> QuerySet[Notification]:
+    if user is None or not user.is_authenticated:
+        return Notification.objects.none()
+    return (
+        Notification.objects.filter(user=user)
+        .select_related("delivery__return_record")
+        .order_by(F("read_at").asc(nulls_first=True), "-created_at", "-id")
+    )
+
+
+def notification_unread_count(user: User) -> int:
+    if user is None or not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

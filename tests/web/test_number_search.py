@@ -20,8 +20,8 @@ from documents.models import Document
 from tests.factories import content, delivery_of, forward, issue, person, second_signer
 from tests.web.conftest import sign_in
 from units.models import Role
-from web.selectors import number_fragment, number_matches, words_match
 from workflow import services
+from workflow.selectors import number_fragment, number_matches, words_match
 
 TELEGRAM = "关于进一步发挥基层党组织战斗堡垒作用的通知"
 OTHER = "关于做好年度考核工作的通知"

@@ -27,6 +27,8 @@ OWN = "the person's own lists: restricted in the query (test_lists_show_outsider
 ACCOUNT = "the person's own account (tests/web/test_accounts.py)"
 PUBLIC = "open to anyone: nothing to protect"
 API = "the JSON API: bearer token, the sign-for door (test_the_api_refuses_outsiders_and_writes_nothing)"
+API_V1 = "/api/v1/: a bearer credential (no session) and the client's scope; the doors per route (tests/api/)"
+API_DOCS = "/api/v1/: the schema, its docs and the problem types are public; any other path is a 404 problem"
 STAFF = "the admin: staff only (test_the_admin_is_for_staff_only; tests/workflow/test_admin.py)"
 MATRIX = {
     "delivery": OBJECT,
@@ -70,6 +72,24 @@ MATRIX = {
     "password_reset_confirm": ACCOUNT,
     "password_reset_complete": ACCOUNT,
     "api-delivery-sign-for": API,
+    "api:units": API_V1,
+    "api:recipient-groups": API_V1,
+    "api:delivery-sign-for": API_V1,
+    "api:inbox": API_V1,
+    "api:delivery": API_V1,
+    "api:attachment-content": API_V1,
+    "api:completion-attachment-content": API_V1,
+    "api:outbox": API_V1,
+    "api:dispatch": API_V1,
+    "api:dispatch-deliveries": API_V1,
+    "api:document-chain": API_V1,
+    "api:notifications": API_V1,
+    "api:notifications-read": API_V1,
+    "api:schema": API_DOCS,
+    "api:docs": API_DOCS,
+    "api:problem-types": API_DOCS,
+    "api:problem-type": API_DOCS,
+    "api:not-found": API_DOCS,
     "admin:*": STAFF,
 }
 

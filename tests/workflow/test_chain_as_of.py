@@ -28,10 +28,9 @@ from tests.documents.importing_helpers import seed_bytes, seed_text
 from tests.factories import delivery_of, forward, issue, person, second_signer, unit
 from tests.workflow.test_deadlines import at
 from units.models import Role
-from web.selectors import chain_levels
 from workflow import services
 from workflow.models import AuditEvent, AuditVerb, Delivery, Receipt
-from workflow.selectors import ChainNode, chain_as_of, chain_for_document
+from workflow.selectors import ChainNode, chain_as_of, chain_for_document, chain_levels
 from workflow.services import SourceFile
 
 ISSUED, T1, T2, T3, T4 = (at(f"2022-10-13 {hm}") for hm in ("09:00", "09:10", "10:00", "11:30", "12:30"))

@@ -12,13 +12,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from documents.models import Document
 from units.errors import Conflict, DomainError, NotAllowed, NotFound
 from web.forms import CompleteForm, ForwardForm, RecallForm, ReturnForm
-from web.selectors import delivery_page, forward_preview
+from web.selectors import forward_preview
 from web.views.common import back_to, door
 from workflow.access import (
     access_delivery,
     access_dispatch,
 )
 from workflow.models import Delivery
+from workflow.selectors import delivery_page
 from workflow.services import (
     FORWARD_BODY,
     delivery_complete,

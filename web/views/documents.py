@@ -14,7 +14,7 @@ from documents.models import Document
 from units.errors import DomainError, NotFound
 from units.models import Unit
 from web.forms import DraftForm, IssueForm
-from web.selectors import document_parts, return_list_for_unit, unit_list_for_drafting, unit_list_matching
+from web.selectors import return_list_for_unit, unit_list_for_drafting, unit_list_matching
 from web.views.common import door
 from workflow.access import (
     access_attachment,
@@ -25,6 +25,7 @@ from workflow.access import (
     may_open_chain,
 )
 from workflow.deadlines import CALENDAR_ZONE
+from workflow.selectors import document_parts
 from workflow.services import (
     attachment_add,
     document_draft,

@@ -5,9 +5,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from web.selectors import (
-    notification_list_for_user,
-)
+from workflow.selectors import notification_list_for_user
 from workflow.services import (
     notification_mark_read,
 )
