@@ -5,7 +5,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api.problems import not_found_view
-from api.views import chains, deliveries, directory, notifications, outbox, problems
+from api.views import chains, deliveries, directory, drafting, handling, notifications, outbox, problems
 
 app_name = "api"
 
@@ -31,6 +31,18 @@ urlpatterns = [
     path("documents/<int:pk>/chain", chains.DocumentChain.as_view(), name="document-chain"),
     path("notifications", notifications.NotificationList.as_view(), name="notifications"),
     path("notifications/read", notifications.NotificationsRead.as_view(), name="notifications-read"),
+    # The write endpoints: drafting, 签发, 印发, and what is done with a delivery or a dispatch.
+    path("documents", drafting.DocumentCreate.as_view(), name="documents"),
+    path("documents/<int:pk>", drafting.DocumentDetail.as_view(), name="document"),
+    path("documents/<int:pk>/attachments", drafting.DocumentAttachments.as_view(), name="document-attachments"),
+    path("documents/<int:pk>/sign-off", drafting.DocumentSignOff.as_view(), name="document-sign-off"),
+    path("documents/<int:pk>/issue", drafting.DocumentIssue.as_view(), name="document-issue"),
+    path("deliveries/<int:pk>/return", handling.DeliveryReturnCreate.as_view(), name="delivery-return"),
+    path("deliveries/<int:pk>/forward", handling.DeliveryForward.as_view(), name="delivery-forward"),
+    path("deliveries/<int:pk>/complete", handling.DeliveryComplete.as_view(), name="delivery-complete"),
+    path("deliveries/<int:pk>/remind", handling.DeliveryRemind.as_view(), name="delivery-remind"),
+    path("deliveries/<int:pk>/recall", handling.DeliveryRecall.as_view(), name="delivery-recall"),
+    path("dispatches/<int:pk>/recall", handling.DispatchRecall.as_view(), name="dispatch-recall"),
     # Last: any other path under /api/v1/ is a problem+json 404, not the pages' HTML one.
     re_path(r"^.*$", not_found_view, name="not-found"),
 ]
