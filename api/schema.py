@@ -102,13 +102,10 @@ class AutoSchema(openapi.AutoSchema):
             kinds.append(problems.NOT_FOUND)
         if getattr(self.view, "may_be_withdrawn", False):
             kinds.append(problems.WITHDRAWN)
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            kinds += [problems.CONFLICT, problems.TOO_LARGE, problems.UNSUPPORTED_MEDIA_TYPE]
         if self.method == "POST":
-            kinds += [
-                problems.CONFLICT,
-                problems.TOO_LARGE,
-                problems.UNSUPPORTED_MEDIA_TYPE,
-                problems.IDEMPOTENCY_KEY_REUSED,
-            ]
+            kinds.append(problems.IDEMPOTENCY_KEY_REUSED)
         return kinds
 
     def _get_response_bodies(self, direction="response"):

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.serializers import UnitRefSerializer
+from api.serializers import AttachmentSerializer, RecallSerializer, ReturnSerializer, UnitRefSerializer
 from documents.attachments import check_attachment
 from documents.content import DocumentContent
 from documents.elements import ELEMENTS, Element, Value
@@ -158,15 +158,6 @@ class RecipientSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
-class AttachmentSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    position = serializers.IntegerField()
-    name = serializers.CharField()
-    content_type = serializers.CharField()
-    size = serializers.IntegerField()
-    sha256 = serializers.CharField()
-
-
 class DocumentRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField(help_text=gettext_lazy("发文字号；未印发时为空。"))
@@ -193,7 +184,7 @@ def _recipients(document: Document, role: str) -> list[dict]:
 class _DocumentHead(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     state = serializers.ChoiceField(choices=Document.State.choices, read_only=True)
-    unit = UnitRefSerializer(source="issuing_unit", read_only=True)
+    issuer = UnitRefSerializer(source="issuing_unit", read_only=True)
     number = serializers.CharField(read_only=True, help_text=gettext_lazy("发文字号，印发时分配；此前为空。"))
     number_prefix = serializers.CharField(read_only=True)
 
@@ -206,9 +197,11 @@ DocumentElementsSerializer = type(
 )
 
 
-class DocumentSerializer(DocumentElementsSerializer):
-    """A document as the drafting system sees it: its state, every element, its recipients and
-    files, what it forwards, and what the caller may do with it now.
+class OwnDocumentSerializer(DocumentElementsSerializer):
+    """A document of the caller's own unit (a draft, or one it issued) as the drafting system sees
+    it: its state, every element, its recipients and files, what it forwards, and what the caller
+    may do with it now. (A received document is api.serializers.DocumentSerializer: what the
+    recipient sees, with no recipients list.)
 
     The view passes `forward` (the Forward row or None) and `actions` (workflow.services.rules
     .document_actions) in the context, and prefetches `recipients` (with unit and group) and
@@ -305,23 +298,6 @@ class IssueInputSerializer(serializers.Serializer):
         return day
 
 
-class DispatchSerializer(serializers.Serializer):
-    """发文 / 分发: one issue of a document and how far its routing has come."""
-
-    id = serializers.IntegerField()
-    document = DocumentRefSerializer()
-    issued_by_id = serializers.IntegerField(allow_null=True)
-    created_at = serializers.DateTimeField()
-    recipient_count = serializers.IntegerField(help_text=gettext_lazy("收文单位数（收文对象组已展开）。"))
-    routed_at = serializers.DateTimeField(
-        allow_null=True, help_text=gettext_lazy("送达记录全部建好的时间；为空表示仍在分发。")
-    )
-    deadline_sign_for = serializers.DateTimeField(allow_null=True)
-    deadline_complete = serializers.DateTimeField(allow_null=True)
-    answers_return_id = serializers.IntegerField(allow_null=True)
-    recall_id = serializers.IntegerField(allow_null=True)
-
-
 # --- what is done with a delivery ------------------------------------------------------------------
 
 
@@ -335,15 +311,17 @@ class ReturnInputSerializer(serializers.Serializer):
     )
 
 
-class DeliveryReturnSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    delivery_id = serializers.IntegerField()
-    document = DocumentRefSerializer(source="delivery.document")
-    unit = UnitRefSerializer()
-    reason = serializers.ChoiceField(choices=ReturnReason.choices)
-    text = serializers.CharField(allow_blank=True)
-    returned_by_id = serializers.IntegerField()
-    returned_at = serializers.DateTimeField()
+class DeliveryReturnSerializer(ReturnSerializer):
+    """退文 as the act answers it: the return (as a delivery shows it), with its delivery, document
+    and unit."""
+
+    delivery_id = serializers.IntegerField(read_only=True)
+    document = DocumentRefSerializer(source="delivery.document", read_only=True)
+    unit = UnitRefSerializer(read_only=True)
+
+    class Meta(ReturnSerializer.Meta):
+        fields = ["delivery_id", "document", "unit", *ReturnSerializer.Meta.fields]
+        read_only_fields = fields
 
 
 class ForwardInputSerializer(RecipientsInputSerializer):
@@ -369,16 +347,6 @@ class CompleteInputSerializer(CompleteFeedbackSerializer, FilesInputSerializer):
     """办结 as multipart/form-data: the 落实情况 with files (JSON carries the feedback alone)."""
 
 
-class CompletionSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    delivery_id = serializers.IntegerField()
-    unit = UnitRefSerializer()
-    feedback = serializers.CharField()
-    completed_by_id = serializers.IntegerField()
-    completed_at = serializers.DateTimeField()
-    attachments = AttachmentSerializer(many=True)
-
-
 class ReminderSerializer(serializers.Serializer):
     """催办 of one delivery: how many rounds it has had, the last one now."""
 
@@ -394,17 +362,18 @@ class RecallInputSerializer(serializers.Serializer):
     )
 
 
-class RecallSerializer(serializers.Serializer):
-    """撤回: one act of the issuer, and how many deliveries it took away."""
+class RecallResultSerializer(RecallSerializer):
+    """撤回 as the act answers it: the recall (as the outbox shows it) and how many deliveries it took
+    away. The view sets the counts on the row (workflow.services.recall's answer)."""
 
-    id = serializers.IntegerField()
-    dispatch_id = serializers.IntegerField()
+    dispatch_id = serializers.IntegerField(read_only=True)
     delivery_id = serializers.IntegerField(
-        allow_null=True, help_text=gettext_lazy("只撤回一个单位时为其送达；否则为空。")
+        read_only=True, allow_null=True, help_text=gettext_lazy("只撤回一个单位时为其送达；否则为空。")
     )
-    recalled_by_id = serializers.IntegerField()
-    recalled_at = serializers.DateTimeField()
-    reason = serializers.CharField(allow_blank=True)
-    withdrawn = serializers.IntegerField(help_text=gettext_lazy("撤回的未签收送达数。"))
-    held = serializers.IntegerField(help_text=gettext_lazy("撤回的已签收送达数。"))
-    downstream = serializers.IntegerField(help_text=gettext_lazy("由此转发到下级、随之撤回的送达数。"))
+    withdrawn = serializers.IntegerField(read_only=True, help_text=gettext_lazy("撤回的未签收送达数。"))
+    held = serializers.IntegerField(read_only=True, help_text=gettext_lazy("撤回的已签收送达数。"))
+    downstream = serializers.IntegerField(read_only=True, help_text=gettext_lazy("由此转发到下级、随之撤回的送达数。"))
+
+    class Meta(RecallSerializer.Meta):
+        fields = [*RecallSerializer.Meta.fields, "dispatch_id", "delivery_id", "withdrawn", "held", "downstream"]
+        read_only_fields = fields

@@ -430,6 +430,7 @@ SPECTACULAR_SETTINGS = {
     "SORT_OPERATIONS": False,
     # The schema and the docs are public (they describe the API, they show no data).
     "SERVE_AUTHENTICATION": [],
+    # Choice sets that share a field name (`state`, `kind`) get a name each.
     "ENUM_NAME_OVERRIDES": {
         "DeliveryState": "workflow.models.Delivery.State",
         "DocumentState": "documents.models.Document.State",
@@ -441,8 +442,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Two choice sets share the field name `kind`: a unit's and a document's (文种).
-    "ENUM_NAME_OVERRIDES": {"UnitKindEnum": "units.models.Unit.Kind", "DocumentKindEnum": "documents.models.Kind"},
 }
 # Requests a minute: each client has its own limit (ApiClient.rate_limit_per_minute); a person using a
 # token has this one. Counted in Redis when REDIS_URL is set, so that every web worker shares one

@@ -17,15 +17,16 @@ from rest_framework.response import Response
 
 from api.models import ApiClient, Scope
 from api.parsers import MultiPartParser
+from api.serializers import DispatchSerializer
 from api.serializers_actions import (
     MAX_ID,
     AttachmentsInputSerializer,
-    DispatchSerializer,
-    DocumentSerializer,
     DraftSerializer,
     IssueInputSerializer,
+    OwnDocumentSerializer,
 )
 from api.views.base import ApiView
+from api.views.outbox import dispatch_answer
 from documents.models import Attachment, Document, DocumentRecipient
 from units.models import Unit
 from web.forms import end_of_day
@@ -38,7 +39,7 @@ TAGS = ["documents"]
 
 
 def document_answer(request, document: Document, *, status_code: int = status.HTTP_200_OK) -> Response:
-    """The document as DocumentSerializer shows it, with what the caller may do with it now (the
+    """The document as OwnDocumentSerializer shows it, with what the caller may do with it now (the
     rules' answer). Four to six queries, whatever the number of recipients and files."""
     prefetch_related_objects(
         [document],
@@ -48,7 +49,7 @@ def document_answer(request, document: Document, *, status_code: int = status.HT
     forward = Forward.objects.filter(cover=document).select_related("source_delivery__document").first()
     context = {"forward": forward, "actions": document_actions(request.user, document)}
     headers = {"Location": reverse("api:document", args=[document.pk])} if status_code == 201 else None
-    return Response(DocumentSerializer(document, context=context).data, status=status_code, headers=headers)
+    return Response(OwnDocumentSerializer(document, context=context).data, status=status_code, headers=headers)
 
 
 class _UnitChoiceSerializer(serializers.Serializer):
@@ -109,6 +110,7 @@ _DOCUMENT_EXAMPLE = OpenApiExample(
 
 class DocumentCreate(ApiView):
     required_scopes = {"POST": Scope.DRAFT}
+    may_be_not_found = True  # a unit the caller may not draft for is answered as missing
 
     @extend_schema(
         operation_id="documents_create",
@@ -120,7 +122,7 @@ class DocumentCreate(ApiView):
             "调用方须为该单位的拟稿人或收发员。"
         ),
         request=DraftSerializer,
-        responses={201: DocumentSerializer},
+        responses={201: OwnDocumentSerializer},
         examples=[_DRAFT_EXAMPLE, _DOCUMENT_EXAMPLE],
         tags=TAGS,
     )
@@ -150,7 +152,7 @@ class DocumentDetail(ApiView):
             "调用方可以查看的一份公文（本单位的草稿、已签发、已印发的公文，或收到的公文）：各要素、主送和抄送、"
             "附件、所转发的公文，以及调用方现在可以做的操作（actions）。看不到的一律 404；从本单位撤回的返回 410。"
         ),
-        responses=DocumentSerializer,
+        responses=OwnDocumentSerializer,
         examples=[_DOCUMENT_EXAMPLE],
         tags=TAGS,
     )
@@ -165,7 +167,7 @@ class DocumentDetail(ApiView):
             "两者都不给则不变；抄送同理。unit 与 number_prefix 不变。只有草稿可以修改（否则 409）。"
         ),
         request=DraftSerializer,
-        responses=DocumentSerializer,
+        responses=OwnDocumentSerializer,
         examples=[_DOCUMENT_EXAMPLE],
         tags=TAGS,
     )
@@ -198,7 +200,7 @@ class DocumentAttachments(ApiView):
             "不合格的逐一列出；一次提交的文件合计超过上限时返回 413。全部保存或全部不保存。"
         ),
         request={"multipart/form-data": AttachmentsInputSerializer},
-        responses={201: DocumentSerializer},
+        responses={201: OwnDocumentSerializer},
         tags=TAGS,
     )
     def post(self, request, pk: int):
@@ -224,7 +226,7 @@ class DocumentSignOff(ApiView):
             "除非本单位允许（403）。没有成文日期的草稿以签发当天为成文日期。"
         ),
         request=None,
-        responses=DocumentSerializer,
+        responses=OwnDocumentSerializer,
         tags=TAGS,
     )
     def post(self, request, pk: int):
@@ -247,22 +249,6 @@ class DocumentIssue(ApiView):
         responses={201: DispatchSerializer},
         examples=[
             OpenApiExample("印发", value={"complete_by": "2022-10-20"}, request_only=True),
-            OpenApiExample(
-                "分发",
-                value={
-                    "id": 17,
-                    "document": {"id": 31, "number": "内教工委函〔2022〕90号", "title": "关于……的通知"},
-                    "issued_by_id": 12,
-                    "created_at": "2022-10-14T09:00:00+08:00",
-                    "recipient_count": 53,
-                    "routed_at": None,
-                    "deadline_sign_for": "2022-10-15T09:00:00+08:00",
-                    "deadline_complete": "2022-10-21T00:00:00+08:00",
-                    "answers_return_id": None,
-                    "recall_id": None,
-                },
-                response_only=True,
-            ),
         ],
         tags=TAGS,
     )
@@ -277,4 +263,4 @@ class DocumentIssue(ApiView):
             complete_by=end_of_day(complete_by) if complete_by else None,
             answers_return_id=options.validated_data.get("answers_return"),
         )
-        return Response(DispatchSerializer(dispatch).data, status=status.HTTP_201_CREATED)
+        return Response(dispatch_answer(dispatch), status=status.HTTP_201_CREATED)

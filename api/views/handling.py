@@ -12,15 +12,15 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from api.models import Scope
+from api.serializers import CompletionSerializer
 from api.serializers_actions import (
     CompleteFeedbackSerializer,
     CompleteInputSerializer,
-    CompletionSerializer,
     DeliveryReturnSerializer,
-    DocumentSerializer,
     ForwardInputSerializer,
+    OwnDocumentSerializer,
     RecallInputSerializer,
-    RecallSerializer,
+    RecallResultSerializer,
     ReminderSerializer,
     ReturnInputSerializer,
 )
@@ -65,7 +65,7 @@ class DeliveryReturnCreate(ApiView):
                     "unit": {"id": 5, "name": "中共内蒙古自治区教育工作委员会"},
                     "reason": "wrong_format",
                     "text": "文种应为函。",
-                    "returned_by_id": 12,
+                    "returned_by": "jygw",
                     "returned_at": "2022-10-13T10:00:00+08:00",
                 },
                 response_only=True,
@@ -99,7 +99,7 @@ class DeliveryForward(ApiView):
             "和印发（/documents/{id}/issue）才送到收文单位。"
         ),
         request=ForwardInputSerializer,
-        responses={201: DocumentSerializer},
+        responses={201: OwnDocumentSerializer},
         examples=[
             OpenApiExample(
                 "转发",
@@ -179,16 +179,8 @@ class DeliveryRemind(ApiView):
 
 
 def _recall_answer(recall: Recall, counts: dict[str, int]) -> Response:
-    data = {
-        "id": recall.pk,
-        "dispatch_id": recall.dispatch_id,
-        "delivery_id": recall.delivery_id,
-        "recalled_by_id": recall.recalled_by_id,
-        "recalled_at": recall.recalled_at,
-        "reason": recall.reason,
-        **counts,
-    }
-    return Response(RecallSerializer(data).data, status=status.HTTP_201_CREATED)
+    recall.withdrawn, recall.held, recall.downstream = counts["withdrawn"], counts["held"], counts["downstream"]
+    return Response(RecallResultSerializer(recall).data, status=status.HTTP_201_CREATED)
 
 
 _RECALL_EXAMPLES = [
@@ -199,7 +191,7 @@ _RECALL_EXAMPLES = [
             "id": 3,
             "dispatch_id": 17,
             "delivery_id": 42,
-            "recalled_by_id": 12,
+            "recalled_by": "zzb",
             "recalled_at": "2022-10-13T11:00:00+08:00",
             "reason": "发错了单位",
             "withdrawn": 0,
@@ -222,7 +214,7 @@ class DeliveryRecall(ApiView):
             "它由此转发到下级的，随之撤回。已撤回或已退文的返回 409。"
         ),
         request=RecallInputSerializer,
-        responses={201: RecallSerializer},
+        responses={201: RecallResultSerializer},
         examples=_RECALL_EXAMPLES,
         tags=TAGS,
     )
@@ -233,7 +225,7 @@ class DeliveryRecall(ApiView):
         counts = delivery_recall(
             actor=request.user, delivery_id=delivery.pk, reason=given.validated_data.get("reason", "")
         )
-        return _recall_answer(Recall.objects.get(deliveries__pk=delivery.pk), counts)
+        return _recall_answer(Recall.objects.select_related("recalled_by").get(deliveries__pk=delivery.pk), counts)
 
 
 class DispatchRecall(ApiView):
@@ -247,7 +239,7 @@ class DispatchRecall(ApiView):
             "仍在分发中（routed_at 为空）或已撤回的返回 409。"
         ),
         request=RecallInputSerializer,
-        responses={201: RecallSerializer},
+        responses={201: RecallResultSerializer},
         examples=_RECALL_EXAMPLES,
         tags=["dispatches"],
     )
@@ -258,4 +250,4 @@ class DispatchRecall(ApiView):
         counts = dispatch_recall(
             actor=request.user, dispatch_id=dispatch.pk, reason=given.validated_data.get("reason", "")
         )
-        return _recall_answer(Recall.objects.get(dispatches__pk=dispatch.pk), counts)
+        return _recall_answer(Recall.objects.select_related("recalled_by").get(dispatches__pk=dispatch.pk), counts)

@@ -49,6 +49,14 @@ class OutboxList(ApiView, ListAPIView):
         return dispatch_list_for_units(units, words=query.validated_data.get("q", ""))
 
 
+def dispatch_answer(dispatch: Dispatch) -> dict:
+    """A dispatch the door let through, as the outbox shows it: with its figures (one query)."""
+    with_figures = dispatch_list_with_progress(Dispatch.objects.filter(pk=dispatch.pk)).select_related(
+        "document__issuing_unit", "recall__recalled_by"
+    )
+    return DispatchSerializer(with_figures.get()).data
+
+
 class DispatchDetail(ApiView):
     required_scopes = {"GET": Scope.READ}
 
@@ -60,11 +68,7 @@ class DispatchDetail(ApiView):
         tags=["outbox"],
     )
     def get(self, request, pk: int):
-        dispatch = access_dispatch(request.user, pk)
-        with_figures = dispatch_list_with_progress(Dispatch.objects.filter(pk=dispatch.pk)).select_related(
-            "document__issuing_unit", "recall__recalled_by"
-        )
-        return Response(DispatchSerializer(with_figures.get()).data)
+        return Response(dispatch_answer(access_dispatch(request.user, pk)))
 
 
 class DispatchDeliveryQuery(serializers.Serializer):

@@ -36,7 +36,7 @@ def document_json(
     return {
         "id": document.pk,
         "state": document.state,
-        "unit": {"id": document.issuing_unit_id, "name": document.issuing_unit.name},
+        "issuer": {"id": document.issuing_unit_id, "name": document.issuing_unit.name},
         "number": document.number,
         "number_prefix": document.number_prefix,
         **elements,
@@ -60,6 +60,7 @@ def attachment_json(attachment) -> dict:
         "content_type": attachment.content_type,
         "size": attachment.size,
         "sha256": attachment.sha256,
+        "download_url": f"/api/v1/attachments/{attachment.pk}/content",
     }
 
 

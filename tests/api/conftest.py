@@ -67,8 +67,8 @@ def scenario(world, settings, tmp_path):
     - `telegram`: the department's 特提 telegram (one attachment) to education, signed for and
       forwarded by `cover` to its universities (issued, routed: `cover_dispatch`, and `issued`, the
       university's delivery of it, pending);
-    - `pending`, `returned`, `completed` (with a file), `recalled`: deliveries to education;
-    - `draft`: a draft of education, not yet signed off;
+    - `pending`, `returned`, `signed`, `completed` (with a file), `recalled`: deliveries to education;
+    - `draft`: a draft of education, not yet signed off; `signed_off`: one signed off, not issued;
     - notifications of every delivery above, for the clerks of their units.
     """
     from tests.factories import content, delivery_of, forward, issue
@@ -114,6 +114,8 @@ def scenario(world, settings, tmp_path):
     services.delivery_complete(
         actor=world.jygw, delivery_id=completed.pk, feedback="已办结。", attachments=[("落实.txt", io.BytesIO(b"ok"))]
     )
+    signed = to_education("关于落实的通知")
+    services.delivery_sign_for(actor=world.jygw, delivery_id=signed.pk)
     recalled = to_education("关于撤回的通知")
     services.delivery_recall(actor=world.zzb, delivery_id=recalled.pk, reason="发错了")
     draft = services.document_draft(
@@ -123,6 +125,14 @@ def scenario(world, settings, tmp_path):
         main_recipients=[world.university],
         number_prefix="内教工委函",
     )
+    signed_off = services.document_draft(
+        actor=world.jygw,
+        unit=world.education,
+        content=content(title="关于组织培训的通知"),
+        main_recipients=[world.university],
+        number_prefix="内教工委函",
+    )
+    services.document_sign_off(actor=world.jygw_leader, document=signed_off)
     for dispatch in dispatches:
         services.dispatch_notify(dispatch_id=dispatch.pk)
     return {
@@ -136,6 +146,8 @@ def scenario(world, settings, tmp_path):
         "returned": returned,
         "completed": completed,
         "completion_file": completed.completion.attachments.get(),
+        "signed": signed,
         "recalled": recalled,
         "draft": draft,
+        "signed_off": signed_off,
     }

@@ -134,7 +134,7 @@ def test_every_bad_element_is_named(world, api, make_client, nothing_written):
     assert response.json()["errors"] == [
         {"field": "title", "detail": "该字段不能为空。"},
         {"field": "kind", "detail": "“短信” 不是合法选项。"},
-        {"field": "body", "detail": "该字段是必填项。"},
+        {"field": "body", "detail": "这个字段是必填项。"},
         {"field": "written_on", "detail": "日期格式错误。请从这些格式中选择：YYYY-MM-DD。"},
         {"field": "page_count", "detail": "请确保该值大于或者等于 1。"},
     ]
@@ -509,18 +509,19 @@ def test_a_client_issues_and_gets_the_dispatch(world, api, make_client, django_c
 
     assert response.status_code == 201
     dispatch = Dispatch.objects.select_related("document").get()
-    assert response.json() == {
-        "id": dispatch.pk,
-        "document": {"id": document.pk, "number": "内教工委函〔2022〕1号", "title": document.title},
-        "issued_by_id": client.user_id,
-        "created_at": moment(dispatch.created_at),
-        "recipient_count": 1,
-        "routed_at": None,
-        "deadline_sign_for": moment(dispatch.deadline_sign_for),
-        "deadline_complete": moment(end_of_day(tomorrow)),
-        "answers_return_id": None,
-        "recall_id": None,
-    }
+    # The dispatch as the outbox shows it (api.views.outbox.dispatch_answer), not routed yet.
+    answer = response.json()
+    assert answer == api.get(f"/api/v1/dispatches/{dispatch.pk}", world.jygw).json()
+    assert (answer["document"]["number"], answer["recipient_count"], answer["is_routed"]) == (
+        "内教工委函〔2022〕1号",
+        1,
+        False,
+    )
+    assert (answer["deadline_sign_for"], answer["deadline_complete"]) == (
+        moment(dispatch.deadline_sign_for),
+        moment(end_of_day(tomorrow)),
+    )
+    assert answer["figures"] == {key: 0 for key in answer["figures"]}
     assert dispatch.main_unit_ids == [world.university.pk]
     assert len(callbacks) == 1, "the routing is enqueued on commit"
     event = AuditEvent.objects.get(verb=AuditVerb.DOCUMENT_ISSUED)

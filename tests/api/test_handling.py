@@ -52,13 +52,13 @@ def test_a_client_returns_a_delivery_with_its_reason(world, api, make_client, se
     assert response.status_code == 201
     returned = DeliveryReturn.objects.get()
     assert response.json() == {
-        "id": returned.pk,
         "delivery_id": sent.pk,
         "document": {"id": sent.document_id, "number": "内组电明字〔2022〕1号", "title": sent.document.title},
         "unit": {"id": world.education.pk, "name": "自治区教育工委"},
+        "id": returned.pk,
         "reason": "wrong_format",
         "text": "文种应为函。",
-        "returned_by_id": client.user_id,
+        "returned_by": client.user.username,
         "returned_at": moment(returned.returned_at),
     }
     assert Delivery.objects.get(pk=sent.pk).state == "returned"
@@ -182,12 +182,11 @@ def test_a_client_completes_with_its_feedback(world, api, make_client, sent):
 
     assert response.status_code == 201
     completion = Completion.objects.get()
+    # The completion as the delivery shows it (api.serializers.CompletionSerializer).
     assert response.json() == {
         "id": completion.pk,
-        "delivery_id": sent.pk,
-        "unit": {"id": world.education.pk, "name": "自治区教育工委"},
         "feedback": "已组织学习，全部落实。",
-        "completed_by_id": client.user_id,
+        "completed_by": client.user.username,
         "completed_at": moment(completion.completed_at),
         "attachments": [],
     }
@@ -212,6 +211,7 @@ def test_a_completion_carries_its_files(world, client, sent):
             "content_type": "application/pdf",
             "size": 15,
             "sha256": attachment.sha256,
+            "download_url": f"/api/v1/completion-attachments/{attachment.pk}/content",
         }
     ]
 
@@ -300,9 +300,9 @@ def test_the_issuers_client_recalls_one_delivery(world, api, make_client, sent):
     recall = Recall.objects.get()
     assert response.json() == {
         "id": recall.pk,
+        "recalled_by": client.user.username,
         "dispatch_id": sent.dispatch_id,
         "delivery_id": sent.pk,
-        "recalled_by_id": client.user_id,
         "recalled_at": moment(recall.recalled_at),
         "reason": "发错了单位",
         "withdrawn": 0,
@@ -348,9 +348,9 @@ def test_the_issuer_recalls_a_whole_dispatch_and_what_was_forwarded_from_it(worl
     recall = Recall.objects.get()
     assert response.json() == {
         "id": recall.pk,
+        "recalled_by": client.user.username,
         "dispatch_id": sent.dispatch_id,
         "delivery_id": None,
-        "recalled_by_id": client.user_id,
         "recalled_at": moment(recall.recalled_at),
         "reason": "内容有误",
         "withdrawn": 1,
@@ -408,4 +408,11 @@ def test_a_forwarded_cover_is_signed_off_and_issued_through_the_documents_endpoi
     cover = Document.objects.get(pk=cover_id)
     # Signed off today without a 成文日期: numbered in this year's series.
     number = f"内教工委函〔{timezone.localdate().year}〕1号"
-    assert issued.json()["document"] == {"id": cover_id, "number": number, "title": cover.title}
+    assert issued.json()["document"] == {
+        "id": cover_id,
+        "number": number,
+        "title": cover.title,
+        "kind": "通知",
+        "urgency": cover.urgency,
+        "issuer": {"id": world.education.pk, "name": world.education.name},
+    }

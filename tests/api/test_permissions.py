@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from api.models import Scope
@@ -63,6 +64,7 @@ class Row:
     expect: tuple[int, ...]  # the status of each caller, in the order of CALLERS
     unit: str = "education"  # the World's unit whose object the route touches
     body: Callable[[dict], dict] | None = None  # a POST's JSON body
+    multipart: bool = False  # the body sent as multipart/form-data (files), not JSON
     # A list: text the rightful caller's answer holds and no outsider's answer may.
     hidden: Callable[[dict], str] | None = None
     # The rightful caller is a person of the World instead of a client (what is theirs alone: their
@@ -138,6 +140,69 @@ MATRIX: dict[tuple[str, str], Row] = {
         body=lambda s: {"delivery_id": s["pending"].pk},
         rightful_person="jygw",
         expect=(401, 200, 200, 200, 200, 403, 401, 200),
+    ),
+    # --- the write endpoints: education's drafts, and what is done with its deliveries ---
+    ("api:documents", "POST"): Row(
+        lambda s: reverse("api:documents"),
+        body=lambda s: {"unit": s["draft"].issuing_unit_id, "kind": "通知", "title": "关于试行的通知", "body": "正文"},
+        expect=(401, 404, 404, 404, 404, 403, 401, 201),
+    ),
+    ("api:document", "GET"): Row(
+        lambda s: reverse("api:document", args=[s["draft"].pk]),
+        expect=(401, 404, 404, 404, 404, 403, 401, 200),
+    ),
+    ("api:document", "PUT"): Row(
+        lambda s: reverse("api:document", args=[s["draft"].pk]),
+        body=lambda s: {"kind": "通知", "title": "关于开展自查的通知（修改）", "body": "正文"},
+        expect=(401, 404, 404, 404, 404, 403, 401, 200),
+    ),
+    ("api:document-attachments", "POST"): Row(
+        lambda s: reverse("api:document-attachments", args=[s["draft"].pk]),
+        body=lambda s: {"files": [SimpleUploadedFile("名单.txt", "名单\n".encode(), content_type="text/plain")]},
+        multipart=True,
+        expect=(401, 404, 404, 404, 404, 403, 401, 201),
+    ),
+    ("api:document-sign-off", "POST"): Row(
+        lambda s: reverse("api:document-sign-off", args=[s["draft"].pk]),
+        expect=(401, 404, 404, 404, 404, 403, 401, 200),
+    ),
+    ("api:document-issue", "POST"): Row(
+        lambda s: reverse("api:document-issue", args=[s["signed_off"].pk]),
+        expect=(401, 404, 404, 404, 404, 403, 401, 201),
+    ),
+    ("api:delivery-return", "POST"): Row(
+        lambda s: reverse("api:delivery-return", args=[s["pending"].pk]),
+        body=lambda s: {"reason": "not_competent"},
+        expect=(401, 404, 404, 404, 404, 403, 401, 201),
+    ),
+    ("api:delivery-forward", "POST"): Row(
+        lambda s: reverse("api:delivery-forward", args=[s["signed"].pk]),
+        body=lambda s: {"main_groups": [s["cover"].recipients.get().group_id]},
+        expect=(401, 404, 404, 404, 404, 403, 401, 201),
+    ),
+    ("api:delivery-complete", "POST"): Row(
+        lambda s: reverse("api:delivery-complete", args=[s["signed"].pk]),
+        body=lambda s: {"feedback": "已落实。"},
+        expect=(401, 404, 404, 404, 404, 403, 401, 201),
+    ),
+    # 催办 and 撤回 are the issuer's: the department's, of its delivery to education. The parent
+    # unit (the region) and a child unit of the department are refused like anyone else.
+    ("api:delivery-remind", "POST"): Row(
+        lambda s: reverse("api:delivery-remind", args=[s["pending"].pk]),
+        unit="department",
+        expect=(401, 404, 404, 404, 404, 403, 401, 200),
+    ),
+    ("api:delivery-recall", "POST"): Row(
+        lambda s: reverse("api:delivery-recall", args=[s["pending"].pk]),
+        body=lambda s: {"reason": "发错了"},
+        unit="department",
+        expect=(401, 404, 404, 404, 404, 403, 401, 201),
+    ),
+    ("api:dispatch-recall", "POST"): Row(
+        lambda s: reverse("api:dispatch-recall", args=[s["pending"].dispatch_id]),
+        body=lambda s: {"reason": "发错了"},
+        unit="department",
+        expect=(401, 404, 404, 404, 404, 403, 401, 201),
     ),
 }
 
@@ -221,10 +286,15 @@ def _callers(world, make_client, admin_user, route: tuple[str, str], row: Row) -
     }
 
 
-def _call(client, method: str, path: str, who, body: dict | None):
+def _call(client, method: str, path: str, who, body: dict | None, *, multipart: bool = False):
     headers = bearer(who) if who is not None else {}
     if method == "GET":
         return client.get(path, headers=headers)
+    if multipart:
+        for files in body.values():
+            for file in files:
+                file.seek(0)
+        return client.post(path, body, headers=headers)
     data = json.dumps(body) if body is not None else b""
     return client.generic(method, path, data, content_type="application/json", headers=headers)
 
@@ -239,16 +309,18 @@ def test_every_caller_gets_what_the_matrix_says_and_outsiders_write_nothing(
     hidden = row.hidden(scenario) if row.hidden else None
     for who, expected in zip(CALLERS[:-1], row.expect[:-1], strict=True):
         with nothing_written():
-            response = _call(client, route[1], path, callers[who], body)
+            response = _call(client, route[1], path, callers[who], body, multipart=row.multipart)
         assert response.status_code == expected, (who, response.status_code, response.content.decode()[:500])
         if response.status_code >= 400:
             problem = "insufficient-scope" if who == "client_without_scope" else PROBLEM[response.status_code]
             assert response["Content-Type"] == "application/problem+json", who
             assert response.json()["type"] == f"/api/v1/problems/{problem}", (who, response.json())
+            if who == "client_without_scope":
+                assert response.json()["required_scope"] in required_scopes(_routes()[route].cls, route[1])
         elif hidden is not None:
             assert hidden not in response.content.decode(), (who, "sees what is the rightful caller's")
 
-    response = _call(client, route[1], path, callers["rightful"], body)
+    response = _call(client, route[1], path, callers["rightful"], body, multipart=row.multipart)
     assert response.status_code == row.expect[-1], response.content.decode()[:500]
     if hidden is not None:
         assert hidden in response.content.decode(), "the row's `hidden` text proves nothing"
