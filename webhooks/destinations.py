@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from units.display import display_list
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -64,7 +66,9 @@ def _address(text: str) -> Address | None:
         return None
 
 
-def _address_allowed(address: Address, networks: list[Network]) -> bool:
+def _address_allowed(address: Address | None, networks: list[Network]) -> bool:
+    if address is None:
+        return False
     if any(address in network for network in networks):
         return True
     return address.is_global and not address.is_multicast
@@ -103,13 +107,12 @@ def destination_check(url: str, *, resolve: bool = True) -> Destination:
     except (socket.gaierror, UnicodeError):
         raise DestinationRefused(_("主机“%(host)s”无法解析。") % {"host": host}) from None
     addresses = list(dict.fromkeys(info[4][0] for info in found))
-    for text in addresses:
-        address = _address(text)
-        if address is None or not _address_allowed(address, networks):
-            raise DestinationRefused(
-                _("主机“%(host)s”解析到不允许的地址 %(address)s（内部地址须在 WEBHOOK_ALLOWED_HOSTS 中列出其网段）。")
-                % {"host": host, "address": text}
-            )
+    refused = [text for text in addresses if not _address_allowed(_address(text), networks)]
+    if refused:
+        raise DestinationRefused(
+            _("主机“%(host)s”解析到不允许的地址：%(addresses)s（内部地址须在 WEBHOOK_ALLOWED_HOSTS 中列出其网段）。")
+            % {"host": host, "addresses": display_list(sorted(refused))}
+        )
     return Destination(parts.scheme, host, port, target, address=addresses[0])
 
 

@@ -265,8 +265,10 @@ def _outgoing(calls: list[WebhookDelivery], counts: dict[str, int]) -> list[tupl
     with notice_language():
         for group in by_subscription.values():
             subscription = group[0].subscription
-            if not subscription.is_active or subscription.client.revoked_at is not None:
+            if not subscription.is_active:
                 refusal, reachable = _("订阅已停用。"), set()
+            elif subscription.client.revoked_at is not None:
+                refusal, reachable = _("接口客户端已吊销。"), set()
             else:
                 refusal = _("接口客户端已无权查看这份送达。")
                 reachable = set(

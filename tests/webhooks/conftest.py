@@ -1,3 +1,5 @@
+import socket
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -7,6 +9,13 @@ from webhooks.models import EventType
 from webhooks.services import webhook_subscription_create
 
 ALL_EVENTS = list(EventType.values)
+
+
+def localhost_refused() -> str:
+    """The refusal of "localhost" when its addresses are not allowed, naming those it resolves to
+    on this machine."""
+    found = sorted({info[4][0] for info in socket.getaddrinfo("localhost", 443, type=socket.SOCK_STREAM)})
+    return f"主机“localhost”解析到不允许的地址：{'、'.join(found)}（内部地址须在 WEBHOOK_ALLOWED_HOSTS 中列出其网段）。"
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """A webhook receiver on loopback, as another office system would run one: http.server in a thread.
 
 It answers its first calls as told (`script`: an HTTP status, or "timeout" to answer only after the
-caller has given up), then 204. It keeps every request it got, and verifies signatures the way the
-Standard Webhooks spec tells a receiver to, written here from the spec (not with webhooks.signing).
+caller has given up), and the first calls of an event as told (`answers[event id]`), then 204. It
+keeps every request it got, and verifies signatures the way the Standard Webhooks spec tells a
+receiver to, written here from the spec (not with webhooks.signing).
 """
 
 import base64
@@ -41,6 +42,7 @@ class Received:
 class Receiver:
     def __init__(self, *, script: list[int | str] = (), hold_seconds: float = 3.0):
         self.script = list(script)
+        self.answers: dict[str, list[int | str]] = {}
         self.hold_seconds = hold_seconds
         self.received: list[Received] = []
         self._lock = threading.Lock()
@@ -50,7 +52,8 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver._lock:
-                    answer = receiver.script.pop(0) if receiver.script else 204
+                    planned = receiver.answers.get(self.headers.get("webhook-id", ""), [])
+                    answer = planned.pop(0) if planned else receiver.script.pop(0) if receiver.script else 204
                     receiver.received.append(
                         Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, answer)
                     )
