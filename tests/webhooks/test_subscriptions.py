@@ -5,6 +5,7 @@ nothing."""
 import base64
 
 import pytest
+from django.utils import translation
 
 from api.services import api_client_create, api_client_revoke
 from tests.factories import issue
@@ -176,3 +177,14 @@ def test_only_an_administrator_stops_a_subscription(world, admin_user, client, s
     )
     with nothing_written(), pytest.raises(NotAllowed):
         webhook_subscription_deactivate(actor=world.jygw, subscription=subscription)
+
+
+def test_a_refusal_is_in_the_administrators_language(admin_user, client, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = []
+    with translation.override("en"), pytest.raises(InvalidInput) as refused:
+        webhook_subscription_create(
+            actor=admin_user, client=client, url="https://oa.example.gov.cn/hooks", event_types=["signed"]
+        )
+    assert refused.value.message == (
+        "The host “oa.example.gov.cn” is not in the list of hosts calls may go to (WEBHOOK_ALLOWED_HOSTS)."
+    )
