@@ -7,7 +7,7 @@
   (subscription, event id) skips what exists.
 - `webhook_deliveries_send` (enqueued after a derivation, and by the beat for retries): claims the
   calls that are due, in a short transaction that counts the attempt and leases the row; posts them
-  outside any transaction (a thread per call, at most SEND_THREADS); records each answer with a
+  outside any transaction (a thread per call of the batch); records each answer with a
   conditional UPDATE. At least once: a worker that dies mid-call leaves the call pending, and it is
   retried when the lease ends. A call waits while an earlier call of its subscription about the
   same delivery is pending (sent or dead lets it go): per delivery, calls leave in audit order.
@@ -48,9 +48,11 @@ logger = logging.getLogger(__name__)
 # Audit events read per statement by the derivation: a routing chunk or a recall names up to 2,000
 # deliveries an event, so one statement inserts at most a few million rows.
 DERIVE_BATCH = 1000
-# Calls claimed at a time by the sender, posted by at most SEND_THREADS threads at once.
-SEND_BATCH = 20
-SEND_THREADS = 8
+# Calls claimed at a time by the sender, each posted at once by a thread of its own, so that a claim's
+# lease need only cover one call: connecting and answering (WEBHOOK_TIMEOUT_SECONDS each), and the
+# moments around them.
+SEND_BATCH = 16
+LEASE_MARGIN_SECONDS = 5
 URL_MAX_LENGTH = 2000
 
 _random = secrets.SystemRandom()
@@ -190,7 +192,7 @@ def _claim(size: int) -> list[WebhookDelivery]:
     delivery: their attempt counted and their row leased (next_attempt_at moved past the longest a
     call can take) in one short transaction. Rows another sender holds are skipped."""
     now = timezone.now()
-    lease = timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS * 2 + 30)
+    lease = timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS * 2 + LEASE_MARGIN_SECONDS)
     earlier = WebhookDelivery.objects.filter(
         state=WebhookDelivery.State.PENDING,
         subscription_id=OuterRef("subscription_id"),
@@ -316,7 +318,7 @@ def webhook_deliveries_send(*, limit: int = 500) -> dict[str, int]:
         claimed += len(calls)
         outgoing = _outgoing(calls, counts)
         if outgoing:
-            with ThreadPoolExecutor(max_workers=min(SEND_THREADS, len(outgoing))) as pool:
+            with ThreadPoolExecutor(max_workers=len(outgoing)) as pool:
                 answers = list(pool.map(lambda item: _post(*item), outgoing))
             for (call, _body, _secret), answer in zip(outgoing, answers, strict=True):
                 _finish(call, answer, counts)

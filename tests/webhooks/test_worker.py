@@ -6,6 +6,7 @@ signed with its subscription's secret.
 """
 
 from collections import defaultdict
+from datetime import timedelta
 
 import pytest
 
@@ -102,3 +103,48 @@ def test_every_event_arrives_once_after_deduplication_in_order_per_delivery_sign
         "returned",
         "signed",
     ]
+
+
+def test_a_call_cut_short_by_a_killed_worker_is_sent_again_when_its_lease_ends(
+    committed_world, subscribe, django_db_blocker, tmp_path
+):
+    """The worker is killed (main process and pool, SIGKILL) while its call waits for the receiver's
+    answer: nothing was recorded, the call is still pending under its lease, and once the lease is
+    over the next worker sends it again, with the same id and body."""
+    world = committed_world
+    env = {**ENV, "WEBHOOK_TIMEOUT_SECONDS": "5"}  # the lease: 2 × 5 s + 5 s
+    receiver = Receiver(script=["timeout"], hold_seconds=12)
+    mail_dir = tmp_path / "mail"
+    mail_dir.mkdir()
+    with django_db_blocker.unblock():
+        beat = Beat(log_dir=tmp_path, extra_env=env)
+        first = Worker(queues="webhooks", mail_dir=mail_dir, extra_env=env, concurrency=1, name="worker-first")
+    second = None
+    try:
+        subscribe(world.education, receiver.url(), ["delivered"])
+        issue(world.zzb, world.department, main=[world.education])
+        assert wait_until(lambda: len(receiver.calls()) == 1, interval=0.02)
+        for child in first.children():
+            child.kill()
+        first.kill()
+        call = WebhookDelivery.objects.get()
+        assert (call.state, call.attempts, call.last_error, call.last_status) == ("pending", 1, "", None)
+        assert call.next_attempt_at >= call.last_attempt_at + timedelta(seconds=15)
+
+        with django_db_blocker.unblock():
+            second = Worker(queues="webhooks", mail_dir=mail_dir, extra_env=env, concurrency=1, name="worker-second")
+        assert wait_until(lambda: WebhookDelivery.objects.filter(state="sent").exists(), timeout=60), second.output()[
+            -3000:
+        ]
+    finally:
+        receiver.stop()
+        beat.stop()
+        first.stop()
+        if second is not None:
+            second.stop()
+
+    call.refresh_from_db()
+    assert (call.state, call.attempts, call.last_status) == ("sent", 2, 204)
+    arrived = receiver.calls()
+    assert [received.event_id for received in arrived] == [call.event_id, call.event_id]
+    assert arrived[0].body == arrived[1].body
