@@ -139,7 +139,9 @@ def events_insert_select(vendor: str) -> str:
     subscription = WebhookSubscription
     wants = dialect["holds"].format(json=column(subscription, "event_types", "s"), value="p.event_type")
     return (
-        f"WITH e AS ({events}) INSERT INTO {table(WebhookDelivery)} ({target}) "  # noqa: S608 (names from _meta and the code's constants, values are parameters)
+        # The WITH inside the INSERT, not before it: SQLite counts the rows of a statement that
+        # starts with INSERT only (cursor.rowcount).
+        f"INSERT INTO {table(WebhookDelivery)} ({target}) WITH e AS ({events}) "  # noqa: S608 (names from _meta and the code's constants, values are parameters)
         f"SELECT {pk(subscription, 's')}, 'evt_' || CAST(p.seq AS text) || '_' || CAST(p.delivery_id AS text), "
         f"p.event_type, p.delivery_id, p.seq, %(state)s, 0, %(now)s, %(now)s, %(now)s, '' "
         f"FROM ({parties}) p "
