@@ -42,9 +42,6 @@ class SubscriptionForm(forms.ModelForm):
         model = WebhookSubscription
         fields = ["client", "url", "event_types"]
 
-    def validate_unique(self):
-        """Left to the service, which names the client and the address in its refusal."""
-
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(ServiceAdmin):

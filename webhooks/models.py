@@ -59,7 +59,11 @@ class WebhookSubscription(models.Model):
         verbose_name_plural = _("事件推送订阅")
         ordering = ["client_id", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["client", "url"], name="webhook_subscription_url_unique_per_client"),
+            models.UniqueConstraint(
+                fields=["client", "url"],
+                name="webhook_subscription_url_unique_per_client",
+                violation_error_message=_("这个接口客户端已订阅这个推送地址。"),
+            ),
             models.CheckConstraint(
                 condition=models.Q(is_active=True, deactivated_at__isnull=True)
                 | models.Q(is_active=False, deactivated_at__isnull=False),

@@ -124,7 +124,7 @@ def test_staff_who_are_not_administrators_cannot_subscribe_or_send_again(
     assert subscription.is_active
 
 
-def test_the_admin_form_refuses_a_second_subscription_at_one_address_with_the_services_words(
+def test_the_admin_form_refuses_a_second_subscription_at_one_address(
     superuser_client, oa, loopback, receiver, nothing_written
 ):
     data = {"client": oa.pk, "url": receiver.url(), "event_types": ["signed"]}
@@ -132,4 +132,4 @@ def test_the_admin_form_refuses_a_second_subscription_at_one_address_with_the_se
     with nothing_written():
         again = superuser_client.post(reverse("admin:webhooks_webhooksubscription_add"), data)
     assert again.status_code == 200
-    assert "接口客户端“OA”已订阅这个推送地址。" in again.content.decode()
+    assert "这个接口客户端已订阅这个推送地址。" in again.content.decode()
