@@ -79,7 +79,10 @@ def destination_check(url: str, *, resolve: bool = True) -> Destination:
 
     With resolve=False only the URL and its host are checked (no DNS): for a form that says what
     is wrong before the service resolves the name."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # an unclosed [ of an IPv6 address, and the like
+        raise DestinationRefused(_("推送地址必须是 https:// 开头的完整网址。")) from None
     try:
         port = parts.port
     except ValueError:
@@ -87,6 +90,10 @@ def destination_check(url: str, *, resolve: bool = True) -> Destination:
     host = (parts.hostname or "").rstrip(".")
     if parts.scheme not in ("https", "http") or not host:
         raise DestinationRefused(_("推送地址必须是 https:// 开头的完整网址。"))
+    if not host.isascii():
+        raise DestinationRefused(
+            _("主机名“%(host)s”须写成 ASCII 形式（中文域名请写成以 xn-- 开头的形式）。") % {"host": host}
+        )
     if parts.username is not None or parts.password is not None:
         raise DestinationRefused(_("推送地址不能包含用户名或密码。"))
     plain_http_hosts = {name.strip().lower().rstrip(".") for name in settings.WEBHOOK_PLAIN_HTTP_HOSTS}

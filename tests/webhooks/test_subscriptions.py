@@ -92,6 +92,13 @@ def test_a_secret_sealed_under_an_earlier_secret_key_opens_while_that_key_is_a_f
         (["oa.example.gov.cn"], [], "oa.example.gov.cn/hooks", "推送地址必须是 https:// 开头的完整网址。"),
         (["oa.example.gov.cn"], [], "https://oa:pw@oa.example.gov.cn/hooks", "推送地址不能包含用户名或密码。"),
         (["oa.example.gov.cn"], [], "https://oa.example.gov.cn:99999/hooks", "推送地址的端口无效。"),
+        (["::1"], [], "https://[::1/hooks", "推送地址必须是 https:// 开头的完整网址。"),
+        (
+            ["公文.中国"],
+            [],
+            "https://公文.中国/hooks",
+            "主机名“公文.中国”须写成 ASCII 形式（中文域名请写成以 xn-- 开头的形式）。",
+        ),
         (["nowhere.invalid"], [], "https://nowhere.invalid/hooks", "主机“nowhere.invalid”无法解析。"),
         # A listed name that resolves to an internal address whose network is not listed: DNS
         # must not lead a call to this machine.
