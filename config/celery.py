@@ -4,6 +4,9 @@
 - ``routine``: routing and notification of everything else.
 - ``control``: the beat's periodic work (sweep, reminders, audit verification); small and short,
   consumed by the urgent worker so that it too never waits behind a routine backlog.
+- ``webhooks``: calls to other systems (webhooks/), which wait on those systems (up to
+  WEBHOOK_TIMEOUT_SECONDS each): on a queue of their own, a slow receiver never delays routing,
+  a 特提 telegram or the beat's control work.
 """
 
 import os
@@ -13,7 +16,7 @@ from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-QUEUES = ("urgent", "routine", "control")
+QUEUES = ("urgent", "routine", "control", "webhooks")
 
 app = Celery("gongwen")
 app.config_from_object("django.conf:settings", namespace="CELERY")

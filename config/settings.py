@@ -24,6 +24,9 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "insecure-development-key-only-used-with-debug-on"  # noqa: S105
+# Keys SECRET_KEY replaced, still accepted while their signatures and sealed webhook secrets
+# (webhooks.signing) are around: rotate by moving the old key here.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -47,6 +50,7 @@ INSTALLED_APPS = [
     "web",
     # Before drf_spectacular: api/templates overrides its Swagger UI page (no inline style, for the CSP).
     "api",
+    "webhooks",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -347,6 +351,34 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Deliveries created per transaction while routing a dispatch.
 ROUTING_CHUNK_SIZE = env.int("ROUTING_CHUNK_SIZE", default=2000)
+
+# --- Webhooks (webhooks/) -------------------------------------------------------------------------
+# Where calls may go: host names, IP addresses and networks (CIDR). A subscription's host must be a
+# listed name or a listed address; every address the name resolves to, when subscribing and again
+# at each call, must be public or inside a listed network (so that DNS cannot turn a call towards an
+# internal address). Empty: no webhooks at all. Calls use https, except to the hosts listed in
+# WEBHOOK_PLAIN_HTTP_HOSTS (a receiver on the same machine, the tests' loopback).
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+WEBHOOK_PLAIN_HTTP_HOSTS = env.list("WEBHOOK_PLAIN_HTTP_HOSTS", default=[])
+# Seconds a call may take to connect, and again to answer.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Retries: the first after about WEBHOOK_RETRY_SECONDS, each next one about twice as late (with
+# jitter, at most a quarter of the window), until WEBHOOK_RETRY_WINDOW_SECONDS after the call was
+# first due; then the call is dead (its admin may send it again).
+WEBHOOK_RETRY_SECONDS = env.float("WEBHOOK_RETRY_SECONDS", default=5.0)
+WEBHOOK_RETRY_WINDOW_SECONDS = env.float("WEBHOOK_RETRY_WINDOW_SECONDS", default=24 * 3600.0)
+# How often the beat turns new audit events into calls and sends the calls that are due.
+WEBHOOK_SWEEP_SECONDS = env.float("WEBHOOK_SWEEP_SECONDS", default=5.0)
+CELERY_BEAT_SCHEDULE["derive webhook events from the audit log"] = {
+    "task": "webhooks.derive_events",
+    "schedule": WEBHOOK_SWEEP_SECONDS,
+    "options": {"queue": "webhooks", "expires": WEBHOOK_SWEEP_SECONDS * 5},
+}
+CELERY_BEAT_SCHEDULE["send webhook calls that are due"] = {
+    "task": "webhooks.send_calls",
+    "schedule": WEBHOOK_SWEEP_SECONDS,
+    "options": {"queue": "webhooks", "expires": WEBHOOK_SWEEP_SECONDS * 5},
+}
 
 # --- Security -----------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -61,7 +61,7 @@ pids=()
 stop() { kill "${pids[@]}" 2>/dev/null; wait; }
 trap stop EXIT
 trap 'exit 0' INT TERM  # Ctrl-C is how the demo ends, not a failure
-.venv/bin/celery --quiet -A config worker -Q urgent,control,routine --concurrency 2 --loglevel WARNING & pids+=($!)
+.venv/bin/celery --quiet -A config worker -Q urgent,control,routine,webhooks --concurrency 2 --loglevel WARNING & pids+=($!)
 .venv/bin/celery --quiet -A config beat --loglevel WARNING & pids+=($!)
 $py manage.py demo_clerks & pids+=($!)
 # No autoreloader: its second process would outlive the trap's kill (a background job of a script

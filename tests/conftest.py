@@ -13,6 +13,7 @@ from django.utils import translation
 from documents.models import Attachment, Document, DocumentRecipient, Enclosure, ImportedSource, NumberSeries
 from tests.factories import build_world
 from units.models import UnitGroupObjectPermission, UnitUserObjectPermission
+from webhooks.models import WebhookDelivery, WebhookSubscription
 from workflow.models import (
     AuditEvent,
     CalendarDay,
@@ -48,6 +49,8 @@ WATCHED = [
     CompletionAttachment,
     CalendarDay,
     DeadlinePolicy,
+    WebhookSubscription,
+    WebhookDelivery,
 ]
 
 
@@ -59,6 +62,8 @@ def _state() -> dict:
     )
     state["document_states"] = sorted(Document.objects.values_list("id", "state"))
     state["dispatch_recalls"] = sorted(Dispatch.objects.values_list("id", "recall_id"))
+    state["webhook_calls"] = sorted(WebhookDelivery.objects.values_list("id", "state", "next_attempt_at"))
+    state["webhook_subscriptions"] = sorted(WebhookSubscription.objects.values_list("id", "is_active"))
     return state
 
 

@@ -1,7 +1,7 @@
 """`make run`'s database is SQLite: the statements written out by hand (签收, the audit INSERT, the
 recall's notices) run there too. One subprocess, on a file of its own: migrate, the demo, then a
 sign-for (first and repeat), a recall, a signed checkpoint (the Merkle tree's table) and the audit
-chain against it, as a clerk, an issuer and the beat would; and
+chain against it, as a clerk, an issuer and the beat would, and the webhook calls they make; and
 SQLite plans every hand-written statement that runs on it (tests/test_sql.py lists them)."""
 
 import json
@@ -26,6 +26,13 @@ from workflow.demo import DRILL_TITLE
 
 users = get_user_model().objects
 drill = Delivery.objects.get(document__title=DRILL_TITLE, unit__group__user__username="jygw")
+from api.services import api_client_create
+from webhooks.models import WebhookDelivery
+from webhooks.services import webhook_events_derive, webhook_subscription_create
+oa, _key = api_client_create(actor=users.get(username="admin"), unit=drill.unit, name="OA", scopes=["webhooks"])
+webhook_subscription_create(
+    actor=users.get(username="admin"), client=oa, url="https://10.20.3.4/hooks", event_types=["signed", "recalled"]
+)
 first = services.delivery_sign_for(actor=users.get(username="jygw"), delivery_id=drill.pk)
 again = services.delivery_sign_for(actor=users.get(username="jygw"), delivery_id=drill.pk)
 recalled = services.dispatch_recall(actor=users.get(username="zzb"), dispatch_id=drill.dispatch_id, reason="演练结束")
@@ -35,6 +42,7 @@ from workflow.models import AuditEvent
 written = checkpoint_write()
 since = audit_verify(since=written.checkpoint.name)
 full = audit_verify()
+webhook_calls = [webhook_events_derive(), webhook_events_derive()]
 planned = []
 with connection.cursor() as cursor:
     for name, build in sorted(statements("sqlite").items()):
@@ -52,6 +60,7 @@ print(json.dumps({
     "checkpoint": [written.checkpoint.tree_size == AuditEvent.objects.count(), full.checkpoints, since.is_intact],
     "root": written.checkpoint.root_hash == tree_head(written.checkpoint.tree_size).hex(),
     "planned": planned,
+    "webhook_calls": webhook_calls + sorted(WebhookDelivery.objects.values_list("event_type", flat=True)),
 }))
 """
 
@@ -69,6 +78,7 @@ def test_sign_for_recall_and_audit_work_on_the_embedded_sqlite_database(tmp_path
         "AUDIT_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
         "AUDIT_SIGNING_KEY_FILE": str(tmp_path / "audit-signing.key"),
         "AUDIT_PUBLIC_KEY_FILE": "",
+        "WEBHOOK_ALLOWED_HOSTS": "10.20.3.4",
     }
     # The broker stays this run's Redis prefix (its keys are deleted at the end): what is tested here
     # is the database, and the filesystem broker would leave messages in the project's var/.
@@ -97,5 +107,7 @@ def test_sign_for_recall_and_audit_work_on_the_embedded_sqlite_database(tmp_path
         "checkpoint": [True, 1, True],  # a checkpoint signed, checked by both verifications, on SQLite
         "root": True,
         "planned": sorted(statements("sqlite")),
+        # The webhooks' derivation, written out for both databases: the sign-for and the recall.
+        "webhook_calls": [2, 0, "recalled", "signed"],
     }
     assert result["number"].startswith("内组电明字〔")

@@ -1,5 +1,6 @@
-"""The hand-written statements (workflow/sql.py, units/sql.py): the models have every name they use,
-their rows are read by column name, and ruff's S608 is excused only there, each time with a reason."""
+"""The hand-written statements (workflow/sql.py, units/sql.py, webhooks/sql.py): the models have every
+name they use, their rows are read by column name, and ruff's S608 is excused only there, each time
+with a reason."""
 
 import inspect
 import io
@@ -20,12 +21,13 @@ from units import sql as units_sql
 from units.errors import NotAllowed
 from units.models import Role, Unit
 from units.selectors import user_list_with_role_in_units
+from webhooks import sql as webhooks_sql
 from workflow import services
 from workflow import sql as workflow_sql
 from workflow.models import AuditEvent, Delivery, Notification
 
 ROOT = Path(__file__).resolve().parent.parent
-SQL_MODULES = {"units/sql.py", "workflow/sql.py"}
+SQL_MODULES = {"units/sql.py", "workflow/sql.py", "webhooks/sql.py"}
 
 # The public functions of the sql modules that build no statement: names, literals, parameters.
 HELPERS = {"quoted", "literal", "table", "column", "pk", "role_params", "audit_event_fields"}
@@ -89,6 +91,10 @@ def statements(vendor: str) -> dict[str, Callable[[], tuple[str, object]]]:
         "granted_unit_ids": lambda: subquery(units_sql.granted_unit_ids(0, Role.CLERK)),
         "granted_unit_ids_sql": lambda: (units_sql.granted_unit_ids_sql("%s", "%s"), [0, "clerk", 0, "clerk"]),
         "role_condition_sql": lambda: (f"SELECT 1 WHERE {units_sql.role_condition_sql('0')}", role),
+        "events_insert_select": lambda: (
+            webhooks_sql.events_insert_select(vendor),
+            {"after": 0, "upto": 0, "now": now, "state": "pending"},
+        ),
     }
     if vendor == "postgresql":
         found["audit_lock"] = lambda: (workflow_sql.audit_lock(), {"key": 0})
@@ -114,11 +120,15 @@ def _builders(module) -> set[str]:
     }
 
 
+def _all_builders() -> set[str]:
+    return _builders(workflow_sql) | _builders(units_sql) | _builders(webhooks_sql)
+
+
 def test_every_statement_of_the_sql_modules_is_checked_here(db):
-    assert set(statements("postgresql")) == _builders(workflow_sql) | _builders(units_sql)
+    assert set(statements("postgresql")) == _all_builders()
 
 
-@pytest.mark.parametrize("builder", sorted(_builders(workflow_sql) | _builders(units_sql)))
+@pytest.mark.parametrize("builder", sorted(_all_builders()))
 def test_postgresql_plans_every_statement_with_the_models_names(db, builder):
     # EXPLAIN parses and plans without running: a table or column the database lacks (a literal
     # name that drifted from the models) fails here. A field renamed in a model fails earlier, when

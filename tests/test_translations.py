@@ -43,7 +43,14 @@ def test_the_catalogue_holds_every_string_of_the_code(tmp_path):
     scratch = tmp_path / "django.pot"
     sources = [
         str(path.relative_to(ROOT))
-        for pattern in ("units/**/*.py", "documents/**/*.py", "workflow/**/*.py", "web/**/*.py", "config/*.py")
+        for pattern in (
+            "units/**/*.py",
+            "documents/**/*.py",
+            "workflow/**/*.py",
+            "web/**/*.py",
+            "webhooks/**/*.py",
+            "config/*.py",
+        )
         for path in ROOT.glob(pattern)
         if "migrations" not in path.parts
     ]

@@ -240,15 +240,25 @@ def delivery_list_visible(user: User) -> QuerySet[Delivery]:
     return Delivery.objects.filter(content)
 
 
+def delivery_list_reachable(user: User) -> QuerySet[Delivery]:
+    """Deliveries this person reaches through `access_delivery`: with the document, or (its unit's
+    people, once it is withdrawn) as the stub; annotated `content_visible`. For those who are told
+    about deliveries without opening them one by one (webhooks)."""
+    if not _is_active(user):
+        return Delivery.objects.none()
+    content, stub = _delivery_rules(user)
+    return Delivery.objects.filter(content | stub).annotate(
+        content_visible=ExpressionWrapper(content, output_field=BooleanField())
+    )
+
+
 def access_delivery(user: User, pk: int) -> Delivery:
     """The delivery with its document, unit and dispatch; Withdrawn (with the stub) for its unit's
     people once it is recalled; NotFound for anyone else. One query (two for the stub)."""
     if not _is_active(user):
         raise NotFound(_("送达记录不存在或无权查看。"))
-    content, stub = _delivery_rules(user)
     deliveries = (
-        Delivery.objects.filter(content | stub)
-        .annotate(content_visible=ExpressionWrapper(content, output_field=BooleanField()))
+        delivery_list_reachable(user)
         .select_related("document__issuing_unit", "unit", "dispatch")
         # The dispatch comes without its resolved recipient set: up to 10^5 unit ids, not needed here.
         .defer("dispatch__main_unit_ids", "dispatch__cc_unit_ids")

@@ -42,4 +42,5 @@ def test_every_queue_has_its_own_routing_key():
         "urgent": ("urgent", "urgent"),
         "routine": ("routine", "routine"),
         "control": ("control", "control"),
+        "webhooks": ("webhooks", "webhooks"),
     }

@@ -5,7 +5,8 @@ import time_machine
 from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 
-import workflow.tasks  # noqa: F401 (registers the tasks by name, as the worker's autodiscovery does)
+import webhooks.tasks  # noqa: F401 (registers the tasks by name, as the worker's autodiscovery does)
+import workflow.tasks  # noqa: F401 (likewise)
 from config.celery import app
 from tests.factories import delivery_of, issue, person, unit
 from tests.workflow.test_deadlines import at
@@ -198,11 +199,16 @@ def test_every_beat_entry_names_a_task_that_exists_and_runs(db, settings):
             "workflow.email_notifications",
             "workflow.verify_audit",
             "workflow.audit_checkpoint",
+            "webhooks.derive_events",
+            "webhooks.send_calls",
         ]
     )
     for name in names:
         assert app.tasks[name].apply().successful(), name
-    assert {entry["options"]["queue"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} == {"control"}
+    # The webhooks' work waits on other systems: on its own queue, never on control (config/celery.py).
+    assert {entry["task"]: entry["options"]["queue"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} == {
+        name: "webhooks" if name.startswith("webhooks.") else "control" for name in names
+    }
 
 
 @pytest.fixture
