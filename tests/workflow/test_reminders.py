@@ -5,6 +5,7 @@ import time_machine
 from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 
+import api.tasks  # noqa: F401 (likewise)
 import workflow.tasks  # noqa: F401 (registers the tasks by name, as the worker's autodiscovery does)
 from config.celery import app
 from tests.factories import delivery_of, issue, person, unit
@@ -198,6 +199,7 @@ def test_every_beat_entry_names_a_task_that_exists_and_runs(db, settings):
             "workflow.email_notifications",
             "workflow.verify_audit",
             "workflow.audit_checkpoint",
+            "api.purge_idempotency_keys",
         ]
     )
     for name in names:
