@@ -2,12 +2,16 @@
 languages, cursor pagination, and the routes that name nothing."""
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from api.problems import PROBLEM_TYPES
 from api.services import api_client_revoke
 from tests.api.conftest import bearer
+from tests.factories import unit
 from units.models import Unit
+from workflow import services
 
 pytestmark = pytest.mark.django_db
 
@@ -257,3 +261,20 @@ def test_recipient_groups_are_those_of_the_callers_units_with_their_members(worl
         ],
     }
     assert api.get("/api/v1/recipient-groups", world.auditor).json()["results"] == []
+
+
+def _count(api, path, who, **params) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get(path, who, **params).status_code == 200
+    return len(queries)
+
+
+def test_directory_queries_do_not_grow(world, api):
+    small_units = _count(api, UNITS, world.jygw)
+    small_groups = _count(api, "/api/v1/recipient-groups", world.jygw)
+    schools = [unit(f"高校{number:02d}", world.education) for number in range(12)]
+    for number in range(5):
+        services.recipient_group_save(actor=None, owner=world.education, name=f"第{number}组", members=schools)
+    # The person, then the page (and the groups' members: one query for the page).
+    assert (small_units, _count(api, UNITS, world.jygw, page_size=100)) == (2, 2)
+    assert (small_groups, _count(api, "/api/v1/recipient-groups", world.jygw)) == (3, 3)

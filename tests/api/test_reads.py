@@ -417,7 +417,11 @@ def test_outbox_queries_do_not_grow(world, api):
         forward(world.jygw, delivery_of(document, world.education), main=[world.university])
     _document, big = issue(world.zzb, world.department, main=[world.education, world.other, world.university])
     assert _queries(api, "/api/v1/outbox", world.zzb) == small == 2  # the person, the page with figures
+    # The person, the dispatch's door, the page of its deliveries.
     assert _queries(api, f"/api/v1/dispatches/{big.pk}/deliveries", world.zzb) == small_deliveries == 3
+    # The person, the door, the dispatch with its figures.
+    assert _queries(api, f"/api/v1/dispatches/{dispatch.pk}", world.zzb) == 3
+    assert _queries(api, f"/api/v1/dispatches/{big.pk}", world.zzb) == 3
 
 
 # --- 流转链 ---------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ import time_machine
 from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 
-import webhooks.tasks  # noqa: F401 (registers the tasks by name, as the worker's autodiscovery does)
+import api.tasks  # noqa: F401 (registers the tasks by name, as the worker's autodiscovery does)
+import webhooks.tasks  # noqa: F401 (likewise)
 import workflow.tasks  # noqa: F401 (likewise)
 from config.celery import app
 from tests.factories import delivery_of, issue, person, unit
@@ -201,6 +202,7 @@ def test_every_beat_entry_names_a_task_that_exists_and_runs(db, settings):
             "workflow.audit_checkpoint",
             "webhooks.derive_events",
             "webhooks.send_calls",
+            "api.purge_idempotency_keys",
         ]
     )
     for name in names:
