@@ -37,6 +37,28 @@ from workflow.services.rules import DocumentAction, document_actions, require_do
 TAGS = ["documents"]
 
 
+# The scope a client needs for each action on a document (the routes below require the same).
+_ACTION_SCOPES = {
+    DocumentAction.EDIT: Scope.DRAFT,
+    DocumentAction.ATTACH: Scope.DRAFT,
+    DocumentAction.SIGN_OFF: Scope.SIGN_OFF,
+    DocumentAction.ISSUE: Scope.ISSUE,
+}
+
+
+def _actions(request, document: Document) -> frozenset[DocumentAction]:
+    """What the caller may do with the document now: the rules' answer (roles and state), and for a
+    client only what its scopes reach through the API (its account's clerk role, held for the issue
+    scope, would otherwise offer drafting too)."""
+    actions = document_actions(request.user, document)
+    client = request.auth
+    if isinstance(client, ApiClient):
+        actions = frozenset(
+            action for action in actions if action in _ACTION_SCOPES and client.has_scope(_ACTION_SCOPES[action])
+        )
+    return actions
+
+
 def document_answer(request, document: Document, *, status_code: int = status.HTTP_200_OK) -> Response:
     """The document as DocumentSerializer shows it, with what the caller may do with it now (the
     rules' answer). Four to six queries, whatever the number of recipients and files."""
@@ -46,7 +68,7 @@ def document_answer(request, document: Document, *, status_code: int = status.HT
         Prefetch("attachments", Attachment.objects.order_by("position")),
     )
     forward = Forward.objects.filter(cover=document).select_related("source_delivery__document").first()
-    context = {"forward": forward, "actions": document_actions(request.user, document)}
+    context = {"forward": forward, "actions": _actions(request, document)}
     headers = {"Location": reverse("api:document", args=[document.pk])} if status_code == 201 else None
     return Response(DocumentSerializer(document, context=context).data, status=status_code, headers=headers)
 
