@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from api.models import ApiClient, Scope
 from api.parsers import MultiPartParser
+from api.permissions import actions_in_scope
 from api.serializers import DispatchSerializer
 from api.serializers_actions import (
     MAX_ID,
@@ -47,7 +48,9 @@ def document_answer(request, document: Document, *, status_code: int = status.HT
         Prefetch("attachments", Attachment.objects.order_by("position")),
     )
     forward = Forward.objects.filter(cover=document).select_related("source_delivery__document").first()
-    context = {"forward": forward, "actions": document_actions(request.user, document)}
+    # What the caller may do now: the rules' answer, for a client narrowed to its scopes (its
+    # account's clerk role, held for the issue scope, would otherwise offer drafting too).
+    context = {"forward": forward, "actions": actions_in_scope(request, document_actions(request.user, document))}
     headers = {"Location": reverse("api:document", args=[document.pk])} if status_code == 201 else None
     return Response(OwnDocumentSerializer(document, context=context).data, status=status_code, headers=headers)
 

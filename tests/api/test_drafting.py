@@ -237,6 +237,18 @@ def test_a_client_reads_its_draft_with_files_and_actions(world, api, make_client
     )
 
 
+def test_a_clients_actions_are_those_its_scopes_reach(world, api, make_client):
+    _drafting, drafting_key = make_client(world.education, "draft")
+    _issuing, issuing_key = make_client(world.education, "draft", "issue")
+    document = services.document_sign_off(actor=world.jygw_leader, document=_draft(world))
+
+    # A drafter does not issue; the issue scope brings a clerk's role and the scope. (A client whose
+    # clerk role would offer more than its scopes: tests/api/test_handling.py, the forwarded cover.)
+    assert api.get(_url(document.pk), drafting_key).json()["actions"] == []
+    assert api.get(_url(document.pk), issuing_key).json()["actions"] == ["issue"]
+    assert api.get(_url(document.pk), world.jygw).json()["actions"] == ["issue"]
+
+
 @pytest.mark.parametrize("who", ["other_clerk", "imu", "auditor", "college_clerk"])
 def test_a_draft_is_not_found_outside_its_unit(world, api, nothing_written, who):
     document = _draft(world)

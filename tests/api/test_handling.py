@@ -114,10 +114,10 @@ def test_a_client_forwards_what_it_signed_for_as_a_cover_draft(world, api, make_
     forward = Forward.objects.select_related("cover__issuing_unit").get()
     cover = forward.cover
     assert response["Location"] == f"/api/v1/documents/{cover.pk}"
-    # A clerk may edit and attach to the cover; 签发 is a signer's.
+    # Its account is a clerk, who may edit the cover on the pages; the client lacks the draft scope.
     assert response.json() == document_json(
         cover,
-        actions=["attach", "edit"],
+        actions=[],
         main=[group],
         forward={
             "delivery_id": sent.pk,
