@@ -65,7 +65,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: check the harness in a minute")
     parser.add_argument("--sections", default="fanout,urgent,receipts,api_receipts,chain_view,audit_verify,evidence")
-    parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the benchmark database and its working directory (the bundles)"
+    )
     args = parser.parse_args()
     config = _configure()
     print(f"load before: {_load()}", flush=True)
@@ -109,7 +111,9 @@ def _cleanup(config: dict, workdir: Path, *, keep: bool) -> None:
         print(f"deleting the Redis keys {config['prefix']}*: {error}", file=sys.stderr)
     if not keep:
         _recreate_database(config["maintenance_url"], create=False)
-    shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"kept {BENCH_DATABASE} and {workdir}", flush=True)
 
 
 if __name__ == "__main__":

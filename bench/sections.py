@@ -86,8 +86,9 @@ ROOT = Path(__file__).resolve().parent.parent
 class Bench:
     """The shared state of one run: the directory, the worker processes, the rows of the table."""
 
-    def __init__(self, sizes: dict, workdir: Path):
+    def __init__(self, sizes: dict, workdir: Path, *, keep: bool = False):
         self.sizes = sizes
+        self.keep = keep
         self.workdir = workdir
         self.rows: list[tuple[str, str, str]] = []
         self.world = None
@@ -111,7 +112,7 @@ def run_all(args, workdir: Path) -> dict:
     started = time.monotonic()
     load_before = [round(x, 2) for x in os.getloadavg()[:2]]
     call_command("migrate", verbosity=0)
-    bench = Bench(sizes, workdir)
+    bench = Bench(sizes, workdir, keep=args.keep)
     _directory(bench)
     results: dict = {}
     if "fanout" in wanted:
@@ -1044,7 +1045,8 @@ def evidence(bench: Bench) -> dict:
             f"{point['verify_events_per_second_after_startup']:,}/s after its {startup:.2f} s start)",
             "≥ 50,000 events/s",
         )
-        out.unlink()
+        if not bench.keep:
+            out.unlink()
     small, large = points
     # Linear: a fixed part (verify.py, the key, the checkpoint, README) and so many bytes a delivery.
     per_delivery = (large["bundle_bytes"] - small["bundle_bytes"]) / (large["deliveries"] - small["deliveries"])

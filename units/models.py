@@ -15,6 +15,12 @@ class Role(models.TextChoices):
     DRAFTER = "drafter", _("拟稿人")
     SIGNER = "signer", _("签发人")
     AUDITOR = "auditor", _("审计")  # scope: the unit's whole subtree
+    # Inside a recipient unit (workflow.services.inunit): the office's clerk registers (登记) and
+    # proposes (拟办); a leader instructs (批办) and reads; a department's handler handles (承办); a
+    # reader reads what is passed to them (传阅).
+    LEADER = "leader", _("领导")  # on the unit
+    HANDLER = "handler", _("承办人")  # on a department (内设机构)
+    READER = "reader", _("阅文人")  # on the unit
 
 
 class Unit(models.Model):
@@ -25,6 +31,9 @@ class Unit(models.Model):
         UNIVERSITY_COMMITTEE = "university_committee", _("高校党委")
         COLLEGE_COMMITTEE = "college_committee", _("院系党组织")
         GOVERNMENT = "government", _("政府机关")
+        # 内设机构: an office or department inside a unit (党委办公室, 组织部); its parent is the unit.
+        # It receives nothing from outside; its work comes from its unit's instructions (批办).
+        INNER_DEPARTMENT = "inner_department", _("内设机构")
         OTHER = "other", _("其他")
 
     name = models.CharField(_("全称"), max_length=200, unique=True)

@@ -361,6 +361,310 @@ class CompletionAttachment(models.Model):
         return self.name
 
 
+# --- inside a recipient unit: the handling record (办理单) -----------------------------------------
+# A signed-for delivery is registered (收文登记) in its unit's register, and its handling record hangs
+# from the registration: proposals (拟办), instructions (批办), assignments to the unit's departments
+# (承办 / 协办) with their reports, and reading slips (传阅). Departments (内设机构) are units below
+# the recipient unit (Unit.Kind.INNER_DEPARTMENT). Each row is written by one service in
+# workflow.services.inunit with its audit event; none is edited in place except an assignment's or a
+# slip's state, which moves forward only.
+
+
+class RegistrationSeries(models.Model):
+    """The last 收文编号 a unit gave in a year; locked (SELECT … FOR UPDATE) to give the next, so the
+    register has no gaps and no duplicates when two clerks register at once."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last_serial = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["unit", "year"], name="registration_series_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.year}: {self.last_serial}"
+
+
+class Registration(models.Model):
+    """收文登记: a signed-for delivery entered in its unit's register under the unit's own number for
+    the year (收文编号, shown 收〔2022〕15号)."""
+
+    delivery = models.OneToOneField(Delivery, on_delete=models.PROTECT, related_name="registration")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="registrations")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    serial = models.PositiveIntegerField(_("收文编号"))
+    copies = models.PositiveSmallIntegerField(_("份数"), default=1)
+    remark = models.CharField(_("备注"), max_length=500, blank=True)
+    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # 代理: the person a deputy acted for (Delegation); empty when the actor acted for themselves.
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    registered_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("收文登记")
+        verbose_name_plural = _("收文登记")
+        ordering = ["unit", "-year", "-serial"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "year", "serial"], name="registration_number_unique"),
+            models.CheckConstraint(condition=models.Q(serial__gte=1), name="registration_serial_positive"),
+            models.CheckConstraint(condition=models.Q(copies__gte=1), name="registration_copies_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"收〔{self.year}〕{self.serial}号"
+
+
+class Proposal(models.Model):
+    """拟办: the office's proposal of how to handle it, with the departments it suggests."""
+
+    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="proposals")
+    text = models.TextField(_("拟办意见"))
+    departments = models.ManyToManyField(Unit, verbose_name=_("建议承办部门"), blank=True, related_name="+")
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("拟办")
+        verbose_name_plural = _("拟办")
+        ordering = ["registration", "proposed_at", "id"]
+        constraints = [models.CheckConstraint(condition=~models.Q(text=""), name="proposal_has_text")]
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+class ReadingMode(models.TextChoices):
+    SEQUENTIAL = "sequential", _("依次传阅")
+    PARALLEL = "parallel", _("同时传阅")
+
+
+class Instruction(models.Model):
+    """批办 / 批示: a leader's instruction. It assigns 主办 and 协办 departments (Assignment) and 传阅
+    readers (ReadingSlip), with an optional deadline no later than the one received."""
+
+    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="instructions")
+    text = models.TextField(_("批示"))
+    instructed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    instructed_at = models.DateTimeField()
+    deadline = models.DateTimeField(_("办理时限"), null=True, blank=True)
+    reading_mode = models.CharField(
+        _("传阅方式"), max_length=20, choices=ReadingMode.choices, default=ReadingMode.SEQUENTIAL
+    )
+    # Whether a reader may pass it on to someone the leader did not name.
+    readers_may_pass_on = models.BooleanField(_("阅文人可转阅"), default=False)
+
+    class Meta:
+        verbose_name = _("批办")
+        verbose_name_plural = _("批办")
+        ordering = ["registration", "instructed_at", "id"]
+        constraints = [models.CheckConstraint(condition=~models.Q(text=""), name="instruction_has_text")]
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+class Assignment(models.Model):
+    """承办: one department's part of the work, 主办 (lead) or 协办 (assist). The unit-level 办结
+    closes only when every 主办 has finished."""
+
+    class Part(models.TextChoices):
+        LEAD = "lead", _("主办")
+        ASSIST = "assist", _("协办")
+
+    class State(models.TextChoices):
+        ASSIGNED = "assigned", _("待承办")
+        ACCEPTED = "accepted", _("办理中")
+        FINISHED = "finished", _("已办毕")
+
+    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="assignments")
+    instruction = models.ForeignKey(Instruction, on_delete=models.PROTECT, related_name="assignments")
+    department = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="assignments")
+    part = models.CharField(_("承办方式"), max_length=10, choices=Part.choices)
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.ASSIGNED)
+    deadline = models.DateTimeField(_("办理时限"), null=True, blank=True)
+    assigned_at = models.DateTimeField()
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    finished_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # 催办 inside the unit: reminders sent to the department, and when it went to the leader.
+    reminders = models.PositiveIntegerField(default=0)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("承办")
+        verbose_name_plural = _("承办")
+        ordering = ["registration", "part", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["registration", "department"], name="assignment_once_per_department"),
+            models.CheckConstraint(
+                condition=models.Q(state="assigned", accepted_at__isnull=True, finished_at__isnull=True)
+                | models.Q(state="accepted", accepted_at__isnull=False, finished_at__isnull=True)
+                | models.Q(state="finished", accepted_at__isnull=False, finished_at__isnull=False),
+                name="assignment_state_times",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["department", "state"], name="assignment_department_state"),
+            models.Index(fields=["deadline"], name="assignment_open_deadline", condition=~models.Q(state="finished")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department_id} {self.get_part_display()} {self.get_state_display()}"
+
+
+class AssignmentReport(models.Model):
+    """What a department reports of its work (承办情况), with files; the last one before it finished
+    is its result."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="reports")
+    text = models.TextField(_("承办情况"))
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reported_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("承办情况")
+        verbose_name_plural = _("承办情况")
+        ordering = ["assignment", "reported_at", "id"]
+        constraints = [models.CheckConstraint(condition=~models.Q(text=""), name="assignment_report_has_text")]
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+def report_file_upload_to(attachment: "AssignmentReportFile", filename: str) -> str:
+    return f"reports/{attachment.sha256[:2]}/{attachment.sha256}"
+
+
+class AssignmentReportFile(models.Model):
+    """A file of a report (checked by documents.attachments.check_attachment)."""
+
+    report = models.ForeignKey(AssignmentReport, on_delete=models.PROTECT, related_name="files")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(_("附件名称"), max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(upload_to=report_file_upload_to)
+
+    class Meta:
+        ordering = ["report", "position"]
+        constraints = [models.UniqueConstraint(fields=["report", "position"], name="report_file_position_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReadingSlip(models.Model):
+    """传阅: one reader's turn. Sequential slips open one after another (position order); parallel ones
+    open together. A slip is read once: 已阅 with the time and a remark."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", _("未到")
+        OPEN = "open", _("待阅")
+        READ = "read", _("已阅")
+
+    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="reading_slips")
+    instruction = models.ForeignKey(Instruction, on_delete=models.PROTECT, related_name="reading_slips")
+    reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reading_slips")
+    position = models.PositiveSmallIntegerField()
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.WAITING)
+    # Who put it in this reader's hands: the leader's instruction, or a reader passing it on.
+    passed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    opened_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    remark = models.CharField(_("阅文意见"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("传阅")
+        verbose_name_plural = _("传阅")
+        ordering = ["registration", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["registration", "reader"], name="reading_slip_once_per_reader"),
+            models.UniqueConstraint(fields=["registration", "position"], name="reading_slip_position_unique"),
+            models.CheckConstraint(
+                condition=models.Q(state="waiting", opened_at__isnull=True, read_at__isnull=True)
+                | models.Q(state="open", opened_at__isnull=False, read_at__isnull=True)
+                | models.Q(state="read", opened_at__isnull=False, read_at__isnull=False),
+                name="reading_slip_state_times",
+            ),
+        ]
+        indexes = [models.Index(fields=["reader", "state"], name="reading_slip_reader_state")]
+
+    def __str__(self) -> str:
+        return f"{self.reader_id} {self.get_state_display()}"
+
+
+class Reply(models.Model):
+    """答复: a reply document to the issuer, drafted by the recipient unit and linked to the delivery
+    it answers; it is signed off and issued like any document of the unit."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.PROTECT, related_name="replies")
+    document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="reply_to")
+    drafted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    drafted_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("答复")
+        verbose_name_plural = _("答复")
+        ordering = ["delivery", "drafted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} -> {self.document_id}"
+
+
+class Delegation(models.Model):
+    """代理: a person lets a deputy act for them in a unit for a time window (代理签收 and the other
+    steps the person may take). Every act under it records "deputy for person"; it can be withdrawn."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="delegations")
+    principal = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="delegations_given")
+    deputy = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="delegations_held")
+    starts_at = models.DateTimeField(_("开始时间"))
+    ends_at = models.DateTimeField(_("结束时间"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("代理")
+        verbose_name_plural = _("代理")
+        ordering = ["unit", "-starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="delegation_window"),
+            models.CheckConstraint(condition=~models.Q(principal=models.F("deputy")), name="delegation_not_self"),
+            models.CheckConstraint(
+                condition=models.Q(withdrawn_at__isnull=True, withdrawn_by__isnull=True)
+                | models.Q(withdrawn_at__isnull=False, withdrawn_by__isnull=False),
+                name="delegation_withdrawn_by_someone",
+            ),
+        ]
+        indexes = [models.Index(fields=["deputy", "unit", "ends_at"], name="delegation_deputy_unit")]
+
+    def __str__(self) -> str:
+        return f"{self.deputy_id} for {self.principal_id}"
+
+
 class ClockUnit(models.TextChoices):
     """How a deadline is counted: minutes and hours on the clock, working days on the calendar."""
 
@@ -452,6 +756,20 @@ class AuditVerb(models.TextChoices):
     DELIVERIES_WITHDRAWN = "DELIVERIES_WITHDRAWN"
     DELIVERY_RETURNED = "DELIVERY_RETURNED"
     DELIVERY_COMPLETED = "DELIVERY_COMPLETED"
+    DELIVERY_LOGGED = "DELIVERY_LOGGED"  # 收文登记 (DOCUMENT_REGISTERED is a document received on paper)
+    HANDLING_PROPOSED = "HANDLING_PROPOSED"
+    HANDLING_INSTRUCTED = "HANDLING_INSTRUCTED"
+    ASSIGNMENT_ACCEPTED = "ASSIGNMENT_ACCEPTED"
+    ASSIGNMENT_REPORTED = "ASSIGNMENT_REPORTED"
+    ASSIGNMENT_FINISHED = "ASSIGNMENT_FINISHED"
+    ASSIGNMENT_REMINDED = "ASSIGNMENT_REMINDED"
+    ASSIGNMENT_ESCALATED = "ASSIGNMENT_ESCALATED"
+    READING_OPENED = "READING_OPENED"
+    READING_DONE = "READING_DONE"
+    READING_PASSED_ON = "READING_PASSED_ON"
+    REPLY_DRAFTED = "REPLY_DRAFTED"
+    DELEGATION_GRANTED = "DELEGATION_GRANTED"
+    DELEGATION_WITHDRAWN = "DELEGATION_WITHDRAWN"
     API_CLIENT_CREATED = "API_CLIENT_CREATED"
     API_CLIENT_REVOKED = "API_CLIENT_REVOKED"
     WEBHOOK_SUBSCRIPTION_CREATED = "WEBHOOK_SUBSCRIPTION_CREATED"
