@@ -362,10 +362,10 @@ class CompletionAttachment(models.Model):
 
 
 # --- inside a recipient unit: the handling record (办理单) -----------------------------------------
-# A signed-for delivery is registered (收文登记) in its unit's register, and its handling record hangs
-# from the registration: proposals (拟办), instructions (批办), assignments to the unit's departments
-# (承办 / 协办) with their reports, and reading slips (传阅). Departments (内设机构) are units below
-# the recipient unit (Unit.Kind.INNER_DEPARTMENT). Each row is written by one service in
+# A signed-for delivery is registered (收文登记) in its unit's register, which makes its handling
+# record (HandlingRecord); the steps hang from it: proposals (拟办), instructions (批办), assignments
+# to the unit's departments (承办 / 协办) with their reports, and reading slips (传阅). Departments
+# (内设机构) are units below the recipient unit (Unit.Kind.INNER_DEPARTMENT). Each row is written by one service in
 # workflow.services.inunit with its audit event; none is edited in place except an assignment's or a
 # slip's state, which moves forward only.
 
@@ -385,12 +385,12 @@ class RegistrationSeries(models.Model):
         return f"{self.unit_id} {self.year}: {self.last_serial}"
 
 
-class Registration(models.Model):
-    """收文登记: a signed-for delivery entered in its unit's register under the unit's own number for
-    the year (收文编号, shown 收〔2022〕15号)."""
+class HandlingRecord(models.Model):
+    """办理单: made by 收文登记, when a signed-for delivery is entered in its unit's register under the
+    unit's own number for the year (收文编号, shown 收〔2022〕15号). The steps hang from it."""
 
-    delivery = models.OneToOneField(Delivery, on_delete=models.PROTECT, related_name="registration")
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="registrations")
+    delivery = models.OneToOneField(Delivery, on_delete=models.PROTECT, related_name="handling_record")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="handling_records")
     year = models.PositiveSmallIntegerField(_("年度"))
     serial = models.PositiveIntegerField(_("收文编号"))
     copies = models.PositiveSmallIntegerField(_("份数"), default=1)
@@ -403,8 +403,8 @@ class Registration(models.Model):
     registered_at = models.DateTimeField()
 
     class Meta:
-        verbose_name = _("收文登记")
-        verbose_name_plural = _("收文登记")
+        verbose_name = _("办理单")
+        verbose_name_plural = _("办理单")
         ordering = ["unit", "-year", "-serial"]
         constraints = [
             models.UniqueConstraint(fields=["unit", "year", "serial"], name="registration_number_unique"),
@@ -419,7 +419,7 @@ class Registration(models.Model):
 class Proposal(models.Model):
     """拟办: the office's proposal of how to handle it, with the departments it suggests."""
 
-    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="proposals")
+    record = models.ForeignKey(HandlingRecord, on_delete=models.PROTECT, related_name="proposals")
     text = models.TextField(_("拟办意见"))
     departments = models.ManyToManyField(Unit, verbose_name=_("建议承办部门"), blank=True, related_name="+")
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -431,7 +431,7 @@ class Proposal(models.Model):
     class Meta:
         verbose_name = _("拟办")
         verbose_name_plural = _("拟办")
-        ordering = ["registration", "proposed_at", "id"]
+        ordering = ["record", "proposed_at", "id"]
         constraints = [models.CheckConstraint(condition=~models.Q(text=""), name="proposal_has_text")]
 
     def __str__(self) -> str:
@@ -447,7 +447,7 @@ class Instruction(models.Model):
     """批办 / 批示: a leader's instruction. It assigns 主办 and 协办 departments (Assignment) and 传阅
     readers (ReadingSlip), with an optional deadline no later than the one received."""
 
-    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="instructions")
+    record = models.ForeignKey(HandlingRecord, on_delete=models.PROTECT, related_name="instructions")
     text = models.TextField(_("批示"))
     instructed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     on_behalf_of = models.ForeignKey(
@@ -464,7 +464,7 @@ class Instruction(models.Model):
     class Meta:
         verbose_name = _("批办")
         verbose_name_plural = _("批办")
-        ordering = ["registration", "instructed_at", "id"]
+        ordering = ["record", "instructed_at", "id"]
         constraints = [models.CheckConstraint(condition=~models.Q(text=""), name="instruction_has_text")]
 
     def __str__(self) -> str:
@@ -484,7 +484,7 @@ class Assignment(models.Model):
         ACCEPTED = "accepted", _("办理中")
         FINISHED = "finished", _("已办毕")
 
-    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="assignments")
+    record = models.ForeignKey(HandlingRecord, on_delete=models.PROTECT, related_name="assignments")
     instruction = models.ForeignKey(Instruction, on_delete=models.PROTECT, related_name="assignments")
     department = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="assignments")
     part = models.CharField(_("承办方式"), max_length=10, choices=Part.choices)
@@ -507,9 +507,9 @@ class Assignment(models.Model):
     class Meta:
         verbose_name = _("承办")
         verbose_name_plural = _("承办")
-        ordering = ["registration", "part", "id"]
+        ordering = ["record", "part", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["registration", "department"], name="assignment_once_per_department"),
+            models.UniqueConstraint(fields=["record", "department"], name="assignment_once_per_department"),
             models.CheckConstraint(
                 condition=models.Q(state="assigned", accepted_at__isnull=True, finished_at__isnull=True)
                 | models.Q(state="accepted", accepted_at__isnull=False, finished_at__isnull=True)
@@ -580,7 +580,7 @@ class ReadingSlip(models.Model):
         OPEN = "open", _("待阅")
         READ = "read", _("已阅")
 
-    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="reading_slips")
+    record = models.ForeignKey(HandlingRecord, on_delete=models.PROTECT, related_name="reading_slips")
     instruction = models.ForeignKey(Instruction, on_delete=models.PROTECT, related_name="reading_slips")
     reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reading_slips")
     position = models.PositiveSmallIntegerField()
@@ -595,10 +595,10 @@ class ReadingSlip(models.Model):
     class Meta:
         verbose_name = _("传阅")
         verbose_name_plural = _("传阅")
-        ordering = ["registration", "position", "id"]
+        ordering = ["record", "position", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["registration", "reader"], name="reading_slip_once_per_reader"),
-            models.UniqueConstraint(fields=["registration", "position"], name="reading_slip_position_unique"),
+            models.UniqueConstraint(fields=["record", "reader"], name="reading_slip_once_per_reader"),
+            models.UniqueConstraint(fields=["record", "position"], name="reading_slip_position_unique"),
             models.CheckConstraint(
                 condition=models.Q(state="waiting", opened_at__isnull=True, read_at__isnull=True)
                 | models.Q(state="open", opened_at__isnull=False, read_at__isnull=True)
