@@ -12,6 +12,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import delivery_of, forward, issue, unit
 from tests.web.conftest import attach, issue_with_attachments, sign_in
@@ -411,3 +412,119 @@ def test_inbox_outbox_and_chain_list_searched_by_number_do_not_grow(client, worl
     large = counts()
     # The search is one more condition in the list's query (and its count): no query of its own.
     assert small == large == [8, 6, 15]  # the inbox: 7, and what became of each row (已转发…)
+
+
+# --- inside a recipient unit (issue 14) ---------------------------------------------------------------
+
+
+def _all_rounder(world):
+    """Someone who is the university's clerk, leader and reader, and its 组织部's handler: every kind
+    of 待办 is theirs."""
+    from tests.factories import person
+    from tests.web.inunit import build_inside
+    from units.models import Role
+
+    everyone = person(world.university, Role.CLERK, Role.LEADER, Role.READER, username="everyone")
+    inside = build_inside(world.university, everyone, prefix="imu_")
+    services.role_grant(actor=None, unit=inside.organisation, role=Role.HANDLER, user=everyone)
+    return everyone, inside
+
+
+def _work(world, everyone, inside, count: int, *, files: int = 0) -> list:
+    """`count` notices at each step for `everyone`: signed (待登记), registered (待拟办, 待批办), and
+    instructed to 组织部 and 宣传部 with `everyone` reading (待承办, 待阅), the 宣传部 reporting."""
+    from tests.web.inunit import received_by
+
+    deliveries = []
+    for index in range(count):
+        received_by(world, world.university, world.imu, title=f"待登记{index}")
+        registered = received_by(world, world.university, world.imu, title=f"待拟办{index}")
+        services.delivery_register(actor=everyone, delivery_id=registered.pk)
+        delivery = received_by(world, world.university, world.imu, title=f"待承办{index}")
+        record = services.delivery_register(actor=everyone, delivery_id=delivery.pk)
+        services.handling_propose(
+            actor=everyone, record_id=record.pk, text="拟办。", department_ids=[inside.organisation.pk]
+        )
+        services.handling_instruct(
+            actor=everyone,
+            record_id=record.pk,
+            text="同意。",
+            lead_department_ids=[inside.organisation.pk],
+            assist_department_ids=[inside.publicity.pk],
+            reader_ids=[everyone.pk, inside.reader_a.pk],
+            reading_mode="parallel",
+        )
+        assist = record.assignments.get(department=inside.publicity)
+        services.assignment_report(
+            actor=inside.pub_handler,
+            assignment_id=assist.pk,
+            text="已配合。",
+            files=[(f"材料{n}.txt", io.BytesIO(f"材料{n}".encode())) for n in range(files)],
+            finish=True,
+        )
+        deliveries.append(delivery)
+    return deliveries
+
+
+def test_todo_and_done_queries_do_not_grow_with_the_work(client, world):
+    everyone, inside = _all_rounder(world)
+    sign_in(client, everyone)
+    _work(world, everyone, inside, 1)
+    small = [_queries(client, reverse("todo")), _queries(client, reverse("todo", query={"tab": "done"}))]
+    _work(world, everyone, inside, 4)
+    large = [_queries(client, reverse("todo")), _queries(client, reverse("todo", query={"tab": "done"}))]
+    # 待办: the session and user, one query for each of the five kinds, the bell and the header's
+    # units. 已办: the session and user, the count and the page of the UNION, the bell, the header.
+    assert small == large == [9, 6]
+
+
+def test_delivery_page_with_its_handling_sheet_does_not_grow_with_the_steps(client, world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    everyone, inside = _all_rounder(world)
+    sign_in(client, everyone)
+    [small_delivery] = _work(world, everyone, inside, 1)
+    small = [
+        _queries(client, reverse("delivery", args=[small_delivery.pk])),
+        _queries(client, reverse("handling-sheet", args=[small_delivery.pk])),
+    ]
+    [delivery] = _work(world, everyone, inside, 1, files=3)
+    record = delivery.handling_record
+    # Another proposal, two more reports (files on one), a slip read.
+    services.handling_propose(actor=everyone, record_id=record.pk, text="再拟办。", department_ids=[])
+    lead = record.assignments.get(department=inside.organisation)
+    services.assignment_report(actor=everyone, assignment_id=lead.pk, text="进展一。")
+    services.assignment_report(
+        actor=everyone, assignment_id=lead.pk, text="进展二。", files=[("附件.txt", io.BytesIO(b"x"))], finish=True
+    )
+    services.reading_done(actor=inside.reader_a, slip_id=record.reading_slips.get(reader=inside.reader_a).pk)
+    large = [
+        _queries(client, reverse("delivery", args=[delivery.pk])),
+        _queries(client, reverse("handling-sheet", args=[delivery.pk])),
+    ]
+    assert small == large == [0, 0]
+
+
+def test_delegations_page_queries_do_not_grow_with_the_delegations(client, world):
+    from tests.factories import person
+    from units.models import Role
+
+    sign_in(client, world.imu)
+    now = timezone.now()
+
+    def grant(index):
+        deputy = person(world.university, Role.DRAFTER, username=f"deputy{index}")
+        services.delegation_grant(
+            actor=world.imu,
+            unit_id=world.university.pk,
+            principal_id=world.imu.pk,
+            deputy_id=deputy.pk,
+            starts_at=now + datetime.timedelta(days=index),
+            ends_at=now + datetime.timedelta(days=index + 1),
+        )
+
+    grant(0)
+    small = _queries(client, reverse("delegations"))
+    for index in range(1, 6):
+        grant(index)
+    large = _queries(client, reverse("delegations"))
+    assert small == large == 0
