@@ -990,7 +990,7 @@ class Todo:
     def total(self) -> int:
         return sum(group.total for group in self.groups)
 
-    def __getitem__(self, kind: str) -> TodoGroup:
+    def group(self, kind: str) -> TodoGroup:
         return next(group for group in self.groups if group.kind == kind)
 
 
