@@ -165,7 +165,12 @@ def test_the_clerk_may_not_instruct_and_nothing_is_written(client, world, inside
     services.delivery_register(actor=world.imu, delivery_id=delivery.pk)
     sign_in(client, world.imu)
     with nothing_written_inside():
-        response = _post(client, "handling-instruct", [delivery.pk], {"text": "冒名批示", "reading_mode": "sequential"})
+        response = _post(
+            client,
+            "handling-instruct",
+            [delivery.pk],
+            {"text": "冒名批示", "lead_departments": [inside.organisation.pk], "reading_mode": "sequential"},
+        )
     assert _messages(response) == [f"您不是{world.university.name}的领导，不能批办。"]
 
 
