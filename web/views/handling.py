@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from units.errors import Conflict, DomainError, InvalidInput, NotAllowed
+from units.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from units.selectors import unit_list_for_member
 from web.forms import (
     DelegationForm,
@@ -29,7 +29,6 @@ from web.forms import (
 )
 from web.selectors import (
     delegation_list_for_user,
-    delivery_handling,
     department_list_for_unit,
     deputy_candidates_for_user,
     reader_list_for_unit,
@@ -37,7 +36,7 @@ from web.selectors import (
 from web.views.common import door
 from workflow.access import access_delivery
 from workflow.models import Delivery, HandlingRecord
-from workflow.selectors import done_for, todo_for
+from workflow.selectors import done_for, handling_sheet, todo_for
 from workflow.services import (
     assignment_accept,
     assignment_report,
@@ -286,8 +285,7 @@ def reply_draft_view(request, pk: int):
 def handling_sheet_view(request, pk: int):
     """办理单 in the customary layout, to print (A4, bordered): through the delivery's door."""
     delivery = access_delivery(request.user, pk)
-    panel = delivery_handling(request.user, delivery)
-    return render(request, "web/handling_sheet.html", {"delivery": delivery, "sheet": panel.sheet})
+    return render(request, "web/handling_sheet.html", {"delivery": delivery, "sheet": handling_sheet(delivery)})
 
 
 # --- 代理 ----------------------------------------------------------------------------------------
@@ -348,11 +346,13 @@ def delegations(request):
 @require_POST
 @door
 def delegation_withdraw_view(request, pk: int):
-    """收回代理: the service decides who may; a delegation this person may not see is a 404 (its
-    NotFound passes through the door)."""
+    """收回代理: the service decides who may. A delegation that is not theirs to withdraw is a 404,
+    as a missing one: no door lists delegations, so its id must reveal nothing."""
     try:
         delegation_withdraw(actor=request.user, delegation_id=pk)
-    except (NotAllowed, Conflict, InvalidInput) as error:
+    except NotAllowed as error:
+        raise NotFound(error.message) from None
+    except (Conflict, InvalidInput) as error:
         messages.error(request, error.message)
     else:
         messages.success(request, _("代理已收回。"))
