@@ -123,14 +123,20 @@ def unit_list_for_outbox(user: User) -> QuerySet[Unit]:
 
 def person_side(member_units: Iterable[Unit], *, issuer_unit_id: int, recipient_unit_id: int | None = None) -> str:
     """Which side of a delivery (or a document) a person stands on, for the way back (the
-    breadcrumb): "inbox" for the people of the recipient unit, "outbox" for the issuer's, "chain"
-    for anyone else (an auditor). No query: `member_units` are the person's units
+    breadcrumb): "inbox" for the people of the recipient unit, "outbox" for the issuer's, "todo"
+    for the people of one of the recipient unit's departments (内设机构), "chain" for anyone else
+    (an auditor). No query: `member_units` are the person's units
     (unit_list_for_member, already read for the header)."""
+    member_units = list(member_units)
     units = {unit.pk for unit in member_units}
     if recipient_unit_id in units:
         return "inbox"
     if issuer_unit_id in units:
         return "outbox"
+    if recipient_unit_id is not None and any(
+        unit.parent_id == recipient_unit_id and unit.kind == Unit.Kind.INNER_DEPARTMENT for unit in member_units
+    ):
+        return "todo"  # a department of the recipient unit: its work comes from its 待办
     return "chain"
 
 

@@ -220,6 +220,8 @@ def test_the_lead_department_accepts_reports_with_a_file_and_finishes(
     assert reverse("assignment-accept", args=[delivery.pk, assignment.pk]) in page
     other = assignment_of(record, inside.publicity)
     assert reverse("assignment-accept", args=[delivery.pk, other.pk]) not in page
+    crumbs = page.split('<p class="crumbs">', 1)[1].split("</p>", 1)[0]
+    assert f'<a href="{reverse("todo")}">待办</a>' in crumbs  # the way back of a department's people
 
     response = _post(client, "assignment-accept", [delivery.pk, assignment.pk])
     assert _messages(response) == [f"{inside.organisation.name}已接办。"]
