@@ -35,34 +35,37 @@ def _pending(world):
 
 def test_a_deputy_signs_for_the_unit_and_registers_for_the_clerk(world, inner):
     delegation = services.delegation_grant(
-        world.imu, unit_id=world.university.pk, principal_id=world.imu.pk, deputy_id=inner.reader_b.pk, **_window()
+        world.imu, unit_id=world.university.pk, principal_id=world.imu.pk, deputy_id=inner.office_staff.pk, **_window()
     )
     granted = AuditEvent.objects.order_by("-seq").first()
     assert (granted.verb, granted.unit_id, granted.payload["principal"], granted.payload["deputy"]) == (
         "DELEGATION_GRANTED",
         world.university.pk,
         {"id": world.imu.pk, "name": "imu"},
-        {"id": inner.reader_b.pk, "name": "reader_b"},
+        {"id": inner.office_staff.pk, "name": "office_staff"},
     )
     delivery = _pending(world)
-    assert set(delivery_actions(inner.reader_b, delivery)) == {"sign_for"}
-    receipt = services.delivery_sign_for(actor=inner.reader_b, delivery_id=delivery.pk)
+    assert set(delivery_actions(inner.office_staff, delivery)) == {"sign_for"}
+    receipt = services.delivery_sign_for(actor=inner.office_staff, delivery_id=delivery.pk)
     assert (receipt.signed_by_id, Receipt.objects.get(delivery=delivery).signed_by_id) == (
-        inner.reader_b.pk,
-        inner.reader_b.pk,
+        inner.office_staff.pk,
+        inner.office_staff.pk,
     )
     signed = AuditEvent.objects.get(verb="DELIVERY_SIGNED", object_id=str(delivery.pk))
-    assert (signed.actor_id, signed.payload["deputy_for"]) == (inner.reader_b.pk, {"id": world.imu.pk, "name": "imu"})
+    assert (signed.actor_id, signed.payload["deputy_for"]) == (
+        inner.office_staff.pk,
+        {"id": world.imu.pk, "name": "imu"},
+    )
     delivery.refresh_from_db()
-    assert services.handling_actions(inner.reader_b, delivery) == HandlingActions(
+    assert services.handling_actions(inner.office_staff, delivery) == HandlingActions(
         register=True, acting_for=world.imu.pk
     )
-    record = services.delivery_register(inner.reader_b, delivery.pk)
-    assert (record.registered_by_id, record.on_behalf_of_id) == (inner.reader_b.pk, world.imu.pk)
+    record = services.delivery_register(inner.office_staff, delivery.pk)
+    assert (record.registered_by_id, record.on_behalf_of_id) == (inner.office_staff.pk, world.imu.pk)
     logged = AuditEvent.objects.order_by("-seq").first()
     assert (logged.verb, logged.payload["deputy_for"]) == ("DELIVERY_LOGGED", {"id": world.imu.pk, "name": "imu"})
     # Signing for is all a deputy of the clerk does at the unit's level: no 转发, 退文 or 办结.
-    assert set(delivery_actions(inner.reader_b, delivery)) == set()
+    assert set(delivery_actions(inner.office_staff, delivery)) == set()
     assert delegation.withdrawn_at is None
 
 
@@ -73,7 +76,7 @@ def test_a_deputy_handles_for_a_handler_and_instructs_for_a_leader(world, inner)
         inner.secretary,
         unit_id=world.university.pk,
         principal_id=inner.secretary.pk,
-        deputy_id=inner.reader_a.pk,
+        deputy_id=inner.office_staff.pk,
         **_window(),
     )
     # A clerk of the unit sets up a colleague's delegation (the handler is away).
@@ -85,9 +88,9 @@ def test_a_deputy_handles_for_a_handler_and_instructs_for_a_leader(world, inner)
         **_window(),
     )
     instruction = services.handling_instruct(
-        inner.reader_a, record.pk, text="同意。", lead_department_ids=[inner.organization.pk]
+        inner.office_staff, record.pk, text="同意。", lead_department_ids=[inner.organization.pk]
     )
-    assert (instruction.instructed_by_id, instruction.on_behalf_of_id) == (inner.reader_a.pk, inner.secretary.pk)
+    assert (instruction.instructed_by_id, instruction.on_behalf_of_id) == (inner.office_staff.pk, inner.secretary.pk)
     assert AuditEvent.objects.get(verb="HANDLING_INSTRUCTED").payload["deputy_for"] == {
         "id": inner.secretary.pk,
         "name": "secretary",
@@ -107,20 +110,20 @@ def test_a_deputy_handles_for_a_handler_and_instructs_for_a_leader(world, inner)
 
 def test_a_withdrawn_delegation_allows_nothing_more(world, inner, nothing_written):
     delegation = services.delegation_grant(
-        world.imu, unit_id=world.university.pk, principal_id=world.imu.pk, deputy_id=inner.reader_b.pk, **_window()
+        world.imu, unit_id=world.university.pk, principal_id=world.imu.pk, deputy_id=inner.office_staff.pk, **_window()
     )
     withdrawn = services.delegation_withdraw(world.imu, delegation.pk)
     assert withdrawn.withdrawn_by_id == world.imu.pk
     assert AuditEvent.objects.order_by("-seq").first().verb == "DELEGATION_WITHDRAWN"
     delivery = _pending(world)
-    assert set(delivery_actions(inner.reader_b, delivery)) == set()
+    assert set(delivery_actions(inner.office_staff, delivery)) == set()
     with nothing_written(), pytest.raises(NotAllowed):
-        services.delivery_sign_for(actor=inner.reader_b, delivery_id=delivery.pk)
+        services.delivery_sign_for(actor=inner.office_staff, delivery_id=delivery.pk)
     services.delivery_sign_for(actor=world.imu, delivery_id=delivery.pk)
     delivery.refresh_from_db()
-    assert services.handling_actions(inner.reader_b, delivery) == HandlingActions()
+    assert services.handling_actions(inner.office_staff, delivery) == HandlingActions()
     with nothing_written(), pytest.raises(NotAllowed) as refused:
-        services.delivery_register(inner.reader_b, delivery.pk)
+        services.delivery_register(inner.office_staff, delivery.pk)
     assert refused.value.message == "您不是内蒙古大学党委的收发员，不能收文登记。"
     with nothing_written(), pytest.raises(Conflict) as twice:
         services.delegation_withdraw(world.imu, delegation.pk)
@@ -133,18 +136,18 @@ def test_a_delegation_acts_only_within_its_window(world, inner):
         world.imu,
         unit_id=world.university.pk,
         principal_id=world.imu.pk,
-        deputy_id=inner.reader_b.pk,
+        deputy_id=inner.office_staff.pk,
         starts_at=starts,
         ends_at=starts + datetime.timedelta(hours=2),
     )
     delivery = _pending(world)
-    assert set(delivery_actions(inner.reader_b, delivery)) == set()
+    assert set(delivery_actions(inner.office_staff, delivery)) == set()
     with time_machine.travel(starts + datetime.timedelta(minutes=5)):
-        assert set(delivery_actions(inner.reader_b, delivery)) == {"sign_for"}
+        assert set(delivery_actions(inner.office_staff, delivery)) == {"sign_for"}
     with time_machine.travel(starts + datetime.timedelta(hours=2)):
-        assert set(delivery_actions(inner.reader_b, delivery)) == set()
+        assert set(delivery_actions(inner.office_staff, delivery)) == set()
         with pytest.raises(NotAllowed):
-            services.delivery_sign_for(actor=inner.reader_b, delivery_id=delivery.pk)
+            services.delivery_sign_for(actor=inner.office_staff, delivery_id=delivery.pk)
 
 
 def test_delegation_grant_refusals_write_nothing(world, inner, nothing_written):
@@ -153,7 +156,7 @@ def test_delegation_grant_refusals_write_nothing(world, inner, nothing_written):
         (
             inner.reader_a,
             world.imu.pk,
-            inner.reader_b.pk,
+            inner.office_staff.pk,
             window,
             NotAllowed,
             "只有本人或内蒙古大学党委的收发员可以设置代理。",
@@ -170,7 +173,7 @@ def test_delegation_grant_refusals_write_nothing(world, inner, nothing_written):
         (
             world.imu,
             world.jygw.pk,
-            inner.reader_b.pk,
+            inner.office_staff.pk,
             window,
             InvalidInput,
             "jygw在内蒙古大学党委没有可以代理的角色。",
@@ -178,7 +181,7 @@ def test_delegation_grant_refusals_write_nothing(world, inner, nothing_written):
         (
             world.imu,
             world.imu.pk,
-            inner.reader_b.pk,
+            inner.office_staff.pk,
             {"starts_at": window["ends_at"], "ends_at": window["starts_at"]},
             InvalidInput,
             None,
@@ -186,7 +189,7 @@ def test_delegation_grant_refusals_write_nothing(world, inner, nothing_written):
         (
             world.imu,
             world.imu.pk,
-            inner.reader_b.pk,
+            inner.office_staff.pk,
             {"starts_at": window["starts_at"] - datetime.timedelta(days=2), "ends_at": window["starts_at"]},
             InvalidInput,
             None,
