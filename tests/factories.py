@@ -162,8 +162,9 @@ class InnerUnit:
     """内蒙古大学党委 (world.university) inside, as issue 14 tells it:
 
     university           `imu` clerk (signs for it); `office_clerk` clerk too, in 党委办公室 (登记, 拟办);
-                         `secretary` leader (批办); `reader_a`, `reader_b` readers (传阅)
-    ├── office           党委办公室
+                         `secretary` leader (批办); `reader_a`, `reader_b` readers (传阅; not members:
+                         they see what is passed to them)
+    ├── office           党委办公室: `office_staff`, a member without a role (a deputy, 代理)
     ├── organization     组织部: `org_handler` handler (承办)
     └── publicity        宣传部: `pub_handler` handler (协办)
     """
@@ -188,8 +189,11 @@ def build_inner_unit(world: World) -> InnerUnit:
     publicity = services.department_create(world.imu, university.pk, name="宣传部")
     office_clerk = person(university, Role.CLERK, username="office_clerk")
     services.unit_add_member(actor=None, unit=office, user=office_clerk)
+    office_staff = UserFactory(username="office_staff")
+    services.unit_add_member(actor=None, unit=office, user=office_staff)
     people = {
         "office_clerk": office_clerk,
+        "office_staff": office_staff,
         "secretary": person(university, Role.LEADER, username="secretary"),
         "org_handler": person(organization, Role.HANDLER, username="org_handler"),
         "pub_handler": person(publicity, Role.HANDLER, username="pub_handler"),

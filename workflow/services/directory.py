@@ -180,6 +180,9 @@ def unit_remove_member(*, actor: AbstractBaseUser | None, unit: Unit, user: Abst
     return True
 
 
+_NON_MEMBER_ROLES = (Role.AUDITOR, Role.READER)
+
+
 def role_grant(
     *,
     actor: AbstractBaseUser | None,
@@ -190,8 +193,10 @@ def role_grant(
 ) -> bool:
     """Grant a role on a unit to a person or a group (a guardian object permission on the unit).
 
-    Operational roles (clerk, drafter, signer) are for the unit's own people: the person is made a
-    member first. An auditor need not be a member (auditors usually sit in an inspection office).
+    Operational roles (clerk, drafter, signer, leader, handler) are for the unit's own people: the
+    person is made a member first. An auditor need not be a member (auditors usually sit in an
+    inspection office), nor a reader (阅文人): a member sees everything the unit received, a reader
+    only what is passed to them to read (传阅).
     Inside a unit: 承办人 (handler) is a role on a department (内设机构) only; 领导 (leader) and 阅文人
     (reader) are roles on the unit, never on a department.
     Returns False when the grant already existed.
@@ -214,7 +219,7 @@ def role_grant(
     holder = user if user is not None else group
     perm = f"units.{role}"
     with transaction.atomic():
-        if user is not None and role != Role.AUDITOR:
+        if user is not None and role not in _NON_MEMBER_ROLES:
             unit_add_member(actor=actor, unit=unit, user=user)
         if _holds(holder, unit, role):
             return False

@@ -261,14 +261,15 @@ def department_create(actor, unit_id: int, *, name: str, short_name: str = "") -
     """Create a department (内设机构) of a unit: 党委办公室, 组织部, …
 
     Preconditions: the unit is active and not itself a department; the actor is a clerk of it, or
-    an administrator. The department's full name is the unit's followed by `name` (unless `name`
-    starts with it already); its short name is `short_name`, else `name`.
+    an administrator (or None: the system itself, a management command such as `demo`). The
+    department's full name is the unit's followed by `name` (unless `name` starts with it already);
+    its short name is `short_name`, else `name`.
     Errors: NotFound (no such unit), NotAllowed, InvalidInput (an empty or taken name).
     """
     unit = Unit.objects.filter(pk=unit_id, is_active=True).first() if isinstance(unit_id, int) else None
     if unit is None:
         raise NotFound(_("单位不存在或已停用。"))
-    if not (actor is not None and actor.is_active and actor.is_superuser):
+    if actor is not None and not (actor.is_active and actor.is_superuser):
         require_role(actor, unit, Role.CLERK, action=pgettext("refused action", "设立内设机构"))
     if unit.kind == Unit.Kind.INNER_DEPARTMENT:
         raise InvalidInput(_("%(name)s是内设机构，不能再设内设机构。") % {"name": unit.name})
