@@ -513,8 +513,9 @@ def unit_list_matching(words: str, *, limit: int = UNIT_SEARCH_LIMIT) -> list[Un
 
 
 def department_list_for_unit(unit: Unit) -> QuerySet[Unit]:
-    """The unit's 内设机构 (the departments 拟办 suggests and 批办 assigns), in directory order."""
-    return Unit.objects.filter(parent=unit, kind=Unit.Kind.INNER_DEPARTMENT, is_active=True).order_by("path")
+    """The unit's 内设机构 (the departments 拟办 suggests and 批办 assigns), in the order they were set
+    up (by id: siblings' paths sort as text, /10/ before /9/)."""
+    return Unit.objects.filter(parent=unit, kind=Unit.Kind.INNER_DEPARTMENT, is_active=True).order_by("pk")
 
 
 def _people_holding(unit: Unit, roles: Iterable[Role]) -> QuerySet:

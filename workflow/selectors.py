@@ -1208,12 +1208,14 @@ def handling_sheet(delivery: Delivery) -> HandlingSheet:
         proposals=list(
             Proposal.objects.filter(record=record)
             .select_related("proposed_by", *people)
-            .prefetch_related(Prefetch("departments", queryset=Unit.objects.order_by("path")))
+            .prefetch_related(Prefetch("departments", queryset=Unit.objects.order_by("pk")))
         ),
         instructions=list(Instruction.objects.filter(record=record).select_related("instructed_by", *people)),
         assignments=list(
             Assignment.objects.filter(record=record)
             .select_related("department", "accepted_by", "finished_by")
+            # 主办 before 协办, as the sheet lists them (the model orders by part's code: assist first).
+            .order_by(Case(When(part=Assignment.Part.LEAD, then=Value(0)), default=Value(1)), "id")
             .prefetch_related(Prefetch("reports", queryset=reports))
         ),
         slips=list(ReadingSlip.objects.filter(record=record).select_related("reader", "passed_by", "instruction")),

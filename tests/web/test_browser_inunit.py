@@ -11,6 +11,7 @@ Screenshots at 1280 px of the 待办 page, the delivery page with the 办理单 
 saved under test-artifacts/inunit/.
 """
 
+import io
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from pypdf import PdfReader
 
 from tests.factories import build_world, delivery_of, issue
 from tests.web.inunit import build_inside
@@ -108,7 +110,9 @@ def test_a_notice_handled_inside_the_university_by_six_people(browser, live_serv
 
     # The 党委书记 finds it on the 待办 page and instructs.
     secretary = _log_in(browser, live_server, "imu_secretary")
-    _todo(secretary, live_server, "待批办").click()
+    link = _todo(secretary, live_server, "待批办")
+    _shot(secretary, "00-todo-secretary")
+    link.click()
     form = secretary.locator("#instruct-form")
     form.get_by_label("批示").fill("同意。请组织部抓好落实。")
     form.get_by_role("group", name="主办部门").get_by_label("组织部").check()
@@ -118,7 +122,7 @@ def test_a_notice_handled_inside_the_university_by_six_people(browser, live_serv
     form.get_by_label("依次传阅").check()
     secretary.get_by_role("button", name="提交批示").click()
     secretary.get_by_text("批示已提交，已交办承办部门和传阅人。").wait_for()
-    assert secretary.locator("#handling").get_by_text("承办中 0/2").count() == 1
+    assert secretary.locator("#handling").get_by_text("承办中 0/2").count() == 2  # the head, 办理结果
 
     # The 组织部's handler accepts, reports with a file and finishes.
     org = _log_in(browser, live_server, "imu_org_handler")
@@ -127,7 +131,7 @@ def test_a_notice_handled_inside_the_university_by_six_people(browser, live_serv
     link.click()
     org.get_by_role("button", name="接办").click()
     org.get_by_text(f"{inside.organisation.name}已接办。").wait_for()
-    org.get_by_label("承办情况").fill("已召开专题会议部署，各基层党组织逐项落实。")
+    org.get_by_role("textbox", name="承办情况").fill("已召开专题会议部署，各基层党组织逐项落实。")
     org.get_by_label("附件").set_input_files(
         {"name": "落实情况.txt", "mimeType": "text/plain", "buffer": "各支部已完成学习。\n".encode()}
     )
@@ -138,7 +142,7 @@ def test_a_notice_handled_inside_the_university_by_six_people(browser, live_serv
     # The 宣传部's handler reports and finishes at once (a report takes the work up).
     pub = _log_in(browser, live_server, "imu_pub_handler")
     _todo(pub, live_server, "待承办").click()
-    pub.get_by_label("承办情况").fill("已在校园网刊发学习专栏。")
+    pub.get_by_role("textbox", name="承办情况").fill("已在校园网刊发学习专栏。")
     pub.get_by_label("本部门已办毕").check()
     pub.get_by_role("button", name="报送承办情况").click()
     pub.get_by_text("承办情况已报送，本部门已办毕。").wait_for()
@@ -192,7 +196,8 @@ def test_a_notice_handled_inside_the_university_by_six_people(browser, live_serv
     (ARTIFACTS / "05-handling-sheet-printed.pdf").write_bytes(pdf)
     _rasterise(pdf, ARTIFACTS / "05-handling-sheet-printed")
     assert _page_sizes_mm(pdf) == {A4_MM}
-    [text] = _texts(pdf)
+    [text] = _texts(pdf)  # one sheet
+    assert "—" not in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()  # a form: no page number
     record = HandlingRecord.objects.get()
     assert text.startswith(f"{world.university.name}收文办理单")
     labels = [
@@ -211,7 +216,7 @@ def test_a_notice_handled_inside_the_university_by_six_people(browser, live_serv
     assert positions == sorted(positions)
     assert str(record) in text
     assert TITLE in text
-    for word in ("打印", "待办", "流转链", "退出登录"):  # nothing of the page around the sheet
+    for word in ("办理单按公文用语", "待办", "流转链", "退出登录"):  # nothing of the page around the sheet
         assert word not in text, word
     rules = _ruled_lines(pdf)
     assert len(rules) >= 10, rules  # a rule above and below each of the rows
