@@ -285,6 +285,9 @@ def test_readers_read_in_turn_with_their_remarks(client, world, inside, delivery
     assert reverse("reading-done", args=[delivery.pk, slip_of(record, inside.reader_b).pk]) not in page  # not yet
 
     sign_in(client, inside.reader_a)
+    page = client.get(reverse("delivery", args=[delivery.pk])).content.decode()
+    crumbs = page.split('<p class="crumbs">', 1)[1].split("</p>", 1)[0]
+    assert f'<a href="{reverse("todo")}">待办</a>' in crumbs  # a reader is no member: back to 待办
     slip = slip_of(record, inside.reader_a)
     response = _post(client, "reading-done", [delivery.pk, slip.pk], {"remark": ""})
     assert _messages(response) == ["已阅。"]
@@ -303,6 +306,13 @@ def test_a_reader_whose_turn_has_not_come_may_not_read_and_nothing_is_written(
 ):
     record = instructed(inside, delivery)
     sign_in(client, inside.reader_b)
+    with nothing_written_inside():
+        response = client.post(
+            reverse("reading-done", args=[delivery.pk, slip_of(record, inside.reader_b).pk]), {"remark": "抢先"}
+        )
+    assert response.status_code == 404  # a reader who is no member sees it once their turn comes
+    # A reader who is also a member of the unit (a leader) sees it, and is refused by the rules.
+    services.role_grant(actor=None, unit=world.university, role=Role.LEADER, user=inside.reader_b)
     with nothing_written_inside():
         response = _post(client, "reading-done", [delivery.pk, slip_of(record, inside.reader_b).pk], {"remark": "抢先"})
     [message] = _messages(response)
@@ -516,7 +526,7 @@ def test_the_pages_are_in_english_too(client, world, inside, delivery):
     sign_in(client, inside.secretary)
     client.cookies["django_language"] = "en"
     text = _text(client.get(reverse("delivery", args=[delivery.pk])))
-    assert "Handling sheet" in text
+    assert "Handling record" in text
     assert "Instruction" in text
     text = _text(client.get(reverse("todo")))
     assert "To do" in text

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from documents.models import Document
 from units.errors import Conflict, DomainError, NotAllowed, NotFound
+from web.context_processors import navigation_for
 from web.forms import (
     CompleteForm,
     ForwardForm,
@@ -29,6 +30,7 @@ from web.selectors import (
     delivery_handling,
     department_list_for_unit,
     forward_preview,
+    person_side,
     reader_list_for_unit,
 )
 from web.views.common import back_to, door
@@ -79,6 +81,13 @@ def _delivery_page(request, delivery: Delivery, *, return_form=None, complete_fo
     now = timezone.now()
     page = delivery_page(request.user, delivery, now=now)
     inunit = delivery_handling(request.user, delivery)
+    side = person_side(
+        navigation_for(request).units,
+        recipient_unit_id=delivery.unit_id,
+        issuer_unit_id=delivery.document.issuing_unit_id,
+    )
+    if side == "chain" and any(slip.reader_id == request.user.pk for slip in inunit.sheet.slips):
+        side = "todo"  # a reader (传阅) who is no member of the unit came from their 待办
     return render(
         request,
         "web/delivery.html",
@@ -96,6 +105,7 @@ def _delivery_page(request, delivery: Delivery, *, return_form=None, complete_fo
             "complete_form": complete_form or CompleteForm(),
             "recall_form": RecallForm(),
             "inunit": inunit,
+            "side": side,
             **_handling_forms(delivery, inunit),
         },
         status=status,
