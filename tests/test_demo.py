@@ -339,7 +339,7 @@ def test_the_demo_clerks_sign_what_reaches_them_after_a_delay_and_some_stall(dem
 
 def test_the_demo_shows_a_finished_handling_record_and_a_live_one(demo):
     """Issue 14: 内蒙古大学党委 handled the seed's forward inside the unit in 2022 (finished), and
-    handles today's notice of the 教育工委 (live)."""
+    handles today's notice of the 自治区党委组织部 (live)."""
     from workflow.models import HandlingRecord
     from workflow.services import handling_actions
 
@@ -375,7 +375,7 @@ def test_the_demo_shows_a_finished_handling_record_and_a_live_one(demo):
     assert (str(live), live.delivery.state, live.delivery.document.issuing_unit.name) == (
         f"收〔{year}〕1号",
         "signed",
-        "中共内蒙古自治区教育工作委员会",
+        "中共内蒙古自治区委员会组织部",
     )
     assert sorted(live.assignments.values_list("department__short_name", "state")) == [
         ("宣传部", "assigned"),

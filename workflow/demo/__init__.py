@@ -288,21 +288,21 @@ def _issue_drill(zzb, leader, unit: Unit, recipients: RecipientGroup) -> None:
 
 LIVE_TITLE = "关于报送{year}年度基层党组织建设工作情况的通知"
 LIVE_BODY = (
-    "各高等学校党委：\n"
+    "内蒙古大学党委：\n"
     "请认真总结本年度基层党组织建设工作，于办结时限前报送工作情况报告。\n"
     "（演示数据：内蒙古大学党委的办理单正在办理中。）"
 )
 
 
 def _live_handling(directory: dict) -> None:
-    """A notice of the education work committee to 内蒙古大学党委, issued today, whose 办理单 is under
+    """A notice of the organisation department to 内蒙古大学党委, issued today, whose 办理单 is under
     way: registered, proposed, instructed (组织部 主办, 宣传部 协办, two readers in turn), 组织部 has
     taken it up, and the first reader has read it; the second reader's slip is open (issue 14)."""
-    people, education, imu_unit = directory["people"], directory["education"], directory["imu_unit"]
+    people, zzb_unit, imu_unit = directory["people"], directory["zzb_unit"], directory["imu_unit"]
     inside = directory["imu_inside"]
     notice = services.document_draft(
-        actor=people["jygw"],
-        unit=education,
+        actor=people["zzb"],
+        unit=zzb_unit,
         content=DocumentContent(
             kind=Kind.NOTICE,
             title=LIVE_TITLE.format(year=timezone.localdate().year),
@@ -311,10 +311,10 @@ def _live_handling(directory: dict) -> None:
             written_on=timezone.localdate(),
         ),
         main_recipients=[imu_unit],
-        number_prefix="内教工委函",
+        number_prefix="内组字",
     )
-    services.document_sign_off(actor=people["jygw-leader"], document=notice)
-    dispatch = services.document_issue(actor=people["jygw"], document=notice)
+    services.document_sign_off(actor=people["zzb-leader"], document=notice)
+    dispatch = services.document_issue(actor=people["zzb"], document=notice)
     services.dispatch_route(dispatch_id=dispatch.pk)
     services.dispatch_notify(dispatch_id=dispatch.pk)
     delivery = dispatch.deliveries.get()

@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import CharField, IntegerField, QuerySet, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
@@ -192,28 +192,30 @@ def delivery_refusal(
     return refusal or _state_refusal(action, delivery, is_forwarded=is_forwarded, unfinished_leads=unfinished_leads)
 
 
-def _is_forwarded(delivery: Delivery) -> bool:
-    return Forward.objects.filter(source_delivery=delivery).exists()
-
-
-def unfinished_lead_departments(delivery: Delivery) -> tuple[str, ...]:
-    """The short names of the 主办 departments of the delivery's handling record that have not
-    finished (承办 not 已办毕), in assignment order: one query."""
-    return tuple(
+def recipient_facts(delivery: Delivery) -> tuple[bool, tuple[str, ...]]:
+    """What the recipient clerk's actions depend on beyond the state, in one query: whether the
+    unit forwarded the delivery (no 退文 then), and the short names of the 主办 departments of its
+    handling record that have not finished (no 办结 yet), in assignment order."""
+    kind = IntegerField()
+    leads = (
         Assignment.objects.filter(record__delivery_id=delivery.pk, part=Assignment.Part.LEAD)
         .exclude(state=Assignment.State.FINISHED)
-        .order_by("id")
-        .values_list("department__short_name", flat=True)
+        .values_list("department__short_name", Value(0, output_field=kind), "id")
     )
+    forwards = Forward.objects.filter(source_delivery_id=delivery.pk).values_list(
+        Value("", output_field=CharField()), Value(1, output_field=kind), "id"
+    )
+    rows = list(leads.union(forwards, all=True))
+    names = tuple(name for name, is_forward, _id in sorted(rows, key=lambda row: row[2]) if not is_forward)
+    return any(is_forward for _name, is_forward, _id in rows), names
 
 
 def delivery_action_refusal(actor: User, action: DeliveryAction, delivery: Delivery) -> DomainError | None:
-    """Why the actor may not take `action` on the delivery now, or None. One to three queries."""
-    is_forwarded = action == DeliveryAction.RETURN and _is_forwarded(delivery)
+    """Why the actor may not take `action` on the delivery now, or None. One or two queries."""
     standing = delivery_standing(actor, delivery)
-    leads = ()
-    if action == DeliveryAction.COMPLETE and Role.CLERK in standing.recipient:
-        leads = unfinished_lead_departments(delivery)
+    is_forwarded, leads = False, ()
+    if action in (DeliveryAction.RETURN, DeliveryAction.COMPLETE) and Role.CLERK in standing.recipient:
+        is_forwarded, leads = recipient_facts(delivery)
     return delivery_refusal(action, delivery, standing, is_forwarded=is_forwarded, unfinished_leads=leads)
 
 
@@ -225,7 +227,7 @@ def require_delivery_action(actor: User, action: DeliveryAction, delivery: Deliv
 
 
 def delivery_actions(actor: User, delivery: Delivery) -> frozenset[DeliveryAction]:
-    """What the person may do with the delivery now (what its page offers): one to three queries.
+    """What the person may do with the delivery now (what its page offers): one or two queries.
 
     A deputy of a clerk of the unit (代理签收, Delegation) may sign for it: one query more, asked
     only of a pending delivery by someone who is not its unit's clerk."""
@@ -239,9 +241,7 @@ def delivery_actions(actor: User, delivery: Delivery) -> frozenset[DeliveryActio
         standing = Standing(standing.recipient | {Role.CLERK}, standing.issuer)
     if not standing.recipient and not standing.issuer:
         return frozenset()
-    is_clerk = Role.CLERK in standing.recipient
-    is_forwarded = is_clerk and _is_forwarded(delivery)
-    leads = unfinished_lead_departments(delivery) if is_clerk and delivery.state == Delivery.State.SIGNED else ()
+    is_forwarded, leads = recipient_facts(delivery) if Role.CLERK in standing.recipient else (False, ())
     actions = frozenset(
         action
         for action in DeliveryAction
