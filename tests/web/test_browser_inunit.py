@@ -120,6 +120,7 @@ def test_a_notice_handled_inside_the_university_by_six_people(browser, live_serv
     form.get_by_role("group", name="传阅人").get_by_label("imu_reader_a").check()
     form.get_by_role("group", name="传阅人").get_by_label("imu_reader_b").check()
     form.get_by_label("依次传阅").check()
+    _shot(secretary, "00-delivery-instruct-form")
     secretary.get_by_role("button", name="提交批示").click()
     secretary.get_by_text("批示已提交，已交办承办部门和传阅人。").wait_for()
     assert secretary.locator("#handling").get_by_text("承办中 0/2").count() == 2  # the head, 办理结果
