@@ -965,6 +965,7 @@ def unit_list_acting_with_role(user: User, role: Role | str, *, now: datetime.da
         starts_at__lte=now,
         ends_at__gt=now,
         withdrawn_at__isnull=True,
+        principal__is_active=True,
     )
     return Unit.objects.filter(Q(pk__in=granted_unit_ids(user.pk, role)) | Q(Exists(deputised)), is_active=True)
 

@@ -466,6 +466,7 @@ def test_a_clerk_names_a_deputy_who_registers_for_them_and_then_withdraws_it(cli
     assert "生效中" in _text(response)
 
     sign_in(client, deputy)
+    assert re.search(r"待登记 1 .*关于进一步加强基层党组织建设的通知", _text(client.get(reverse("todo"))))
     page = client.get(reverse("delivery", args=[delivery.pk]))
     assert "您正在代理imu办理" in _text(page)
     response = _post(client, "delivery-register", [delivery.pk], {"copies": 1})
