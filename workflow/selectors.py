@@ -1075,14 +1075,19 @@ class DoneRow:
 
 
 def _done_rows(rows: QuerySet, kind: str, at: str, delivery: str, detail) -> QuerySet:
-    return rows.annotate(
-        done_kind=Value(kind, output_field=CharField()),
-        done_at=F(at),
-        done_delivery=F(f"{delivery}id"),
-        done_number=printed_number(f"{delivery}document__"),
-        done_title=F(f"{delivery}document__title"),
-        done_detail=detail,
-    ).values_list("done_kind", "done_at", "done_delivery", "done_number", "done_title", "done_detail")
+    # No ordering of its own (the models' Meta.ordering): SQLite refuses ORDER BY in a UNION's parts.
+    return (
+        rows.order_by()
+        .annotate(
+            done_kind=Value(kind, output_field=CharField()),
+            done_at=F(at),
+            done_delivery=F(f"{delivery}id"),
+            done_number=printed_number(f"{delivery}document__"),
+            done_title=F(f"{delivery}document__title"),
+            done_detail=detail,
+        )
+        .values_list("done_kind", "done_at", "done_delivery", "done_number", "done_title", "done_detail")
+    )
 
 
 class DoneList:
