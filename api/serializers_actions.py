@@ -22,6 +22,7 @@ from documents.elements import ELEMENTS, Element, Value
 from documents.models import Document, RecipientRole, Urgency
 from units.errors import InvalidInput
 from units.models import RecipientGroup, Unit
+from units.selectors import unit_list_addressable
 from workflow.models import ReturnReason
 from workflow.services.rules import DocumentAction
 
@@ -95,7 +96,7 @@ class RecipientsInputSerializer(serializers.Serializer):
         data[name] = [found[pk] for pk in ids]
 
     def validate(self, data: dict) -> dict:
-        units = Unit.objects.filter(is_active=True)
+        units = unit_list_addressable()
         groups = RecipientGroup.objects.filter(owner=self.unit)
         for role in ("main", "cc"):
             self._resolve(data, f"{role}_units", units, _("单位 %(ids)s 不存在或已停用。"))

@@ -323,6 +323,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(REMINDER_SWEEP_SECONDS),
         "options": {"queue": "control", "expires": REMINDER_SWEEP_SECONDS * 5},
     },
+    # 承办催办 inside the recipient units: an overdue assignment is urged at most once a working day
+    # (workflow.services.inunit), so a sweep every REMINDER_SWEEP_SECONDS finds little to do.
+    "remind overdue assignments (承办催办)": {
+        "task": "workflow.remind_assignments",
+        "schedule": float(REMINDER_SWEEP_SECONDS),
+        "options": {"queue": "control", "expires": REMINDER_SWEEP_SECONDS * 5},
+    },
     # The outbox's sweep: what no run enqueued on commit sent. At most 1000 emails a run, so that
     # the control queue stays short; the bulk goes out in the runs on the work's own queue.
     "email unsent notifications": {

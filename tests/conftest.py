@@ -15,18 +15,28 @@ from tests.factories import build_world
 from units.models import UnitGroupObjectPermission, UnitUserObjectPermission
 from webhooks.models import WebhookDelivery, WebhookSubscription
 from workflow.models import (
+    Assignment,
+    AssignmentReport,
+    AssignmentReportFile,
     AuditEvent,
     CalendarDay,
     Completion,
     CompletionAttachment,
     DeadlinePolicy,
+    Delegation,
     Delivery,
     DeliveryReturn,
     Dispatch,
     Forward,
+    HandlingRecord,
+    Instruction,
     Notification,
+    Proposal,
+    ReadingSlip,
     Recall,
     Receipt,
+    RegistrationSeries,
+    Reply,
 )
 
 WATCHED = [
@@ -51,6 +61,17 @@ WATCHED = [
     DeadlinePolicy,
     WebhookSubscription,
     WebhookDelivery,
+    # Inside a recipient unit (issue 14).
+    RegistrationSeries,
+    HandlingRecord,
+    Proposal,
+    Instruction,
+    Assignment,
+    AssignmentReport,
+    AssignmentReportFile,
+    ReadingSlip,
+    Reply,
+    Delegation,
 ]
 
 
@@ -64,6 +85,10 @@ def _state() -> dict:
     state["dispatch_recalls"] = sorted(Dispatch.objects.values_list("id", "recall_id"))
     state["webhook_calls"] = sorted(WebhookDelivery.objects.values_list("id", "state", "next_attempt_at"))
     state["webhook_subscriptions"] = sorted(WebhookSubscription.objects.values_list("id", "is_active"))
+    state["registration_serials"] = RegistrationSeries.objects.aggregate(total=Sum("last_serial"))["total"]
+    state["assignments"] = sorted(Assignment.objects.values_list("id", "state", "reminders", "escalated_at"))
+    state["reading_slips"] = sorted(ReadingSlip.objects.values_list("id", "state", "remark"))
+    state["delegations"] = sorted(Delegation.objects.values_list("id", "withdrawn_at"))
     return state
 
 

@@ -155,3 +155,58 @@ def forward(actor, delivery: Delivery, *, main=(), signer=None, route: bool = Tr
         services.dispatch_route(dispatch_id=dispatch.pk)
     cover.refresh_from_db()
     return cover, dispatch
+
+
+@dataclass
+class InnerUnit:
+    """内蒙古大学党委 (world.university) inside, as issue 14 tells it:
+
+    university           `imu` clerk (signs for it); `office_clerk` clerk too, in 党委办公室 (登记, 拟办);
+                         `secretary` leader (批办); `reader_a`, `reader_b` readers (传阅; not members:
+                         they see what is passed to them)
+    ├── office           党委办公室: `office_staff`, a member without a role (a deputy, 代理)
+    ├── organization     组织部: `org_handler` handler (承办)
+    └── publicity        宣传部: `pub_handler` handler (协办)
+    """
+
+    unit: Unit
+    office: Unit
+    organization: Unit
+    publicity: Unit
+    people: dict[str, object] = field(default_factory=dict)
+
+    def __getattr__(self, name):
+        people = self.__dict__.get("people", {})
+        if name in people:
+            return people[name]
+        raise AttributeError(name)
+
+
+def build_inner_unit(world: World) -> InnerUnit:
+    university = world.university
+    office = services.department_create(world.imu, university.pk, name="党委办公室", short_name="党办")
+    organization = services.department_create(world.imu, university.pk, name="组织部")
+    publicity = services.department_create(world.imu, university.pk, name="宣传部")
+    office_clerk = person(university, Role.CLERK, username="office_clerk")
+    services.unit_add_member(actor=None, unit=office, user=office_clerk)
+    office_staff = UserFactory(username="office_staff")
+    services.unit_add_member(actor=None, unit=office, user=office_staff)
+    people = {
+        "office_clerk": office_clerk,
+        "office_staff": office_staff,
+        "secretary": person(university, Role.LEADER, username="secretary"),
+        "org_handler": person(organization, Role.HANDLER, username="org_handler"),
+        "pub_handler": person(publicity, Role.HANDLER, username="pub_handler"),
+        "reader_a": person(university, Role.READER, username="reader_a"),
+        "reader_b": person(university, Role.READER, username="reader_b"),
+    }
+    return InnerUnit(university, office, organization, publicity, people)
+
+
+def received(world: World, **overrides) -> Delivery:
+    """A notice of the education work committee to world.university, signed for by `imu`."""
+    document, _dispatch = issue(world.jygw, world.education, main=[world.university], **overrides)
+    delivery = delivery_of(document, world.university)
+    services.delivery_sign_for(actor=world.imu, delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    return delivery

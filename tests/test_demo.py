@@ -75,6 +75,12 @@ def test_demo_prints_every_login_and_the_password(demo):
         "jygw",
         "jygw-leader",
         "imu",
+        "imu-office",
+        "imu-leader",
+        "imu-zzb",
+        "imu-xcb",
+        "imu-reader1",
+        "imu-reader2",
         "auditor",
         "admin",
     ]
@@ -329,3 +335,63 @@ def test_the_demo_clerks_sign_what_reaches_them_after_a_delay_and_some_stall(dem
     assert set(Delivery.objects.filter(state="pending", created_at__lt=since).values_list("pk", flat=True)) == (
         seed_pending
     )
+
+
+def test_the_demo_shows_a_finished_handling_record_and_a_live_one(demo):
+    """Issue 14: 内蒙古大学党委 handled the seed's forward inside the unit in 2022 (finished), and
+    handles today's notice of the 自治区党委组织部 (live)."""
+    from workflow.models import HandlingRecord
+    from workflow.services import handling_actions
+
+    user = get_user_model().objects.get
+    for username in ("imu-office", "imu-leader", "imu-zzb", "imu-xcb", "imu-reader1", "imu-reader2"):
+        assert user(username=username).check_password("demo-password"), username
+    finished, live = HandlingRecord.objects.order_by("registered_at")
+    assert (finished.delivery.document.number, str(finished), finished.registered_by.username) == (
+        "内教工委函〔2022〕90号",
+        "收〔2022〕1号",
+        "imu-office",
+    )
+    assert finished.delivery.state == "completed"
+    assert list(finished.proposals.values_list("text", flat=True)) == ["请组织部牵头落实，宣传部配合。"]
+    (instruction,) = finished.instructions.all()
+    assert (instruction.instructed_by.username, instruction.text) == ("imu-leader", "同意。请组织部抓好落实。")
+    assert sorted(finished.assignments.values_list("department__short_name", "part", "state")) == [
+        ("宣传部", "assist", "finished"),
+        ("组织部", "lead", "finished"),
+    ]
+    assert list(finished.reading_slips.order_by("position").values_list("reader__username", "state", "remark")) == [
+        ("imu-reader1", "read", "已阅"),
+        ("imu-reader2", "read", "同意，请组织部抓好落实。"),
+    ]
+    assert {
+        _local(event.occurred_at).date().isoformat()
+        for event in AuditEvent.objects.filter(
+            verb__in=["DELIVERY_LOGGED", "HANDLING_INSTRUCTED", "ASSIGNMENT_FINISHED", "READING_DONE"],
+            document=finished.delivery.document,
+        )
+    } == {"2022-10-14"}
+    year = timezone.localdate().year
+    assert (str(live), live.delivery.state, live.delivery.document.issuing_unit.name) == (
+        f"收〔{year}〕1号",
+        "signed",
+        "中共内蒙古自治区委员会组织部",
+    )
+    assert sorted(live.assignments.values_list("department__short_name", "state")) == [
+        ("宣传部", "assigned"),
+        ("组织部", "accepted"),
+    ]
+    assert list(live.reading_slips.order_by("position").values_list("reader__username", "state")) == [
+        ("imu-reader1", "read"),
+        ("imu-reader2", "open"),
+    ]
+    delivery = live.delivery
+    assert handling_actions(user(username="imu-reader2"), delivery).read is not None
+    assert handling_actions(user(username="imu-xcb"), delivery).accept == (
+        live.assignments.get(department__short_name="宣传部").pk,
+    )
+    assert handling_actions(user(username="imu-zzb"), delivery).report == (
+        live.assignments.get(department__short_name="组织部").pk,
+    )
+    # The unit's 办结 waits for its 主办 (组织部).
+    assert "complete" not in services.rules.delivery_actions(user(username="imu"), delivery)

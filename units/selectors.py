@@ -60,6 +60,26 @@ def unit_roles(user: AbstractBaseUser | AnonymousUser | None, unit_ids: list[int
     return {unit_id: frozenset(codenames) for unit_id, codenames in roles.items()}
 
 
+def user_roles_in_units(user_ids: list[int], unit_ids: list[int]) -> dict[tuple[int, int], frozenset[str]]:
+    """The roles each of a few active people holds on each of a few active units (granted to them
+    or to a group of theirs), by (user id, unit id): one query. Pairs with no role are absent."""
+    if not user_ids or not unit_ids:
+        return {}
+    grant = Q(
+        content_object_id__in=unit_ids, content_object__is_active=True, permission__content_type__app_label="units"
+    )
+    direct = UnitUserObjectPermission.objects.filter(grant, user_id__in=user_ids, user__is_active=True).values_list(
+        "user_id", "content_object_id", "permission__codename"
+    )
+    via_group = UnitGroupObjectPermission.objects.filter(
+        grant, group__user__in=user_ids, group__user__is_active=True
+    ).values_list("group__user__id", "content_object_id", "permission__codename")
+    roles: dict[tuple[int, int], set[str]] = {}
+    for user_id, unit_id, codename in direct.union(via_group):
+        roles.setdefault((user_id, unit_id), set()).add(codename)
+    return {key: frozenset(codenames) for key, codenames in roles.items()}
+
+
 def audit_scope_covers(user: AbstractBaseUser | AnonymousUser | None, *paths: OuterRef) -> Exists:
     """Whether any unit whose path is one of `paths` (references into the outer query, such as
     `OuterRef("unit__path")`) is in the subtree of a unit the person audits.
@@ -82,13 +102,21 @@ def unit_list_in_audit_scope(user: AbstractBaseUser | AnonymousUser | None) -> Q
     return Unit.objects.filter(audit_scope_covers(user, OuterRef("path")))
 
 
+def unit_list_addressable() -> QuerySet[Unit]:
+    """The units a document may be addressed to (主送, 抄送, a recipient group's members): the active
+    units, departments (内设机构) excepted: a department receives nothing from outside, its work
+    comes from its unit's 批办. Every recipient picker lists units from here."""
+    return Unit.objects.filter(is_active=True).exclude(kind=Unit.Kind.INNER_DEPARTMENT)
+
+
 def unit_list_directory(words: str = "") -> QuerySet[Unit]:
-    """The directory: active units, in directory order (the tree, top down); with `words`, those whose
-    full or short name holds every word typed (at most five words are read).
+    """The directory: the units one may address (`unit_list_addressable`), in directory order (the
+    tree, top down); with `words`, those whose full or short name holds every word typed (at most
+    five words are read).
 
     The directory of units is not secret: anyone signed in may address any active unit (the drafting
     page searches it, the API lists it)."""
-    units = Unit.objects.filter(is_active=True)
+    units = unit_list_addressable()
     for word in words.split()[:5]:
         units = units.filter(Q(name__icontains=word) | Q(short_name__icontains=word))
     return units.order_by("path")
@@ -122,7 +150,7 @@ def recipient_list_from_names(unit: Unit, names: list[str]) -> list[Unit | Recip
     names = [name.strip() for name in names if name.strip()]
     groups = {group.name: group for group in RecipientGroup.objects.filter(owner=unit, name__in=names)}
     units: dict[str, Unit] = {}
-    for candidate in Unit.objects.filter(Q(name__in=names) | Q(short_name__in=names), is_active=True):
+    for candidate in unit_list_addressable().filter(Q(name__in=names) | Q(short_name__in=names)):
         units.setdefault(candidate.name, candidate)
         units.setdefault(candidate.short_name, candidate)
     unknown = [name for name in names if name not in groups and name not in units]

@@ -16,7 +16,7 @@ from units.errors import InvalidInput
 from units.models import RecipientGroup, Unit
 from web.selectors import forward_recipient_options, number_prefix_list_for_unit
 from workflow.deadlines import CALENDAR_ZONE
-from workflow.models import DeliveryReturn, ReturnReason
+from workflow.models import DeliveryReturn, ReadingMode, ReturnReason
 from workflow.selectors import InboxFilters
 
 
@@ -412,3 +412,141 @@ class DraftForm(_DraftElements):
     def content(self) -> DocumentContent:
         """The elements as written, for the services (which check them again)."""
         return DocumentContent(**{element.name: self.cleaned_data[element.name] for element in DRAFTED_ELEMENTS})
+
+
+# --- inside a recipient unit: 登记, 拟办, 批办, 承办, 传阅, 答复, 代理 ---------------------------------
+# The choices (departments, readers, deputies) come from web.selectors.handling_options; what the
+# person may do at all, and whether a choice is allowed, the services decide.
+
+
+class _Department(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, unit: Unit) -> str:
+        return unit.short_name or unit.name
+
+
+class _Person(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+class _PersonChoice(forms.ModelChoiceField):
+    def label_from_instance(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+def _checkboxes(label, queryset, field_class=_Department, **kwargs) -> forms.Field:
+    return field_class(label=label, queryset=queryset, required=False, widget=forms.CheckboxSelectMultiple, **kwargs)
+
+
+class RegisterForm(forms.Form):
+    """收文登记: how many copies came, and a remark; the 收文编号 is the register's next."""
+
+    copies = forms.IntegerField(label=_("份数"), min_value=1, max_value=999, initial=1)
+    remark = forms.CharField(label=_("备注"), required=False, max_length=500)
+
+
+class ProposeForm(forms.Form):
+    """拟办: the office's proposal and the departments it suggests."""
+
+    text = forms.CharField(label=_("拟办意见"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    departments = _checkboxes(_("建议承办部门"), Unit.objects.none())
+
+    def __init__(self, *args, departments=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if departments is not None:
+            self.fields["departments"].queryset = departments
+
+
+class InstructForm(forms.Form):
+    """批办: the leader's instruction, the 主办 and 协办 departments, the readers (传阅, in the order
+    listed when they read one after another), whether readers may pass it on, and a deadline."""
+
+    text = forms.CharField(label=_("批示"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    lead_departments = _checkboxes(_("主办部门"), Unit.objects.none())
+    assist_departments = _checkboxes(_("协办部门"), Unit.objects.none())
+    readers = _checkboxes(_("传阅人"), Unit.objects.none(), field_class=_Person)
+    reading_mode = forms.ChoiceField(
+        label=_("传阅方式"), choices=ReadingMode.choices, initial=ReadingMode.SEQUENTIAL, widget=forms.RadioSelect
+    )
+    readers_may_pass_on = forms.BooleanField(label=_("阅文人可转阅他人"), required=False)
+    deadline = forms.DateField(
+        label=_("办理时限"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("可选；不晚于来文的办结时限。"),
+    )
+
+    def __init__(self, *args, departments=None, readers=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if departments is not None:
+            self.fields["lead_departments"].queryset = departments
+            self.fields["assist_departments"].queryset = departments
+        if readers is not None:
+            self.fields["readers"].queryset = readers
+
+    def deadline_moment(self) -> datetime.datetime | None:
+        day = self.cleaned_data.get("deadline")
+        return end_of_day(day) if day else None
+
+
+class ReportForm(forms.Form):
+    """承办情况: what the department did, with files; 办毕 when its part is done."""
+
+    text = forms.CharField(label=_("承办情况"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    files = AttachmentsField(label=_("附件"))
+    finish = forms.BooleanField(label=_("本部门已办毕"), required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["files"].help_text = allowed_attachment_help()
+
+
+class ReadForm(forms.Form):
+    """已阅, with a remark (empty: 已阅)."""
+
+    remark = forms.CharField(
+        label=_("阅文意见"), required=False, max_length=500, help_text=_("可不填；不填即记为“已阅”。")
+    )
+
+
+class PassOnForm(forms.Form):
+    """转阅: more readers, after this one."""
+
+    readers = _checkboxes(_("转阅给"), Unit.objects.none(), field_class=_Person)
+
+    def __init__(self, *args, readers=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if readers is not None:
+            self.fields["readers"].queryset = readers
+
+
+class ReplyForm(forms.Form):
+    """答复: the reply document's title and text, drafted for the unit (then 签发 and 印发)."""
+
+    title = forms.CharField(label=_("标题"), max_length=200)
+    body = forms.CharField(label=_("正文"), max_length=50000, widget=forms.Textarea(attrs={"rows": 6}))
+
+
+class DelegationForm(forms.Form):
+    """代理: who acts for me in one of my units, from when until when (Beijing time)."""
+
+    unit = forms.ModelChoiceField(label=_("单位"), queryset=Unit.objects.none())
+    deputy = _PersonChoice(label=_("代理人"), queryset=Unit.objects.none())
+    starts_at = _BeijingDateTimeField(
+        label=_("开始时间"),
+        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": 60}, format="%Y-%m-%dT%H:%M"),
+    )
+    ends_at = _BeijingDateTimeField(
+        label=_("结束时间"),
+        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": 60}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("北京时间。"),
+    )
+
+    def __init__(self, *args, units=None, people=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if units is not None:
+            self.fields["unit"].queryset = units
+        if people is not None:
+            self.fields["deputy"].queryset = people

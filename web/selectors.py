@@ -9,6 +9,7 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from documents.models import Document
 from documents.rendering import PrintedPdf, enclosed_documents, print_pdf
-from units.models import NumberPrefix, RecipientGroup, Role, Unit
+from units.models import NumberPrefix, RecipientGroup, Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
 from units.selectors import unit_list_directory, unit_list_for_member, unit_list_with_role
 from web import charts
 from workflow.access import chain_list_visible, enclosed_visibility
@@ -26,6 +27,7 @@ from workflow.deadlines import CALENDAR_ZONE, overdue_q
 from workflow.models import (
     AuditEvent,
     Completion,
+    Delegation,
     Delivery,
     DeliveryReturn,
     Dispatch,
@@ -36,19 +38,23 @@ from workflow.selectors import (
     ChainLevel,
     ChainNode,
     DeliveryClock,
+    HandlingSheet,
     InboxFilters,
     StalledDelivery,
     chain_as_of,
     chain_for_document,
+    chain_handling_states,
     chain_levels,
     completion_list_for_chain,
     delivery_clock,
     dispatch_list_with_progress,
+    handling_sheet,
     inbox_for_user,
     inbox_search,
     words_match,
 )
 from workflow.services import forward_title
+from workflow.services.rules import HandlingActions, handling_actions
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -117,14 +123,20 @@ def unit_list_for_outbox(user: User) -> QuerySet[Unit]:
 
 def person_side(member_units: Iterable[Unit], *, issuer_unit_id: int, recipient_unit_id: int | None = None) -> str:
     """Which side of a delivery (or a document) a person stands on, for the way back (the
-    breadcrumb): "inbox" for the people of the recipient unit, "outbox" for the issuer's, "chain"
-    for anyone else (an auditor). No query: `member_units` are the person's units
+    breadcrumb): "inbox" for the people of the recipient unit, "outbox" for the issuer's, "todo"
+    for the people of one of the recipient unit's departments (内设机构), "chain" for anyone else
+    (an auditor). No query: `member_units` are the person's units
     (unit_list_for_member, already read for the header)."""
+    member_units = list(member_units)
     units = {unit.pk for unit in member_units}
     if recipient_unit_id in units:
         return "inbox"
     if issuer_unit_id in units:
         return "outbox"
+    if recipient_unit_id is not None and any(
+        unit.parent_id == recipient_unit_id and unit.kind == Unit.Kind.INNER_DEPARTMENT for unit in member_units
+    ):
+        return "todo"  # a department of the recipient unit: its work comes from its 待办
     return "chain"
 
 
@@ -423,10 +435,11 @@ def chain_page(document: Document, *, now: datetime.datetime, as_of: datetime.da
     events (workflow.selectors.chain_as_of) and everything on the page following that moment."""
     if as_of is None:
         tree = chain_for_document(document)
+        chain_handling_states(tree)  # each unit's 登记 … 办结, one query
         completions = completion_list_for_chain(document)
         completion_list, completion_count = list(completions[:COMPLETIONS_SHOWN]), completions.count()
     else:
-        now, tree = as_of, chain_as_of(document, moment=as_of)
+        now, tree = as_of, chain_as_of(document, moment=as_of)  # the replay has no handling states
         if tree is None:
             return ChainPage(document, None, [], [], None, None, None, [], 0, now=as_of, as_of=as_of)
         completion_list, completion_count = _completions_replayed(document, tree)
@@ -494,3 +507,82 @@ def unit_list_matching(words: str, *, limit: int = UNIT_SEARCH_LIMIT) -> list[Un
     if not words.split():
         return []
     return list(unit_list_directory(words)[:limit])
+
+
+# --- inside a recipient unit: the delivery page's 办理单 and its forms, 代理 ----------------------
+
+
+def department_list_for_unit(unit: Unit) -> QuerySet[Unit]:
+    """The unit's 内设机构 (the departments 拟办 suggests and 批办 assigns), in the order they were set
+    up (by id: siblings' paths sort as text, /10/ before /9/)."""
+    return Unit.objects.filter(parent=unit, kind=Unit.Kind.INNER_DEPARTMENT, is_active=True).order_by("pk")
+
+
+def _people_holding(unit: Unit, roles: Iterable[Role]) -> QuerySet:
+    grant = Q(
+        permission__codename__in=[str(role) for role in roles],
+        permission__content_type__app_label="units",
+        content_object=unit,
+    )
+    direct = UnitUserObjectPermission.objects.filter(grant, user=OuterRef("pk"))
+    via_group = UnitGroupObjectPermission.objects.filter(grant, group__user=OuterRef("pk"))
+    return (
+        get_user_model()
+        .objects.filter(Q(Exists(direct)) | Q(Exists(via_group)), is_active=True)
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+def reader_list_for_unit(unit: Unit) -> QuerySet:
+    """Whom 批办 and 转阅 offer as readers (传阅): the unit's leaders and readers."""
+    return _people_holding(unit, (Role.LEADER, Role.READER))
+
+
+@dataclass
+class HandlingPanel:
+    """The delivery page's 办理单 and what this person may do on it (the services' answer:
+    workflow.services.rules.handling_actions), with the choices its forms offer."""
+
+    sheet: HandlingSheet
+    actions: HandlingActions
+    # The person a deputy acts for (代理), when they do.
+    acting_for: AbstractBaseUser | None = None
+
+    @property
+    def is_shown(self) -> bool:
+        """The 办理单 is shown once the delivery is registered, or to whoever may register it."""
+        return self.sheet.record is not None or self.actions.register
+
+
+def delivery_handling(user: User, delivery: Delivery) -> HandlingPanel:
+    """The 办理单 of a delivery whose door has been passed, and the person's actions on it: a
+    constant number of queries (handling_sheet's, the rules', and the principal a deputy acts for)."""
+    sheet = handling_sheet(delivery)
+    actions = handling_actions(user, delivery)
+    panel = HandlingPanel(sheet, actions)
+    if actions.acting_for:
+        panel.acting_for = get_user_model().objects.filter(pk=actions.acting_for).first()
+    return panel
+
+
+def delegation_list_for_user(user: User, *, now: datetime.datetime) -> QuerySet[Delegation]:
+    """代理 that concern a person and are not over: given by them or held by them, not withdrawn and
+    not yet ended; the current ones first. One query."""
+    if user is None or not user.is_authenticated:
+        return Delegation.objects.none()
+    return (
+        Delegation.objects.filter(Q(principal=user) | Q(deputy=user), withdrawn_at__isnull=True, ends_at__gt=now)
+        .select_related("unit", "principal", "deputy")
+        .order_by("starts_at", "id")
+    )
+
+
+def deputy_candidates_for_user(user: User) -> QuerySet:
+    """Whom a person may name as their deputy (代理人): the other people of their units."""
+    return (
+        get_user_model()
+        .objects.filter(groups__unit__in=unit_list_for_member(user), is_active=True)
+        .exclude(pk=getattr(user, "pk", None))
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )

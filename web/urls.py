@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.views import chains, deliveries, documents, inbox, notifications, outbox, printing
+from web.views import chains, deliveries, documents, handling, inbox, notifications, outbox, printing
 
 urlpatterns = [
     path("", inbox.inbox, name="inbox"),
@@ -14,6 +14,26 @@ urlpatterns = [
     path("deliveries/<int:pk>/remind/", deliveries.delivery_remind_view, name="delivery-remind"),
     path("deliveries/<int:pk>/recall/", deliveries.delivery_recall_view, name="delivery-recall"),
     path("deliveries/<int:pk>/pdf/", printing.delivery_pdf_view, name="delivery-pdf"),
+    path("deliveries/<int:pk>/register/", handling.delivery_register_view, name="delivery-register"),
+    path("deliveries/<int:pk>/propose/", handling.handling_propose_view, name="handling-propose"),
+    path("deliveries/<int:pk>/instruct/", handling.handling_instruct_view, name="handling-instruct"),
+    path(
+        "deliveries/<int:pk>/assignments/<int:assignment_id>/accept/",
+        handling.assignment_accept_view,
+        name="assignment-accept",
+    ),
+    path(
+        "deliveries/<int:pk>/assignments/<int:assignment_id>/report/",
+        handling.assignment_report_view,
+        name="assignment-report",
+    ),
+    path("deliveries/<int:pk>/reading/<int:slip_id>/done/", handling.reading_done_view, name="reading-done"),
+    path("deliveries/<int:pk>/reading/<int:slip_id>/pass-on/", handling.reading_pass_on_view, name="reading-pass-on"),
+    path("deliveries/<int:pk>/reply/", handling.reply_draft_view, name="reply-draft"),
+    path("deliveries/<int:pk>/handling-sheet/", handling.handling_sheet_view, name="handling-sheet"),
+    path("todo/", handling.todo, name="todo"),
+    path("delegations/", handling.delegations, name="delegations"),
+    path("delegations/<int:pk>/withdraw/", handling.delegation_withdraw_view, name="delegation-withdraw"),
     path("dispatches/<int:pk>/recall/", deliveries.dispatch_recall_view, name="dispatch-recall"),
     path("returns/<int:pk>/notice/", documents.return_notice, name="return_notice"),
     path("feedback/attachments/<int:pk>/", documents.completion_attachment_download, name="completion-attachment"),

@@ -5,7 +5,13 @@ A person sees a document's content only if
 - a unit they belong to has a delivery of it, or of a cover letter that encloses it at any depth,
   and that delivery is not withdrawn (撤回: Delivery.WITHDRAWN_STATES), or
 - it is issued and its issuer or one of its recipients is in the subtree of a unit they audit, or
-- it was shared with them (or a group of theirs) by a guardian object permission on the document.
+- it was shared with them (or a group of theirs) by a guardian object permission on the document, or
+- inside the recipient unit (issue 14), a delivery of it is handled there with them: they belong to a
+  department (内设机构) that has an assignment (承办 / 协办) on the delivery's handling record, or they
+  hold a reading slip of it (传阅, open or read), or they are the deputy (代理) of someone who sees
+  it so, or who belongs to its unit, on that unit during the delegation's window. A department
+  without an assignment, a reader whose turn has not come, and a deputy outside the window see
+  nothing; the unit's own members (its 办公室 and leaders) see everything it received, as before.
 
 A unit whose only way to a document was a delivery that has been recalled gets the stub instead:
 the door raises Withdrawn, carrying what the stub shows (number, title, 已撤回, who recalled it,
@@ -20,7 +26,8 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from documents.models import (
@@ -33,7 +40,17 @@ from documents.models import (
 from units.errors import NotFound, Withdrawn
 from units.models import Role, Unit
 from units.selectors import audit_scope_covers, unit_list_for_member, unit_list_in_audit_scope, unit_list_with_role
-from workflow.models import CompletionAttachment, Delivery, DeliveryReturn, Dispatch, Recall
+from workflow.models import (
+    Assignment,
+    AssignmentReportFile,
+    CompletionAttachment,
+    Delegation,
+    Delivery,
+    DeliveryReturn,
+    Dispatch,
+    ReadingSlip,
+    Recall,
+)
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -43,6 +60,34 @@ _WITHDRAWN = Q(state__in=Delivery.WITHDRAWN_STATES)
 
 def _is_active(user: User) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def _handled_inside(user: User) -> Q:
+    """Inside the recipient unit: whether the outer delivery (OuterRef "pk", "unit_id") is handled
+    with this person (see the module's rule). Each branch an EXISTS on indexed columns: assignments
+    by (department, state) and record, slips by (reader, state), delegations by (deputy, unit)."""
+    departments = unit_list_for_member(user).filter(kind=Unit.Kind.INNER_DEPARTMENT)
+    assigned = Exists(Assignment.objects.filter(record__delivery_id=OuterRef("pk"), department__in=departments))
+    seen_slips = (ReadingSlip.State.OPEN, ReadingSlip.State.READ)
+    reading = Exists(ReadingSlip.objects.filter(record__delivery_id=OuterRef("pk"), reader=user, state__in=seen_slips))
+    now = timezone.now()
+    delegations = Delegation.objects.filter(
+        deputy=user, starts_at__lte=now, ends_at__gt=now, withdrawn_at__isnull=True, principal__is_active=True
+    )
+    # The principal belongs to the delivery's unit, or to a department of it with an assignment on
+    # the delivery, or holds a reading slip of it (on the unit the delegation is for).
+    for_member = Exists(delegations.filter(unit_id=OuterRef("unit_id"), unit__group__user=F("principal")))
+    for_department = Exists(
+        delegations.filter(unit__assignments__record__delivery_id=OuterRef("pk"), unit__group__user=F("principal"))
+    )
+    for_reader = Exists(
+        delegations.filter(
+            unit_id=OuterRef("unit_id"),
+            principal__reading_slips__record__delivery_id=OuterRef("pk"),
+            principal__reading_slips__state__in=seen_slips,
+        )
+    )
+    return assigned | reading | for_member | for_department | for_reader
 
 
 def _delivered_to(units: QuerySet, state: Q = _LIVE) -> Exists:
@@ -67,7 +112,15 @@ def document_list_visible(user: User) -> QuerySet[Document]:
         | Q(state=Document.State.ISSUED) & (Q(issuing_unit__in=audited) | _delivered_to(audited, Q()))
         | Exists(DocumentUserObjectPermission.objects.filter(shared, user=user))
         | Exists(DocumentGroupObjectPermission.objects.filter(shared, group__user=user))
+        | _handled_inside_of_document(user)
     )
+
+
+def _handled_inside_of_document(user: User) -> Exists:
+    """A live delivery of the outer document (or of a cover enclosing it) handled inside its unit
+    with this person (`_handled_inside`)."""
+    covers = Enclosure.objects.filter(enclosed=OuterRef(OuterRef("pk"))).values("cover_id")
+    return Exists(Delivery.objects.filter(_LIVE, document_id__in=covers).filter(_handled_inside(user)))
 
 
 @dataclass(frozen=True)
@@ -226,7 +279,7 @@ def _delivery_rules(user: User) -> tuple[Q, Q]:
     directory: 3.5 ms a check at 20,000 units).
     """
     mine = unit_list_for_member(user)
-    recipient = Exists(mine.filter(pk=OuterRef("unit_id")))
+    recipient = Exists(mine.filter(pk=OuterRef("unit_id"))) | _handled_inside(user)
     issuer = Exists(mine.filter(pk=OuterRef("document__issuing_unit_id")))
     audited = audit_scope_covers(user, OuterRef("unit__path"), OuterRef("document__issuing_unit__path"))
     return (recipient & _LIVE) | issuer | audited, recipient & _WITHDRAWN
@@ -319,6 +372,18 @@ def access_completion_attachment(user: User, pk: int) -> CompletionAttachment:
             Q(completion__delivery__in=delivery_list_visible(user)) | up_the_chain
         ).get(pk=pk)
     except (CompletionAttachment.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("附件不存在或无权查看。")) from None
+
+
+def access_report_file(user: User, pk: int) -> AssignmentReportFile:
+    """A file of a department's report (承办情况), for whoever may see its delivery: one query."""
+    if not _is_active(user):
+        raise NotFound(_("附件不存在或无权查看。"))
+    try:
+        return AssignmentReportFile.objects.filter(
+            report__assignment__record__delivery__in=delivery_list_visible(user)
+        ).get(pk=pk)
+    except (AssignmentReportFile.DoesNotExist, ValueError, TypeError):
         raise NotFound(_("附件不存在或无权查看。")) from None
 
 

@@ -132,6 +132,11 @@ def is_office_hours(now: datetime.datetime) -> bool:
     return _is_working_day(today, dict(CalendarDay.objects.filter(date=today).values_list("date", "is_working_day")))
 
 
+def is_working_day(day: datetime.date) -> bool:
+    """Whether a day (Asia/Shanghai) is a working day of the official calendar. One query."""
+    return _is_working_day(day, dict(CalendarDay.objects.filter(date=day).values_list("date", "is_working_day")))
+
+
 def local_text(moment: datetime.datetime | None) -> str:
     """A deadline as people read it: 2022-10-09 00:00 reads "2022年10月8日24时"."""
     if moment is None:

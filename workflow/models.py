@@ -253,6 +253,13 @@ class Notification(models.Model):
         RECALLED = "recalled", _("撤回")
         RETURNED = "returned", _("退文")
         COMPLETED = "completed", _("办结")
+        # Inside a recipient unit (workflow.services.inunit): a department's handlers are given work
+        # (承办) and urged when it is overdue, its instructing leader is told after the second
+        # reminder, and a reader is handed the document (传阅).
+        ASSIGNED = "assigned", _("承办")
+        ASSIGNMENT_REMINDER = "task_remind", _("承办催办")
+        ASSIGNMENT_ESCALATION = "task_raised", _("承办催办升级")
+        READING = "reading", _("传阅")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="notifications")

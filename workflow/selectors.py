@@ -10,6 +10,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -18,28 +19,39 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.db.models.lookups import IContains
+from django.db.models.query import Prefetch
 from django.utils import timezone
 
 from documents.models import Attachment, Document, Enclosure, Urgency
 from documents.numbering import format_number
-from units.models import Unit
+from units.models import Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
 from units.selectors import unit_list_for_member
+from units.sql import granted_unit_ids
 from workflow.access import enclosed_visibility
 from workflow.deadlines import overdue_q
 from workflow.models import (
+    Assignment,
+    AssignmentReport,
     AuditEvent,
     AuditVerb,
     Completion,
+    Delegation,
     Delivery,
     DeliveryReturn,
     Dispatch,
     Forward,
+    HandlingRecord,
+    Instruction,
     Notification,
+    Proposal,
+    ReadingSlip,
     Recall,
     Receipt,
+    Reply,
 )
 from workflow.services.rules import delivery_actions
 from workflow.transitions import sources
@@ -263,6 +275,8 @@ class ChainDelivery:
     forwards: list["ChainNode"] = field(default_factory=list)
     # The 办结 record, for a page listing the feedback of a chain as it stood (chain_as_of only).
     completion_id: int | None = None
+    # Where its unit stands inside (登记 … 办结): chain_handling_states, for the chain page.
+    handling: "HandlingState | None" = None
 
     def as_json(self) -> dict:
         return {
@@ -924,3 +938,358 @@ def notification_unread_count(user: User) -> int:
     if user is None or not user.is_authenticated:
         return 0
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+# --- inside a recipient unit: 待办, 已办, the 办理单 and the chain's handling states ------------------
+
+
+def _holds_role(role: Role | str, user_ref, unit_ref) -> Q:
+    """Whether the person `user_ref` holds `role` on the unit `unit_ref` (references into the outer
+    query), granted to them or to a group of theirs: two correlated EXISTS."""
+    grant = Q(permission__codename=str(role), permission__content_type__app_label="units")
+    direct = UnitUserObjectPermission.objects.filter(grant, user_id=user_ref, content_object_id=unit_ref)
+    via_group = UnitGroupObjectPermission.objects.filter(grant, group__user__id=user_ref, content_object_id=unit_ref)
+    return Q(Exists(direct)) | Q(Exists(via_group))
+
+
+def unit_list_acting_with_role(user: User, role: Role | str, *, now: datetime.datetime) -> QuerySet[Unit]:
+    """The units for which a person holds `role`, or acts as the deputy (代理, Delegation) of someone
+    who holds it, during the delegation's window and until it is withdrawn. For the 待办 list: what
+    each item lets the person do is the services' answer (rules.handling_actions) on its page."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Unit.objects.none()
+    deputised = Delegation.objects.filter(
+        _holds_role(role, OuterRef("principal_id"), OuterRef("unit_id")),
+        deputy=user,
+        unit=OuterRef("pk"),
+        starts_at__lte=now,
+        ends_at__gt=now,
+        withdrawn_at__isnull=True,
+        principal__is_active=True,
+    )
+    return Unit.objects.filter(Q(pk__in=granted_unit_ids(user.pk, role)) | Q(Exists(deputised)), is_active=True)
+
+
+TODO_SHOWN = 100  # items listed per kind; the count says how many there are
+
+
+@dataclass
+class TodoGroup:
+    """One kind of 待办: the first TODO_SHOWN items (oldest first: they have waited longest; for
+    待承办 the nearest deadline first) and how many there are in all."""
+
+    kind: str  # register, propose, instruct, handle, read
+    items: list
+    total: int
+
+
+@dataclass
+class Todo:
+    groups: list[TodoGroup]
+
+    @property
+    def total(self) -> int:
+        return sum(group.total for group in self.groups)
+
+    def group(self, kind: str) -> TodoGroup:
+        return next(group for group in self.groups if group.kind == kind)
+
+
+_RECORD_DOCUMENT = ("delivery__document__issuing_unit", "delivery__unit")
+
+
+def _group(kind: str, rows: QuerySet) -> TodoGroup:
+    """The first TODO_SHOWN rows, and the total from the same query (a window count): one query."""
+    items = list(rows.annotate(todo_total=Window(Count("pk")))[:TODO_SHOWN])
+    return TodoGroup(kind, items, items[0].todo_total if items else 0)
+
+
+def todo_for(user: User, *, now: datetime.datetime | None = None) -> Todo:
+    """待办 of one person, by kind: five queries, whatever the number of items.
+
+    - 待登记: signed-for deliveries of the units whose clerk they are (or whose clerk they deputise
+      for) that are not yet registered;
+    - 待拟办: registered, neither proposed nor instructed, not yet 办结 (the same clerks);
+    - 待批办: registered, not instructed, not yet 办结 (the units' leaders);
+    - 待承办: assignments of the departments they handle for, not finished, with their deadline and
+      `is_overdue`;
+    - 待阅: their open reading slips.
+    """
+    now = now or timezone.now()
+    clerk_units = unit_list_acting_with_role(user, Role.CLERK, now=now)
+    leader_units = unit_list_acting_with_role(user, Role.LEADER, now=now)
+    handler_units = unit_list_acting_with_role(user, Role.HANDLER, now=now)
+    open_record = Q(delivery__state=Delivery.State.SIGNED)
+    register = (
+        Delivery.objects.filter(unit__in=clerk_units, state=Delivery.State.SIGNED, handling_record__isnull=True)
+        .select_related("document__issuing_unit", "unit")
+        .annotate(urgency_rank=URGENCY_RANK)
+        .order_by("urgency_rank", "signed_at", "id")
+    )
+    records = HandlingRecord.objects.select_related(*_RECORD_DOCUMENT).order_by("registered_at", "id")
+    proposed = Exists(Proposal.objects.filter(record=OuterRef("pk")))
+    instructed = Exists(Instruction.objects.filter(record=OuterRef("pk")))
+    propose = records.filter(open_record, ~Q(proposed), ~Q(instructed), unit__in=clerk_units)
+    instruct = records.filter(open_record, ~Q(instructed), unit__in=leader_units).annotate(
+        proposal_text=Subquery(
+            Proposal.objects.filter(record=OuterRef("pk")).order_by("-proposed_at", "-id").values("text")[:1]
+        )
+    )
+    handle = (
+        Assignment.objects.filter(department__in=handler_units)
+        .exclude(state=Assignment.State.FINISHED)
+        .select_related("department", *(f"record__{path}" for path in _RECORD_DOCUMENT))
+        .annotate(
+            is_overdue=Case(When(deadline__lt=now, then=Value(True)), default=Value(False), output_field=BooleanField())
+        )
+        .order_by(F("deadline").asc(nulls_last=True), "assigned_at", "id")
+    )
+    read = (
+        ReadingSlip.objects.filter(reader=user, state=ReadingSlip.State.OPEN)
+        .select_related("passed_by", *(f"record__{path}" for path in _RECORD_DOCUMENT))
+        .order_by("opened_at", "id")
+        if user is not None and user.is_authenticated
+        else ReadingSlip.objects.none()
+    )
+    return Todo(
+        [
+            _group("register", register),
+            _group("propose", propose),
+            _group("instruct", instruct),
+            _group("handle", handle),
+            _group("read", read),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class DoneRow:
+    """One step a person took (已办): what, when, on which delivery, and the text they wrote."""
+
+    kind: str  # registered, proposed, instructed, reported, finished, read
+    at: datetime.datetime
+    delivery_id: int
+    number: str
+    title: str
+    detail: str
+
+
+def _done_rows(rows: QuerySet, kind: str, at: str, delivery: str, detail) -> QuerySet:
+    return rows.annotate(
+        done_kind=Value(kind, output_field=CharField()),
+        done_at=F(at),
+        done_delivery=F(f"{delivery}id"),
+        done_number=printed_number(f"{delivery}document__"),
+        done_title=F(f"{delivery}document__title"),
+        done_detail=detail,
+    ).values_list("done_kind", "done_at", "done_delivery", "done_number", "done_title", "done_detail")
+
+
+class DoneList:
+    """已办 of one person, newest first, as a sliceable sequence for the paginator: each page is one
+    UNION query (and one for the count), whatever the person did."""
+
+    def __init__(self, rows: QuerySet) -> None:
+        self.rows = rows
+
+    def count(self) -> int:
+        return self.rows.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        return [DoneRow(*row) for row in self.rows[index]]
+
+
+def done_for(user: User) -> DoneList:
+    """已办: what a person registered (收文登记), proposed (拟办), instructed (批办), reported and
+    finished (承办), and read (传阅), from the rows they wrote, newest first."""
+    if user is None or not user.is_authenticated:
+        return DoneList(HandlingRecord.objects.none().values_list("pk"))
+    empty = Value("", output_field=CharField())
+    registered = _done_rows(
+        HandlingRecord.objects.filter(registered_by=user),
+        "registered",
+        "registered_at",
+        "delivery__",
+        Concat(Value("收〔"), Cast("year", CharField()), Value("〕"), Cast("serial", CharField()), Value("号")),
+    )
+    proposed = _done_rows(
+        Proposal.objects.filter(proposed_by=user), "proposed", "proposed_at", "record__delivery__", F("text")
+    )
+    instructed = _done_rows(
+        Instruction.objects.filter(instructed_by=user), "instructed", "instructed_at", "record__delivery__", F("text")
+    )
+    reported = _done_rows(
+        AssignmentReport.objects.filter(reported_by=user),
+        "reported",
+        "reported_at",
+        "assignment__record__delivery__",
+        F("text"),
+    )
+    finished = _done_rows(
+        Assignment.objects.filter(finished_by=user, state=Assignment.State.FINISHED),
+        "finished",
+        "finished_at",
+        "record__delivery__",
+        empty,
+    )
+    read = _done_rows(
+        ReadingSlip.objects.filter(reader=user, state=ReadingSlip.State.READ),
+        "read",
+        "read_at",
+        "record__delivery__",
+        F("remark"),
+    )
+    rows = registered.union(proposed, instructed, reported, finished, read, all=True).order_by(
+        "-done_at", "-done_delivery"
+    )
+    return DoneList(rows)
+
+
+@dataclass
+class HandlingSheet:
+    """办理单: everything the handling sheet shows of one delivery, the screen's and the printed one.
+
+    `record` is None until the delivery is registered (收文登记); then the steps hang from it, each
+    with who and when (and, where a deputy acted, `on_behalf_of`: "deputy for X")."""
+
+    delivery: Delivery
+    record: HandlingRecord | None
+    proposals: list[Proposal] = field(default_factory=list)
+    instructions: list[Instruction] = field(default_factory=list)
+    assignments: list[Assignment] = field(default_factory=list)
+    slips: list[ReadingSlip] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def document(self) -> Document:
+        return self.delivery.document
+
+    @property
+    def received_on(self) -> datetime.datetime | None:
+        """收文日期: the day it was registered, or signed for while it is not yet registered."""
+        return self.record.registered_at if self.record else self.delivery.signed_at
+
+    @property
+    def number(self) -> str:
+        """收文编号, as the register writes it: 收〔2022〕15号."""
+        return str(self.record) if self.record else ""
+
+    @property
+    def leads_finished(self) -> bool:
+        leads = [a for a in self.assignments if a.part == Assignment.Part.LEAD]
+        return bool(leads) and all(a.state == Assignment.State.FINISHED for a in leads)
+
+    @property
+    def state(self) -> "HandlingState":
+        return handling_state(
+            completed=self.delivery.state == Delivery.State.COMPLETED,
+            is_registered=self.record is not None,
+            is_proposed=bool(self.proposals),
+            is_instructed=bool(self.instructions),
+            assignments=len(self.assignments),
+            finished=sum(1 for a in self.assignments if a.state == Assignment.State.FINISHED),
+        )
+
+
+def handling_sheet(delivery: Delivery) -> HandlingSheet:
+    """The 办理单 of a delivery whose door has been passed (access_delivery): eight queries (one
+    when it is not registered yet), whatever the number of proposals, assignments, reports, files,
+    readers and replies."""
+    record = HandlingRecord.objects.filter(delivery=delivery).select_related("registered_by", "on_behalf_of").first()
+    if record is None:
+        return HandlingSheet(delivery, None)
+    people = ("on_behalf_of",)
+    reports = AssignmentReport.objects.select_related("reported_by", *people).prefetch_related("files")
+    return HandlingSheet(
+        delivery,
+        record,
+        proposals=list(
+            Proposal.objects.filter(record=record)
+            .select_related("proposed_by", *people)
+            .prefetch_related(Prefetch("departments", queryset=Unit.objects.order_by("pk")))
+        ),
+        instructions=list(Instruction.objects.filter(record=record).select_related("instructed_by", *people)),
+        assignments=list(
+            Assignment.objects.filter(record=record)
+            .select_related("department", "accepted_by", "finished_by")
+            # 主办 before 协办, as the sheet lists them (the model orders by part's code: assist first).
+            .order_by(Case(When(part=Assignment.Part.LEAD, then=Value(0)), default=Value(1)), "id")
+            .prefetch_related(Prefetch("reports", queryset=reports))
+        ),
+        slips=list(ReadingSlip.objects.filter(record=record).select_related("reader", "passed_by", "instruction")),
+        replies=list(
+            Reply.objects.filter(delivery=delivery).select_related("document", "drafted_by").order_by("drafted_at")
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class HandlingState:
+    """Where a unit stands with a delivery inside: 已登记 / 已拟办 / 已批办 / 承办中 n/m / 已办结."""
+
+    code: str  # "", registered, proposed, instructed, assigned, completed
+    finished: int = 0
+    assignments: int = 0
+
+
+def handling_state(
+    *,
+    completed: bool,
+    is_registered: bool,
+    is_proposed: bool,
+    is_instructed: bool,
+    assignments: int,
+    finished: int,
+) -> HandlingState:
+    if completed:
+        return HandlingState("completed", finished, assignments)
+    if assignments:
+        return HandlingState("assigned", finished, assignments)
+    if is_instructed:
+        return HandlingState("instructed")
+    if is_proposed:
+        return HandlingState("proposed")
+    if is_registered:
+        return HandlingState("registered")
+    return HandlingState("")
+
+
+def chain_handling_states(tree: ChainNode) -> None:
+    """Give each delivery of the tree its unit's handling state (ChainDelivery.handling): one query
+    for the whole tree, by its documents (never by a list of delivery ids, which a national chain
+    would make longer than a statement may be)."""
+    documents = [node.id for node in tree.walk()]
+    count = Assignment.objects.filter(record=OuterRef("pk")).order_by().values("record")
+    rows = (
+        HandlingRecord.objects.filter(delivery__document_id__in=documents)
+        .annotate(
+            is_proposed=Exists(Proposal.objects.filter(record=OuterRef("pk"))),
+            is_instructed=Exists(Instruction.objects.filter(record=OuterRef("pk"))),
+            assignment_count=Coalesce(
+                Subquery(count.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), Value(0)
+            ),
+            finished_count=Coalesce(
+                Subquery(
+                    count.filter(state=Assignment.State.FINISHED).annotate(n=Count("pk")).values("n"),
+                    output_field=IntegerField(),
+                ),
+                Value(0),
+            ),
+        )
+        .values_list("delivery_id", "is_proposed", "is_instructed", "assignment_count", "finished_count")
+    )
+    found = {row[0]: row[1:] for row in rows}
+    for node in tree.walk():
+        for delivery in node.deliveries:
+            proposed, instructed, assignments, finished = found.get(delivery.id, (False, False, 0, 0))
+            delivery.handling = handling_state(
+                completed=delivery.completed_at is not None and delivery.state == Delivery.State.COMPLETED,
+                is_registered=delivery.id in found,
+                is_proposed=proposed,
+                is_instructed=instructed,
+                assignments=assignments,
+                finished=finished,
+            )

@@ -47,6 +47,14 @@ def remind_overdue_task() -> dict:
     return counts
 
 
+@shared_task(name="workflow.remind_assignments", **RETRY)
+def remind_assignments_task() -> int:
+    reminded = services.assignment_remind_overdue()
+    if reminded:
+        logger.info("assignments reminded: %s", reminded)
+    return reminded
+
+
 @shared_task(name="workflow.email_notifications", **RETRY)
 def email_notifications_task(dispatch_id: int | None = None, limit: int | None = None) -> int:
     return services.notification_email_send(dispatch_id=dispatch_id, limit=limit)

@@ -10,7 +10,7 @@ import functools
 
 from django.db.models import QuerySet
 
-from workflow.models import Delivery
+from workflow.models import Assignment, Delivery, ReadingSlip
 
 
 @functools.cache
@@ -28,3 +28,36 @@ def delivery_move(deliveries: QuerySet[Delivery], target: str, **fields) -> int:
     if not sources(target):
         raise ValueError(f"no state moves to {target!r}")
     return deliveries.filter(state__in=sources(target)).update(state=target, **fields)
+
+
+# --- inside a recipient unit: an assignment's (承办) and a reading slip's (传阅) states ---------------
+# Forward only, one step at a time, as the delivery's: a conditional UPDATE … WHERE state = the one
+# state that may move to the target. Zero rows: another transaction moved it first, or it may not.
+
+ASSIGNMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    Assignment.State.ASSIGNED: frozenset({Assignment.State.ACCEPTED}),
+    Assignment.State.ACCEPTED: frozenset({Assignment.State.FINISHED}),
+    Assignment.State.FINISHED: frozenset(),
+}
+READING_TRANSITIONS: dict[str, frozenset[str]] = {
+    ReadingSlip.State.WAITING: frozenset({ReadingSlip.State.OPEN}),
+    ReadingSlip.State.OPEN: frozenset({ReadingSlip.State.READ}),
+    ReadingSlip.State.READ: frozenset(),
+}
+
+
+def _step_sources(table: dict[str, frozenset[str]], target: str) -> tuple[str, ...]:
+    found = tuple(state for state, targets in table.items() if target in targets)
+    if not found:
+        raise ValueError(f"no state moves to {target!r}")
+    return found
+
+
+def assignment_move(assignments: QuerySet[Assignment], target: str, **fields) -> int:
+    """Move each of `assignments` that may move to `target` (one UPDATE); returns how many moved."""
+    return assignments.filter(state__in=_step_sources(ASSIGNMENT_TRANSITIONS, target)).update(state=target, **fields)
+
+
+def reading_move(slips: QuerySet[ReadingSlip], target: str, **fields) -> int:
+    """Move each of `slips` that may move to `target` (one UPDATE); returns how many moved."""
+    return slips.filter(state__in=_step_sources(READING_TRANSITIONS, target)).update(state=target, **fields)

@@ -83,19 +83,19 @@ def test_an_auditor_without_a_unit_lands_on_the_chains_after_login_and_at_the_ro
     document, _ = issue(world.zzb, world.department, main=[world.education])
     landed = client.post(reverse("login"), {"username": "auditor", "password": "pw"}, follow=True)
     assert [url for url, _status in landed.redirect_chain] == [reverse("inbox"), reverse("chains")]
-    assert _nav_links(landed) == ["流转链"]  # no 收文, no 发文: the auditor belongs to no unit
+    assert _nav_links(landed) == ["待办", "流转链"]  # no 收文, no 发文: the auditor belongs to no unit
     assert document.title in _text(landed)
     assert 'class="brand" href="/chains/"' in landed.content.decode()
 
     root = client.get(reverse("inbox"))
     assert (root.status_code, root["Location"]) == (302, reverse("chains"))
-    assert _nav_links(client.get(reverse("notifications"))) == ["流转链"]
+    assert _nav_links(client.get(reverse("notifications"))) == ["待办", "流转链"]
 
 
 def test_a_person_of_a_unit_keeps_landing_on_the_inbox_with_all_three_tabs(client, world):
     landed = client.post(reverse("login"), {"username": "jygw", "password": "pw"}, follow=True)
     assert [url for url, _status in landed.redirect_chain] == [reverse("inbox")]
-    assert _nav_links(landed) == ["收文", "发文", "流转链"]
+    assert _nav_links(landed) == ["收文", "发文", "待办", "流转链"]
     assert 'class="brand" href="/"' in landed.content.decode()
     # An auditor who also belongs to a unit (other_auditor audits 直属机关工委; make them its clerk).
     services.role_grant(actor=None, unit=world.other, role=Role.CLERK, user=world.other_auditor)

@@ -7,19 +7,24 @@ row, no state change, no task). The recipient's clerk is tried on deliveries tha
 returned and completed, with every action their state forbids.
 """
 
+import datetime
 import io
 import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.utils import timezone
 
 from tests.factories import delivery_of, issue
 from tests.web.conftest import sign_in
+from tests.web.inunit import assignment_of, build_inside, instructed, slip_of
 from workflow import services
 from workflow.models import ReturnReason
 
-OUTSIDERS = ["anonymous", "other_clerk", "region_clerk", "imu", "other_auditor"]
+# Another unit, the parent unit, a child unit, an auditor of another subtree, and a department (内设机构)
+# of the recipient unit that has no assignment on its delivery.
+OUTSIDERS = ["anonymous", "other_clerk", "region_clerk", "imu", "other_auditor", "idle_handler"]
 
 # How each URL pattern is guarded, and where that is tested.
 OBJECT = "an object by its id: `_urls` below, for every outsider"
@@ -41,6 +46,18 @@ MATRIX = {
     "delivery-recall": OBJECT,
     "delivery-pdf": OBJECT,
     "dispatch-recall": OBJECT,
+    "delivery-register": OBJECT,
+    "handling-propose": OBJECT,
+    "handling-instruct": OBJECT,
+    "assignment-accept": OBJECT,
+    "assignment-report": OBJECT,
+    "reading-done": OBJECT,
+    "reading-pass-on": OBJECT,
+    "reply-draft": OBJECT,
+    "handling-sheet": OBJECT,
+    "delegation-withdraw": OBJECT,
+    "todo": OWN,
+    "delegations": OWN,
     "return_notice": OBJECT,
     "completion-attachment": OBJECT,
     "document": OBJECT,
@@ -147,11 +164,29 @@ def handling(world, scenario, settings, tmp_path):
         feedback="已办结。",
         attachments=[("落实.txt", io.BytesIO("落实".encode()))],
     )
+    # Inside education: its departments, its handling record of the telegram it received (组织部 主办,
+    # 宣传部 协办, two readers) and a delegation; 统战部 has no assignment (an outsider here).
+    inside = build_inside(world.education, world.jygw, prefix="jygw_")
+    world.people["idle_handler"] = inside.idle_handler
+    record = instructed(inside, scenario["received"], may_pass_on=True)
+    now = timezone.now()
+    delegation = services.delegation_grant(
+        actor=world.jygw,
+        unit_id=world.education.pk,
+        principal_id=world.jygw.pk,
+        deputy_id=world.jygw_leader.pk,
+        starts_at=now,
+        ends_at=now + datetime.timedelta(days=1),
+    )
     return {
         "pending": delivery_of(pending_document, world.education),
         "dispatch": pending_dispatch,
         "returned": returned,
         "file": completion.attachments.get(),
+        "inside": inside,
+        "lead": assignment_of(record, inside.organisation),
+        "slip": slip_of(record, inside.reader_a),
+        "delegation": delegation,
     }
 
 
@@ -204,6 +239,21 @@ def _urls(scenario, world, handling):
         ("get", reverse("document-new") + department + f"&answers={returned.pk}", None),
         ("post", reverse("document-new") + department, draft_form),
         ("get", reverse("outbox") + department, None),
+        # Inside the recipient unit (issue 14).
+        ("post", reverse("delivery-register", args=[received.pk]), {"copies": 1}),
+        ("post", reverse("handling-propose", args=[received.pk]), {"text": "冒名拟办"}),
+        ("post", reverse("handling-instruct", args=[received.pk]), {"text": "冒名批示", "reading_mode": "parallel"}),
+        ("post", reverse("assignment-accept", args=[received.pk, handling["lead"].pk]), {}),
+        (
+            "post",
+            reverse("assignment-report", args=[received.pk, handling["lead"].pk]),
+            {"text": "冒名", "finish": "on"},
+        ),
+        ("post", reverse("reading-done", args=[received.pk, handling["slip"].pk]), {"remark": "冒名已阅"}),
+        ("post", reverse("reading-pass-on", args=[received.pk, handling["slip"].pk]), {"readers": [world.imu.pk]}),
+        ("post", reverse("reply-draft", args=[received.pk]), {"title": "冒名答复", "body": "正文"}),
+        ("get", reverse("handling-sheet", args=[received.pk]), None),
+        ("post", reverse("delegation-withdraw", args=[handling["delegation"].pk]), {}),
     ]
 
 
@@ -218,12 +268,12 @@ def _forward_form(world):
 
 @pytest.mark.parametrize("who", OUTSIDERS)
 def test_no_outsider_reaches_any_object_page_and_nothing_is_written(
-    client, world, scenario, handling, who, nothing_written
+    client, world, scenario, handling, who, nothing_written_inside
 ):
     if who != "anonymous":
         sign_in(client, getattr(world, who))
     for method, url, form in _urls(scenario, world, handling):
-        with nothing_written():
+        with nothing_written_inside():
             response = client.get(url) if method == "get" else client.post(url, form)
         assert not 200 <= response.status_code < 300, (who, method, url, response.status_code)
         if who == "anonymous":
@@ -309,10 +359,10 @@ def test_the_unit_search_is_for_people_signed_in(client, world):
 
 def test_lists_show_outsiders_nothing_of_others(client, world, scenario, handling):
     telegram = scenario["telegram"]
-    for who in ("other_clerk", "region_clerk", "imu", "other_auditor"):
+    for who in ("other_clerk", "region_clerk", "imu", "other_auditor", "idle_handler"):
         sign_in(client, getattr(world, who))
-        for name in ("inbox", "chains", "notifications", "notifications-bell"):
-            for query in ({}, {"tab": "all"}, {"tab": "recalled"}):
+        for name in ("inbox", "chains", "notifications", "notifications-bell", "todo", "delegations"):
+            for query in ({}, {"tab": "all"}, {"tab": "recalled"}, {"tab": "done"}):
                 page = client.get(reverse(name), query).content.decode()
                 assert telegram.title not in page, (who, name)
                 assert telegram.number not in page, (who, name)
@@ -405,3 +455,23 @@ def test_an_escalation_tells_the_parent_unit_without_a_link_it_could_not_open(cl
     assert "请督促办理" in page
     assert reverse("delivery", args=[pending.pk]) not in page
     assert client.get(reverse("delivery", args=[pending.pk])).status_code == 404
+
+
+# --- inside the recipient unit (issue 14) --------------------------------------------------------------
+
+
+def test_a_department_sees_a_delivery_only_while_it_has_an_assignment_on_it(client, world, scenario, handling):
+    inside, received = handling["inside"], scenario["received"]
+    for who, status in ((inside.org_handler, 200), (inside.pub_handler, 200), (inside.idle_handler, 404)):
+        sign_in(client, who)
+        assert client.get(reverse("delivery", args=[received.pk])).status_code == status, who
+        assert client.get(reverse("handling-sheet", args=[received.pk])).status_code == status, who
+    sign_in(client, inside.reader_a)  # a reader, by their slip
+    assert client.get(reverse("handling-sheet", args=[received.pk])).status_code == 200
+
+
+def test_a_deputy_withdrawing_someone_elses_delegation_writes_nothing(client, world, handling, nothing_written_inside):
+    sign_in(client, world.jygw_leader)  # the deputy, not the principal
+    with nothing_written_inside():
+        response = client.post(reverse("delegation-withdraw", args=[handling["delegation"].pk]), follow=True)
+    assert response.status_code == 404

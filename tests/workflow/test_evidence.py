@@ -1076,3 +1076,30 @@ def test_deliveries_routed_after_their_dispatch_was_recalled_verify_as_withdrawn
     assert code == 0, output
     lines = output.splitlines()
     assert "    送达 2 个单位（主送 2）：已撤回 2" in lines
+
+
+def test_a_chain_whose_deliveries_were_handled_inside_their_unit_exports_and_verifies(world, chain, key, tmp_path):
+    """Issue 14: the handling record's events (登记, 批办, 承办, 传阅) are in the chain's audit trail
+    (they name the delivered document), and the bundle still verifies."""
+    from tests.factories import build_inner_unit
+
+    inner = build_inner_unit(world)
+    at_university = delivery_of(chain["cover"], world.university)
+    record = services.delivery_register(inner.office_clerk, at_university.pk)
+    services.handling_propose(inner.office_clerk, record.pk, text="请组织部办理。")
+    services.handling_instruct(
+        inner.secretary,
+        record.pk,
+        text="同意。",
+        lead_department_ids=[inner.organization.pk],
+        reader_ids=[inner.reader_a.pk],
+    )
+    lead = record.assignments.get()
+    services.assignment_report(inner.org_handler, lead.pk, text="已落实。", finish=True)
+    services.reading_done(inner.reader_a, record.reading_slips.get().pk, remark="同意。")
+    path = _export(chain["telegram"], tmp_path / "handled.zip")
+    events = [json.loads(line) for line in _entries(path)["events.jsonl"].decode().splitlines()]
+    verbs = {event[4] if isinstance(event, list) else event["verb"] for event in events}
+    assert {"DELIVERY_LOGGED", "HANDLING_INSTRUCTED", "ASSIGNMENT_FINISHED", "READING_DONE"} <= verbs
+    code, output = _verify(path)
+    assert code == 0, output

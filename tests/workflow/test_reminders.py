@@ -197,6 +197,7 @@ def test_every_beat_entry_names_a_task_that_exists_and_runs(db, settings):
         [
             "workflow.sweep",
             "workflow.remind_overdue",
+            "workflow.remind_assignments",
             "workflow.email_notifications",
             "workflow.verify_audit",
             "workflow.audit_checkpoint",

@@ -11,8 +11,28 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from documents.models import Document
 from units.errors import Conflict, DomainError, NotAllowed, NotFound
-from web.forms import CompleteForm, ForwardForm, RecallForm, ReturnForm
-from web.selectors import forward_preview
+from web.context_processors import navigation_for
+from web.forms import (
+    CompleteForm,
+    ForwardForm,
+    InstructForm,
+    PassOnForm,
+    ProposeForm,
+    ReadForm,
+    RecallForm,
+    RegisterForm,
+    ReplyForm,
+    ReportForm,
+    ReturnForm,
+)
+from web.selectors import (
+    HandlingPanel,
+    delivery_handling,
+    department_list_for_unit,
+    forward_preview,
+    person_side,
+    reader_list_for_unit,
+)
 from web.views.common import back_to, door
 from workflow.access import (
     access_delivery,
@@ -35,11 +55,39 @@ from workflow.services import (
 from workflow.services.rules import DeliveryAction, delivery_action_refusal
 
 
+def _handling_forms(delivery: Delivery, inunit: HandlingPanel) -> dict:
+    """The 办理单's forms this person is offered (inunit.actions), each with its choices."""
+    actions, unit = inunit.actions, delivery.unit
+    departments = department_list_for_unit(unit) if actions.propose or actions.instruct else None
+    readers = reader_list_for_unit(unit) if actions.instruct or actions.pass_on else None
+    return {
+        "register_form": RegisterForm(auto_id="register-%s"),
+        "propose_form": ProposeForm(departments=departments, auto_id="propose-%s"),
+        "instruct_form": InstructForm(departments=departments, readers=readers, auto_id="instruct-%s"),
+        "report_form": ReportForm(auto_id="report-%s"),
+        "read_form": ReadForm(auto_id="read-%s"),
+        "pass_on_form": PassOnForm(readers=readers, auto_id="pass-on-%s"),
+        "reply_form": ReplyForm(
+            auto_id="reply-%s",
+            initial={"title": _("关于《%(title)s》的答复") % {"title": delivery.document.title}},
+        ),
+    }
+
+
 def _delivery_page(request, delivery: Delivery, *, return_form=None, complete_form=None, status: int = 200):
-    """The delivery page: the document, its receipt and history, and what this person may do with
-    it (the services' answer: workflow.services.rules.delivery_actions)."""
+    """The delivery page: the document, its receipt and history, the 办理单, and what this person
+    may do with it (the services' answer: workflow.services.rules.delivery_actions and
+    handling_actions)."""
     now = timezone.now()
     page = delivery_page(request.user, delivery, now=now)
+    inunit = delivery_handling(request.user, delivery)
+    side = person_side(
+        navigation_for(request).units,
+        recipient_unit_id=delivery.unit_id,
+        issuer_unit_id=delivery.document.issuing_unit_id,
+    )
+    if side == "chain" and any(slip.reader_id == request.user.pk for slip in inunit.sheet.slips):
+        side = "todo"  # a reader (传阅) who is no member of the unit came from their 待办
     return render(
         request,
         "web/delivery.html",
@@ -56,6 +104,9 @@ def _delivery_page(request, delivery: Delivery, *, return_form=None, complete_fo
             "return_form": return_form or ReturnForm(),
             "complete_form": complete_form or CompleteForm(),
             "recall_form": RecallForm(),
+            "inunit": inunit,
+            "side": side,
+            **_handling_forms(delivery, inunit),
         },
         status=status,
     )

@@ -55,6 +55,13 @@ LOGINS = [
     Login("jygw", "中共内蒙古自治区教育工作委员会", "收发员、签发人、拟稿人"),
     Login("jygw-leader", "中共内蒙古自治区教育工作委员会", "签发人（签发 jygw 起草的转发通知）"),
     Login("imu", "中共内蒙古大学委员会", "收发员"),
+    # Inside 内蒙古大学党委 (办理单, issue 14): its office, its secretary, two departments, two readers.
+    Login("imu-office", "中共内蒙古大学委员会党委办公室", "收发员：签收、收文登记、拟办、答复"),
+    Login("imu-leader", "中共内蒙古大学委员会", "领导（党委书记）：批办"),
+    Login("imu-zzb", "中共内蒙古大学委员会组织部", "承办人：主办"),
+    Login("imu-xcb", "中共内蒙古大学委员会宣传部", "承办人：协办"),
+    Login("imu-reader1", "中共内蒙古大学委员会", "阅文人（党委委员）：传阅"),
+    Login("imu-reader2", "中共内蒙古大学委员会", "阅文人（党委委员）：传阅"),
     Login("auditor", "中共内蒙古自治区委员会", "审计（全区）"),
     Login("admin", "/admin/", "管理员：办理时限、节假日与调休、单位和人员；不代任何单位办文"),
 ]
@@ -179,9 +186,39 @@ class _Directory:
         for index, unit in enumerate([*league_departments, *work_committees, *universities, *colleges]):
             if unit.pk not in (education.pk, imu_unit.pk):
                 people[f"clerk-{unit.pk}"] = self.person(f"clerk{index + 1:03d}", unit, [Role.CLERK], can_log_in=False)
+        inside = self.imu_inside(imu_unit, people)
         for name, prefix_year_serial in (("内组电明字", 10), ("内教工委函", 89)):
             services.number_series_set(actor=None, prefix=name, year=2022, last_serial=prefix_year_serial)
-        return {"groups": groups, "people": people, "zzb_unit": zzb_unit, "education": education, "imu_unit": imu_unit}
+        return {
+            "groups": groups,
+            "people": people,
+            "zzb_unit": zzb_unit,
+            "education": education,
+            "imu_unit": imu_unit,
+            "imu_inside": inside,
+        }
+
+    def imu_inside(self, imu_unit: Unit, people: dict) -> dict[str, Unit]:
+        """内蒙古大学党委's departments (created by its clerk) and the people of its 办理单."""
+        departments = {
+            short: services.department_create(people["imu"], imu_unit.pk, name=name, short_name=short)
+            for name, short in (("党委办公室", "党委办公室"), ("组织部", "组织部"), ("宣传部", "宣传部"))
+        }
+        office = self.person("imu-office", imu_unit, [Role.CLERK], can_log_in=True, full_name="党委办公室收发员")
+        services.unit_add_member(actor=None, unit=departments["党委办公室"], user=office)
+        people["imu-office"] = office
+        people["imu-leader"] = self.person("imu-leader", imu_unit, [Role.LEADER], can_log_in=True, full_name="党委书记")
+        people["imu-zzb"] = self.person(
+            "imu-zzb", departments["组织部"], [Role.HANDLER], can_log_in=True, full_name="组织部承办人"
+        )
+        people["imu-xcb"] = self.person(
+            "imu-xcb", departments["宣传部"], [Role.HANDLER], can_log_in=True, full_name="宣传部承办人"
+        )
+        for index in (1, 2):
+            people[f"imu-reader{index}"] = self.person(
+                f"imu-reader{index}", imu_unit, [Role.READER], can_log_in=True, full_name=f"党委委员{index}"
+            )
+        return departments
 
 
 def demo_is_loaded() -> bool:
@@ -214,6 +251,7 @@ def demo_load() -> None:
     History(directory, _read).replay(travel)
     people, groups = directory["people"], directory["groups"]
     _issue_drill(people["zzb"], people["zzb-leader"], directory["zzb_unit"], groups["自治区各直属党（工）委"])
+    _live_handling(directory)
 
 
 DRILL_TITLE = "关于开展公文流转系统签收转发演练的通知"
@@ -246,3 +284,60 @@ def _issue_drill(zzb, leader, unit: Unit, recipients: RecipientGroup) -> None:
     dispatch = services.document_issue(actor=zzb, document=drill)
     services.dispatch_route(dispatch_id=dispatch.pk)
     services.dispatch_notify(dispatch_id=dispatch.pk)
+
+
+LIVE_TITLE = "关于报送{year}年度基层党组织建设工作情况的通知"
+LIVE_BODY = (
+    "内蒙古大学党委：\n"
+    "请认真总结本年度基层党组织建设工作，于办结时限前报送工作情况报告。\n"
+    "（演示数据：内蒙古大学党委的办理单正在办理中。）"
+)
+
+
+def _live_handling(directory: dict) -> None:
+    """A notice of the organisation department to 内蒙古大学党委, issued today, whose 办理单 is under
+    way: registered, proposed, instructed (组织部 主办, 宣传部 协办, two readers in turn), 组织部 has
+    taken it up, and the first reader has read it; the second reader's slip is open (issue 14)."""
+    people, zzb_unit, imu_unit = directory["people"], directory["zzb_unit"], directory["imu_unit"]
+    inside = directory["imu_inside"]
+    notice = services.document_draft(
+        actor=people["zzb"],
+        unit=zzb_unit,
+        content=DocumentContent(
+            kind=Kind.NOTICE,
+            title=LIVE_TITLE.format(year=timezone.localdate().year),
+            body=LIVE_BODY,
+            urgency=Urgency.ROUTINE,
+            written_on=timezone.localdate(),
+        ),
+        main_recipients=[imu_unit],
+        number_prefix="内组字",
+    )
+    services.document_sign_off(actor=people["zzb-leader"], document=notice)
+    dispatch = services.document_issue(actor=people["zzb"], document=notice)
+    services.dispatch_route(dispatch_id=dispatch.pk)
+    services.dispatch_notify(dispatch_id=dispatch.pk)
+    delivery = dispatch.deliveries.get()
+    office = people["imu-office"]
+    services.delivery_sign_for(actor=office, delivery_id=delivery.pk)
+    record = services.delivery_register(office, delivery.pk)
+    services.handling_propose(
+        office,
+        record.pk,
+        text="请组织部牵头总结报送，宣传部配合提供宣传思想工作情况。",
+        department_ids=[inside["组织部"].pk, inside["宣传部"].pk],
+    )
+    services.handling_instruct(
+        people["imu-leader"],
+        record.pk,
+        text="同意。请组织部牵头，按时报送。",
+        lead_department_ids=[inside["组织部"].pk],
+        assist_department_ids=[inside["宣传部"].pk],
+        reader_ids=[people["imu-reader1"].pk, people["imu-reader2"].pk],
+        deadline=delivery.deadline_complete,
+    )
+    services.assignment_accept(people["imu-zzb"], record.assignments.get(department=inside["组织部"]).pk)
+    first = record.reading_slips.order_by("position").first()
+    services.reading_done(people["imu-reader1"], first.pk)
+    # The unit's clerk has seen it arrive; what waits for the people trying the demo is in their 待办.
+    services.notification_mark_read(actor=people["imu"])

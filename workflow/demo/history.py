@@ -111,6 +111,10 @@ FEEDBACK = {
     ],
     3: ["已组织学院党员学习，师生党员参与楼宇值守和物资配送志愿服务。"],
 }
+# The people inside 内蒙古大学党委 (workflow.demo._Directory.imu_inside) and what its departments report.
+INSIDE_IMU = ("imu-office", "imu-leader", "imu-zzb", "imu-xcb", "imu-reader1", "imu-reader2")
+ORGANIZATION_REPORT = "已召开组织部部务会传达学习，印发通知部署各基层党组织落实，设立党员先锋岗。"
+PUBLICITY_REPORT = "已在校园网和官方微信公众号刊发学习贯彻情况，营造担当作为的良好氛围。"
 EDUCATION_FEEDBACK = "已以内教工委函〔2022〕90号转发各高等学校党委，要求认真组织学习并抓好贯彻落实。"
 IMU_FEEDBACK = "已以内大党发〔2022〕1号转发各学院党委，并在全校党员干部中传达学习。"
 
@@ -205,6 +209,7 @@ class History:
         step(IMU_COVER_SIGNED_OFF, self._sign_off("imu_cover", people["imu-signer"]))
         step(IMU_COVER_ISSUED, self._issue("imu_cover", people["imu"]))
         step(IMU_COVER_ISSUED + ROUTED_AFTER, self._deliver("imu_cover"))
+        self.handle_inside(imu_unit)
         step(at(10, 14, 16, 0), self._complete("cover", imu_unit, IMU_FEEDBACK))
         self.level("imu_cover", 3, members(groups["各学院党委"]), IMU_COVER_ISSUED, keep={})
 
@@ -281,8 +286,75 @@ class History:
         return deliver
 
     def _read_notifications(self) -> None:
-        for username in ("zzb", "jygw", "imu"):
+        for username in ("zzb", "jygw", "imu", *INSIDE_IMU):
             services.notification_mark_read(actor=self.people[username])
+
+    # --- inside 内蒙古大学党委: the cover letter's 办理单 (issue 14) ------------------------------------
+
+    def handle_inside(self, imu_unit: Unit) -> None:
+        """内蒙古大学党委 handles 内教工委函〔2022〕90号 inside the unit, between signing for it (09:16)
+        and its 办结 (16:00): the 党委办公室 registers it and proposes, the secretary instructs, the
+        组织部 handles it with the 宣传部 assisting, two members of the 党委 read it in turn."""
+        people, step = self.people, self.timeline.at
+        inside = self.directory["imu_inside"]
+        organization, publicity = inside["组织部"], inside["宣传部"]
+        state: dict = {}
+
+        def delivery() -> Delivery:
+            return self.delivery("cover", imu_unit)
+
+        def register() -> None:
+            state["record"] = services.delivery_register(people["imu-office"], delivery().pk)
+
+        def propose() -> None:
+            services.handling_propose(
+                people["imu-office"],
+                state["record"].pk,
+                text="请组织部牵头落实，宣传部配合。",
+                department_ids=[organization.pk, publicity.pk],
+            )
+
+        def instruct() -> None:
+            services.handling_instruct(
+                people["imu-leader"],
+                state["record"].pk,
+                text="同意。请组织部抓好落实。",
+                lead_department_ids=[organization.pk],
+                assist_department_ids=[publicity.pk],
+                reader_ids=[people["imu-reader1"].pk, people["imu-reader2"].pk],
+                deadline=at(10, 14, 15, 30),
+            )
+
+        def assignment(department: Unit):
+            return state["record"].assignments.get(department=department).pk
+
+        def slip(username: str):
+            return state["record"].reading_slips.get(reader=people[username]).pk
+
+        step(at(10, 14, 9, 30), register)
+        step(at(10, 14, 9, 40), propose)
+        step(at(10, 14, 10, 0), instruct)
+        step(at(10, 14, 10, 20), lambda: services.assignment_accept(people["imu-zzb"], assignment(organization)))
+        step(at(10, 14, 10, 35), lambda: services.assignment_accept(people["imu-xcb"], assignment(publicity)))
+        step(at(10, 14, 11, 5), lambda: services.reading_done(people["imu-reader1"], slip("imu-reader1")))
+        step(
+            at(10, 14, 11, 40),
+            lambda: services.reading_done(
+                people["imu-reader2"], slip("imu-reader2"), remark="同意，请组织部抓好落实。"
+            ),
+        )
+        step(
+            at(10, 14, 13, 30),
+            lambda: services.assignment_report(
+                people["imu-xcb"], assignment(publicity), text=PUBLICITY_REPORT, finish=True
+            ),
+        )
+        step(
+            at(10, 14, 15, 0),
+            lambda: services.assignment_report(
+                people["imu-zzb"], assignment(organization), text=ORGANIZATION_REPORT, finish=True
+            ),
+        )
 
     # --- one level: sign for and 办结, or never ------------------------------------------------------
 

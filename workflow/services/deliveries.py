@@ -14,7 +14,7 @@ from workflow import sql
 from workflow.audit import audit_record
 from workflow.models import AuditVerb, Delivery, Receipt
 from workflow.receipt_audit import signed_at_text
-from workflow.services.rules import DeliveryAction, Standing, delivery_refusal
+from workflow.services.rules import DeliveryAction, Standing, delivery_refusal, deputy_payload, deputy_principal
 
 
 def delivery_open(*, actor: AbstractBaseUser, delivery: Delivery) -> bool:
@@ -161,23 +161,40 @@ def _refuse_or_receipt(signing: sql.Signing) -> Receipt | None:
     return None
 
 
+def _as_deputy(signing: sql.Signing, principal: AbstractBaseUser | None) -> sql.Signing:
+    """The read as a deputy of a clerk sees it: they sign for the unit as its clerk would."""
+    return signing._replace(is_clerk=1) if principal is not None else signing
+
+
 def delivery_sign_for(*, actor: AbstractBaseUser, delivery_id: int) -> Receipt:
     """签收: a clerk of the recipient unit acknowledges receipt of exactly this content.
 
     The receipt records who, when, and the digest of the document signed for. Signing again, or
     concurrently, returns the one receipt: the move out of PENDING is a conditional UPDATE, so of
     concurrent signers exactly one writes, and the others read its receipt once it has committed.
-    Errors: NotFound (no such delivery), NotAllowed (not a clerk of the recipient unit), Conflict
-    (the delivery was recalled or returned), Damaged (signed for, and its receipt is gone). Nothing
-    is written on error.
+    代理签收: a deputy of a clerk of the unit (an active Delegation on the unit) signs for it too;
+    the receipt names the deputy, who signed, and the event's payload the clerk they signed for
+    (`deputy_for`). The delegation is locked until the sign-for commits, so a withdrawal either
+    comes first (and the sign-for is refused) or after.
+    Errors: NotFound (no such delivery), NotAllowed (not a clerk of the recipient unit, nor their
+    deputy), Conflict (the delivery was recalled or returned), Damaged (signed for, and its receipt
+    is gone). Nothing is written on error.
     """
     # A repeat (a client retrying, a second click) is answered by this one read, without a
     # transaction or a lock: a receipt, once written, never changes.
     signing = _read_signing(actor, delivery_id)
-    existing = _refuse_or_receipt(signing)
+    principal = None
+    if not signing.is_clerk and signing.state == Delivery.State.PENDING:
+        # Not the unit's clerk: perhaps their deputy (one query more, never asked of a clerk).
+        principal = deputy_principal(actor, signing.unit_id, (Role.CLERK,))
+    existing = _refuse_or_receipt(_as_deputy(signing, principal))
     if existing is not None:
         return existing
     with transaction.atomic(), connection.cursor() as cursor:
+        if principal is not None:
+            principal = deputy_principal(actor, signing.unit_id, (Role.CLERK,), lock=True)
+            if principal is None:  # withdrawn, or over, since the read
+                _refuse_or_receipt(signing)
         now = timezone.now()
         at = connection.ops.adapt_datetimefield_value(now)
         cursor.execute(
@@ -187,14 +204,15 @@ def delivery_sign_for(*, actor: AbstractBaseUser, delivery_id: int) -> Receipt:
                 "signed_at": at,
                 "reader_id": actor.pk,
                 "delivery_id": delivery_id,
-                **role_params(actor, Role.CLERK),
+                # A deputy's sign-for passes the clerk rule of the statement as their principal's.
+                **role_params(principal or actor, Role.CLERK),
             },
         )
         if cursor.rowcount != 1:
             # Signed by someone else while this one waited for the row (their receipt has committed
             # now, and this statement sees it), recalled or returned meanwhile, or no longer a clerk.
             signing = _read_signing(actor, delivery_id)
-            existing = _refuse_or_receipt(signing)
+            existing = _refuse_or_receipt(_as_deputy(signing, principal))
             if existing is not None:
                 return existing
             raise RuntimeError(f"delivery {delivery_id}: sign-for neither moved nor refused")
@@ -216,6 +234,11 @@ def delivery_sign_for(*, actor: AbstractBaseUser, delivery_id: int) -> Receipt:
             unit=signing.unit_id,
             document=signing.document_id,
             # The time too, so that verify_audit can hold the receipt to it (workflow.receipt_audit).
-            payload={"receipt_id": receipt.id, "content_digest": signing.digest, "signed_at": signed_at_text(now)},
+            payload={
+                "receipt_id": receipt.id,
+                "content_digest": signing.digest,
+                "signed_at": signed_at_text(now),
+                **deputy_payload(principal),
+            },
         )
     return _receipt(signing, receipt_id=receipt.id, signed_by_id=actor.pk, signed_at=now, content_digest=signing.digest)

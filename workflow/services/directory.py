@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from documents.models import Document, NumberSeries
+from units.display import display_list
 from units.errors import Conflict, InvalidInput, NotAllowed
 from units.models import NumberPrefix, RecipientGroup, Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
 from workflow.audit import audit_record
@@ -39,15 +40,47 @@ def unit_create(
 ) -> Unit:
     """Create a unit, its members' group and its number prefixes (the first is its default).
 
-    Errors: InvalidInput for an empty or duplicate name, a non-Mongolian Mongolian name, a prefix
-    already used by another unit.
+    Errors: NotAllowed (not an administrator); InvalidInput for an empty or duplicate name, a
+    non-Mongolian Mongolian name, a prefix already used by another unit.
     """
     require_administrator(actor)
+    return unit_insert(
+        actor=actor,
+        name=name,
+        short_name=short_name,
+        kind=kind,
+        parent=parent,
+        mongolian_name=mongolian_name,
+        number_prefixes=number_prefixes,
+        is_illustrative=is_illustrative,
+        allows_self_sign_off=allows_self_sign_off,
+    )
+
+
+def unit_insert(
+    *,
+    actor: AbstractBaseUser | None,
+    name: str,
+    short_name: str,
+    kind: str = Unit.Kind.OTHER,
+    parent: Unit | None = None,
+    mongolian_name: str = "",
+    number_prefixes: Iterable[str] = (),
+    is_illustrative: bool = False,
+    allows_self_sign_off: bool = False,
+) -> Unit:
+    """`unit_create` without its administrator check, for a service that has checked who may
+    create this unit itself (a clerk creating a department of their unit: inunit.department_create).
+
+    Errors: InvalidInput, as `unit_create`.
+    """
     name, short_name = name.strip(), short_name.strip() or name.strip()
     if not name:
         raise InvalidInput(_("单位全称不能为空。"))
     if kind not in Unit.Kind.values:
         raise InvalidInput(_("单位类别“%(kind)s”不存在。") % {"kind": kind})
+    if kind == Unit.Kind.INNER_DEPARTMENT and (parent is None or parent.kind == Unit.Kind.INNER_DEPARTMENT):
+        raise InvalidInput(_("内设机构“%(name)s”必须设在一个单位之下（不能设在内设机构之下）。") % {"name": name})
     prefixes = [prefix.strip() for prefix in number_prefixes]
     if any(not prefix or any(ch.isspace() for ch in prefix) for prefix in prefixes):
         raise InvalidInput(_("发文字号前缀不能为空，也不能包含空格。"))
@@ -72,18 +105,16 @@ def unit_create(
         NumberPrefix.objects.bulk_create(
             NumberPrefix(unit=unit, prefix=prefix, is_default=(i == 0)) for i, prefix in enumerate(prefixes)
         )
+        payload = {
+            "name": name,
+            "parent_id": parent.pk if parent else None,
+            "number_prefixes": prefixes,
+            "allows_self_sign_off": allows_self_sign_off,
+        }
+        if kind == Unit.Kind.INNER_DEPARTMENT:
+            payload["kind"] = kind
         audit_record(
-            actor=actor,
-            verb=AuditVerb.UNIT_CREATED,
-            object_type="Unit",
-            object_id=unit.pk,
-            unit=unit,
-            payload={
-                "name": name,
-                "parent_id": parent.pk if parent else None,
-                "number_prefixes": prefixes,
-                "allows_self_sign_off": allows_self_sign_off,
-            },
+            actor=actor, verb=AuditVerb.UNIT_CREATED, object_type="Unit", object_id=unit.pk, unit=unit, payload=payload
         )
     return unit
 
@@ -149,6 +180,9 @@ def unit_remove_member(*, actor: AbstractBaseUser | None, unit: Unit, user: Abst
     return True
 
 
+_NON_MEMBER_ROLES = (Role.AUDITOR, Role.READER)
+
+
 def role_grant(
     *,
     actor: AbstractBaseUser | None,
@@ -159,13 +193,24 @@ def role_grant(
 ) -> bool:
     """Grant a role on a unit to a person or a group (a guardian object permission on the unit).
 
-    Operational roles (clerk, drafter, signer) are for the unit's own people: the person is made a
-    member first. An auditor need not be a member (auditors usually sit in an inspection office).
+    Operational roles (clerk, drafter, signer, leader, handler) are for the unit's own people: the
+    person is made a member first. An auditor need not be a member (auditors usually sit in an
+    inspection office), nor a reader (阅文人): a member sees everything the unit received, a reader
+    only what is passed to them to read (传阅).
+    Inside a unit: 承办人 (handler) is a role on a department (内设机构) only; 领导 (leader) and 阅文人
+    (reader) are roles on the unit, never on a department.
     Returns False when the grant already existed.
     """
     require_administrator(actor)
     if role not in Role.values:
         raise InvalidInput(_("角色“%(role)s”不存在。") % {"role": role})
+    is_department = unit.kind == Unit.Kind.INNER_DEPARTMENT
+    if role == Role.HANDLER and not is_department:
+        raise InvalidInput(_("承办人只能是内设机构的角色，%(name)s不是内设机构。") % {"name": unit.name})
+    if role in (Role.LEADER, Role.READER) and is_department:
+        raise InvalidInput(
+            _("%(role)s是单位的角色，不能授予内设机构%(name)s。") % {"role": Role(role).label, "name": unit.name}
+        )
     if (user is None) == (group is None):
         raise InvalidInput(_("角色必须授予一个人或一个组。"))
     if not unit.is_active:
@@ -174,7 +219,7 @@ def role_grant(
     holder = user if user is not None else group
     perm = f"units.{role}"
     with transaction.atomic():
-        if user is not None and role != Role.AUDITOR:
+        if user is not None and role not in _NON_MEMBER_ROLES:
             unit_add_member(actor=actor, unit=unit, user=user)
         if _holds(holder, unit, role):
             return False
@@ -237,6 +282,10 @@ def recipient_group_save(
         raise InvalidInput(_("收文对象组名称不能为空。"))
     if not members:
         raise InvalidInput(_("收文对象组“%(name)s”没有成员单位。") % {"name": name})
+    departments = [unit.name for unit in members if unit.kind == Unit.Kind.INNER_DEPARTMENT]
+    if departments:
+        # A department receives nothing from outside: its work comes from its unit's 批办.
+        raise InvalidInput(_("内设机构不能作为收文单位：%(names)s。") % {"names": display_list(departments)})
     with transaction.atomic():
         group, _created = RecipientGroup.objects.get_or_create(owner=owner, name=name)
         group.members.set(members)

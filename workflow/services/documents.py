@@ -63,6 +63,9 @@ def _check_recipients(unit: Unit, recipients: Sequence[Recipient]) -> None:
                 raise InvalidInput(_("收文单位“%(name)s”已停用或不存在。") % {"name": recipient.name})
             if recipient.pk == unit.pk:
                 raise InvalidInput(_("不能向本单位发文。"))
+            if recipient.kind == Unit.Kind.INNER_DEPARTMENT:
+                # A department receives nothing from outside: its work comes from its unit's 批办.
+                raise InvalidInput(_("内设机构不能作为收文单位：%(names)s。") % {"names": recipient.name})
         else:
             raise InvalidInput(_("收文对象“%(value)s”既不是单位也不是收文对象组。") % {"value": recipient})
 
