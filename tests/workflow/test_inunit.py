@@ -22,6 +22,7 @@ from workflow.models import (
     Notification,
     ReadingSlip,
 )
+from workflow.services import handling_actions
 
 PDF = b"%PDF-1.4 report\n"
 
@@ -559,3 +560,26 @@ def test_the_units_completion_waits_for_every_lead_department(world, inner, deli
     services.delivery_complete(actor=world.imu, delivery_id=delivery.pk, feedback="已落实。")
     assert Delivery.objects.get(pk=delivery.pk).state == "completed"
     assert HandlingRecord.objects.get(pk=record.pk).delivery_id == delivery.pk
+
+
+def test_after_the_units_completion_the_work_is_closed_but_reading_and_answering_go_on(
+    world, inner, delivery, record, nothing_written
+):
+    _instruct(inner, record, lead_department_ids=[], assist_department_ids=[])
+    services.delivery_complete(actor=world.imu, delivery_id=delivery.pk, feedback="已阅知。")
+    delivery.refresh_from_db()
+    assert handling_actions(world.imu, delivery).propose is False
+    assert handling_actions(inner.secretary, delivery).instruct is False
+    with nothing_written(), pytest.raises(Conflict) as refused:
+        services.handling_propose(world.imu, record.pk, text="请组织部阅办。")
+    assert refused.value.message == "内蒙古大学党委已办结内教工委函〔2022〕1号，不能再拟办。"
+    with nothing_written(), pytest.raises(Conflict) as refused:
+        services.handling_instruct(
+            inner.secretary, record.pk, text="请组织部办理。", lead_department_ids=[inner.organization.pk]
+        )
+    assert refused.value.message == "内蒙古大学党委已办结内教工委函〔2022〕1号，不能再批办。"
+    slip = ReadingSlip.objects.get(reader=inner.reader_a)
+    assert handling_actions(inner.reader_a, delivery).read == slip.pk
+    services.reading_done(inner.reader_a, slip.pk, remark="已阅。")
+    assert ReadingSlip.objects.get(pk=slip.pk).state == ReadingSlip.State.READ
+    assert handling_actions(world.imu, delivery).reply is True

@@ -105,6 +105,7 @@ import argparse
 import base64
 import binascii
 import datetime
+import gc
 import hashlib
 import json
 import math
@@ -1133,7 +1134,10 @@ class Verifier:
         if record["recall_id"] != recall:
             raise Failure(where, f"recall_id：记录为 {record['recall_id']}，撤回事件表明应为 {recall}")
         for field, event in (("returned_at", returned), ("completed_at", completed)):
-            moment, value = event[1] if event is not None else None, record[field]
+            value = record[field]
+            if event is None and value is None:  # most deliveries: neither returned nor completed
+                continue
+            moment = event[1] if event is not None else None
             if (value is None) != (moment is None) or (
                 value is not None and (type(value) is not str or not _TIME.fullmatch(value) or value > moment)
             ):
@@ -1162,9 +1166,8 @@ class Verifier:
         seq, occurred_at, actor, unit, event_document, payload = event
         if receipt is None:
             raise Failure(where, f"receipt：签收事件 #{seq} 的回执不在包中")
-        rwhere = f"{where}的回执 {receipt.get('id')}" if type(receipt) is dict else f"{where}的回执"
         if type(receipt) is not dict or receipt.keys() != RECEIPT_KEYS:
-            raise Failure(rwhere, "字段不对")
+            raise Failure(_receipt_where(where, receipt), "字段不对")
         signed_at = receipt["signed_at"]
         mine = (receipt["id"], receipt["content_digest"], receipt["signed_by_id"], receipt["unit_id"], signed_at)
         # Events written since they carry the time hold the receipt to it to the microsecond.
@@ -1180,15 +1183,18 @@ class Verifier:
                 ("id", "content_digest", "signed_by_id", "unit_id", "signed_at"), mine, theirs, strict=True
             ):
                 if one != other:
-                    raise Failure(rwhere, f"{field}：{one} 与签收事件 #{seq} 记下的 {other} 不符")
+                    problem = f"{field}：{one} 与签收事件 #{seq} 记下的 {other} 不符"
+                    raise Failure(_receipt_where(where, receipt), problem)
         if type(signed_at) is not str or signed_at > occurred_at or not _TIME.fullmatch(signed_at):
-            raise Failure(rwhere, f"signed_at：{signed_at} 晚于签收事件 #{seq}（{occurred_at}）")
+            problem = f"signed_at：{signed_at} 晚于签收事件 #{seq}（{occurred_at}）"
+            raise Failure(_receipt_where(where, receipt), problem)
         if record["signed_at"] != signed_at:
             raise Failure(where, f"signed_at：{record['signed_at']} 与回执的签收时间 {signed_at} 不符")
         if unit != record["unit_id"] or event_document != record["document_id"]:
-            raise Failure(rwhere, f"签收事件 #{seq} 的单位或公文与送达不符")
+            raise Failure(_receipt_where(where, receipt), f"签收事件 #{seq} 的单位或公文与送达不符")
         if receipt["content_digest"] != document["digest"]:
-            raise Failure(rwhere, f"content_digest：签收的摘要不是所送达公文 {document['number']} 的内容摘要")
+            problem = f"content_digest：签收的摘要不是所送达公文 {document['number']} 的内容摘要"
+            raise Failure(_receipt_where(where, receipt), problem)
         self.receipts += 1
 
     # 8: the files.
@@ -1435,6 +1441,10 @@ class _Where:
         return str(self)
 
 
+def _receipt_where(where, receipt) -> str:
+    return f"{where}的回执 {receipt.get('id')}" if type(receipt) is dict else f"{where}的回执"
+
+
 def _int(where: str, text) -> int:
     try:
         return int(text)
@@ -1458,6 +1468,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("bundle", help="证据包 .zip")
     parser.add_argument("--full", action="store_true", help="列出每个单位，而不是每类前 20 个")
     args = parser.parse_args(argv)
+    # The records parsed hold no reference cycles: the collector's passes over 10^5 of them would
+    # free nothing and cost about a twentieth of the time.
+    gc.disable()
     try:
         verifier = Verifier(args.bundle, full=args.full)
         verifier.run()
@@ -1467,6 +1480,8 @@ def main(argv: list[str] | None = None) -> int:
     except Failure as failure:
         print(f"核验失败：{failure.where}：{failure.problem}")
         return 1
+    finally:
+        gc.enable()
     print("\n".join(verifier.report()))
     return 0
 

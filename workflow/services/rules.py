@@ -488,11 +488,19 @@ REPLY_ROLES = (Role.CLERK, Role.DRAFTER)
 READING_ROLES = (Role.LEADER, Role.READER)
 
 
+# The unit's 办结 closes the work on a record: nobody proposes, instructs or handles it afterwards.
+# It may still be registered (a clerk who closed it at once), read in turn, and answered (答复).
+CLOSED_BY_COMPLETION = frozenset(
+    {HandlingStep.PROPOSE, HandlingStep.INSTRUCT, HandlingStep.ACCEPT, HandlingStep.REPORT}
+)
+
+
 def handling_record_refusal(step: HandlingStep, delivery: Delivery, record: HandlingRecord | None) -> Conflict | None:
     """Why the delivery's state or its handling record does not allow `step` now, or None.
 
     The record's steps need the delivery held by its unit (signed for, or completed; not returned
-    or recalled), and a record, which 收文登记 makes once.
+    or recalled), and a record, which 收文登记 makes once; after the unit's 办结, only registering,
+    reading and answering (CLOSED_BY_COMPLETION).
     """
     name = HANDLING_STEP_NAMES[step]
     if delivery.state not in Delivery.HELD_STATES:
@@ -506,6 +514,11 @@ def handling_record_refusal(step: HandlingStep, delivery: Delivery, record: Hand
                 "action": name,
                 "hint": hint,
             }
+        )
+    if delivery.state == Delivery.State.COMPLETED and step in CLOSED_BY_COMPLETION:
+        return Conflict(
+            _("%(unit)s已办结%(number)s，不能再%(action)s。")
+            % {"unit": delivery.unit.name, "number": delivery.document.number, "action": name}
         )
     if step == HandlingStep.REGISTER and record is not None:
         return Conflict(
