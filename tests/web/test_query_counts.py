@@ -512,13 +512,11 @@ def test_delivery_page_with_its_handling_sheet_does_not_grow_with_the_steps(clie
     ]
     # The delivery page: 22 (test_delivery_page_queries_do_not_grow_with_attachments_enclosures_and_
     # history), the 办理单's seven other queries (proposals, their departments, instructions,
-    # assignments, reports, files, slips, replies: eight, one of them counted there), two for what
-    # the person may do (the department of each assignment the rules refuse, one by one: see
-    # test_delivery_page_queries_do_not_grow_with_the_departments_assigned; both sizes here have
-    # two), the choices of the four form fields (departments for 拟办, 主办 and 协办, readers for 批办),
+    # assignments, reports, files, slips, replies: eight, one of them counted there), the choices
+    # of the four form fields (departments for 拟办, 主办 and 协办, readers for 批办),
     # and the choices of 转阅 (none: not allowed here).
     # The printable 办理单: the session and user, the door, the 办理单 (eight), the bell, the header.
-    assert small == large == [38, 14]
+    assert small == large == [36, 14]
 
 
 def test_delegations_page_queries_do_not_grow_with_the_delegations(client, world):
@@ -549,11 +547,6 @@ def test_delegations_page_queries_do_not_grow_with_the_delegations(client, world
     assert small == large == 7
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workflow.services.rules.handling_actions reads the department of each assignment it refuses "
-    "(its message names it) one by one: Assignment.objects…select_related('department') would fix it",
-)
 def test_delivery_page_queries_do_not_grow_with_the_departments_assigned(client, world):
     from tests.web.inunit import received_by
 

@@ -200,10 +200,13 @@ def recipient_facts(delivery: Delivery) -> tuple[bool, tuple[str, ...]]:
     leads = (
         Assignment.objects.filter(record__delivery_id=delivery.pk, part=Assignment.Part.LEAD)
         .exclude(state=Assignment.State.FINISHED)
+        .order_by()  # a UNION's parts carry no ORDER BY (SQLite refuses one)
         .values_list("department__short_name", Value(0, output_field=kind), "id")
     )
-    forwards = Forward.objects.filter(source_delivery_id=delivery.pk).values_list(
-        Value("", output_field=CharField()), Value(1, output_field=kind), "id"
+    forwards = (
+        Forward.objects.filter(source_delivery_id=delivery.pk)
+        .order_by()
+        .values_list(Value("", output_field=CharField()), Value(1, output_field=kind), "id")
     )
     rows = list(leads.union(forwards, all=True))
     names = tuple(name for name, is_forward, _id in sorted(rows, key=lambda row: row[2]) if not is_forward)
@@ -606,7 +609,7 @@ def handling_actions(actor: User, delivery: Delivery) -> HandlingActions:
     assignments: list[Assignment] = []
     slips: list[ReadingSlip] = []
     if record is not None:
-        assignments = list(Assignment.objects.filter(record=record).order_by("id"))
+        assignments = list(Assignment.objects.filter(record=record).select_related("department").order_by("id"))
         slips = list(ReadingSlip.objects.filter(record=record, reader=actor).select_related("instruction"))
     unit_ids = list(dict.fromkeys([delivery.unit_id, *(assignment.department_id for assignment in assignments)]))
     roles = unit_roles(actor, unit_ids)
