@@ -1,5 +1,6 @@
 from functools import cached_property
 
+from units.models import Unit
 from web.selectors import unit_list_for_outbox
 from workflow.selectors import notification_unread_count
 
@@ -27,6 +28,12 @@ class Navigation:
         """Whether the person belongs to a unit (units.selectors.unit_list_for_member): who has a
         收文 and a 发文. Someone with audit scope only works from the chains they oversee."""
         return bool(self.units)
+
+    @property
+    def works_in_departments_only(self) -> bool:
+        """Whether every unit of the person is a department (内设机构): nothing is delivered to one,
+        their work comes through 待办."""
+        return bool(self.units) and all(unit.kind == Unit.Kind.INNER_DEPARTMENT for unit in self.units)
 
 
 def navigation_for(request) -> Navigation:

@@ -531,3 +531,12 @@ def test_the_pages_are_in_english_too(client, world, inside, delivery):
     assert "Instruction" in text
     text = _text(client.get(reverse("todo")))
     assert "To do" in text
+
+
+def test_a_department_handler_lands_on_their_todo_and_a_unit_clerk_on_the_inbox(client, world, inside):
+    sign_in(client, inside.org_handler)
+    response = client.get(reverse("inbox"))
+    assert (response.status_code, response["Location"]) == (302, reverse("todo"))
+    client.logout()
+    sign_in(client, world.imu)
+    assert client.get(reverse("inbox")).status_code == 200

@@ -26,6 +26,8 @@ INBOX_PAGE_SIZE = 20
 def inbox(request):
     if not navigation_for(request).has_units:
         return redirect("chains")  # no unit, no 收文: an auditor lands on the chains they oversee
+    if navigation_for(request).works_in_departments_only:
+        return redirect("todo")  # a department receives nothing: its people land on their 待办
     tab = request.GET.get("tab", "pending")
     if tab not in INBOX_TABS:
         tab = "pending"
