@@ -71,9 +71,7 @@ def _handled_inside(user: User) -> Q:
     seen_slips = (ReadingSlip.State.OPEN, ReadingSlip.State.READ)
     reading = Exists(ReadingSlip.objects.filter(record__delivery_id=OuterRef("pk"), reader=user, state__in=seen_slips))
     now = timezone.now()
-    delegations = Delegation.objects.filter(
-        deputy=user, starts_at__lte=now, ends_at__gt=now, withdrawn_at__isnull=True, principal__is_active=True
-    )
+    delegations = Delegation.objects.filter(Delegation.active_at(now), deputy=user)
     # The principal belongs to the delivery's unit, or to a department of it with an assignment on
     # the delivery, or holds a reading slip of it (on the unit the delegation is for).
     for_member = Exists(delegations.filter(unit_id=OuterRef("unit_id"), unit__group__user=F("principal")))

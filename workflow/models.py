@@ -671,6 +671,12 @@ class Delegation(models.Model):
     def __str__(self) -> str:
         return f"{self.deputy_id} for {self.principal_id}"
 
+    @staticmethod
+    def active_at(moment) -> models.Q:
+        """The one rule of when a delegation lets its deputy act: within its window, not withdrawn,
+        from a principal whose account is still active. The rules, the doors and 待办 filter by it."""
+        return models.Q(starts_at__lte=moment, ends_at__gt=moment, withdrawn_at__isnull=True, principal__is_active=True)
+
 
 class ClockUnit(models.TextChoices):
     """How a deadline is counted: minutes and hours on the clock, working days on the calendar."""

@@ -960,12 +960,9 @@ def unit_list_acting_with_role(user: User, role: Role | str, *, now: datetime.da
         return Unit.objects.none()
     deputised = Delegation.objects.filter(
         _holds_role(role, OuterRef("principal_id"), OuterRef("unit_id")),
+        Delegation.active_at(now),
         deputy=user,
         unit=OuterRef("pk"),
-        starts_at__lte=now,
-        ends_at__gt=now,
-        withdrawn_at__isnull=True,
-        principal__is_active=True,
     )
     return Unit.objects.filter(Q(pk__in=granted_unit_ids(user.pk, role)) | Q(Exists(deputised)), is_active=True)
 

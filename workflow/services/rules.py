@@ -400,14 +400,7 @@ def delegation_list_active(deputy: User, unit_ids: list[int], now: datetime.date
     withdrawn, from a principal who is still active."""
     if not _is_active_user(deputy) or not unit_ids:
         return Delegation.objects.none()
-    return Delegation.objects.filter(
-        deputy=deputy,
-        unit_id__in=unit_ids,
-        starts_at__lte=now,
-        ends_at__gt=now,
-        withdrawn_at__isnull=True,
-        principal__is_active=True,
-    )
+    return Delegation.objects.filter(Delegation.active_at(now), deputy=deputy, unit_id__in=unit_ids)
 
 
 def deputy_principal(
