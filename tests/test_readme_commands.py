@@ -286,8 +286,9 @@ def test_make_run_on_another_port_prints_every_login_writes_the_demo_env_and_sto
         f"公文流转 is running at http://127.0.0.1:{port}/ — "
         f"the admin at http://127.0.0.1:{port}/admin/ (log in as admin)."
     )
-    logins = [line.split()[0] for line in tail.splitlines()[2:9]]
-    assert logins == ["zzb", "zzb-leader", "jygw", "jygw-leader", "imu", "auditor", "admin"]
+    logins = [line.split()[0] for line in tail.splitlines()[2:15]]
+    inside_imu = ["imu-office", "imu-leader", "imu-zzb", "imu-xcb", "imu-reader1", "imu-reader2"]
+    assert logins == ["zzb", "zzb-leader", "jygw", "jygw-leader", "imu", *inside_imu, "auditor", "admin"]
     assert "password: demo-password" in tail.splitlines()[1]
     # A login prints nothing of django-axes' (four INFO lines a login before).
     assert "AXES" not in after_make_run["printed"]

@@ -148,8 +148,9 @@ def _log_in(browser, live_server, username: str):
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    # The people of a unit land on the inbox; an auditor without one on the chains.
-    page.wait_for_url(re.compile(rf"^{re.escape(live_server.url)}/(chains/)?$"))
+    # The people of a unit land on the inbox; an auditor without one on the chains; the people of a
+    # department (内设机构) only, on their 待办.
+    page.wait_for_url(re.compile(rf"^{re.escape(live_server.url)}/(chains/|todo/)?$"))
     page.errors = errors
     return page
 
