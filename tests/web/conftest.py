@@ -1,4 +1,3 @@
-import contextlib
 import io
 
 import pytest
@@ -59,21 +58,6 @@ def _telegram(**overrides):
     }
     values.update(overrides)
     return content(**values)
-
-
-@pytest.fixture
-def nothing_written_inside(nothing_written):
-    """nothing_written, and nothing of the in-unit steps either (tests.web.inunit.INUNIT_MODELS)."""
-    from tests.web.inunit import inunit_state
-
-    @contextlib.contextmanager
-    def check():
-        before = inunit_state()
-        with nothing_written():
-            yield
-        assert inunit_state() == before
-
-    return check
 
 
 @pytest.fixture

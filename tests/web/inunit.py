@@ -8,16 +8,9 @@ from units.models import Role, Unit
 from workflow import services
 from workflow.models import (
     Assignment,
-    AssignmentReport,
-    AssignmentReportFile,
-    Delegation,
     Delivery,
     HandlingRecord,
-    Instruction,
-    Proposal,
     ReadingSlip,
-    RegistrationSeries,
-    Reply,
 )
 
 
@@ -95,27 +88,3 @@ def assignment_of(record: HandlingRecord, department: Unit) -> Assignment:
 
 def slip_of(record: HandlingRecord, reader) -> ReadingSlip:
     return ReadingSlip.objects.get(record=record, reader=reader)
-
-
-INUNIT_MODELS = [
-    RegistrationSeries,
-    HandlingRecord,
-    Proposal,
-    Instruction,
-    Assignment,
-    AssignmentReport,
-    AssignmentReportFile,
-    ReadingSlip,
-    Reply,
-    Delegation,
-]
-
-
-def inunit_state() -> dict:
-    """What the in-unit steps write: the rows, and the states that move."""
-    state = {model.__name__: model.objects.count() for model in INUNIT_MODELS}
-    state["serials"] = sorted(RegistrationSeries.objects.values_list("unit_id", "year", "last_serial"))
-    state["assignments"] = sorted(Assignment.objects.values_list("id", "state", "reminders"))
-    state["slips"] = sorted(ReadingSlip.objects.values_list("id", "state", "remark"))
-    state["delegations"] = sorted(Delegation.objects.values_list("id", "withdrawn_at"))
-    return state

@@ -74,23 +74,23 @@ def test_the_clerk_registers_from_the_delivery_page_and_gets_the_units_next_numb
     assert reverse("delivery-register", args=[delivery.pk]) not in response.content.decode()
 
 
-def test_a_leader_may_not_register_and_nothing_is_written(client, world, inside, delivery, nothing_written_inside):
+def test_a_leader_may_not_register_and_nothing_is_written(client, world, inside, delivery, nothing_written):
     sign_in(client, inside.secretary)
     assert (
         reverse("delivery-register", args=[delivery.pk])
         not in client.get(reverse("delivery", args=[delivery.pk])).content.decode()
     )
-    with nothing_written_inside():
+    with nothing_written():
         response = _post(client, "delivery-register", [delivery.pk], {"copies": 1})
     assert response.status_code == 200
     assert _messages(response) == [f"您不是{world.university.name}的收发员，不能收文登记。"]
 
 
 def test_registering_zero_copies_is_refused_by_the_form_and_nothing_is_written(
-    client, world, inside, delivery, nothing_written_inside
+    client, world, inside, delivery, nothing_written
 ):
     sign_in(client, world.imu)
-    with nothing_written_inside():
+    with nothing_written():
         response = _post(client, "delivery-register", [delivery.pk], {"copies": 0})
     assert _messages(response) == ["确保该值大于或等于1。"]
 
@@ -150,21 +150,21 @@ def test_the_clerk_proposes_with_departments_and_the_leader_instructs(client, wo
 
 
 def test_a_handler_without_the_clerk_role_cannot_propose_and_nothing_is_written(
-    client, world, inside, delivery, nothing_written_inside
+    client, world, inside, delivery, nothing_written
 ):
     record = instructed(inside, delivery)
     sign_in(client, inside.org_handler)
-    with nothing_written_inside():
+    with nothing_written():
         response = _post(client, "handling-propose", [delivery.pk], {"text": "冒名拟办"})
     assert response.status_code == 200
     assert _messages(response) == [f"您不是{world.university.name}的收发员，不能拟办。"]
     assert record.proposals.count() == 1
 
 
-def test_the_clerk_may_not_instruct_and_nothing_is_written(client, world, inside, delivery, nothing_written_inside):
+def test_the_clerk_may_not_instruct_and_nothing_is_written(client, world, inside, delivery, nothing_written):
     services.delivery_register(actor=world.imu, delivery_id=delivery.pk)
     sign_in(client, world.imu)
-    with nothing_written_inside():
+    with nothing_written():
         response = _post(
             client,
             "handling-instruct",
@@ -175,22 +175,22 @@ def test_the_clerk_may_not_instruct_and_nothing_is_written(client, world, inside
 
 
 def test_an_instruction_without_text_is_refused_by_the_form_and_nothing_is_written(
-    client, world, inside, delivery, nothing_written_inside
+    client, world, inside, delivery, nothing_written
 ):
     services.delivery_register(actor=world.imu, delivery_id=delivery.pk)
     sign_in(client, inside.secretary)
-    with nothing_written_inside():
+    with nothing_written():
         response = _post(client, "handling-instruct", [delivery.pk], {"text": "", "reading_mode": "sequential"})
     assert _messages(response) == ["这个字段是必填项。"]
 
 
 def test_an_instruction_deadline_after_the_one_received_is_refused_and_nothing_is_written(
-    client, world, inside, delivery, nothing_written_inside
+    client, world, inside, delivery, nothing_written
 ):
     services.delivery_register(actor=world.imu, delivery_id=delivery.pk)
     late = timezone.localtime(delivery.deadline_complete).date() + datetime.timedelta(days=30)
     sign_in(client, inside.secretary)
-    with nothing_written_inside():
+    with nothing_written():
         response = _post(
             client,
             "handling-instruct",
@@ -251,26 +251,26 @@ def test_the_lead_department_accepts_reports_with_a_file_and_finishes(
 
 
 def test_the_assisting_department_may_not_accept_the_leads_part_and_nothing_is_written(
-    client, world, inside, delivery, nothing_written_inside
+    client, world, inside, delivery, nothing_written
 ):
     record = instructed(inside, delivery)
     lead = assignment_of(record, inside.organisation)
     sign_in(client, inside.pub_handler)
-    with nothing_written_inside():
+    with nothing_written():
         response = _post(client, "assignment-accept", [delivery.pk, lead.pk])
     assert response.status_code == 200
     assert _messages(response) == [f"您不是{inside.organisation.name}的承办人，不能承办。"]
-    with nothing_written_inside():
+    with nothing_written():
         response = _post(client, "assignment-report", [delivery.pk, lead.pk], {"text": "冒名报送", "finish": "on"})
     assert _messages(response) == [f"您不是{inside.organisation.name}的承办人，不能报送承办情况。"]
 
 
 def test_a_report_without_text_is_refused_by_the_form_and_nothing_is_written(
-    client, world, inside, delivery, nothing_written_inside
+    client, world, inside, delivery, nothing_written
 ):
     record = instructed(inside, delivery)
     sign_in(client, inside.org_handler)
-    with nothing_written_inside():
+    with nothing_written():
         response = _post(client, "assignment-report", [delivery.pk, assignment_of(record, inside.organisation).pk])
     assert _messages(response) == ["这个字段是必填项。"]
 
@@ -302,26 +302,24 @@ def test_readers_read_in_turn_with_their_remarks(client, world, inside, delivery
 
 
 def test_a_reader_whose_turn_has_not_come_may_not_read_and_nothing_is_written(
-    client, world, inside, delivery, nothing_written_inside
+    client, world, inside, delivery, nothing_written
 ):
     record = instructed(inside, delivery)
     sign_in(client, inside.reader_b)
-    with nothing_written_inside():
+    with nothing_written():
         response = client.post(
             reverse("reading-done", args=[delivery.pk, slip_of(record, inside.reader_b).pk]), {"remark": "抢先"}
         )
     assert response.status_code == 404  # a reader who is no member sees it once their turn comes
     # A reader who is also a member of the unit (a leader) sees it, and is refused by the rules.
     services.role_grant(actor=None, unit=world.university, role=Role.LEADER, user=inside.reader_b)
-    with nothing_written_inside():
+    with nothing_written():
         response = _post(client, "reading-done", [delivery.pk, slip_of(record, inside.reader_b).pk], {"remark": "抢先"})
     [message] = _messages(response)
     assert "未到" in message
 
 
-def test_a_reader_passes_it_on_only_where_the_leader_allowed_it(
-    client, world, inside, delivery, nothing_written_inside
-):
+def test_a_reader_passes_it_on_only_where_the_leader_allowed_it(client, world, inside, delivery, nothing_written):
     extra = person(world.university, Role.READER, username="imu_reader_c")
     record = instructed(inside, delivery)
     sign_in(client, inside.reader_a)
@@ -330,7 +328,7 @@ def test_a_reader_passes_it_on_only_where_the_leader_allowed_it(
         reverse("reading-pass-on", args=[delivery.pk, slip.pk])
         not in client.get(reverse("delivery", args=[delivery.pk])).content.decode()
     )
-    with nothing_written_inside():
+    with nothing_written():
         response = _post(client, "reading-pass-on", [delivery.pk, slip.pk], {"readers": [extra.pk]})
     assert _messages(response) == [f"批办时没有允许阅文人转阅{delivery.document.number}。"]
 
@@ -361,10 +359,10 @@ def test_the_clerk_drafts_a_reply_from_the_delivery_page(client, world, inside, 
     assert "答复： 关于落实情况的报告 （草稿）" in page
 
 
-def test_a_leader_may_not_draft_a_reply_and_nothing_is_written(client, world, inside, delivery, nothing_written_inside):
+def test_a_leader_may_not_draft_a_reply_and_nothing_is_written(client, world, inside, delivery, nothing_written):
     instructed(inside, delivery)
     sign_in(client, inside.secretary)
-    with nothing_written_inside():
+    with nothing_written():
         response = _post(client, "reply-draft", [delivery.pk], {"title": "冒名答复", "body": "正文"})
     [message] = _messages(response)
     assert "不能答复" in message
@@ -483,12 +481,12 @@ def test_a_clerk_names_a_deputy_who_registers_for_them_and_then_withdraws_it(cli
 
 
 def test_a_delegation_that_ends_before_it_starts_is_refused_and_nothing_is_written(
-    client, world, inside, nothing_written_inside
+    client, world, inside, nothing_written
 ):
     deputy = person(world.university, Role.DRAFTER, username="imu_deputy")
     sign_in(client, world.imu)
     now = timezone.localtime()
-    with nothing_written_inside():
+    with nothing_written():
         response = client.post(
             reverse("delegations"),
             {
@@ -502,9 +500,7 @@ def test_a_delegation_that_ends_before_it_starts_is_refused_and_nothing_is_writt
     assert "结束时间" in _text(response)
 
 
-def test_only_the_principal_withdraws_a_delegation_and_nothing_is_written(
-    client, world, inside, nothing_written_inside
-):
+def test_only_the_principal_withdraws_a_delegation_and_nothing_is_written(client, world, inside, nothing_written):
     deputy = person(world.university, Role.DRAFTER, username="imu_deputy")
     now = timezone.now()
     delegation = services.delegation_grant(
@@ -516,7 +512,7 @@ def test_only_the_principal_withdraws_a_delegation_and_nothing_is_written(
         ends_at=now + datetime.timedelta(days=1),
     )
     sign_in(client, inside.reader_a)
-    with nothing_written_inside():
+    with nothing_written():
         response = client.post(reverse("delegation-withdraw", args=[delegation.pk]))
     assert response.status_code in (302, 404)
     assert AuditEvent.objects.filter(verb=AuditVerb.DELEGATION_WITHDRAWN).count() == 0

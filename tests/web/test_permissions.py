@@ -268,12 +268,12 @@ def _forward_form(world):
 
 @pytest.mark.parametrize("who", OUTSIDERS)
 def test_no_outsider_reaches_any_object_page_and_nothing_is_written(
-    client, world, scenario, handling, who, nothing_written_inside
+    client, world, scenario, handling, who, nothing_written
 ):
     if who != "anonymous":
         sign_in(client, getattr(world, who))
     for method, url, form in _urls(scenario, world, handling):
-        with nothing_written_inside():
+        with nothing_written():
             response = client.get(url) if method == "get" else client.post(url, form)
         assert not 200 <= response.status_code < 300, (who, method, url, response.status_code)
         if who == "anonymous":
@@ -470,8 +470,8 @@ def test_a_department_sees_a_delivery_only_while_it_has_an_assignment_on_it(clie
     assert client.get(reverse("handling-sheet", args=[received.pk])).status_code == 200
 
 
-def test_a_deputy_withdrawing_someone_elses_delegation_writes_nothing(client, world, handling, nothing_written_inside):
+def test_a_deputy_withdrawing_someone_elses_delegation_writes_nothing(client, world, handling, nothing_written):
     sign_in(client, world.jygw_leader)  # the deputy, not the principal
-    with nothing_written_inside():
+    with nothing_written():
         response = client.post(reverse("delegation-withdraw", args=[handling["delegation"].pk]), follow=True)
     assert response.status_code == 404
