@@ -3,7 +3,7 @@
 条例 第二十四条 lists the 收文 steps after 签收: 登记, 初审, 承办, 传阅, 催办, 答复. Each step here is one
 service, one transaction, with its audit event; a refusal is a DomainError naming the problem and
 writes nothing. Who may take a step, and when, is written once in workflow.services.rules
-(`require_acting`, `handling_record_refusal`, `assignment_refusal`, `reading_refusal`), which the
+(`require_step`, `handling_record_refusal`, `assignment_refusal`, `reading_refusal`), which the
 pages read through `handling_actions`. Every act on a record locks its delivery's row first, so
 the steps of one record (and the unit's 办结) never interleave, and locks are taken in one order.
 
@@ -108,7 +108,6 @@ from workflow.services.directory import unit_insert
 from workflow.services.documents import document_draft
 from workflow.services.notifications import notice_language
 from workflow.services.rules import (
-    HANDLING_ROLES,
     HANDLING_STEP_NAMES,
     READING_ROLES,
     REPLY_ROLES,
@@ -118,8 +117,8 @@ from workflow.services.rules import (
     handling_record_refusal,
     person_name,
     reading_refusal,
-    require_acting,
     require_role,
+    require_step,
 )
 from workflow.transitions import assignment_move, reading_move
 
@@ -315,12 +314,7 @@ def delivery_register(actor, delivery_id: int, *, copies: int = 1, remark: str =
         delivery = _locked_delivery(pk=delivery_id) if isinstance(delivery_id, int) else None
         if delivery is None:
             raise NotFound(_("送达记录不存在或无权查看。"))
-        principal = require_acting(
-            actor,
-            delivery.unit,
-            *HANDLING_ROLES[HandlingStep.REGISTER],
-            action=HANDLING_STEP_NAMES[HandlingStep.REGISTER],
-        )
+        principal = require_step(actor, HandlingStep.REGISTER, delivery.unit)
         existing = HandlingRecord.objects.filter(delivery=delivery).first()
         refusal = handling_record_refusal(HandlingStep.REGISTER, delivery, existing)
         if refusal is not None:
@@ -377,12 +371,7 @@ def handling_propose(actor, record_id: int, *, text: str, department_ids: Sequen
     ids = _ids(department_ids, _("部门"))
     with transaction.atomic():
         delivery, record = _locked_record(record_id)
-        principal = require_acting(
-            actor,
-            delivery.unit,
-            *HANDLING_ROLES[HandlingStep.PROPOSE],
-            action=HANDLING_STEP_NAMES[HandlingStep.PROPOSE],
-        )
+        principal = require_step(actor, HandlingStep.PROPOSE, delivery.unit)
         refusal = handling_record_refusal(HandlingStep.PROPOSE, delivery, record)
         if refusal is not None:
             raise refusal
@@ -497,9 +486,7 @@ def handling_instruct(
     with transaction.atomic():
         delivery, record = _locked_record(record_id)
         unit = delivery.unit
-        principal = require_acting(
-            actor, unit, *HANDLING_ROLES[HandlingStep.INSTRUCT], action=HANDLING_STEP_NAMES[HandlingStep.INSTRUCT]
-        )
+        principal = require_step(actor, HandlingStep.INSTRUCT, unit)
         refusal = handling_record_refusal(HandlingStep.INSTRUCT, delivery, record)
         if refusal is not None:
             raise refusal
@@ -627,12 +614,7 @@ def assignment_accept(actor, assignment_id: int) -> Assignment:
     """
     with transaction.atomic():
         delivery, assignment = _locked_assignment(assignment_id)
-        principal = require_acting(
-            actor,
-            assignment.department,
-            *HANDLING_ROLES[HandlingStep.ACCEPT],
-            action=HANDLING_STEP_NAMES[HandlingStep.ACCEPT],
-        )
+        principal = require_step(actor, HandlingStep.ACCEPT, assignment.department)
         refusal = assignment_refusal(HandlingStep.ACCEPT, assignment, delivery)
         if refusal is not None:
             raise refusal
@@ -663,12 +645,7 @@ def assignment_report(
     checked = [(check_attachment(name, stream), stream) for name, stream in files]
     with transaction.atomic():
         delivery, assignment = _locked_assignment(assignment_id)
-        principal = require_acting(
-            actor,
-            assignment.department,
-            *HANDLING_ROLES[HandlingStep.REPORT],
-            action=HANDLING_STEP_NAMES[HandlingStep.REPORT],
-        )
+        principal = require_step(actor, HandlingStep.REPORT, assignment.department)
         refusal = assignment_refusal(HandlingStep.REPORT, assignment, delivery)
         if refusal is not None:
             raise refusal

@@ -438,6 +438,11 @@ def require_acting(actor: User, unit: Unit, *roles: Role, action: str) -> Abstra
     raise _role_refusal(unit, held, roles, action)
 
 
+def require_step(actor: User, step: "HandlingStep", unit: Unit) -> AbstractBaseUser | None:
+    """require_acting with the roles a step of the 办理单 needs on `unit` (HANDLING_ROLES)."""
+    return require_acting(actor, unit, *HANDLING_ROLES[step], action=HANDLING_STEP_NAMES[step])
+
+
 def person_name(user: AbstractBaseUser) -> str:
     return user.get_full_name() or user.get_username()
 
