@@ -221,5 +221,14 @@ def test_a_notice_handled_inside_the_university_by_six_people(browser, live_serv
         assert word not in text, word
     rules = _ruled_lines(pdf)
     assert len(rules) >= 10, rules  # a rule above and below each of the rows
-    for page in (clerk, secretary, org, pub, reader_a, reader_b):
+    # The issuer's clerk sees on the chain page how far the university got inside.
+    issuer = _log_in(browser, live_server, "jygw")
+    issuer.goto(f"{live_server.url}/documents/{document.pk}/chain/")
+    _shot(issuer, "06-chain-issuer")
+    audit = issuer.locator("table", has_text="操作人").last.inner_text()
+    for label in ("收文登记", "拟办", "批办", "接办", "报送承办情况", "承办办毕", "传阅送达", "已阅", "办结"):
+        assert f"\t{label}\t" in audit, label
+    assert "READING_DONE" not in audit
+    assert "HANDLING_INSTRUCTED" not in audit
+    for page in (clerk, secretary, org, pub, reader_a, reader_b, issuer):
         assert page.errors == [], page.errors

@@ -326,3 +326,19 @@ def test_chain_list_shows_top_documents_in_scope_only(client, world):
 
 def _chain_titles(client) -> list[str]:
     return re.findall(r'<a href="/documents/\d+/chain/">([^<]+)</a>', client.get(reverse("chains")).content.decode())
+
+
+def test_every_audit_verb_has_a_label_in_both_languages():
+    """The audit record of the chain page names each event; a verb without a label would show its
+    code (READING_DONE) to a Chinese reader."""
+    from django.utils import translation
+
+    from web.templatetags.web_tags import VERB_LABELS
+    from workflow.models import AuditVerb
+
+    assert set(AuditVerb.values) - set(VERB_LABELS) == set()
+    with translation.override("en"):
+        untranslated = [
+            verb for verb, label in VERB_LABELS.items() if any("\u4e00" <= c <= "\u9fff" for c in str(label))
+        ]
+    assert untranslated == []
