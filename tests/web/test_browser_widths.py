@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import build_world, content, delivery_of, forward, issue
+from tests.web.inunit import build_inside
 from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PASSWORD, WAIT_MS
 from workflow import services
 
@@ -154,6 +155,20 @@ def _scenario(world) -> dict[str, object]:
     services.dispatch_notify(dispatch_id=cover_dispatch.pk)
     at_university = delivery_of(cover, world.university)
     services.delivery_sign_for(actor=world.imu, delivery_id=at_university.pk)
+    # Inside the university (办理单): registered, proposed, instructed; 组织部 to handle it.
+    inside = build_inside(world.university, world.imu, prefix="imu_")
+    record = services.delivery_register(world.imu, at_university.pk, copies=2)
+    services.handling_propose(
+        world.imu, record.pk, text="请组织部牵头落实，宣传部配合。", department_ids=[inside.organisation.pk]
+    )
+    services.handling_instruct(
+        inside.secretary,
+        record.pk,
+        text="同意。请组织部抓好落实。",
+        lead_department_ids=[inside.organisation.pk],
+        assist_department_ids=[inside.publicity.pk],
+        reader_ids=[inside.reader_a.pk, inside.reader_b.pk],
+    )
     returned = services.delivery_return(
         actor=world.other_clerk,
         delivery_id=delivery_of(returned_document, world.other).pk,
@@ -200,6 +215,11 @@ def _pages(data) -> list[tuple[str, str | None, str]]:
         ("notifications", "jygw", reverse("notifications")),
         ("return-notice", "zzb", reverse("return_notice", args=[data["returned"].pk])),
         ("recalled-stub", "univ_b_clerk", reverse("delivery", args=[data["recalled"].pk])),
+        ("todo-handler", "imu_org_handler", reverse("todo")),
+        ("done-clerk", "imu", reverse("todo", query={"tab": "done"})),
+        ("delivery-department", "imu_org_handler", reverse("delivery", args=[data["at_university"].pk])),
+        ("handling-sheet", "imu", reverse("handling-sheet", args=[data["at_university"].pk])),
+        ("delegations", "imu", reverse("delegations")),
         ("inbox-english", "jygw", reverse("inbox")),
         ("delivery-english", "imu", reverse("delivery", args=[data["at_university"].pk])),
     ]
@@ -226,7 +246,7 @@ def _context(browser, live_server, username: str | None, *, english: bool = Fals
         page.get_by_label("用户名").fill(username)
         page.get_by_label("密码").fill(PASSWORD)
         page.get_by_role("button", name="登录").click()
-        page.wait_for_url(re.compile(rf"^{re.escape(live_server.url)}/(chains/)?$"))
+        page.wait_for_url(re.compile(rf"^{re.escape(live_server.url)}/(chains/|todo/)?$"))
     if english:
         context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": "en", "url": live_server.url}])
     return page
