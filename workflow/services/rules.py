@@ -126,6 +126,20 @@ def delivery_standing(actor: User, delivery: Delivery) -> Standing:
     return Standing(roles.get(delivery.unit_id, frozenset()), roles.get(issuer_id, frozenset()))
 
 
+def state_conflict(delivery: Delivery, action: str, hint: str = "") -> Conflict:
+    """The refusal of an act the delivery's state does not allow: the unit, the number, the state."""
+    return Conflict(
+        _("送给%(unit)s的%(number)s状态为%(state)s，不能%(action)s。%(hint)s")
+        % {
+            "unit": delivery.unit.name,
+            "number": delivery.document.number,
+            "state": delivery.get_state_display(),
+            "action": action,
+            "hint": hint,
+        }
+    )
+
+
 def _state_refusal(
     action: DeliveryAction, delivery: Delivery, *, is_forwarded: bool, unfinished_leads: tuple[str, ...] = ()
 ) -> Conflict | None:
@@ -157,16 +171,7 @@ def _state_refusal(
         allowed = may_move(state, Delivery.State.RECALLED) or may_move(state, Delivery.State.RECALLED_AFTER_SIGNING)
     if allowed:
         return None
-    return Conflict(
-        _("送给%(unit)s的%(number)s状态为%(state)s，不能%(action)s。%(hint)s")
-        % {
-            "unit": delivery.unit.name,
-            "number": delivery.document.number,
-            "state": delivery.get_state_display(),
-            "action": _DELIVERY_ACTION_NAMES[action],
-            "hint": hint,
-        }
-    )
+    return state_conflict(delivery, _DELIVERY_ACTION_NAMES[action], hint)
 
 
 def delivery_refusal(
@@ -506,16 +511,7 @@ def handling_record_refusal(step: HandlingStep, delivery: Delivery, record: Hand
     name = HANDLING_STEP_NAMES[step]
     if delivery.state not in Delivery.HELD_STATES:
         hint = _("签收后才能收文登记。") if delivery.state == Delivery.State.PENDING else ""
-        return Conflict(
-            _("送给%(unit)s的%(number)s状态为%(state)s，不能%(action)s。%(hint)s")
-            % {
-                "unit": delivery.unit.name,
-                "number": delivery.document.number,
-                "state": delivery.get_state_display(),
-                "action": name,
-                "hint": hint,
-            }
-        )
+        return state_conflict(delivery, name, hint)
     if delivery.state == Delivery.State.COMPLETED and step in CLOSED_BY_COMPLETION:
         return Conflict(
             _("%(unit)s已办结%(number)s，不能再%(action)s。")
