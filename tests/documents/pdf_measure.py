@@ -1,0 +1,133 @@
+"""Measure a rendered PDF from its own positions (pdfplumber): lines of text, rules, fonts.
+
+Everything is in millimetres from the page's top-left corner, the way GB/T 9704 states its
+measures. The type area (版心) is 156 × 225 mm at 28 mm from the left and 37 mm from the top.
+"""
+
+import io
+from dataclasses import dataclass
+
+import pdfplumber
+
+MM = 72 / 25.4  # PDF points a millimetre
+PAGE_WIDTH_MM, PAGE_HEIGHT_MM = 210.0, 297.0
+TYPE_AREA_LEFT_MM, TYPE_AREA_TOP_MM = 28.0, 37.0
+TYPE_AREA_RIGHT_MM, TYPE_AREA_BOTTOM_MM = 28.0 + 156.0, 37.0 + 225.0
+
+
+@dataclass(frozen=True)
+class Line:
+    """The characters of one printed line (same baseline), left to right."""
+
+    text: str  # without the spaces between characters
+    left: float
+    right: float
+    top: float  # of the characters' boxes (pdfplumber: ascent to descent of the font)
+    bottom: float
+    baseline: float
+    size: float  # points
+    fonts: frozenset[str]  # PostScript names, subset prefix removed
+    colors: frozenset[tuple]  # the fill colours of its characters
+
+    @property
+    def from_right_edge(self) -> float:
+        """How far the line ends before the right edge of the type area (mm)."""
+        return TYPE_AREA_RIGHT_MM - self.right
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A filled rectangle or a stroked line: a rule (版头 red line, 版记 lines)."""
+
+    left: float
+    right: float
+    top: float
+    bottom: float
+    color: tuple
+
+    @property
+    def width(self) -> float:
+        return self.right - self.left
+
+    @property
+    def thickness(self) -> float:
+        return self.bottom - self.top
+
+
+def _font_name(name: str) -> str:
+    return name.split("+", 1)[1] if "+" in name[:7] else name
+
+
+def _color(value) -> tuple:
+    if value is None:
+        return ()
+    return tuple(round(float(part), 3) for part in (value if isinstance(value, (list, tuple)) else (value,)))
+
+
+def page_lines(pdf: bytes) -> list[list[Line]]:
+    """Each page's lines of text, top to bottom."""
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        return [_lines(page) for page in document.pages]
+
+
+def _lines(page) -> list[Line]:
+    rows: dict[float, list[dict]] = {}
+    for char in page.chars:
+        if not char["text"].strip():
+            continue
+        key = round(char["bottom"] / MM, 1)
+        for known in rows:
+            if abs(known - key) < 1.5:
+                key = known
+                break
+        rows.setdefault(key, []).append(char)
+    lines = []
+    for chars in rows.values():
+        chars.sort(key=lambda char: char["x0"])
+        size = max(char["size"] for char in chars)
+        lines.append(
+            Line(
+                text="".join(char["text"] for char in chars),
+                left=min(char["x0"] for char in chars) / MM,
+                right=max(char["x1"] for char in chars) / MM,
+                top=min(char["top"] for char in chars) / MM,
+                bottom=max(char["bottom"] for char in chars) / MM,
+                baseline=max(page.height - char["matrix"][5] for char in chars) / MM,
+                size=round(size, 1),
+                fonts=frozenset(_font_name(char["fontname"]) for char in chars),
+                colors=frozenset(_color(char.get("non_stroking_color")) for char in chars),
+            )
+        )
+    return sorted(lines, key=lambda line: line.top)
+
+
+def page_rules(pdf: bytes, *, min_width_mm: float = 10) -> list[list[Rule]]:
+    """Each page's rules at least `min_width_mm` wide, top to bottom."""
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        pages = []
+        for page in document.pages:
+            rules = []
+            for shape in [*page.rects, *page.lines]:
+                if (shape["x1"] - shape["x0"]) / MM < min_width_mm:
+                    continue
+                color = shape.get("non_stroking_color") if shape in page.rects else shape.get("stroking_color")
+                rules.append(
+                    Rule(shape["x0"] / MM, shape["x1"] / MM, shape["top"] / MM, shape["bottom"] / MM, _color(color))
+                )
+            pages.append(sorted(set(rules), key=lambda rule: (rule.top, rule.left)))  # a rect may be listed twice
+        return pages
+
+
+def find_line(lines: list[Line], text: str) -> Line:
+    """The first line whose text contains `text` (spaces ignored); fails the test when there is none."""
+    wanted = "".join(text.split())
+    for line in lines:
+        if wanted in line.text:
+            return line
+    raise AssertionError(f"no line holds {text!r}: {[line.text for line in lines]}")
+
+
+def embedded_fonts(pdf: bytes) -> set[str]:
+    """The PostScript names of the fonts the PDF embeds (subset prefix removed)."""
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        return {_font_name(char["fontname"]) for page in document.pages for char in page.chars}
