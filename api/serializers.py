@@ -481,8 +481,9 @@ class ChainSerializer(serializers.Serializer):
     @extend_schema_field(
         {
             "type": "object",
-            "description": "manage.py chain --json: number, title, issuer, kind, urgency, page_count, digest, "
-            "encloses, deliveries (each with its forwards, nested the same way).",
+            "description": "manage.py chain --json: number, title, issuer, kind, urgency, page_count, date "
+            "(成文日期, null when none), signature_organ (署名), main_recipients_text (主送), digest, encloses, "
+            "deliveries (each with its forwards, nested the same way).",
             "additionalProperties": True,
         }
     )

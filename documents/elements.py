@@ -35,6 +35,19 @@ class Urgency(models.TextChoices):
         """0 for 特提 … 4 for 普通: sort ascending to put the most urgent first."""
         return list(cls.values).index(value)
 
+    @classmethod
+    def carried_by(cls, kind: str, value: str) -> str:
+        """The level a document of `kind` carries for `value` (GB/T 9704 7.2.4; 明传电报: 等级).
+
+        特提 and 平急 are telegrams' levels; any other document is 特急 or 加急. A level the kind cannot
+        carry becomes the nearest one it can: 特提 → 特急 (it keeps the urgent queue and its reminders
+        around the clock), 平急 → 加急 (a telegram of any level is urgent business). A forward of a
+        特提 telegram is a 通知 and so goes out 特急.
+        """
+        if kind == Kind.TELEGRAM:
+            return value
+        return {cls.FLASH: cls.EXTRA_URGENT, cls.PRIORITY: cls.URGENT}.get(value, value)
+
 
 class Classification(models.TextChoices):
     PUBLIC = "公开", _("公开")

@@ -32,11 +32,6 @@ from documents.models import Classification, Document, Enclosure, Kind, Urgency
 _TYPE_AREA_WIDTH_PT = 156 / 25.4 * 72
 _MARK_MAX_PT = 36.0
 _MARK_MIN_PT = 16.0
-# A column of the vertical Mongolian name: 32 mm of 12 pt type, about 0.47 em a letter.
-_MONGOLIAN_COLUMN_LETTERS = 16
-# A letter's mark stands 30 mm from the top edge of the page (10.1): its Mongolian name fits above
-# it in columns of 20 mm (official.css).
-_LETTER_MONGOLIAN_COLUMN_LETTERS = 10
 _HEADING = re.compile(r"^(?:[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)])")
 _ATTACHMENT_LABEL = re.compile(r"^附\s?件\s{0,2}[:：]\s{0,2}")
 _ATTACHMENT_NUMBER = re.compile(r"^\d{1,2}\s{0,2}[.．、]\s{0,2}")
@@ -61,7 +56,7 @@ class PrintedDocument:
     urgency: str  # empty for 普通
     issuer_mark: str
     issuer_mark_class: str
-    mongolian_columns: list[str]
+    mongolian_name: str  # the issuing unit's, as its office writes it; printed under the mark
     number: str
     signatory: str
     title: str
@@ -115,17 +110,6 @@ def _mark_class(mark: str) -> str:
     return f"mark-{min(MARK_LENGTHS[-1], max(MARK_LENGTHS[0], len(mark)))}"
 
 
-def mongolian_columns(name: str, letters: int = _MONGOLIAN_COLUMN_LETTERS) -> list[str]:
-    """The name cut at word breaks into columns of at most `letters` (a longer word stands alone)."""
-    columns: list[str] = []
-    for word in name.split():
-        if columns and len(columns[-1]) + 1 + len(word) <= letters:
-            columns[-1] += " " + word
-        else:
-            columns.append(word)
-    return columns
-
-
 def _paragraphs(body: str) -> list[Paragraph]:
     paragraphs = []
     for text in (line.strip() for line in body.split("\n")):
@@ -169,7 +153,6 @@ def printed(document: Document) -> PrintedDocument:
         part for part in (document.telegram_approval_office, document.telegram_approver, document.telegram_seal) if part
     )
     is_letter = _is_letter(document)
-    mongolian_letters = _LETTER_MONGOLIAN_COLUMN_LETTERS if is_letter else _MONGOLIAN_COLUMN_LETTERS
     return PrintedDocument(
         pk=document.pk,
         is_telegram=document.is_telegram,
@@ -179,7 +162,7 @@ def printed(document: Document) -> PrintedDocument:
         urgency="" if document.urgency == Urgency.ROUTINE else document.urgency,
         issuer_mark=document.issuer_mark,
         issuer_mark_class=_mark_class(document.issuer_mark),
-        mongolian_columns=mongolian_columns(document.issuing_unit.mongolian_name, mongolian_letters),
+        mongolian_name=document.issuing_unit.mongolian_name,
         number=document.number,
         signatory=document.signatory,
         title=document.title,

@@ -40,8 +40,10 @@ def unit(name: str, parent: Unit | None = None, *, prefixes=(), kind=Unit.Kind.O
 
 
 def content(**overrides) -> DocumentContent:
+    """A 通知, or a 明传电报 when the urgency is a telegram's own (特提, 平急) and no kind is given."""
+    urgency = overrides.get("urgency", Urgency.ROUTINE)
     values = {
-        "kind": Kind.NOTICE,
+        "kind": Kind.NOTICE if Urgency.carried_by(Kind.NOTICE, urgency) == urgency else Kind.TELEGRAM,
         "title": "关于做好测试工作的通知",
         "body": "各单位要认真做好测试工作。",
         "urgency": Urgency.ROUTINE,

@@ -110,6 +110,12 @@ def test_demo_replays_the_seed_chain_over_three_levels_with_consistent_digests(d
         4,
     )
     assert tree["issuer"] == "中共内蒙古自治区委员会组织部"
+    # What the seed prints at the foot and the head of the telegram; its cover letter shows no date.
+    assert (tree["date"], tree["signature_organ"], tree["main_recipients_text"]) == (
+        "2022-10-13",
+        "内蒙古自治区党委组织部",
+        "各盟市委组织部、自治区各直属党（工）委：",
+    )
     assert len(tree["deliveries"]) == 15  # 12 盟市委组织部 + 3 直属党（工）委
     education = next(d for d in tree["deliveries"] if d["unit"] == "中共内蒙古自治区教育工作委员会")
     assert (education["state"], education["receipt_digest"]) == ("completed", tree["digest"])
@@ -117,6 +123,7 @@ def test_demo_replays_the_seed_chain_over_three_levels_with_consistent_digests(d
     assert sorted(d["state"] for d in tree["deliveries"]) == ["completed"] * 14 + ["recalled"]
     (cover,) = education["forwards"]
     assert cover["number"] == "内教工委函〔2022〕90号"
+    assert (cover["date"], cover["main_recipients_text"]) == (None, "各高等学校党委：")
     assert cover["encloses"] == [{"number": "内组电明字〔2022〕11号", "digest": tree["digest"]}]
     assert len(cover["deliveries"]) == 53
     signed = [d for d in cover["deliveries"] if d["signed_at"] is not None]
@@ -143,6 +150,9 @@ def test_demo_chain_matches_the_contract_shape(demo, capsys):
             "kind",
             "urgency",
             "page_count",
+            "date",
+            "signature_organ",
+            "main_recipients_text",
             "digest",
             "encloses",
             "deliveries",
@@ -208,8 +218,8 @@ def test_the_readable_chain_shows_local_times_and_every_level(demo, capsys):
     call_command("chain", "内组电明字〔2022〕11号")
     out = capsys.readouterr().out
     assert out.startswith("内组电明字〔2022〕11号 【特提】关于进一步发挥基层党组织")
-    assert "  │   内教工委函〔2022〕90号 【特提】" in out
-    assert "  │     │   内大党发〔2022〕1号 【特提】" in out
+    assert "  │   内教工委函〔2022〕90号 【特急】" in out
+    assert "  │     │   内大党发〔2022〕1号 【特急】" in out
     signed = Receipt.objects.select_related("unit").get(unit__name="中共内蒙古自治区教育工作委员会")
     assert f"{timezone.localtime(signed.signed_at):%Y-%m-%d %H:%M}" == "2022-10-13 09:33"
     assert "  ├ 主送 中共内蒙古自治区教育工作委员会 [completed] 签收 2022-10-13 09:33\n" in out
@@ -232,11 +242,12 @@ def test_the_seed_is_replayed_at_its_own_dates(demo):
         for document in Document.objects.filter(number_year=2022).select_related("issuing_unit")
     }
     assert {
-        number: (_local(document.issued_at).isoformat(), document.written_on.isoformat())
+        number: (_local(document.issued_at).isoformat(), document.written_on and document.written_on.isoformat())
         for number, document in documents.items()
     } == {
         "内组电明字〔2022〕11号": ("2022-10-13T09:25:00+08:00", "2022-10-13"),
-        "内教工委函〔2022〕90号": ("2022-10-14T09:05:00+08:00", "2022-10-14"),
+        # The seed's cover letter shows no date: the demo invents none (issue 13).
+        "内教工委函〔2022〕90号": ("2022-10-14T09:05:00+08:00", None),
         "内大党发〔2022〕1号": ("2022-10-14T14:30:00+08:00", "2022-10-14"),
     }
     seed = Delivery.objects.filter(document__in=documents.values())

@@ -38,7 +38,7 @@ class Unit(models.Model):
 
     name = models.CharField(_("全称"), max_length=200, unique=True)
     short_name = models.CharField(_("简称"), max_length=100)
-    # Unicode Mongolian (U+1800–U+18AF), printed above the Chinese name in the issuer mark.
+    # Unicode Mongolian (U+1800–U+18AF), printed under the Chinese name in the issuer mark.
     # Left empty rather than invented when no verified form is known.
     mongolian_name = models.CharField(
         _("蒙古文名称"),

@@ -147,7 +147,11 @@ class ForwardForm(forms.Form):
     units = _UnitChoice(
         label=_("下级单位"), queryset=Unit.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
-    urgency = forms.ChoiceField(label=_("紧急程度"), choices=Urgency.choices)
+    # The cover is a 通知: only the levels a 通知 carries (特提 and 平急 are telegrams', Urgency.carried_by).
+    urgency = forms.ChoiceField(
+        label=_("紧急程度"),
+        choices=[(value, label) for value, label in Urgency.choices if Urgency.carried_by(Kind.NOTICE, value) == value],
+    )
     number_prefix = forms.ChoiceField(label=_("发文字号前缀"))
     body = forms.CharField(label=_("转发通知正文"), widget=forms.Textarea(attrs={"rows": 5}), max_length=5000)
 

@@ -324,6 +324,9 @@ class ChainNode:
     digest: str
     issued_at: datetime.datetime | None
     depth: int
+    written_on: datetime.date | None = None  # 成文日期, None when the document gives none
+    signature_organ: str = ""  # 署名
+    main_recipients: str = ""  # 主送, as printed
     encloses: list[tuple[str, str]] = field(default_factory=list)
     deliveries: list[ChainDelivery] = field(default_factory=list)
     # Deliveries the audit events say were created whose rows are gone (chain_as_of only): a row
@@ -338,6 +341,9 @@ class ChainNode:
             "kind": self.kind,
             "urgency": self.urgency,
             "page_count": self.page_count,
+            "date": self.written_on.isoformat() if self.written_on else None,  # the key import_document uses
+            "signature_organ": self.signature_organ,
+            "main_recipients_text": self.main_recipients,
             "digest": self.digest,
             "encloses": [{"number": number, "digest": digest} for number, digest in self.encloses],
             "deliveries": [delivery.as_json() for delivery in self.deliveries],
@@ -354,20 +360,19 @@ class ChainNode:
                 yield from node.walk()
 
 
-_NODE_FIELDS = (
-    "id",
-    "number_prefix",
-    "number_year",
-    "number_serial",
-    "title",
-    "issuing_unit__name",
-    "issuing_unit_id",
-    "kind",
-    "urgency",
-    "page_count",
-    "digest",
-    "issued_at",
-)
+# What a node says of its document, as ChainNode's field → the Document lookup (chain_for_document
+# and chain_as_of read the same).
+_NODE_DOCUMENT_FIELDS = {
+    "title": "title",
+    "issuer": "issuing_unit__name",
+    "issuer_id": "issuing_unit_id",
+    "kind": "kind",
+    "urgency": "urgency",
+    "page_count": "page_count",
+    "written_on": "written_on",
+    "signature_organ": "signature_organ",
+    "main_recipients": "main_recipients_text",
+}
 
 
 def _chain_position(document: Document) -> tuple[int, int]:
@@ -411,19 +416,20 @@ def chain_for_document(document: Document) -> ChainNode:
         pk: ChainNode(
             id=pk,
             number=format_number(prefix, year, serial),
-            title=title,
-            issuer=issuer,
-            issuer_id=issuer_id,
-            kind=kind,
-            urgency=urgency,
-            page_count=page_count,
             digest=digest,
             issued_at=issued_at,
             depth=depth_of[pk] - top_depth,
             encloses=encloses.get(pk, []),
+            **dict(zip(_NODE_DOCUMENT_FIELDS, described, strict=True)),
         )
-        for pk, prefix, year, serial, title, issuer, issuer_id, kind, urgency, page_count, digest, issued_at in (
-            chain_documents.values_list(*_NODE_FIELDS)
+        for pk, prefix, year, serial, digest, issued_at, *described in chain_documents.values_list(
+            "id",
+            "number_prefix",
+            "number_year",
+            "number_serial",
+            "digest",
+            "issued_at",
+            *_NODE_DOCUMENT_FIELDS.values(),
         )
     }
     deliveries: dict[int, ChainDelivery] = {}
@@ -623,10 +629,8 @@ def chain_as_of(document: Document, *, moment: datetime.datetime) -> ChainNode |
         source_of[cover_id], depth_of[cover_id] = delivery_id, depth
     encloses = _enclosed_by(chain_documents)
     documents = {
-        pk: fields
-        for pk, *fields in chain_documents.values_list(
-            "id", "title", "issuing_unit__name", "issuing_unit_id", "kind", "urgency", "page_count"
-        )
+        pk: dict(zip(_NODE_DOCUMENT_FIELDS, described, strict=True))
+        for pk, *described in chain_documents.values_list("id", *_NODE_DOCUMENT_FIELDS.values())
     }
     replay = _Replay(
         {
@@ -650,21 +654,15 @@ def chain_as_of(document: Document, *, moment: datetime.datetime) -> ChainNode |
         return None
     nodes = {}
     for pk, (issued_at, number, digest) in replay.issued.items():
-        title, issuer, issuer_id, kind, urgency, page_count = documents[pk]
         nodes[pk] = ChainNode(
             id=pk,
             number=number,
-            title=title,
-            issuer=issuer,
-            issuer_id=issuer_id,
-            kind=kind,
-            urgency=urgency,
-            page_count=page_count,
             digest=digest,
             issued_at=issued_at,
             depth=depth_of[pk] - top_depth,
             encloses=encloses.get(pk, []),
             missing_unit_ids=replay.missing.get(pk, []),
+            **documents[pk],
         )
     for delivery_id, delivery in sorted(replay.deliveries.items()):
         node = nodes.get(replay.rows[delivery_id].document_id)

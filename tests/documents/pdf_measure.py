@@ -30,6 +30,12 @@ class Line:
     colors: frozenset[tuple]  # the fill colours of its characters
 
     @property
+    def em_top(self) -> float:
+        """The top of its ideographs' em box: a CJK face sets the em box from 0.12 em below the
+        baseline to 0.88 em above it (GB/T 9704 measures from the characters, not the line box)."""
+        return self.baseline - 0.88 * self.size / MM
+
+    @property
     def from_right_edge(self) -> float:
         """How far the line ends before the right edge of the type area (mm)."""
         return TYPE_AREA_RIGHT_MM - self.right

@@ -18,13 +18,13 @@ from documents.models import Document, Kind, Urgency
 from documents.rendering import (
     MARK_LENGTHS,
     mark_size_pt,
-    mongolian_columns,
     printed,
     render_html,
     render_pdf,
     rendered_page_counts,
 )
 from tests.documents.importing_helpers import seed_bytes, seed_text
+from tests.documents.pdf_measure import find_line, page_lines, page_rules
 from tests.factories import issue
 from workflow import services
 
@@ -361,29 +361,19 @@ def test_a_letter_numbers_its_pages_from_the_second_with_no_red_line_there(world
     assert _red_rules(pdf, page=3) == []
 
 
-def test_a_letter_sets_the_mongolian_name_in_the_30_mm_above_its_mark(world):
-    unit = services.unit_create(
-        actor=None,
-        name="内蒙古自治区教育厅",
-        short_name="自治区教育厅",
-        mongolian_name=MONGOLIAN,
-        number_prefixes=["内教函"],
-        allows_self_sign_off=True,  # one person drafts and signs: only the layout matters here
+def test_a_letter_sets_the_mongolian_name_under_its_mark_above_the_double_line(world):
+    unit = _mongolian_unit(world, prefix="内教函")
+    letter, _dispatch = issue(
+        world.people["zzb"], unit, main=[world.university], kind=Kind.LETTER, title="关于商请协助的函"
     )
-    clerk = world.people["zzb"]
-    for role in ("clerk", "drafter", "signer"):
-        services.role_grant(actor=None, unit=unit, role=role, user=clerk)
-    letter, _dispatch = issue(clerk, unit, main=[world.university], kind=Kind.LETTER, title="关于商请协助的函")
 
     pdf = render_pdf(letter)
 
-    placed = _placed(pdf)
-    assert placed["内蒙古自治区教育厅"].top == pytest.approx(30, abs=0.5)
-    # Columns of at most 10 letters (20 mm), each turned a quarter, so that its run starts at its top
-    # (what `baseline` measures here): 7 mm below the top edge of the page, ending 3 mm above the mark.
-    columns = ["ᠥᠪᠥᠷ", "ᠮᠣᠩᠭᠣᠯ ᠤᠨ", "ᠪᠣᠯᠪᠠᠰᠤᠷᠠᠯ"]
-    assert [placed[column].baseline for column in columns] == [pytest.approx(7, abs=0.5)] * 3
-    assert f'<span class="column"><span>{columns[1]}</span></span>' in render_html(letter)
+    lines, rules = page_lines(pdf)[0], page_rules(pdf)[0]
+    mark, mongolian = find_line(lines, "内蒙古自治区教育厅"), find_line(lines, MONGOLIAN)
+    assert mark.em_top == pytest.approx(30, abs=0.5)  # the mark keeps its place (10.1)
+    assert mark.bottom < mongolian.top < rules[0].top  # under the mark, above the red double line
+    assert mongolian.colors == {(0.902, 0.0, 0.071)}
 
 
 def test_only_the_noto_fonts_named_in_the_stylesheet_are_embedded(seed_documents):
@@ -423,32 +413,38 @@ def test_the_layout_include_takes_a_document_and_finds_its_enclosures_itself(see
     assert f'id="official-document-{telegram.pk}"' in html
 
 
-def test_a_unit_with_a_mongolian_name_prints_it_above_the_mark_in_columns(world):
+def _mongolian_unit(world, *, prefix: str):
+    """A unit whose office wrote its Mongolian name; `zzb` drafts, signs and issues for it alone."""
     unit = services.unit_create(
         actor=None,
         name="内蒙古自治区教育厅",
         short_name="自治区教育厅",
         mongolian_name=MONGOLIAN,
-        number_prefixes=["内教发"],
+        number_prefixes=[prefix],
         allows_self_sign_off=True,  # one person drafts and signs: only the layout matters here
     )
-    clerk = world.people["zzb"]
-    services.role_grant(actor=None, unit=unit, role="clerk", user=clerk)
-    services.role_grant(actor=None, unit=unit, role="drafter", user=clerk)
-    services.role_grant(actor=None, unit=unit, role="signer", user=clerk)
-    document, _dispatch = issue(clerk, unit, main=[world.university])
+    for role in ("clerk", "drafter", "signer"):
+        services.role_grant(actor=None, unit=unit, role=role, user=world.people["zzb"])
+    return unit
+
+
+def test_a_unit_with_a_mongolian_name_prints_it_under_the_mark_centred_in_red(world):
+    unit = _mongolian_unit(world, prefix="内教发")
+    document, _dispatch = issue(world.people["zzb"], unit, main=[world.university])
 
     html = render_html(document)
+    pdf = render_pdf(document)
 
-    assert mongolian_columns(MONGOLIAN) == ["ᠥᠪᠥᠷ ᠮᠣᠩᠭᠣᠯ ᠤᠨ", "ᠪᠣᠯᠪᠠᠰᠤᠷᠠᠯ"]
-    assert (
-        '<div class="mongolian-name" lang="mn-Mong"><span class="column"><span>ᠥᠪᠥᠷ ᠮᠣᠩᠭᠣᠯ ᠤᠨ</span></span>'
-        '<span class="column"><span>ᠪᠣᠯᠪᠠᠰᠤᠷᠠᠯ</span></span></div>'
-    ) in html
-    assert html.index('class="mongolian-name"') < html.index('class="issuer-mark ')
-    reader = PdfReader(io.BytesIO(render_pdf(document)))
-    fonts = {str(font.get_object()["/BaseFont"]) for font in reader.pages[0]["/Resources"]["/Font"].values()}
-    assert any("Noto-Sans-Mongolian" in font for font in fonts)
+    assert f'<p class="mongolian-name" lang="mn-Mong">{MONGOLIAN}</p>' in html
+    assert html.index('class="issuer-mark ') < html.index('class="mongolian-name"')
+    lines = page_lines(pdf)[0]
+    mark, mongolian = find_line(lines, "内蒙古自治区教育厅"), find_line(lines, MONGOLIAN)
+    number = find_line(lines, document.number)
+    assert mark.bottom < mongolian.top < mongolian.bottom < number.top
+    centre = (TYPE_AREA_LEFT_MM + TYPE_AREA_RIGHT_MM) / 2
+    assert (mongolian.left + mongolian.right) / 2 == pytest.approx(centre, abs=0.5)
+    assert mongolian.colors == {(0.902, 0.0, 0.071)}
+    assert mongolian.fonts == {"Noto-Sans-Mongolian"}
 
 
 def test_attachments_cc_and_the_printing_line_are_printed_as_the_standard_sets_them(world):

@@ -167,7 +167,7 @@ def test_forward_then_sign_off_then_issue_from_the_pages(client, world):
         reverse("delivery-forward", args=[received.pk]),
         {
             "groups": [world.groups["各高校党委"].pk],
-            "urgency": "特提",
+            "urgency": "特急",
             "number_prefix": "内教工委函",
             "body": "请各高校党委认真组织学习。",
         },

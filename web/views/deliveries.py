@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from documents.models import Document
+from documents.models import Document, Kind, Urgency
 from units.errors import Conflict, DomainError, NotAllowed, NotFound
 from web.context_processors import navigation_for
 from web.forms import (
@@ -279,7 +279,7 @@ def delivery_forward(request, pk: int):
     if refusal is not None:
         messages.error(request, refusal.message)
         return redirect("delivery", pk=pk)
-    initial = {"urgency": delivery.document.urgency, "body": _prefilled_body(delivery)}
+    initial = {"urgency": Urgency.carried_by(Kind.NOTICE, delivery.document.urgency), "body": _prefilled_body(delivery)}
     form = ForwardForm(request.POST or None, unit=delivery.unit, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -269,7 +269,9 @@ class History:
         )
 
     def _sign_off(self, key: str, signer):
-        return lambda: services.document_sign_off(actor=signer, document=self.documents[key])
+        # The seed's cover letter shows no 成文日期 (its page 2 holds only "(此页无正文)"): it stays undated.
+        dated = key != "cover"
+        return lambda: services.document_sign_off(actor=signer, document=self.documents[key], dated=dated)
 
     def _issue(self, key: str, clerk):
         def issue() -> None:

@@ -30,6 +30,7 @@ from documents.models import (
     Kind,
     NumberSeries,
     RecipientRole,
+    Urgency,
 )
 from documents.numbering import format_number
 from units.errors import InvalidInput
@@ -114,6 +115,16 @@ def _apply_content(document: Document, content: DocumentContent, unit: Unit, mai
         setattr(document, element.name, value)
 
 
+def _check_urgency(content: DocumentContent) -> None:
+    """A drafter writes a level the document's kind carries (Urgency.carried_by). What arrives from
+    outside is registered as it was written; only our own documents are held to it."""
+    if Urgency.carried_by(content.kind, content.urgency) != content.urgency:
+        raise InvalidInput(
+            _("%(urgency)s只用于明传电报；%(kind)s的紧急程度为特急或加急。")
+            % {"urgency": content.urgency, "kind": content.kind}
+        )
+
+
 def _create_draft(
     actor: AbstractBaseUser,
     unit: Unit,
@@ -147,6 +158,7 @@ def document_draft(
     """
     require_role(actor, unit, Role.DRAFTER, Role.CLERK, action=pgettext("refused action", "拟稿"))
     content = content.cleaned()
+    _check_urgency(content)
     _check_recipients(unit, [*main_recipients, *cc_recipients])
     with transaction.atomic():
         document = _create_draft(actor, unit, content, main_recipients, cc_recipients, number_prefix)
@@ -173,6 +185,7 @@ def document_update(
     """Rewrite a draft's elements (and, when given, its recipients). Only drafts change."""
     unit = document.issuing_unit
     content = content.cleaned()
+    _check_urgency(content)
     with transaction.atomic():
         document = Document.objects.select_for_update(of=("self",)).select_related("issuing_unit").get(pk=document.pk)
         require_document_action(actor, DocumentAction.EDIT, document)
@@ -227,17 +240,20 @@ def attachment_add(*, actor: AbstractBaseUser, document: Document, name: str, st
     return attachment
 
 
-def document_sign_off(*, actor: AbstractBaseUser, document: Document) -> Document:
+def document_sign_off(*, actor: AbstractBaseUser, document: Document, dated: bool = True) -> Document:
     """签发: a signer of the issuing unit approves the draft for issue.
 
     A draft without a 成文日期 gets the day of signing off (Asia/Shanghai): 条例 第九条 dates a
     document by its 签发, and GB/T 9704 prints the date under the 署名. A date the drafter set stays.
+    `dated=False` leaves a draft without a date undated: a record of a document whose date is not
+    known (the demo's replay of the seed, whose cover letter shows none) prints no date rather than
+    an invented one.
     """
     with transaction.atomic():
         document = Document.objects.select_for_update(of=("self",)).select_related("issuing_unit").get(pk=document.pk)
         require_document_action(actor, DocumentAction.SIGN_OFF, document)
         now = timezone.now()
-        written_on = document.written_on or now.astimezone(CALENDAR_ZONE).date()
+        written_on = document.written_on or (now.astimezone(CALENDAR_ZONE).date() if dated else None)
         Document.objects.filter(pk=document.pk).update(
             state=Document.State.SIGNED_OFF, signed_off_by=actor, signed_off_at=now, written_on=written_on
         )
@@ -250,7 +266,7 @@ def document_sign_off(*, actor: AbstractBaseUser, document: Document) -> Documen
             object_id=document.pk,
             unit=document.issuing_unit,
             document=document,
-            payload={"written_on": written_on.isoformat()},
+            payload={"written_on": written_on.isoformat() if written_on else None},
         )
     return document
 
@@ -316,12 +332,21 @@ def _issue_deadlines(document: Document, now: datetime.datetime, complete_by: da
     """The deadlines the recipients get: the policy's, or earlier ones the issuer sets, never later
     than what a forwarding unit itself received.
 
-    The policy of the urgency gives both clocks. `complete_by` may bring the completion deadline
-    forward, never move it back. A cover letter (转发) caps the completion deadline at the one its
-    unit received: silently when it comes from the policy, with an error when the issuer asked for
-    a later one. The sign-for deadline never falls after the completion deadline.
+    The policy of the urgency gives both clocks; a cover letter (转发) runs on the clocks of the most
+    urgent of its own level, the forwarded document's and the chain's original's, so that a forward
+    of a 特提 telegram, a 通知 printed 特急 (Urgency.carried_by), is still signed for on the 特提
+    clock at every level. `complete_by` may
+    bring the completion deadline forward, never move it back. A cover letter caps the completion
+    deadline at the one its unit received: silently when it comes from the policy, with an error
+    when the issuer asked for a later one. The sign-for deadline never falls after the completion
+    deadline.
     """
-    policy = deadlines_for(document.urgency, now)
+    received, *enclosed_urgencies = (
+        Forward.objects.filter(cover=document)
+        .values_list("source_delivery__deadline_complete", "source_delivery__document__urgency", "chain_root__urgency")
+        .first()
+    ) or (None,)
+    policy = deadlines_for(min((document.urgency, *enclosed_urgencies), key=Urgency.rank), now)
     sign_for, complete = policy.sign_for, policy.complete
     if complete_by is not None:
         if complete_by <= now:
@@ -332,9 +357,6 @@ def _issue_deadlines(document: Document, now: datetime.datetime, complete_by: da
                 % {"asked": local_text(complete_by), "urgency": document.urgency, "policy": local_text(complete)}
             )
         complete = complete_by
-    received = (
-        Forward.objects.filter(cover=document).values_list("source_delivery__deadline_complete", flat=True).first()
-    )
     if received is not None and (complete is None or complete > received):
         if complete_by is not None:
             raise InvalidInput(
@@ -500,9 +522,10 @@ def document_forward(
             kind=Kind.NOTICE,
             title=forward_title(unit, root.title),
             body=body or FORWARD_BODY.format(title=received.title, number=received.number),
-            urgency=urgency or received.urgency,
+            urgency=urgency or Urgency.carried_by(Kind.NOTICE, received.urgency),
             classification=received.classification,
         ).cleaned()
+        _check_urgency(content)
         cover = _create_draft(actor, unit, content, main_recipients, cc_recipients, number_prefix)
         enclose(cover, [received])
         Forward.objects.create(source_delivery=delivery, cover=cover, chain_root=root, depth=depth)
