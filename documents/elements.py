@@ -197,8 +197,10 @@ ELEMENTS: tuple[Element, ...] = (
         drafted=False,
     ),
     Element(name="written_on", label=_("成文日期"), value=Value.DATE, drafted=True),
-    # A seal is an image on paper: the importer reads text only.
-    Element(name="seal_note", label=_("印章"), value=Value.LINE, max_length=200, imported=False, drafted=False),
+    # A seal is an image on paper: the importer reads text only. The drafter names the seal the document
+    # bears (内蒙古自治区党委组织部印); a document that names one is printed as sealed (GB/T 9704 7.3.5.1,
+    # documents.rendering), one that does not as unsealed (7.3.5.2).
+    Element(name="seal_note", label=_("印章"), value=Value.LINE, max_length=200, imported=False, drafted=True),
     Element(name="annotation", label=_("附注"), value=Value.TEXT, drafted=False),
     # 版记
     Element(name="cc_text", label=_("抄送机关"), value=Value.TEXT, fallback=Fallback.CC_RECIPIENTS, drafted=False),

@@ -18,9 +18,10 @@ start again at 1 for each document (GB/T 9704 numbers a document's own pages) an
 document always begins on a new page.
 """
 
+import base64
 import datetime
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from django.contrib.staticfiles import finders
@@ -72,6 +73,11 @@ class PrintedDocument:
     telegram_send_to: str
     telegram_approval: str
     page_count: int | None
+    # 加盖印章 (GB/T 9704 7.3.5.1 rather than 7.3.5.2): the document names its seal (印章, seal_note).
+    sealed: bool = False
+    seal_image: str = ""  # a data: URL of the issuing unit's seal, when the document is sealed
+    # (此页无正文) above the 署名: set by the PDF's second layout pass (_laid_out), never by printed().
+    signature_page_note: bool = False
     enclosed_titles: list[str] = field(default_factory=list)
 
     @property
@@ -179,7 +185,18 @@ def printed(document: Document) -> PrintedDocument:
         telegram_send_to=document.telegram_send_to,
         telegram_approval=approval,
         page_count=document.page_count,
+        sealed=bool(document.seal_note),
+        seal_image=_seal_image(document.issuing_unit) if document.seal_note else "",
     )
+
+
+def _seal_image(unit) -> str:
+    """The unit's seal as a data: URL (the page's CSP allows data: images; WeasyPrint needs no
+    file path), or "" when the unit has none: no seal is ever drawn in its place."""
+    if not unit.seal_image:
+        return ""
+    with unit.seal_image.open("rb") as image:
+        return "data:image/png;base64," + base64.b64encode(image.read()).decode("ascii")
 
 
 def enclosed_documents(document: Document) -> list[Document]:
@@ -256,12 +273,88 @@ def rendered_page_counts(document: Document) -> list[int]:
 
 def _laid_out(document: Document, enclosures: list[Document]) -> list:
     """Each document laid out on its own (weasyprint.Document), so that each is numbered from 1."""
+    return [_layout(printed(part)) for part in [document, *enclosures]]
+
+
+# GB/T 9704's measures in CSS pixels, the unit of WeasyPrint's boxes.
+_PX_PER_MM = 96 / 25.4
+_PX_PER_PT = 96 / 72
+_TYPE_AREA_HEIGHT_PX = 225 * _PX_PER_MM
+_TYPE_AREA_BOTTOM_PX = (37 + 225) * _PX_PER_MM
+_LINE_PX = 28.99 * _PX_PER_PT
+# Classes of the 主体 that are not its body: what a page may hold and still hold no body text.
+_NOT_BODY = {"signature-block", "no-body-note", "annotation"}
+
+
+def _layout(doc: PrintedDocument):
+    """The document laid out in two or three passes, since WeasyPrint lays out in one: the first
+    shows where the 署名 and the end of the 主体 fall; (此页无正文) and the place of the 版记 follow
+    from there."""
     from weasyprint import CSS, HTML  # here: loading Pango costs time, and web pages need none of it
 
-    stylesheets = [CSS(string=_stylesheet("official.css"))]
-    return [
-        HTML(string=render_to_string("documents/official_page.html", {"document": part, "enclosures": []})).render(
+    def lay_out(doc: PrintedDocument, extra_css: str = ""):
+        stylesheets = [CSS(string=_stylesheet("official.css"))] + ([CSS(string=extra_css)] if extra_css else [])
+        return HTML(string=render_to_string("documents/official_print_page.html", {"doc": doc})).render(
             stylesheets=stylesheets
         )
-        for part in [document, *enclosures]
-    ]
+
+    layout = lay_out(doc)
+    if _signature_page_holds_no_body(layout.pages):
+        doc = replace(doc, signature_page_note=True)
+        layout = lay_out(doc)
+    if doc.has_colophon and not doc.is_letter:
+        layout = lay_out(doc, _colophon_css(layout.pages))
+    return layout
+
+
+def _classes(box) -> set[str]:
+    element = getattr(box, "element", None)
+    return set((element.get("class") or "").split()) if element is not None else set()
+
+
+def _own_boxes(box, name: str):
+    """The block boxes of the elements of class `name` under `box` (not their lines and text)."""
+    from weasyprint.formatting_structure.boxes import BlockLevelBox
+
+    return [child for child in box.descendants() if isinstance(child, BlockLevelBox) and name in _classes(child)]
+
+
+def _holds_body_text(box, *, in_main_part: bool = False) -> bool:
+    """A line of the 主体 other than the 署名, the date, the 附注 and the note itself."""
+    from weasyprint.formatting_structure.boxes import LineBox
+
+    classes = _classes(box)
+    if classes & _NOT_BODY:
+        return False
+    in_main_part = in_main_part or "main-part" in classes
+    if in_main_part and isinstance(box, LineBox):
+        return True
+    return any(_holds_body_text(child, in_main_part=in_main_part) for child in getattr(box, "children", ()))
+
+
+def _signature_page_holds_no_body(pages) -> bool:
+    """The page where the 署名 and the date stand holds no line of the body (7.3.5.5 would adjust the
+    spacing instead; the seed, as offices print, notes (此页无正文) at the top of that page)."""
+    for page in pages:
+        if _own_boxes(page._page_box, "signature-block"):
+            return not _holds_body_text(page._page_box)
+    return False
+
+
+def _colophon_css(pages) -> str:
+    """The 版记 at the foot of the document's last page, which is an even one (封四 of a document
+    printed on both sides): its last rule on the bottom edge of the type area (GB/T 9704 7.4.1).
+
+    Under the 主体 on its last page when that page is even and the 版记 fits with a blank line above
+    it; else on the next even page: the very next page when the 主体 ends on an odd one, else after a
+    blank page, and then neither the blank page nor the 版记's is numbered (7.5)."""
+    ends_on = max(index for index, page in enumerate(pages) if _own_boxes(page._page_box, "main-part"))
+    main_part = _own_boxes(pages[ends_on]._page_box, "main-part")[-1]
+    main_part_bottom = main_part.position_y + main_part.margin_height()
+    colophon = next(box for page in pages for box in _own_boxes(page._page_box, "colophon"))
+    height = colophon.border_height()
+    page_number = ends_on + 1
+    if page_number % 2 == 0 and main_part_bottom + _LINE_PX + height <= _TYPE_AREA_BOTTOM_PX:
+        return f".official-layout .colophon {{ margin-top: {_TYPE_AREA_BOTTOM_PX - height - main_part_bottom}px; }}"
+    placement = "break-before: left;" if page_number % 2 else "break-before: left; page: colophon-after-blank;"
+    return f".official-layout .colophon {{ {placement} margin-top: {_TYPE_AREA_HEIGHT_PX - height}px; }}"

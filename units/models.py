@@ -2,7 +2,7 @@
 who may act for a unit (roles, as django-guardian object permissions on the unit)."""
 
 from django.contrib.auth.models import Group
-from django.core.validators import RegexValidator
+from django.core.validators import FileExtensionValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -62,6 +62,16 @@ class Unit(models.Model):
         _("允许签发本人起草的公文"),
         default=False,
         help_text=_("不勾选（默认）：起草或修改过公文的人不能签发这份公文，须由另一位签发人签发。"),
+    )
+
+    # 印章: the unit's seal as the office scanned it (a PNG, red on a transparent ground), printed over
+    # the 署名 and 成文日期 of a sealed document (documents.rendering). Without it nothing is drawn.
+    seal_image = models.FileField(
+        _("印章图像"),
+        upload_to="seals/",
+        blank=True,
+        validators=[FileExtensionValidator(["png"])],
+        help_text=_("PNG，红色印章、透明底；加盖印章的公文在署名和成文日期上印出。不上传则不印。"),
     )
 
     class Meta:

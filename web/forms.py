@@ -334,6 +334,9 @@ _DRAFT_FIELD_OPTIONS = {
     "body": {"max_length": 50000},
     # Asked for on the page (today by default); a draft made otherwise may leave it to 签发.
     "written_on": {"required": True},
+    "seal_note": {
+        "help_text": _("加盖印章的公文填写印章名称（如“内蒙古自治区党委组织部印”），按加盖印章的格式印制；不盖章留空。")
+    },
 }
 
 # The elements the drafter writes on the draft page (documents.elements: drafted), in their order.

@@ -13,6 +13,9 @@ MM = 72 / 25.4  # PDF points a millimetre
 PAGE_WIDTH_MM, PAGE_HEIGHT_MM = 210.0, 297.0
 TYPE_AREA_LEFT_MM, TYPE_AREA_TOP_MM = 28.0, 37.0
 TYPE_AREA_RIGHT_MM, TYPE_AREA_BOTTOM_MM = 28.0 + 156.0, 37.0 + 225.0
+# The grid of 3号 type: 28 characters a line, 22 lines a page (GB/T 9704 5.2.3).
+CHARACTER_MM, LINE_MM = 156.0 / 28, 225.0 / 22
+EM_BOX_ABOVE_BASELINE = 0.88
 
 
 @dataclass(frozen=True)
@@ -31,9 +34,10 @@ class Line:
 
     @property
     def em_top(self) -> float:
-        """The top of its ideographs' em box: a CJK face sets the em box from 0.12 em below the
-        baseline to 0.88 em above it (GB/T 9704 measures from the characters, not the line box)."""
-        return self.baseline - 0.88 * self.size / MM
+        """The top of the characters' em box, where GB/T 9704 measures a character from: a CJK
+        font's ideographic em box stands 0.88 em above the baseline (880 of 1000 units: Noto CJK,
+        Fandol, the Adobe-Japan1 convention), whatever ascent the font declares."""
+        return self.baseline - EM_BOX_ABOVE_BASELINE * self.size / MM
 
     @property
     def from_right_edge(self) -> float:
@@ -137,3 +141,29 @@ def embedded_fonts(pdf: bytes) -> set[str]:
     """The PostScript names of the fonts the PDF embeds (subset prefix removed)."""
     with pdfplumber.open(io.BytesIO(pdf)) as document:
         return {_font_name(char["fontname"]) for page in document.pages for char in page.chars}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Where an image is drawn on the page."""
+
+    left: float
+    right: float
+    top: float
+    bottom: float
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return (self.left + self.right) / 2, (self.top + self.bottom) / 2
+
+
+def page_images(pdf: bytes) -> list[list[Frame]]:
+    """Each page's images, top to bottom."""
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        return [
+            sorted(
+                (Frame(*(image[key] / MM for key in ("x0", "x1", "top", "bottom"))) for image in page.images),
+                key=lambda frame: frame.top,
+            )
+            for page in document.pages
+        ]
