@@ -31,6 +31,11 @@ class Line:
     size: float  # points
     fonts: frozenset[str]  # PostScript names, subset prefix removed
     colors: frozenset[tuple]  # the fill colours of its characters
+    starts: tuple[float, ...] = ()  # where each character of `text` starts (mm from the left edge)
+
+    def left_of(self, text: str) -> float:
+        """Where `text` starts on the line (mm from the left edge)."""
+        return self.starts[self.text.index(text)]
 
     @property
     def em_top(self) -> float:
@@ -106,6 +111,7 @@ def _lines(page) -> list[Line]:
                 size=round(size, 1),
                 fonts=frozenset(_font_name(char["fontname"]) for char in chars),
                 colors=frozenset(_color(char.get("non_stroking_color")) for char in chars),
+                starts=tuple(char["x0"] / MM for char in chars),
             )
         )
     return sorted(lines, key=lambda line: line.top)

@@ -234,3 +234,22 @@ def test_page_numbers_stand_7_mm_below_the_type_area_one_character_in_on_alterna
     odd, even = numbers[0::2], numbers[1::2]
     assert [line.from_right_edge for line in odd] == [pytest.approx(SMALL_CHARACTER_MM, abs=0.2)] * 2
     assert [line.left - TYPE_AREA_LEFT_MM for line in even] == [pytest.approx(SMALL_CHARACTER_MM, abs=0.2)] * 2
+
+
+# 附件说明 ----------------------------------------------------------------------------------------
+
+
+def test_attachment_names_fill_the_line_and_a_long_one_wraps_under_its_own_first_character(world):
+    long_name = "内蒙古自治区基层党组织书记抓基层党建工作述职评议考核实施办法（试行）及评分细则"
+    pdf = _pdf(world, 2, attachment_note=f"附件：1. 述职评议考核工作方案\n2. {long_name}")
+
+    lines = page_lines(pdf)[0]
+    first = find_line(lines, "附件：1.述职评议考核工作方案")  # a short name is never cut ("方|案")
+    assert first.text == "附件：1.述职评议考核工作方案"
+    assert first.left == pytest.approx(TYPE_AREA_LEFT_MM + 2 * CHARACTER_MM, abs=0.3)  # 左空二字
+    second = find_line(lines, "2.内蒙古自治区")
+    wrapped = lines[lines.index(second) + 1]
+    assert second.text + wrapped.text == "2." + long_name
+    assert second.right == pytest.approx(TYPE_AREA_RIGHT_MM, abs=CHARACTER_MM)  # the name fills the line
+    assert second.left_of("内") == pytest.approx(first.left_of("述"), abs=0.1)  # names start alike
+    assert wrapped.left == pytest.approx(second.left_of("内"), abs=0.3)  # 回行时与上一行附件名称的首字对齐
