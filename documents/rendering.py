@@ -27,6 +27,7 @@ from functools import cache
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
+from documents.faces import font_face_rules
 from documents.models import Classification, Document, Enclosure, Kind, Urgency
 
 # 版心 156 mm wide: an issuer mark of n characters is set no larger than fits on one line.
@@ -291,11 +292,16 @@ def _layout(doc: PrintedDocument):
     shows where the 署名 and the end of the 主体 fall; (此页无正文) and the place of the 版记 follow
     from there."""
     from weasyprint import CSS, HTML  # here: loading Pango costs time, and web pages need none of it
+    from weasyprint.text.fonts import FontConfiguration
+
+    # The faces by file (documents.faces), loaded once for all the passes.
+    fonts = FontConfiguration()
+    official = CSS(string=font_face_rules() + "\n" + _stylesheet("official.css"), font_config=fonts)
 
     def lay_out(doc: PrintedDocument, extra_css: str = ""):
-        stylesheets = [CSS(string=_stylesheet("official.css"))] + ([CSS(string=extra_css)] if extra_css else [])
+        stylesheets = [official] + ([CSS(string=extra_css, font_config=fonts)] if extra_css else [])
         return HTML(string=render_to_string("documents/official_print_page.html", {"doc": doc})).render(
-            stylesheets=stylesheets
+            stylesheets=stylesheets, font_config=fonts
         )
 
     layout = lay_out(doc)
