@@ -29,6 +29,7 @@ from django.template.loader import render_to_string
 
 from documents.faces import font_face_rules
 from documents.models import Classification, Document, Enclosure, Kind, Urgency
+from documents.titles import title_lines
 
 # 版心 156 mm wide: an issuer mark of n characters is set no larger than fits on one line.
 _TYPE_AREA_WIDTH_PT = 156 / 25.4 * 72
@@ -62,6 +63,7 @@ class PrintedDocument:
     number: str
     signatory: str
     title: str
+    title_lines: list[str]  # broken between words (documents.titles), or as the source broke it
     main_recipients: str
     paragraphs: list[Paragraph]
     attachments: list[str]
@@ -173,6 +175,7 @@ def printed(document: Document) -> PrintedDocument:
         number=document.number,
         signatory=document.signatory,
         title=document.title,
+        title_lines=title_lines(document.title, document.title_breaks),
         main_recipients=document.main_recipients_text,
         paragraphs=_paragraphs(document.body),
         attachments=_attachments(document.attachment_note),
