@@ -200,6 +200,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# A directory of licensed faces (方正小标宋简体, 仿宋_GB2312, 楷体_GB2312, 黑体) that the official layout's
+# PDF prints with instead of the free Fandol faces (documents.faces). Empty: the Fandol faces.
+OFFICIAL_FONTS_DIR = env.str("OFFICIAL_FONTS_DIR", default="")
+
 # Attachments: what a clerk may attach to a document, checked before anything is stored.
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
 ATTACHMENT_ALLOWED_EXTENSIONS = env.list(

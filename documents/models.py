@@ -94,6 +94,10 @@ class Document(DocumentElements):
     issued_at = models.DateTimeField(_("印发时间"), null=True, blank=True)
     # Hex SHA-256 of the canonical serialisation (documents.digest), fixed at issue.
     digest = models.CharField(_("内容摘要"), max_length=64, blank=True)
+    # Where the title's source (an imported text) starts each new line: offsets into the title. Layout
+    # only (documents.titles), so outside the digest: a text wrapped otherwise is the same document.
+    # Frozen at issue with the elements (migration 0005), so that a document always prints alike.
+    title_breaks = models.JSONField(_("标题回行"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("公文")

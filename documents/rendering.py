@@ -27,7 +27,9 @@ from functools import cache
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
+from documents.faces import font_face_rules
 from documents.models import Classification, Document, Enclosure, Kind, Urgency
+from documents.titles import title_lines
 
 # 版心 156 mm wide: an issuer mark of n characters is set no larger than fits on one line.
 _TYPE_AREA_WIDTH_PT = 156 / 25.4 * 72
@@ -61,6 +63,7 @@ class PrintedDocument:
     number: str
     signatory: str
     title: str
+    title_lines: list[str]  # broken between words (documents.titles), or as the source broke it
     main_recipients: str
     paragraphs: list[Paragraph]
     attachments: list[str]
@@ -172,6 +175,7 @@ def printed(document: Document) -> PrintedDocument:
         number=document.number,
         signatory=document.signatory,
         title=document.title,
+        title_lines=title_lines(document.title, document.title_breaks),
         main_recipients=document.main_recipients_text,
         paragraphs=_paragraphs(document.body),
         attachments=_attachments(document.attachment_note),
@@ -291,11 +295,16 @@ def _layout(doc: PrintedDocument):
     shows where the 署名 and the end of the 主体 fall; (此页无正文) and the place of the 版记 follow
     from there."""
     from weasyprint import CSS, HTML  # here: loading Pango costs time, and web pages need none of it
+    from weasyprint.text.fonts import FontConfiguration
+
+    # The faces by file (documents.faces), loaded once for all the passes.
+    fonts = FontConfiguration()
+    official = CSS(string=font_face_rules() + "\n" + _stylesheet("official.css"), font_config=fonts)
 
     def lay_out(doc: PrintedDocument, extra_css: str = ""):
-        stylesheets = [CSS(string=_stylesheet("official.css"))] + ([CSS(string=extra_css)] if extra_css else [])
+        stylesheets = [official] + ([CSS(string=extra_css, font_config=fonts)] if extra_css else [])
         return HTML(string=render_to_string("documents/official_print_page.html", {"doc": doc})).render(
-            stylesheets=stylesheets
+            stylesheets=stylesheets, font_config=fonts
         )
 
     layout = lay_out(doc)

@@ -22,10 +22,12 @@ from documents.importing.text import (
     Line,
     is_furniture,
     join_wrapped,
+    join_wrapped_lines,
     mongolian_mark,
     source_lines,
     split_glued,
     squeeze,
+    wrapped_lines,
 )
 from documents.models import Classification
 
@@ -343,7 +345,9 @@ def _read_title(document: ParsedDocument, lines: list[Line], position: int) -> i
             if patterns.kind_of_title(join_wrapped([line.text for line in candidates[:count]])):
                 taken = candidates[:count]
                 break
-    document.title = join_wrapped([line.text for line in taken])
+    document.title, document.title_breaks = join_wrapped_lines(
+        [piece for line in taken for piece in wrapped_lines(line.text)]
+    )
     document.title_line = taken[0].number
     if document.kind is None:
         document.kind = patterns.kind_of_title(document.title)

@@ -69,6 +69,8 @@ class ParsedDocument:
     number_problems: tuple[str, ...] = ()
     kind: str | None = None
     title: str | None = None
+    # Where the source starts each new line of the title (offsets into it): layout, not an element.
+    title_breaks: list[int] = field(default_factory=list)
     title_line: int | None = None
     urgency: str | None = None
     classification: str | None = None

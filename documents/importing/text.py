@@ -224,11 +224,24 @@ def squeeze(text: str) -> str:
 
 def join_wrapped(pieces: list[str]) -> str:
     """Join the lines of one wrapped element (a title, a paragraph) the way they were printed."""
+    return join_wrapped_lines(pieces)[0]
+
+
+def join_wrapped_lines(pieces: list[str]) -> tuple[str, list[int]]:
+    """join_wrapped, and where each piece after the first starts in the joined text (its line breaks)."""
     joined = ""
+    breaks = []
     for piece in (squeeze(piece) for piece in pieces):
         if not piece:
             continue
         if joined and joined[-1].isascii() and joined[-1].isalnum() and piece[0].isascii() and piece[0].isalnum():
             joined += " "
+        if joined:
+            breaks.append(len(joined))
         joined += piece
-    return joined
+    return joined, breaks
+
+
+def wrapped_lines(text: str) -> list[str]:
+    """A line's pieces as it was printed: a space next to a Chinese character is a wrapped line's end."""
+    return [piece for piece in _CJK_SPACE.split(text) if piece.strip()]

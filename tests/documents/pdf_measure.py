@@ -8,6 +8,9 @@ import io
 from dataclasses import dataclass
 
 import pdfplumber
+from fontTools.cffLib import CFFFontSet
+from fontTools.ttLib import TTFont
+from pypdf import PdfReader
 
 MM = 72 / 25.4  # PDF points a millimetre
 PAGE_WIDTH_MM, PAGE_HEIGHT_MM = 210.0, 297.0
@@ -29,7 +32,7 @@ class Line:
     bottom: float
     baseline: float
     size: float  # points
-    fonts: frozenset[str]  # PostScript names, subset prefix removed
+    fonts: frozenset[str]  # PostScript names of the embedded font programs (FandolFang-Regular)
     colors: frozenset[tuple]  # the fill colours of its characters
     starts: tuple[float, ...] = ()  # where each character of `text` starts (mm from the left edge)
 
@@ -73,6 +76,33 @@ def _font_name(name: str) -> str:
     return name.split("+", 1)[1] if "+" in name[:7] else name
 
 
+def _embedded_names(pdf: bytes) -> dict[str, str]:
+    """Each font resource's name (BaseFont, with its subset prefix) → the PostScript name of the font
+    program embedded for it. WeasyPrint names a font by the CSS family it was asked for ("Official
+    Fang"); the program tells which file was printed with (FandolFang-Regular)."""
+    names = {}
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for font in page["/Resources"].get("/Font", {}).values():
+            font = font.get_object()
+            descendants = font.get("/DescendantFonts")
+            descriptor = (descendants[0].get_object() if descendants else font).get("/FontDescriptor")
+            program = _font_program(descriptor.get_object()) if descriptor else None
+            names[str(font["/BaseFont"]).lstrip("/")] = program or _font_name(str(font["/BaseFont"]).lstrip("/"))
+    return names
+
+
+def _font_program(descriptor) -> str | None:
+    for key in ("/FontFile2", "/FontFile3", "/FontFile"):
+        if key in descriptor:
+            data = descriptor[key].get_object().get_data()
+            if data[:4] in (b"OTTO", b"\x00\x01\x00\x00", b"true"):
+                return TTFont(io.BytesIO(data))["name"].getDebugName(6)
+            fonts = CFFFontSet()
+            fonts.decompile(io.BytesIO(data), None)
+            return fonts.fontNames[0]
+    return None
+
+
 def _color(value) -> tuple:
     if value is None:
         return ()
@@ -81,11 +111,12 @@ def _color(value) -> tuple:
 
 def page_lines(pdf: bytes) -> list[list[Line]]:
     """Each page's lines of text, top to bottom."""
+    fonts = _embedded_names(pdf)
     with pdfplumber.open(io.BytesIO(pdf)) as document:
-        return [_lines(page) for page in document.pages]
+        return [_lines(page, fonts) for page in document.pages]
 
 
-def _lines(page) -> list[Line]:
+def _lines(page, fonts: dict[str, str]) -> list[Line]:
     rows: dict[float, list[dict]] = {}
     for char in page.chars:
         if not char["text"].strip():
@@ -109,7 +140,7 @@ def _lines(page) -> list[Line]:
                 bottom=max(char["bottom"] for char in chars) / MM,
                 baseline=max(page.height - char["matrix"][5] for char in chars) / MM,
                 size=round(size, 1),
-                fonts=frozenset(_font_name(char["fontname"]) for char in chars),
+                fonts=frozenset(fonts.get(char["fontname"], _font_name(char["fontname"])) for char in chars),
                 colors=frozenset(_color(char.get("non_stroking_color")) for char in chars),
                 starts=tuple(char["x0"] / MM for char in chars),
             )
@@ -144,9 +175,12 @@ def find_line(lines: list[Line], text: str) -> Line:
 
 
 def embedded_fonts(pdf: bytes) -> set[str]:
-    """The PostScript names of the fonts the PDF embeds (subset prefix removed)."""
+    """The PostScript names of the font programs the PDF embeds and prints with."""
+    fonts = _embedded_names(pdf)
     with pdfplumber.open(io.BytesIO(pdf)) as document:
-        return {_font_name(char["fontname"]) for page in document.pages for char in page.chars}
+        return {
+            fonts.get(char["fontname"], _font_name(char["fontname"])) for page in document.pages for char in page.chars
+        }
 
 
 @dataclass(frozen=True)

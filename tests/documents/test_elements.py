@@ -43,10 +43,12 @@ NOT_ELEMENTS = {
     "issued_by",
     "issued_at",
     "digest",
+    "title_breaks",
 }
 
-# Frozen at issue too (migration 0003), though not elements.
+# Frozen at issue too (migrations 0003 and 0005), though not elements.
 FROZEN_NOT_ELEMENTS = {
+    "title_breaks",
     "issuing_unit_id",
     "number_prefix",
     "number_year",

@@ -103,13 +103,13 @@ def _ideographs() -> dict[int, str]:
     """Chromium names some ideographs in a PDF's text by a radical that has the same glyph (⾃ for
     自, ⻅ for 见: the font maps both to one glyph): each such code point, mapped back to the
     ideograph, from the cmap of the fonts the layout uses."""
-    from fontTools.ttLib import TTCollection
+    from fontTools.ttLib import TTFont
 
     table: dict[int, str] = {}
-    for family in ("Noto Serif CJK SC", "Noto Sans CJK SC"):
+    for family in ("FandolFang", "FandolSong", "FandolHei", "FandolKai", "Noto Serif CJK SC", "Noto Sans CJK SC"):
         found = subprocess.run(["fc-match", "-f", "%{file}|%{index}", family], capture_output=True, text=True).stdout
         path, index = found.split("|")
-        cmap = TTCollection(path, lazy=True).fonts[int(index)].getBestCmap()
+        cmap = TTFont(path, fontNumber=int(index), lazy=True).getBestCmap()
         ideograph_of: dict[str, str] = {}
         for code, glyph in cmap.items():
             if 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF:

@@ -172,6 +172,8 @@ def _register_issued(
     for field in dataclasses.fields(content):
         setattr(document, field.name, getattr(content, field.name))
     document.issuer_mark = content.issuer_mark or issuing_unit.name
+    if document.title == parsed.title:  # the breaks are offsets into the title as the text gave it
+        document.title_breaks = parsed.title_breaks
     document.save()
     _enclose(document, enclosed)
     digest = document_content_digest(document, number=str(number))
