@@ -42,9 +42,11 @@ _ATTACHMENT_NUMBER = re.compile(r"^\d{1,2}\s{0,2}[.．、]\s{0,2}")
 
 @dataclass(frozen=True)
 class Paragraph:
-    text: str
-    # 一、 headings are set in 黑体, （一） in 楷体 (GB/T 9704 7.3.3); both stand without a full stop.
+    text: str  # after the heading, if any
+    # 一、 headings are set in 黑体, （一） in 楷体 (GB/T 9704 7.3.3). A heading that runs on into its
+    # paragraph ends at its full stop: "（一）个人述职。" in 楷体, the rest in the body's 仿宋.
     level: int = 0
+    heading: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,8 +127,12 @@ def _paragraphs(body: str) -> list[Paragraph]:
         if not text:
             continue
         heading = _HEADING.match(text)
-        level = 0 if heading is None else (1 if not heading.group(0).startswith(("（", "(")) else 2)
-        paragraphs.append(Paragraph(text, level))
+        if heading is None:
+            paragraphs.append(Paragraph(text))
+            continue
+        level = 1 if not heading.group(0).startswith(("（", "(")) else 2
+        stop = text.find("。") + 1 or len(text)
+        paragraphs.append(Paragraph(text[stop:], level, heading=text[:stop]))
     return paragraphs
 
 

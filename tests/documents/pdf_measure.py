@@ -35,6 +35,12 @@ class Line:
     fonts: frozenset[str]  # PostScript names of the embedded font programs (FandolFang-Regular)
     colors: frozenset[tuple]  # the fill colours of its characters
     starts: tuple[float, ...] = ()  # where each character of `text` starts (mm from the left edge)
+    char_fonts: tuple[str, ...] = ()  # the font of each character of `text`
+
+    def fonts_of(self, text: str) -> set[str]:
+        """The fonts `text` prints in on this line."""
+        start = self.text.index(text)
+        return set(self.char_fonts[start : start + len(text)])
 
     def left_of(self, text: str) -> float:
         """Where `text` starts on the line (mm from the left edge)."""
@@ -131,6 +137,7 @@ def _lines(page, fonts: dict[str, str]) -> list[Line]:
     for chars in rows.values():
         chars.sort(key=lambda char: char["x0"])
         size = max(char["size"] for char in chars)
+        char_fonts = tuple(fonts.get(char["fontname"], _font_name(char["fontname"])) for char in chars)
         lines.append(
             Line(
                 text="".join(char["text"] for char in chars),
@@ -140,9 +147,10 @@ def _lines(page, fonts: dict[str, str]) -> list[Line]:
                 bottom=max(char["bottom"] for char in chars) / MM,
                 baseline=max(page.height - char["matrix"][5] for char in chars) / MM,
                 size=round(size, 1),
-                fonts=frozenset(fonts.get(char["fontname"], _font_name(char["fontname"])) for char in chars),
+                fonts=frozenset(char_fonts),
                 colors=frozenset(_color(char.get("non_stroking_color")) for char in chars),
                 starts=tuple(char["x0"] / MM for char in chars),
+                char_fonts=char_fonts,
             )
         )
     return sorted(lines, key=lambda line: line.top)

@@ -55,6 +55,21 @@ def test_each_element_prints_in_the_face_of_its_role(notice):
     assert find_line(lines, "— 1 —").fonts == {SONG}  # 页码: 宋体
 
 
+def test_a_heading_that_runs_on_into_its_paragraph_takes_its_face_up_to_its_full_stop_only(world):
+    body = "一、考核范围\n（一）个人述职。述职人员撰写述职报告。\n二、方法步骤。采取现场述职方式。"
+    document, _dispatch = issue(world.zzb, world.department, main=[world.education], body=body)
+
+    lines = page_lines(render_pdf(document))[0]
+
+    assert find_line(lines, "一、考核范围").fonts == {HEI}
+    second_level = find_line(lines, "（一）个人述职。述职人员")
+    assert second_level.fonts_of("（一）个人述职。") == {KAI}
+    assert second_level.fonts_of("述职人员撰写述职报告。") == {FANG}
+    first_level = find_line(lines, "二、方法步骤。采取")
+    assert first_level.fonts_of("二、方法步骤。") == {HEI}
+    assert first_level.fonts_of("采取现场述职方式。") == {FANG}
+
+
 def test_each_face_prints_at_the_size_the_standard_gives_its_element(notice):
     lines = page_lines(render_pdf(notice))[0]
 

@@ -78,7 +78,8 @@ def test_the_document_pdf_is_the_cover_then_the_enclosed_telegram_as_render_docu
     assert pages == _pages(render_pdf(cover))  # the layout of render_document, page for page
     assert len(pages) == 2
     first, second = pages
-    assert first.startswith(f"自治区教育工委特提{cover.number}")  # the letter's mark, 紧急程度 and number
+    # the letter's mark, 紧急程度 (the forward of a 特提 telegram goes out 特急) and number
+    assert first.startswith(f"自治区教育工委特急{cover.number}")
     assert cover.title in first
     assert telegram.issuer_mark not in first  # the telegram is not on the letter's page
     assert second.startswith(telegram.issuer_mark)  # the enclosed telegram from a new page
