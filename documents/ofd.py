@@ -290,7 +290,7 @@ def _runs(chars: list[dict], page_height: float) -> list[_Run]:
     for char in chars:
         if groups and _continues(groups[-1][-1], char):
             groups[-1].append(char)
-        else:
+        elif char["text"].strip():  # a space inks nothing: a run starts at its first letter
             groups.append([char])
     return [_run(group, page_height) for group in groups]
 
@@ -302,11 +302,18 @@ def _direction(char: dict) -> tuple[float, float]:
     return a / scale, b / scale
 
 
+def _font_size(char: dict) -> float:
+    """The type size (pt): the glyph box across the line. pdfplumber's `size` is that only for
+    upright text; turned text has its advance there."""
+    ux, uy = _direction(char)
+    return round(abs(ux) * (char["bottom"] - char["top"]) + abs(uy) * (char["x1"] - char["x0"]), 3)
+
+
 def _continues(last: dict, char: dict) -> bool:
     """Whether `char` follows `last` on the same line in the same face, size and colour."""
-    if (last["fontname"], last["size"], last["non_stroking_color"], last["matrix"][:4]) != (
+    if (last["fontname"], _font_size(last), last["non_stroking_color"], last["matrix"][:4]) != (
         char["fontname"],
-        char["size"],
+        _font_size(char),
         char["non_stroking_color"],
         char["matrix"][:4],
     ):
@@ -348,7 +355,7 @@ def _run(chars: list[dict], page_height: float) -> _Run:
     return _Run(
         text=text,
         font=_font_name(chars[0]["fontname"]),
-        size=chars[0]["size"] / MM,
+        size=_font_size(chars[0]) / MM,
         color=_color(chars[0]["non_stroking_color"]),
         box=box,
         ctm=ctm,
@@ -437,7 +444,7 @@ def _images(page, index: int) -> list[tuple[_Box, bytes]]:
     pdfium_page = document[index]
     found = []
     for image in pdfium_page.get_objects(filter=[pypdfium2.raw.FPDF_PAGEOBJ_IMAGE]):
-        left, bottom, right, top = image.get_pos()
+        left, bottom, right, top = image.get_bounds()
         png = io.BytesIO()
         image.get_bitmap(render=True).to_pil().save(png, format="PNG")
         height = page.height
