@@ -19,6 +19,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from documents.rendering import render_pdf
+from tests.documents.test_pdfa import assert_pdfa_2b
 from tests.factories import content, delivery_of, forward
 from tests.web.conftest import issue_with_attachments, sign_in
 from workflow import services
@@ -78,6 +79,7 @@ def test_the_document_pdf_is_the_cover_then_the_enclosed_telegram_as_render_docu
     assert response["Content-Disposition"] == _disposition(f"{cover.number}.pdf")
     pages = _pages(response.content)
     assert pages == _pages(render_pdf(cover))  # the layout of render_document, page for page
+    assert_pdfa_2b(response.content)
     assert len(pages) == 2
     first, second = pages
     assert first.startswith(f"自治区教育工委特提{cover.number}")  # the letter's mark, 紧急程度 and number
