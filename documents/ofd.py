@@ -15,7 +15,7 @@ So the PDF and the OFD are the same pages by construction, and the layout lives 
 OFD measures in millimetres from the page's top-left corner, Y growing downward. A TextObject is
 one run of characters of one line, face, size and colour: its Boundary is the run's box, its
 TextCode's X and Y the first glyph's origin inside that box (Y is the baseline) and DeltaX the
-advance from each glyph to the next; text set at an angle (the Mongolian columns) has a CTM. A rule
+advance from each glyph to the next; text turned by a transform has a CTM. A rule
 is a filled PathObject. A font is embedded as a subset of the file the PDF's face was loaded from
 (found through fontconfig), cut with fontTools to the characters printed, its cmap kept so that
 TextCode stays Unicode.
