@@ -18,7 +18,8 @@ TextCode's X and Y the first glyph's origin inside that box (Y is the baseline) 
 advance from each glyph to the next; text turned by a transform has a CTM. A rule
 is a filled PathObject. A font is embedded as a subset of the file the PDF's face was loaded from
 (found through fontconfig), cut with fontTools to the characters printed, its cmap kept so that
-TextCode stays Unicode.
+TextCode stays Unicode. The faces of documents.faces are found by their roles; any other face
+(Noto CJK for a character Fandol lacks) through fontconfig.
 """
 
 import functools
@@ -34,8 +35,10 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pdfplumber
+from django.conf import settings
 from django.utils import timezone
 
+from documents.faces import ROLES, role_file
 from documents.models import Document
 from documents.rendering import print_pdf
 
@@ -86,16 +89,31 @@ class InstalledFace:
 
 
 def font_file(postscript_name: str) -> Path:
-    """The font file fontconfig loads for this face: by its PostScript name (FandolFang-Regular) or
-    by the name WeasyPrint gives it in a PDF, Pango's family and style (Noto-Serif-CJK-SC-Bold)."""
+    """The font file a face of the PDF was loaded from: a role of documents.faces by the name
+    WeasyPrint gives its @font-face family (Official-XBS-Bold), else the file fontconfig lists by
+    PostScript name (FandolFang-Regular) or by family and style (Noto-Serif-CJK-SC-Bold)."""
     return _installed_face(postscript_name).path
 
 
 def _installed_face(name: str) -> InstalledFace:
-    face = _installed_faces().get(_face_key(name))
+    key = _face_key(name)
+    face = _declared_faces().get(key) or _installed_faces().get(key)
     if face is None:
         raise FontNotInstalled(f"字体“{name}”未安装，无法嵌入 OFD。")
     return face
+
+
+def _declared_faces() -> dict[str, InstalledFace]:
+    """The files documents.faces declares by @font-face (a licensed face in OFFICIAL_FONTS_DIR, else
+    Fandol), under the names Pango gives them: the role's family, and its family and weight."""
+    licensed_dir = Path(settings.OFFICIAL_FONTS_DIR) if settings.OFFICIAL_FONTS_DIR else None
+    faces: dict[str, InstalledFace] = {}
+    for role in ROLES:
+        path = role_file(role, licensed_dir)
+        if path is not None:
+            face = InstalledFace(path, 0)
+            faces[_face_key(role.family if role.weight == "normal" else f"{role.family} {role.weight}")] = face
+    return faces
 
 
 def _face_key(name: str) -> str:

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from fontTools.ttLib import TTFont
 from PIL import Image
 
+from documents.faces import FANDOL_DIR
 from documents.ofd import font_file, ofd_from_pdf, write_ofd
 from documents.rendering import render_pdf
 from tests.documents import test_rendering
@@ -240,6 +241,15 @@ def test_font_file_finds_a_face_by_its_postscript_name_and_by_the_name_the_pdf_g
 
     assert regular == font_file("Noto-Serif-CJK-SC") == Path("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc")
     assert font_file("Noto-Serif-CJK-SC-Bold").name == "NotoSerifCJK-Bold.ttc"
+
+
+def test_font_file_finds_a_role_of_the_layout_by_its_font_face_family(settings, tmp_path):
+    assert font_file("Official-XBS-Bold") == FANDOL_DIR / "FandolSong-Bold.otf"
+    assert font_file("Official-Fang") == FANDOL_DIR / "FandolFang-Regular.otf"
+    licensed = tmp_path / "仿宋_GB2312.ttf"
+    licensed.write_bytes((FANDOL_DIR / "FandolFang-Regular.otf").read_bytes())
+    settings.OFFICIAL_FONTS_DIR = str(tmp_path)
+    assert font_file("Official-Fang") == licensed
 
 
 def test_render_document_writes_the_ofd(seed_documents, tmp_path):
