@@ -38,6 +38,9 @@ _MARK_MIN_PT = 16.0
 _HEADING = re.compile(r"^(?:[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)])")
 _ATTACHMENT_LABEL = re.compile(r"^附\s?件\s{0,2}[:：]\s{0,2}")
 _ATTACHMENT_NUMBER = re.compile(r"^\d{1,2}\s{0,2}[.．、]\s{0,2}")
+# Every PDF is written for the archive (归档): PDF/A-2b, fonts embedded, an sRGB output intent and
+# the XMP metadata that says so. WeasyPrint sets all three for this variant.
+PDF_VARIANT = "pdf/a-2b"
 
 
 @dataclass(frozen=True)
@@ -267,7 +270,7 @@ def print_pdf(document: Document, *, enclosures: list[Document] | None = None) -
 
     `enclosures` defaults to everything the document encloses (enclosed_documents)."""
     parts = _laid_out(document, enclosed_documents(document) if enclosures is None else enclosures)
-    data = parts[0].copy([page for part in parts for page in part.pages]).write_pdf()
+    data = parts[0].copy([page for part in parts for page in part.pages]).write_pdf(pdf_variant=PDF_VARIANT)
     return PrintedPdf(data=data, page_counts=[len(part.pages) for part in parts])
 
 

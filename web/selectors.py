@@ -17,6 +17,7 @@ from django.db.models.query import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
 from documents.models import Document
+from documents.ofd import write_ofd
 from documents.rendering import PrintedPdf, enclosed_documents, print_pdf
 from units.models import NumberPrefix, RecipientGroup, Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
 from units.selectors import unit_list_directory, unit_list_for_member, unit_list_with_role
@@ -151,9 +152,20 @@ def document_pdf(user: User, document: Document) -> PrintedPdf:
 
     The caller has passed the door for `document`.
     """
+    return print_pdf(document, enclosures=_printed_enclosures(user, document))
+
+
+def document_ofd(user: User, document: Document) -> bytes:
+    """The OFD that 下载 OFD gives: the pages of document_pdf, as OFD (documents.ofd).
+
+    The caller has passed the door for `document`.
+    """
+    return write_ofd(document, enclosures=_printed_enclosures(user, document))
+
+
+def _printed_enclosures(user: User, document: Document) -> list[Document]:
     visible = enclosed_visibility(user, document)
-    enclosures = [enclosed for enclosed in enclosed_documents(document) if visible.get(enclosed.pk, False)]
-    return print_pdf(document, enclosures=enclosures)
+    return [enclosed for enclosed in enclosed_documents(document) if visible.get(enclosed.pk, False)]
 
 
 # --- forward page -------------------------------------------------------------------------------

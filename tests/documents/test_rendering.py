@@ -488,7 +488,7 @@ def test_render_document_writes_the_pdf_and_the_html(seed_documents, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["内教工委函〔2022〕90号"], "请用 --pdf 文件 或 --html 文件"),
+        (["内教工委函〔2022〕90号"], "请用 --pdf 文件、--ofd 文件 或 --html 文件"),
         (["内教工委函〔2022〕91号", "--pdf", "x.pdf"], "没有发文字号为 内教工委函〔2022〕91号 的公文"),
         (["九十号", "--pdf", "x.pdf"], "发文字号“九十号”格式不正确"),
     ],

@@ -45,6 +45,7 @@ MATRIX = {
     "delivery-remind": OBJECT,
     "delivery-recall": OBJECT,
     "delivery-pdf": OBJECT,
+    "delivery-ofd": OBJECT,
     "dispatch-recall": OBJECT,
     "delivery-register": OBJECT,
     "handling-propose": OBJECT,
@@ -64,6 +65,7 @@ MATRIX = {
     "document-sign-off": OBJECT,
     "document-issue": OBJECT,
     "document-pdf": OBJECT,
+    "document-ofd": OBJECT,
     "document-new": OBJECT,  # ?unit= and ?answers= name objects; without them, the person's own unit
     "chain": OBJECT,
     "chain-json": OBJECT,
@@ -221,10 +223,13 @@ def _urls(scenario, world, handling):
         ("get", reverse("chain-csv", args=[telegram.pk]), None),
         ("get", reverse("chain-evidence", args=[telegram.pk]), None),
         ("get", reverse("attachment", args=[scenario["attachment"].pk]), None),
-        # 打印 / PDF (the cover is still a draft: its own unit's people alone may print it).
+        # 打印 / PDF / OFD (the cover is still a draft: its own unit's people alone may print it).
         ("get", reverse("delivery-pdf", args=[received.pk]), None),
         ("get", reverse("document-pdf", args=[telegram.pk]), None),
         ("get", reverse("document-pdf", args=[cover.pk]), None),
+        ("get", reverse("delivery-ofd", args=[received.pk]), None),
+        ("get", reverse("document-ofd", args=[telegram.pk]), None),
+        ("get", reverse("document-ofd", args=[cover.pk]), None),
         ("get", reverse("outbox") + f"?unit={world.education.pk}", None),
         # The deadlines work.
         ("post", reverse("delivery-return", args=[pending.pk]), {"reason": "other", "text": "冒名退文"}),

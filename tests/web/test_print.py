@@ -1,15 +1,17 @@
-"""打印 and PDF on the delivery and document pages (issue 11, item 3).
+"""打印, PDF and OFD on the delivery and document pages (issue 11, item 3; issue 13).
 
 PDF: one URL per page family, each through its door, serving the layout `render_document` prints
 (documents.rendering): the cover, then each enclosed document the person may still see, each from
-a new page. The page itself prints through print.css (tests/web/test_browser_print.py prints it
-in Chromium and measures the paper).
+a new page. OFD: the same pages as OFD (documents.ofd), through the same doors. The page itself
+prints through print.css (tests/web/test_browser_print.py prints it in Chromium and measures the
+paper).
 """
 
 import io
 import re
 from urllib.parse import quote
 
+import ofdkit
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -17,6 +19,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from documents.rendering import render_pdf
+from tests.documents.test_pdfa import assert_pdfa_2b
 from tests.factories import content, delivery_of, forward
 from tests.web.conftest import issue_with_attachments, sign_in
 from workflow import services
@@ -76,6 +79,7 @@ def test_the_document_pdf_is_the_cover_then_the_enclosed_telegram_as_render_docu
     assert response["Content-Disposition"] == _disposition(f"{cover.number}.pdf")
     pages = _pages(response.content)
     assert pages == _pages(render_pdf(cover))  # the layout of render_document, page for page
+    assert_pdfa_2b(response.content)
     assert len(pages) == 2
     first, second = pages
     # the letter's mark, 紧急程度 (the forward of a 特提 telegram goes out 特急) and number
@@ -202,7 +206,7 @@ def test_both_pages_offer_print_and_pdf_through_their_own_door(client, world, ch
         assert 'role="group" aria-label="打印或下载公文"' in group
         assert '<button type="button" data-print hidden>打印</button>' in group  # shown by app.js
         assert f'<a class="button" href="{reverse(f"{name}-pdf", args=[pk])}">下载 PDF</a>' in group
-        assert "OFD" not in page  # issue 13
+        assert f'<a class="button" href="{reverse(f"{name}-ofd", args=[pk])}">下载 OFD</a>' in group
 
 
 def test_the_pdf_buttons_speak_english_when_it_is_chosen(client, world, chain):
@@ -212,6 +216,7 @@ def test_the_pdf_buttons_speak_english_when_it_is_chosen(client, world, chain):
     assert 'aria-label="Print or download the document"' in page
     assert ">Print</button>" in page
     assert ">Download PDF</a>" in page
+    assert ">Download OFD</a>" in page
 
 
 def test_the_pdf_queries_do_not_grow_with_the_enclosures(client, world, chain):
@@ -239,3 +244,61 @@ def test_the_pdf_queries_do_not_grow_with_the_enclosures(client, world, chain):
     # The session and the user (2), the door (1), the enclosed documents' visibility (1), the
     # closure rows and the documents in print order (2).
     assert small == large == [6, 6]
+
+
+def _ofd_pages(ofd: bytes) -> list[str]:
+    """Each page's text as an OFD reader (ofdkit) reads it, spaces aside."""
+    with ofdkit.open(ofd) as document:
+        return [re.sub(r"\s", "", page.text()) for page in document.pages]
+
+
+def test_the_document_ofd_is_the_pdfs_pages_through_the_same_door(client, world, chain, nothing_written):
+    cover = chain["cover"]
+    sign_in(client, world.jygw)
+
+    with nothing_written():
+        response = client.get(reverse("document-ofd", args=[cover.pk]))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/ofd"
+    assert response["Content-Disposition"] == _disposition(f"{cover.number}.ofd")
+    assert _ofd_pages(response.content) == _pages(render_pdf(cover))
+    with ofdkit.open(response.content) as document:
+        assert document.info.title == cover.title
+
+
+def test_the_delivery_ofd_is_the_delivered_document_and_a_draft_is_named_as_one(client, world, chain):
+    telegram = chain["telegram"]
+    sign_in(client, world.jygw)
+
+    response = client.get(reverse("delivery-ofd", args=[chain["received"].pk]))
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == _disposition(f"{telegram.number}.ofd")
+    assert _ofd_pages(response.content) == _pages(render_pdf(telegram))
+    draft = services.document_draft(
+        actor=world.zzb,
+        unit=world.department,
+        content=content(title="关于起草测试的通知"),
+        main_recipients=[world.education],
+    )
+    sign_in(client, world.zzb_leader)
+    response = client.get(reverse("document-ofd", args=[draft.pk]))
+    assert response["Content-Disposition"] == _disposition(f"草稿-{draft.pk}.ofd")
+
+
+def test_the_recalled_document_ofd_gives_its_units_the_stub_and_leaves_out_what_they_may_not_see(
+    client, world, chain, nothing_written
+):
+    telegram, cover = chain["telegram"], chain["cover"]
+    services.delivery_recall(actor=world.zzb, delivery_id=chain["received"].pk, reason="附件有误，另行印发")
+    sign_in(client, world.jygw)
+
+    with nothing_written():
+        refused = client.get(reverse("document-ofd", args=[telegram.pk]))
+        letter = client.get(reverse("document-ofd", args=[cover.pk]))
+
+    assert refused.status_code == 410
+    assert "已撤回" in refused.content.decode()
+    assert letter.status_code == 200
+    assert _ofd_pages(letter.content) == _pages(render_pdf(cover, enclosures=[]))
