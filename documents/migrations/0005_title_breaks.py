@@ -21,13 +21,26 @@ CREATE TRIGGER document_issued_is_frozen BEFORE UPDATE ON documents_document FOR
 
 
 def _sqlite(columns: list[str]) -> list[str]:
+    """0003's SQLite triggers, the document's with these columns."""
     changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in columns)
     return [
-        "DROP TRIGGER IF EXISTS document_issued_is_frozen",
         f"""CREATE TRIGGER document_issued_is_frozen BEFORE UPDATE ON documents_document
         WHEN OLD.state = 'issued' AND ({changed})
         BEGIN SELECT RAISE(ABORT, 'issued document is frozen'); END""",
+        *_0003.SQLITE[1:],
     ]
+
+
+def _sqlite_trigger_names() -> list[str]:
+    return [statement.split()[2] for statement in _0003.SQLITE]
+
+
+def _drop_sqlite_triggers(apps, schema_editor):
+    """SQLite adds the column by rebuilding documents_document (a copy renamed into place), which the
+    triggers that name the table refuse: they go first and come back after (_trigger_on)."""
+    if schema_editor.connection.vendor == "sqlite":
+        for name in _sqlite_trigger_names():
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
 def _trigger_on(columns: list[str]):
@@ -41,13 +54,21 @@ def _trigger_on(columns: list[str]):
     return create
 
 
+def _before_removing(apps, schema_editor):
+    """Backwards: PostgreSQL's trigger forgets the column before it is dropped; SQLite's go."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(_postgres(_0003.FROZEN), params=None)
+    _drop_sqlite_triggers(apps, schema_editor)
+
+
 class Migration(migrations.Migration):
     dependencies = [("documents", "0004_imported_source")]
     operations = [
+        migrations.RunPython(_drop_sqlite_triggers, _trigger_on(_0003.FROZEN)),
         migrations.AddField(
             model_name="document",
             name="title_breaks",
             field=models.JSONField(blank=True, default=list, verbose_name="标题回行"),
         ),
-        migrations.RunPython(_trigger_on(FROZEN), _trigger_on(_0003.FROZEN)),
+        migrations.RunPython(_trigger_on(FROZEN), _before_removing),
     ]

@@ -40,7 +40,7 @@ def test_a_chain_is_drafted_issued_forwarded_and_handled_through_the_api(committ
     _univ, univ = make_client(world.university, "sign-for", "handle", name="内大收发系统")
     _other, other = make_client(world.other, "handle", name="直属工委系统")
 
-    draft = {"kind": "通知", "title": "关于做好换届工作的通知", "body": "请做好换届工作。", "urgency": "特提"}
+    draft = {"kind": "通知", "title": "关于做好换届工作的通知", "body": "请做好换届工作。", "urgency": "特急"}
     draft["main_groups"] = [world.groups["各直属党委"].pk]
     document = _ok(api.post("/api/v1/documents", oa, draft), 201)
     _ok(api.post(f"/api/v1/documents/{document['id']}/sign-off", world.zzb_leader), 200)

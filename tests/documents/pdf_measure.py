@@ -61,6 +61,13 @@ class Line:
         return self.baseline - EM_BOX_ABOVE_BASELINE * self.size / MM
 
     @property
+    def cell_top(self) -> float:
+        """The top of the grid line the characters stand in (the em box centred in a line of
+        LINE_MM): the first line's is the type area's top edge, 37 mm (GB/T 9704 5.2.1)."""
+        em_middle = self.baseline - (EM_BOX_ABOVE_BASELINE - 0.5) * self.size / MM
+        return em_middle - LINE_MM / 2
+
+    @property
     def from_right_edge(self) -> float:
         """How far the line ends before the right edge of the type area (mm)."""
         return TYPE_AREA_RIGHT_MM - self.right
@@ -315,3 +322,26 @@ def _ofd_color(element: ElementTree.Element) -> tuple:
     color = element.find("ofd:FillColor", OFD_NAMESPACE)
     value = color.get("Value") if color is not None else "0 0 0"
     return tuple(round(int(part) / 255, 3) for part in value.split())
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A printed document as its pages' lines, rules and sizes (mm): what the GB/T 9704 measures read,
+    the same from a PDF (pdf_sheet) and from an OFD (ofd_sheet)."""
+
+    lines: list[list[Line]]
+    rules: list[list[Rule]]
+    sizes: list[tuple[float, float]]
+
+
+def pdf_sheet(pdf: bytes) -> Sheet:
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        sizes = [(page.width / MM, page.height / MM) for page in document.pages]
+    return Sheet(page_lines(pdf), page_rules(pdf), sizes)
+
+
+def ofd_sheet(ofd: bytes) -> Sheet:
+    area = ofd_xml(ofd, "Doc_0/Document.xml").find("ofd:CommonData/ofd:PageArea/ofd:PhysicalBox", OFD_NAMESPACE)
+    width, height = (float(part) for part in area.text.split()[2:])
+    lines = ofd_page_lines(ofd)
+    return Sheet(lines, ofd_page_rules(ofd), [(width, height)] * len(lines))
