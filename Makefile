@@ -11,7 +11,7 @@ TEST_ENV = DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) SECRET_
 	BROKER_KEY_PREFIX=gongwen-test-$$$$: DEBUG=0 SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 EMAIL_URL=dummymail:// \
 	AUDIT_SIGNING_KEY_FILE= AUDIT_PUBLIC_KEY_FILE=
 
-.PHONY: help run test bench lint fmt messages openapi system services clean
+.PHONY: help run test bench lint fmt messages openapi references system services clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ messages: $(VENV)/.installed ## rebuild the translation catalogues (zh-hans sour
 
 openapi: $(VENV)/.installed ## regenerate openapi.yaml, the checked-in schema of /api/v1/ (tests/api/test_schema.py compares)
 	SECRET_KEY=openapi-only DEBUG=0 $(PY) manage.py spectacular --lang zh-hans --validate --fail-on-warn --file openapi.yaml
+
+references: $(VENV)/.installed system services ## rewrite the reviewed pictures of the official layout (tests/documents/references/): look at them before committing
+	UPDATE_REFERENCES=1 $(TEST_ENV) $(VENV)/bin/pytest -q tests/documents/test_reference_pictures.py -k every_page
 
 clean: ## remove the demo database, broker files and caches (not the virtualenv)
 	rm -rf var .pytest_cache .ruff_cache

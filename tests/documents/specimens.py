@@ -5,9 +5,13 @@ each is the same document in every test, the reference pictures and the README's
 
 import datetime
 
+from documents.importing import parse_text
 from documents.models import Document, Kind, Urgency
+from tests.documents.importing_helpers import seed_bytes, seed_text
+from workflow import services
 
-SPECIMENS = ("letter", "notice", "forward")
+# The seed's cover letter and the telegram it encloses, then the three built here.
+NAMES = ("cover", "telegram", "letter", "notice", "forward")
 
 
 def _document(world, **elements) -> Document:
@@ -97,3 +101,18 @@ def forward(world) -> Document:
 
 
 BUILDERS = {"letter": letter, "notice": notice, "forward": forward}
+
+
+def documents(name: str, world) -> dict[str, Document]:
+    """The specimen `name` by its name; the seed's two documents together, as one registration of
+    the seed (by 内蒙古大学党委) makes them."""
+    if name in ("cover", "telegram"):
+        registration = services.document_register_received(
+            actor=None,
+            unit=world.university,
+            parsed=parse_text(seed_text()),
+            source=services.SourceFile.of("seed.txt", seed_bytes()),
+        )
+        telegram, cover = registration.created
+        return {"cover": cover, "telegram": telegram}
+    return {name: BUILDERS[name](world)}

@@ -15,12 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from documents.importing import parse_text
 from documents.models import Document
 from documents.ofd import write_ofd
 from documents.rendering import render_pdf
 from tests.documents import specimens
-from tests.documents.importing_helpers import seed_bytes, seed_text
 from tests.documents.pdf_measure import (
     CHARACTER_MM,
     MM,
@@ -34,7 +32,6 @@ from tests.documents.pdf_measure import (
     ofd_sheet,
     pdf_sheet,
 )
-from workflow import services
 
 RED = (0.902, 0.0, 0.071)
 DOCUMENTS = {
@@ -49,24 +46,10 @@ DOCUMENTS = {
 _rendered: dict[str, tuple[Document, Sheet, Sheet]] = {}
 
 
-def _documents(name: str, world) -> dict[str, Document]:
-    """The specimen `name`; the seed's two documents together, as one registration makes them."""
-    if name in ("cover", "telegram"):
-        registration = services.document_register_received(
-            actor=None,
-            unit=world.university,
-            parsed=parse_text(seed_text()),
-            source=services.SourceFile.of("seed.txt", seed_bytes()),
-        )
-        telegram, cover = registration.created
-        return {"cover": cover, "telegram": telegram}
-    return {name: specimens.BUILDERS[name](world)}
-
-
 def measured(name: str, world) -> tuple[Document, Sheet, Sheet]:
     """The document, its PDF and its OFD as sheets; rendered once per test session."""
     if name not in _rendered:
-        for each, document in _documents(name, world).items():
+        for each, document in specimens.documents(name, world).items():
             _rendered[each] = (
                 document,
                 pdf_sheet(render_pdf(document, enclosures=[])),
