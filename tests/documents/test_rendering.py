@@ -13,7 +13,6 @@ from django.core.management import CommandError, call_command
 from django.template import Context, Template
 from pypdf import PdfReader
 
-from documents.importing import parse_text
 from documents.models import Document, Kind, Urgency
 from documents.rendering import (
     MARK_LENGTHS,
@@ -23,7 +22,7 @@ from documents.rendering import (
     render_pdf,
     rendered_page_counts,
 )
-from tests.documents.importing_helpers import seed_bytes, seed_text
+from tests.documents import specimens
 from tests.documents.pdf_measure import embedded_fonts, find_line, page_lines, page_rules
 from tests.factories import issue
 from workflow import services
@@ -35,14 +34,8 @@ MONGOLIAN = "ᠥᠪᠥᠷ ᠮᠣᠩᠭᠣᠯ ᠤᠨ ᠪᠣᠯᠪᠠᠰᠤᠷᠠ�
 @pytest.fixture
 def seed_documents(world) -> tuple[Document, Document]:
     """The seed registered as received: (the cover letter, the telegram it encloses)."""
-    registration = services.document_register_received(
-        actor=None,
-        unit=world.university,
-        parsed=parse_text(seed_text()),
-        source=services.SourceFile.of("seed.txt", seed_bytes()),
-    )
-    telegram, cover = registration.created
-    return cover, telegram
+    seed = specimens.documents("cover", world)
+    return seed["cover"], seed["telegram"]
 
 
 def _pages(pdf: bytes) -> list[str]:
