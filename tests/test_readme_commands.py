@@ -42,7 +42,7 @@ SECTION_COMMANDS = [  # the Commands section, at least: the README may print mor
     "python manage.py api_token jygw",
     "python manage.py import_document workflow/demo/seed_000_cdb95329a9a2d0e5.txt --dry-run --json",
     "python manage.py import_document workflow/demo/seed_000_cdb95329a9a2d0e5.txt --as-received-by 内蒙古大学党委",
-    "python manage.py render_document '内教工委函〔2022〕90号' --pdf 90.pdf --html 90.html",
+    "python manage.py render_document '内教工委函〔2022〕90号' --pdf 90.pdf --ofd 90.ofd --html 90.html",
 ]
 LONG = os.environ.get("RUN_LONG_README_COMMANDS") == "1"
 

@@ -121,9 +121,11 @@ def _ideographs() -> dict[int, str]:
 
 
 def _texts(pdf: bytes) -> list[str]:
-    """Each page's text without white space or page numbers (— 1 —), its ideographs as written."""
+    """Each page's text without white space or page numbers (— 1 —), its ideographs as written.
+
+    Chromium writes a space of the Fandol faces as U+0001 (a glyph it maps to no character)."""
     pages = (page.extract_text().translate(_ideographs()) for page in PdfReader(io.BytesIO(pdf)).pages)
-    return [re.sub(r"—\d+—", "", re.sub(r"\s", "", text)) for text in pages]
+    return [re.sub(r"—\d+—", "", re.sub(r"[\s\x01]", "", text)) for text in pages]
 
 
 def _page_numbers(pdf: bytes) -> list[tuple[str, str] | None]:
@@ -144,7 +146,7 @@ def _page_numbers(pdf: bytes) -> list[tuple[str, str] | None]:
         page.extract_text(visitor_text=visit)
         found = []
         for runs in lines.values():
-            text = re.sub(r"\s", "", "".join(text for _x, text in sorted(runs)))
+            text = re.sub(r"[\s\x01]", "", "".join(text for _x, text in sorted(runs)))
             if re.fullmatch(r"—\d+—", text):
                 found.append((text, "right" if min(runs)[0] > A4_MM[0] / 2 else "left"))
         assert len(found) <= 1, found
@@ -285,7 +287,8 @@ def test_printing_the_delivery_and_document_pages_puts_only_the_documents_on_a4(
     assert _page_sizes_mm(printed) == {A4_MM}
     assert len(texts) == 2
     letter, enclosed = texts
-    assert letter.startswith(f"{world.education.name}特提{cover.number}")
+    # the cover of a 特提 telegram goes out 特急 (a 通知 carries no 特提: documents.elements.Urgency.carried_by)
+    assert letter.startswith(f"{world.education.name}特急{cover.number}")
     assert cover.title in letter
     assert telegram.issuer_mark not in letter
     assert enclosed.startswith(telegram.issuer_mark)
@@ -314,8 +317,8 @@ def test_printing_the_delivery_and_document_pages_puts_only_the_documents_on_a4(
     marks = [world.university.name, world.education.name, telegram.issuer_mark]
     # Each from a new page: the first mark on each page is the next document's.
     assert [min((mark for mark in marks if mark in text), key=text.index) for text in texts] == marks
-    assert texts[0].startswith(f"特提{world.university.name}{to_college.number}")  # 文件 format
-    assert texts[1].startswith(f"{world.education.name}特提{cover.number}")  # the enclosed letter
+    assert texts[0].startswith(f"特急{world.university.name}{to_college.number}")  # 文件 format
+    assert texts[1].startswith(f"{world.education.name}特急{cover.number}")  # the enclosed letter
     _assert_no_page_words(texts)
     assert _page_numbers(printed)[0] == ("—1—", "right")
     assert _page_numbers(printed)[2] == ("—1—", "right")  # the telegram, the third document, from 1
@@ -348,4 +351,6 @@ def _assert_same_red_header(printed: bytes, page: int, reference: bytes, referen
     assert right - left == pytest.approx(want_right - want_left, abs=0.5)
     assert bottom - top == pytest.approx(want_bottom - want_top, abs=0.5)
     assert left == pytest.approx(want_left, abs=0.5)
-    assert top == pytest.approx(want_top, abs=0.5)
+    # Chromium and Pango read the Fandol faces' vertical metrics apart by 0.05 em: a 27 pt mark
+    # stands 0.5 mm higher in the browser's print.
+    assert top == pytest.approx(want_top, abs=0.6)

@@ -119,7 +119,8 @@ def test_forward_page_prefills_the_cover_text_and_lists_groups_and_child_units(c
     assert "各高等学校党委（2 个单位）" in text
     assert "内蒙古大学党委" in text
     assert "内蒙古工业大学党委" in text
-    assert "自治区教育工委转发关于做好测试工作的紧急通知 现将" in text  # the preview's title, then its body
+    # the preview's title, in its printed lines (broken between words), then its body
+    assert "自治区教育工委转发关于 做好测试工作的紧急通知 现将" in text
 
 
 def test_forward_preview_shows_the_chosen_recipients_and_writes_nothing(client, world, nothing_written):
