@@ -188,9 +188,9 @@ def _change_url(unit: Unit) -> str:
     return reverse("admin:units_unit_change", args=[unit.pk])
 
 
-def _form(client, unit: Unit, **fields) -> dict:
-    """The change page's form as a browser posts it: with the management forms of the read-only
-    inlines (number prefixes, roles) the page holds."""
+def change_form(client, unit: Unit, **fields) -> dict:
+    """A unit's change page as a browser posts it: its Mongolian name, with the management forms of
+    the read-only inlines (number prefixes, roles) the page holds, and `fields`."""
     inlines = client.get(_change_url(unit)).context["inline_admin_formsets"]
     data = {"mongolian_name": unit.mongolian_name, **fields}
     for inline in inlines:
@@ -208,7 +208,8 @@ def test_the_admin_sets_the_name_and_the_seal_through_the_service_and_shows_the_
 
     png = seal_png()
     response = client.post(
-        url, _form(client, world.department, mongolian_name=MONGOLIAN, seal_png=SimpleUploadedFile("印章.png", png))
+        url,
+        change_form(client, world.department, mongolian_name=MONGOLIAN, seal_png=SimpleUploadedFile("印章.png", png)),
     )
 
     assert response.status_code == 302
@@ -224,7 +225,7 @@ def test_the_admin_removes_the_seal(client, world, media, admin_user):
     _set(admin_user, world.department, seal_png=seal_png())
     sign_in(client, admin_user)
 
-    response = client.post(_change_url(world.department), _form(client, world.department, remove_seal="on"))
+    response = client.post(_change_url(world.department), change_form(client, world.department, remove_seal="on"))
 
     assert response.status_code == 302
     assert not Unit.objects.get(pk=world.department.pk).seal_image
@@ -235,7 +236,7 @@ def test_the_admin_shows_a_refusal_on_the_form_and_writes_nothing(client, world,
     jpeg = SimpleUploadedFile("印章.png", seal_png(mode="RGB", image_format="JPEG"))
 
     with nothing_written():
-        response = client.post(_change_url(world.department), _form(client, world.department, seal_png=jpeg))
+        response = client.post(_change_url(world.department), change_form(client, world.department, seal_png=jpeg))
 
     assert response.status_code == 200
     assert "印章图像须为 PNG 格式（此文件是 JPEG）。" in response.content.decode()
@@ -244,7 +245,7 @@ def test_the_admin_shows_a_refusal_on_the_form_and_writes_nothing(client, world,
 
 def test_the_admin_keeps_the_units_identity_read_only(client, world, media, admin_user):
     sign_in(client, admin_user)
-    posted = _form(client, world.department, name="改名", short_name="改名", mongolian_name=MONGOLIAN)
+    posted = change_form(client, world.department, name="改名", short_name="改名", mongolian_name=MONGOLIAN)
     assert client.post(_change_url(world.department), posted).status_code == 302
     assert Unit.objects.filter(pk=world.department.pk).values_list("name", "short_name", "mongolian_name").get() == (
         "自治区党委组织部",
@@ -283,7 +284,8 @@ def test_the_seal_set_in_the_admin_prints_on_a_sealed_documents_pdf(client, worl
     unsealed, _dispatch = issue(world.zzb, world.department, main=[world.education])
     sign_in(client, admin_user)
     client.post(
-        _change_url(world.department), _form(client, world.department, seal_png=SimpleUploadedFile("s.png", seal_png()))
+        _change_url(world.department),
+        change_form(client, world.department, seal_png=SimpleUploadedFile("s.png", seal_png())),
     )
 
     sign_in(client, world.zzb)
