@@ -199,13 +199,13 @@ def printed(document: Document) -> PrintedDocument:
         telegram_approval=approval,
         page_count=document.page_count,
         sealed=bool(document.seal_note),
-        seal_image=_seal_image(document.issuing_unit) if document.seal_note else "",
+        seal_image=seal_data_url(document.issuing_unit) if document.seal_note else "",
     )
 
 
-def _seal_image(unit) -> str:
-    """The unit's seal as a data: URL (the page's CSP allows data: images; WeasyPrint needs no
-    file path), or "" when the unit has none: no seal is ever drawn in its place."""
+def seal_data_url(unit) -> str:
+    """The unit's seal as a data: URL (the pages' CSP allows data: images; WeasyPrint needs no
+    file path; the admin shows it too), or "" when the unit has none: no seal is ever drawn in its place."""
     if not unit.seal_image:
         return ""
     with unit.seal_image.open("rb") as image:

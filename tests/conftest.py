@@ -12,7 +12,7 @@ from django.utils import translation
 
 from documents.models import Attachment, Document, DocumentRecipient, Enclosure, ImportedSource, NumberSeries
 from tests.factories import build_world
-from units.models import UnitGroupObjectPermission, UnitUserObjectPermission
+from units.models import Unit, UnitGroupObjectPermission, UnitUserObjectPermission
 from webhooks.models import WebhookDelivery, WebhookSubscription
 from workflow.models import (
     Assignment,
@@ -89,6 +89,7 @@ def _state() -> dict:
     state["assignments"] = sorted(Assignment.objects.values_list("id", "state", "reminders", "escalated_at"))
     state["reading_slips"] = sorted(ReadingSlip.objects.values_list("id", "state", "remark"))
     state["delegations"] = sorted(Delegation.objects.values_list("id", "withdrawn_at"))
+    state["unit_letterheads"] = sorted(Unit.objects.values_list("id", "mongolian_name", "seal_image"))
     return state
 
 

@@ -14,10 +14,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Count
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from documents.models import Document, NumberSeries
+from documents.rendering import seal_data_url
 from units.display import display_list
 from units.errors import DomainError
 from units.models import NumberPrefix, RecipientGroup, Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
@@ -42,6 +44,7 @@ from workflow.services import (
     role_grant,
     role_revoke,
     unit_create,
+    unit_letterhead_set,
     unit_sign_off_policy_set,
 )
 
@@ -96,6 +99,10 @@ class ServiceAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         pass  # likewise (a recipient group's members)
 
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The inlines of these admins are read-only and never saved: the log names the form's fields.
+        return super().construct_change_message(request, form, [], add)
+
     def has_delete_permission(self, request, obj=None):
         return False
 
@@ -129,10 +136,30 @@ class UnitCreationForm(forms.ModelForm):
         fields = ["name", "short_name", "mongolian_name", "kind", "parent", "allows_self_sign_off", "is_illustrative"]
 
 
+class UnitLetterheadForm(forms.ModelForm):
+    """An existing unit's page changes how it prints, and nothing else: its Mongolian name and its
+    seal image (unit_letterhead_set)."""
+
+    seal_png = forms.FileField(
+        label=_("上传新印章图像"),
+        required=False,
+        help_text=_("PNG，红色印章、透明底，接近正方形，边长 200–4000 像素，不超过 2 MB；替换现有印章图像。"),
+    )
+    remove_seal = forms.BooleanField(label=_("删除印章图像"), required=False)
+
+    class Meta:
+        model = Unit
+        fields = ["mongolian_name"]
+        help_texts = {
+            "mongolian_name": _("按本单位的写法填写蒙古文（Unicode 蒙古文字符）；不知道时留空，系统不代为转写。")
+        }
+
+
 @admin.register(Unit)
 class UnitAdmin(ServiceAdmin):
-    """Units are added here (unit_create); an existing unit is shown, not changed, but for its sign-off
-    policy, set by the actions of the list (unit_sign_off_policy_set)."""
+    """Units are added here (unit_create); an existing unit is shown, not changed, but for how it
+    prints (its page: unit_letterhead_set) and its sign-off policy, set by the actions of the list
+    (unit_sign_off_policy_set)."""
 
     list_display = ["name", "short_name", "kind", "parent", "is_active", "allows_self_sign_off", "is_illustrative"]
     list_filter = ["kind", "is_active", "allows_self_sign_off", "is_illustrative"]
@@ -141,7 +168,6 @@ class UnitAdmin(ServiceAdmin):
     readonly_fields = [
         "name",
         "short_name",
-        "mongolian_name",
         "kind",
         "parent",
         "path",
@@ -150,7 +176,9 @@ class UnitAdmin(ServiceAdmin):
         "allows_self_sign_off",
         "is_illustrative",
         "members",
+        "current_seal",
     ]
+    letterhead_fields = ["mongolian_name", "current_seal", "seal_png", "remove_seal"]
     inlines = [NumberPrefixInline, UserRoleInline, GroupRoleInline]
 
     @admin.action(description=_("允许所选单位的签发人签发本人起草的公文"))
@@ -176,10 +204,22 @@ class UnitAdmin(ServiceAdmin):
     def members(self, unit):
         return display_list(unit.group.user_set.order_by("username").values_list("username", flat=True)) or "—"
 
+    @admin.display(description=_("当前印章图像"))
+    def current_seal(self, unit):
+        url = seal_data_url(unit)
+        if not url:
+            return _("未上传（加盖印章的公文不印印章）")
+        return format_html('<img src="{}" alt="{}" width="120" height="120">', url, _("印章"))
+
     def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = UnitCreationForm
+        kwargs["form"] = UnitLetterheadForm if obj else UnitCreationForm
         return super().get_form(request, obj, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return super().get_fieldsets(request, obj)
+        identity = [field for field in self.readonly_fields if field not in self.letterhead_fields]
+        return [(None, {"fields": identity}), (_("版头与印章"), {"fields": self.letterhead_fields})]
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else []
@@ -187,11 +227,18 @@ class UnitAdmin(ServiceAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj else []
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
     def run_service(self, request, form):
         data = form.cleaned_data
+        if form.instance.pk is not None:
+            seal = data["seal_png"]
+            unit_letterhead_set(
+                actor=request.user,
+                unit=form.instance,
+                mongolian_name=data["mongolian_name"],
+                seal_png=seal.read() if seal else None,
+                remove_seal=data["remove_seal"],
+            )
+            return form.instance
         return unit_create(
             actor=request.user,
             name=data["name"],

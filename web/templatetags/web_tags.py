@@ -52,6 +52,7 @@ VERB_LABELS = {
     "DELIVERY_COMPLETED": pgettext_lazy("audit event", "办结"),
     "DOCUMENT_REGISTERED": pgettext_lazy("audit event", "登记外来公文"),
     "UNIT_SIGN_OFF_POLICY_SET": pgettext_lazy("audit event", "设置签发规则"),
+    "UNIT_LETTERHEAD_SET": pgettext_lazy("audit event", "设置单位版头与印章"),
     "DELIVERY_LOGGED": pgettext_lazy("audit event", "收文登记"),
     "HANDLING_PROPOSED": pgettext_lazy("audit event", "拟办"),
     "HANDLING_INSTRUCTED": pgettext_lazy("audit event", "批办"),

@@ -12,6 +12,7 @@ from workflow.services.directory import (
     role_revoke,
     unit_add_member,
     unit_create,
+    unit_letterhead_set,
     unit_remove_member,
     unit_sign_off_policy_set,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "role_revoke",
     "unit_add_member",
     "unit_create",
+    "unit_letterhead_set",
     "unit_remove_member",
     "unit_sign_off_policy_set",
 ]

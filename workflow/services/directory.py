@@ -4,14 +4,18 @@ These are the system administrator's actions: `actor` is a superuser, or None fo
 itself (a management command such as `demo`). Each writes its audit event in its transaction.
 """
 
+import hashlib
+import io
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
+from PIL import Image, UnidentifiedImageError
 
 from documents.models import Document, NumberSeries
 from units.display import display_list
@@ -143,6 +147,138 @@ def unit_sign_off_policy_set(*, actor: AbstractBaseUser | None, unit: Unit, allo
                 payload={"allows_self_sign_off": allows_self_sign_off},
             )
     return bool(changed)
+
+
+# A seal as an office scans it: one PNG, red on a transparent ground, printed 42 mm square
+# (documents/static/documents/official.css), so its sides may differ by a tenth at most.
+SEAL_MAX_BYTES = 2 * 1024 * 1024
+SEAL_MIN_PX, SEAL_MAX_PX = 200, 4000
+SEAL_MAX_ASPECT = 1.1
+
+
+def unit_letterhead_set(
+    *,
+    actor: AbstractBaseUser | None,
+    unit: Unit,
+    mongolian_name: str,
+    seal_png: bytes | None = None,
+    remove_seal: bool = False,
+) -> bool:
+    """Set how a unit prints: its Mongolian name (under the mark) and its seal image (over the 署名
+    and 成文日期 of a sealed document). `seal_png` replaces the seal, `remove_seal` takes it away,
+    neither keeps it.
+
+    The name is taken as the office writes it (Unicode Mongolian, nothing transliterated). The
+    seal is stored under a name of its own (seals/<unit>-<sha256[:12]>.png); the old file is
+    deleted once the change is committed. Returns False when nothing changes (nothing written).
+    Errors: NotAllowed (not an administrator); InvalidInput for a name that is not Mongolian, a
+    seal that is not a transparent, square-ish PNG within the limits, or a seal both given and removed.
+    """
+    require_administrator(actor)
+    mongolian_name = _valid_mongolian_name(mongolian_name)
+    if seal_png is not None and remove_seal:
+        raise InvalidInput(_("不能同时上传新印章图像和删除印章图像。"))
+    seal = _valid_seal(seal_png) if seal_png is not None else None
+    with transaction.atomic():
+        current = Unit.objects.select_for_update().get(pk=unit.pk)
+        old_seal = current.seal_image.name
+        changes = {}
+        if mongolian_name != current.mongolian_name:
+            changes["mongolian_name"] = mongolian_name
+        if remove_seal and old_seal:
+            changes["seal_image"] = ""
+        if seal is not None and seal["sha256"] != _stored_sha256(current):
+            changes["seal_image"] = current.seal_image.storage.save(
+                f"seals/{unit.pk}-{seal['sha256'][:12]}.png", ContentFile(seal_png)
+            )
+        if not changes:
+            return False
+        try:
+            _write_letterhead(actor, current, changes, seal)
+        except BaseException:
+            if changes.get("seal_image"):
+                current.seal_image.storage.delete(changes["seal_image"])
+            raise
+        if "seal_image" in changes and old_seal:
+            transaction.on_commit(lambda: current.seal_image.storage.delete(old_seal))
+    unit.mongolian_name, unit.seal_image = mongolian_name, changes.get("seal_image", old_seal)
+    return True
+
+
+def _write_letterhead(actor: AbstractBaseUser | None, unit: Unit, changes: dict, seal: dict | None) -> None:
+    Unit.objects.filter(pk=unit.pk).update(**changes)
+    payload = {"mongolian_name": changes.get("mongolian_name", unit.mongolian_name)}
+    if "seal_image" in changes:
+        payload["seal"] = seal if changes["seal_image"] else "removed"
+    audit_record(
+        actor=actor,
+        verb=AuditVerb.UNIT_LETTERHEAD_SET,
+        object_type="Unit",
+        object_id=unit.pk,
+        unit=unit,
+        payload=payload,
+    )
+
+
+def _valid_mongolian_name(name: str) -> str:
+    """The name through the model field's own checks (Mongolian script only, its length)."""
+    name = name.strip()
+    try:
+        Unit._meta.get_field("mongolian_name").clean(name, None)
+    except ValidationError as error:
+        raise InvalidInput("；".join(error.messages)) from None
+    return name
+
+
+def _valid_seal(data: bytes) -> dict:
+    """What the audit keeps of a seal (sha256, size, width, height), once the PNG has passed every
+    check; the image itself is never in the audit log."""
+    if len(data) > SEAL_MAX_BYTES:
+        raise InvalidInput(
+            _("印章图像不能超过 %(limit)d MB（此文件 %(size).1f MB）。")
+            % {"limit": SEAL_MAX_BYTES // (1024 * 1024), "size": len(data) / (1024 * 1024)}
+        )
+    try:
+        image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise InvalidInput(_("印章图像不是图片文件，请上传 PNG 图像。")) from None
+    except Image.DecompressionBombError:  # a few bytes that would inflate to more pixels than allowed
+        raise InvalidInput(_("印章图像的像素过多。")) from None
+    if image.format != "PNG":
+        raise InvalidInput(_("印章图像须为 PNG 格式（此文件是 %(format)s）。") % {"format": image.format})
+    width, height = image.size
+    if min(width, height) < SEAL_MIN_PX or max(width, height) > SEAL_MAX_PX:
+        raise InvalidInput(
+            _("印章图像的边长须在 %(min)d 至 %(max)d 像素之间（此图 %(width)d×%(height)d）。")
+            % {"min": SEAL_MIN_PX, "max": SEAL_MAX_PX, "width": width, "height": height}
+        )
+    if max(width, height) > SEAL_MAX_ASPECT * min(width, height):
+        raise InvalidInput(
+            _("印章图像须接近正方形（按 42 毫米见方印出；此图 %(width)d×%(height)d）。")
+            % {"width": width, "height": height}
+        )
+    if not _has_transparent_ground(image):
+        raise InvalidInput(_("印章图像须为透明底（带透明通道的 PNG），此图没有透明部分。"))
+    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "width": width, "height": height}
+
+
+def _has_transparent_ground(image: Image.Image) -> bool:
+    """An alpha channel or a tRNS colour, and at least one pixel it makes transparent: a scan on
+    white would cover the 署名 and the date it is printed over."""
+    if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
+        return False
+    try:
+        alpha = image.convert("RGBA").getchannel("A")
+    except OSError:  # truncated or corrupt pixel data
+        raise InvalidInput(_("印章图像已损坏，无法读取。")) from None
+    return alpha.getextrema()[0] < 255
+
+
+def _stored_sha256(unit: Unit) -> str | None:
+    if not unit.seal_image:
+        return None
+    with unit.seal_image.open("rb") as stored:
+        return hashlib.sha256(stored.read()).hexdigest()
 
 
 def unit_add_member(*, actor: AbstractBaseUser | None, unit: Unit, user: AbstractBaseUser) -> bool:
