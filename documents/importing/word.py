@@ -20,33 +20,18 @@ by what the file actually produces, never by what it declares:
 
 import contextlib
 import io
-import itertools
 import posixpath
 import zipfile
-import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 from lxml import etree
 
-from documents.attachments import human_size
+from documents.importing.package import DAMAGED, Budget, check_member_count, inflate, invalid, xml_events
 from units.errors import InvalidInput
 
-# What zipfile and lxml raise for a damaged file or one that is not a .docx at all (ValueError covers
-# a member name that is not valid UTF-8; OSError a directory that points outside the file;
-# NotImplementedError a member record asking for a zip version zipfile does not know).
-_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, NotImplementedError, etree.LxmlError)
-# Each record of a zip's central directory starts with this signature, so the number of times it
-# occurs in the file bounds the number of entries zipfile would build as it opens the file.
-_DIRECTORY_RECORD = b"PK\x01\x02"
-# How much one read asks of the decompressor: zipfile passes it on as zlib's max_length, so no read
-# produces more than this, whatever the compressed data would expand to.
-_CHUNK = 64 * 1024
-# Only these methods decompress in bounded reads: zipfile inflates bzip2 and LZMA members without a
-# max_length, so one read of a small compressed chunk could produce gigabytes. Word writes deflate.
-_BOUNDED_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
-
+_KIND = ".docx"
 _OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
 _RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -63,105 +48,21 @@ _MAX_GRID = 64
 def docx_text(data: bytes, *, name: str) -> str:
     """Raises InvalidInput naming the file when it is not a readable .docx, or when reading it would
     pass one of the import limits (zip members, bytes unpacked, characters of text)."""
-    members = settings.IMPORT_MAX_ZIP_MEMBERS
-    if data.count(_DIRECTORY_RECORD) > members:
-        raise InvalidInput(
-            _("文件“%(name)s”含有超过 %(limit)d 个压缩部件，不像一份公文，未导入。") % {"name": name, "limit": members}
-        )
-    budget = _Budget(name=name, limit=settings.IMPORT_MAX_UNPACKED_BYTES)
+    check_member_count(data, name=name)
+    budget = Budget(name=name, limit=settings.IMPORT_MAX_UNPACKED_BYTES)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             main = _main_document_part(archive, budget, name=name)
-            with contextlib.closing(_inflate(archive, main, budget, name=name)) as chunks:
+            with contextlib.closing(inflate(archive, main, budget, name=name, kind=_KIND)) as chunks:
                 return _document_text(chunks, name=name)
-    except _DAMAGED as error:
-        raise _invalid(name, type(error).__name__) from None
+    except DAMAGED as error:
+        raise invalid(name, type(error).__name__, kind=_KIND) from None
 
 
-def _invalid(name: str, reason: str) -> InvalidInput:
-    return InvalidInput(_("文件“%(name)s”不是有效的 .docx 文件（%(reason)s）。") % {"name": name, "reason": reason})
-
-
-class _Budget:
-    """The bytes all the parts read may inflate to, counted as the decompressor produces them."""
-
-    def __init__(self, *, name: str, limit: int) -> None:
-        self.name, self.limit, self.spent = name, limit, 0
-
-    def spend(self, size: int) -> None:
-        self.spent += size
-        if self.spent > self.limit:
-            raise InvalidInput(
-                _("文件“%(name)s”解压后超过 %(limit)s 的上限，不像一份公文，未导入。")
-                % {"name": self.name, "limit": human_size(self.limit)}
-            )
-
-
-def _inflate(archive: zipfile.ZipFile, part: str, budget: _Budget, *, name: str) -> Iterator[bytes]:
-    """The part's bytes in chunks, never more in all than the budget allows."""
-    try:
-        info = archive.getinfo(part)
-    except KeyError:
-        raise _invalid(name, f"no {part}") from None
-    if info.flag_bits & 0x1:
-        raise _invalid(name, f"{part} encrypted")
-    if info.compress_type not in _BOUNDED_METHODS:
-        raise _invalid(name, f"{part} compression method {info.compress_type}")
-    try:
-        with archive.open(info) as stream:
-            while chunk := stream.read(_CHUNK):
-                budget.spend(len(chunk))
-                yield chunk
-    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as error:
-        # zipfile stops at the size the directory declares and then checks the CRC: a member that
-        # inflates to more (or to other bytes) than its record says ends here, as damaged.
-        # NotImplementedError: a member record asking for a zip version zipfile does not know.
-        reason = "zlib.error" if isinstance(error, zlib.error) else type(error).__name__
-        raise InvalidInput(
-            _("文件“%(name)s”已损坏：其中的 %(part)s 无法完整解压（%(reason)s）。")
-            % {"name": name, "part": part, "reason": reason}
-        ) from None
-
-
-def _xml_events(chunks: Iterable[bytes], *, name: str) -> Iterator[tuple[str, etree._Element]]:
-    """Start and end events of the XML in the chunks, parsed as they come; each element is freed once
-    its end event has been handled, so the tree never holds more than the open elements."""
-    parser = etree.XMLPullParser(
-        events=("start", "end"),
-        resolve_entities=False,
-        load_dtd=False,
-        no_network=True,
-        huge_tree=False,  # keeps libxml2's own caps: 256 levels deep, 10 MB in one text node
-        remove_blank_text=True,  # as python-docx parses
-    )
-    checked = False
-    for chunk in itertools.chain(chunks, [None]):
-        if chunk is None:
-            parser.close()  # raises for a document cut short
-        else:
-            parser.feed(chunk)
-        for event, element in parser.read_events():
-            # No part of a .docx has a DOCTYPE: one can only be there to declare entities.
-            if not checked and element.getroottree().docinfo.doctype:
-                raise _invalid(name, "DOCTYPE")
-            checked = True
-            yield event, element
-            if event == "end":
-                _free(element)
-
-
-def _free(element: etree._Element) -> None:
-    element.clear(keep_tail=True)
-    parent = element.getparent()
-    if parent is not None:
-        while element.getprevious() is not None:
-            del parent[0]
-
-
-def _main_document_part(archive: zipfile.ZipFile, budget: _Budget, *, name: str) -> str:
+def _main_document_part(archive: zipfile.ZipFile, budget: Budget, *, name: str) -> str:
     """The zip member the package's relationships name as the main document (usually word/document.xml)."""
-    with contextlib.closing(_inflate(archive, "_rels/.rels", budget, name=name)) as chunks:
-        for event, element in _xml_events(chunks, name=name):
+    with contextlib.closing(inflate(archive, "_rels/.rels", budget, name=name, kind=_KIND)) as chunks:
+        for event, element in xml_events(chunks, name=name, kind=_KIND):
             if (
                 event == "end"
                 and element.tag == _RELATIONSHIP
@@ -169,7 +70,7 @@ def _main_document_part(archive: zipfile.ZipFile, budget: _Budget, *, name: str)
                 and element.get("TargetMode") != "External"
             ):
                 return posixpath.normpath("/" + (element.get("Target") or "")).lstrip("/")
-    raise _invalid(name, "no officeDocument")
+    raise invalid(name, "no officeDocument", kind=_KIND)
 
 
 class _Text:
@@ -211,13 +112,13 @@ def _document_text(chunks: Iterable[bytes], *, name: str) -> str:
     cell: dict = {}
     row: dict = {}
     above: dict[int, str] = {}  # the previous row's cell texts by grid column, for vertical merges
-    for event, element in _xml_events(chunks, name=name):
+    for event, element in xml_events(chunks, name=name, kind=_KIND):
         tag = element.tag
         if event == "start":
             path.append(tag)
             depth = len(path)
             if depth == 1 and tag != _DOCUMENT:
-                raise _invalid(name, "no w:document")
+                raise invalid(name, "no w:document", kind=_KIND)
             if tag == _P and (_at(path, _DOCUMENT, _BODY, _P) or _at(path, _DOCUMENT, _BODY, _TBL, _TR, _TC, _P)):
                 paragraph, paragraph_depth = [], depth
             elif tag == _TBL and depth == 3:

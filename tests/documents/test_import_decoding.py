@@ -39,7 +39,7 @@ def test_bytes_that_are_neither_utf8_nor_gb18030_are_refused_with_the_file_and_t
         (b"  \n ", "文件“x.txt”是空的"),
         (b"abc\x00def", "文件“x.txt”不是文本文件（含有空字节）"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "文件“x.txt”是旧版 Word（.doc）格式"),
-        (b"%PDF-1.7\n...", "文件“x.txt”是 PDF，不能直接导入"),
+        (b"%PDF-1.7\n...", "文件“x.txt”不是可读的 PDF"),
         (b"PK\x03\x04not really a zip", "文件“x.txt”不是有效的 .docx 文件"),
     ],
 )

@@ -1,6 +1,7 @@
 """No text crashes the importer: whatever comes in, a partial result with findings comes out."""
 
 import json
+import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -60,3 +61,60 @@ def test_any_bytes_give_a_result_or_a_clear_refusal_naming_the_file(data):
         _assert_well_formed(document.as_json())
         return
     assert "“来文.txt”" in refusal
+
+
+def _specimen_files() -> dict[str, bytes]:
+    """A small PDF and OFD of our own layout, made once: the fuzzer damages them byte by byte."""
+    import datetime
+
+    from documents.models import Document, Kind
+    from documents.ofd import write_ofd
+    from documents.rendering import render_pdf
+    from units.models import Unit
+
+    document = Document(
+        issuing_unit=Unit(name="测试局"),
+        issuer_mark="测试局文件",
+        kind=Kind.NOTICE,
+        title="关于做好测试工作的通知",
+        main_recipients_text="各科室：",
+        body="请认真做好测试工作。",
+        signature_organ="测试局",
+        written_on=datetime.date(2022, 10, 13),
+        number_prefix="测发",
+        number_year=2022,
+        number_serial=1,
+    )
+    return {"pdf": render_pdf(document, enclosures=[]), "ofd": write_ofd(document, enclosures=[])}
+
+
+_FILES: dict[str, bytes] = {}
+
+
+def _damaged(kind: str, cuts: list[tuple[int, int]]) -> bytes:
+    if not _FILES:
+        _FILES.update(_specimen_files())
+    data = bytearray(_FILES[kind])
+    for position, value in cuts:
+        data[position % len(data)] = value
+    return bytes(data)
+
+
+CUTS = st.lists(st.tuples(st.integers(min_value=0), st.integers(min_value=0, max_value=255)), min_size=1, max_size=8)
+
+
+@settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", 100)), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(st.sampled_from(["pdf", "ofd"]), CUTS, st.integers(min_value=0))
+def test_a_damaged_pdf_or_ofd_gives_a_result_or_a_clear_refusal_naming_the_file(kind, cuts, length):
+    data = _damaged(kind, cuts)
+    data = data[: max(8, length % (len(data) + 1))]
+    try:
+        document = import_bytes(data, name=f"来文.{kind}")
+    except InvalidInput as error:
+        refusal = str(error)
+    else:
+        _assert_well_formed(document.as_json())
+        return
+    assert f"“来文.{kind}”" in refusal
