@@ -5,6 +5,12 @@
 转发 or 批转 are read, and each 《title》 in them gives one forwarded document: the issuer is what the
 clause says just before the 《, the number what it says in brackets just after the 》. A forwarded
 title that itself says 转发〈…〉 (关于转发〈…〉的通知) gives the nested document the same way.
+
+A document issued by the text (印发, 发布) counts too, when the text dispatches it now: 现将《…》印发给你们,
+现予印发, 现印发你们 (印发的《…》 or 省委印发《…》 only cite). The verb and the 《title》 may stand in
+different clauses of one sentence: 《…》已经市政府同意，现印发给你们; or the verb may point back to the
+sentence before: 省政府《…》已收悉。现将该文件转发你们. A document issued and listed in the 附件说明 is
+that attachment, not a forwarded one.
 """
 
 import re
@@ -15,6 +21,17 @@ from documents.importing.text import squeeze
 from documents.models import Kind
 
 _FORWARD_VERB = re.compile(r"转发|批转")
+_ISSUE_VERB = re.compile(r"印发|发布")
+# The cover letter hands the document over now: 现将…印发给你们, 现予印发, 特转发, 印发给你们.
+_DISPATCH = re.compile(
+    r"(?:现|特|兹|今)(?:予以?|将|把|正式|一并)?[^，。；]{0,80}?(?:印发|发布|转发|批转)"
+    r"|(?:印发|发布|转发|批转)(?:给|至|到)?你们"
+)
+# 现将该文件转发你们: the verb's object is named in the sentence before.
+_BACK_REFERENCE = re.compile(r"(?:该|上述|此|这)(?:份|个|一)?(?:文件|通知|意见|办法|规定|决定|通报|方案|规则|细则)")
+# A clause that opens like this cites a document (根据《…》), it does not name the one dispatched.
+_CITING = re.compile(r"^(?:根据|按照|依据|依照|遵照|参照|为|贯彻|落实|结合)")
+_SENTENCE_END = "。！？!?"
 _OPENERS = {"《": "》", "〈": "〉", "<": ">", "（": "）", "(": ")", "“": "”", "「": "」"}
 _CLAUSE_END = "，,；;。！？!?"
 _LEAD = re.compile(r"^(?:现将|现把|兹将|特将|并将|另将|现|将|把|并)?(?:转发|批转)?(?:[和及与、]|以及)?")
@@ -24,7 +41,7 @@ _MAX_DEPTH = 4
 
 
 def find_forwarded(document: ParsedDocument) -> list[ForwardedDocument]:
-    """The documents `document` forwards: from its body, else from a title that says 转发."""
+    """The documents `document` forwards or issues: from its body, else from its title."""
     found: list[ForwardedDocument] = []
     paragraphs = (document.body or "").split("\n")
     lines = document.paragraph_lines or [document.body_line or document.first_line] * len(paragraphs)
@@ -32,12 +49,99 @@ def find_forwarded(document: ParsedDocument) -> list[ForwardedDocument]:
         for clause in _clauses(paragraph):
             if _FORWARD_VERB.search(clause):
                 found.extend(_references(clause, line, depth=0))
+        found.extend(_dispatched(paragraph, line, document.attachments))
     if not found and document.title:
         found.extend(_from_title(document.title, document.title_line or document.first_line))
+    if not found and document.title:
+        found.extend(_issued_in_title(document.title, document.title_line or document.first_line, document.attachments))
     unique: dict[tuple, ForwardedDocument] = {}
     for forwarded in found:
         unique.setdefault((forwarded.number or forwarded.title,), forwarded)
     return list(unique.values())
+
+
+def _outside_brackets(text: str) -> str:
+    """The text with every 《…》 〈…〉 span taken out: a verb inside a cited title is not the text's."""
+    for start, end in reversed(_bracketed(text, "《〈")):
+        text = text[:start] + "《》" + text[end:]
+    return text
+
+
+def _dispatched(paragraph: str, line: int, attachments: list[str]) -> list[ForwardedDocument]:
+    """Documents a sentence hands over (现…印发/转发给你们) whose 《title》 is not in the verb's clause.
+
+    A verb clause that holds a 《title》 of its own is read for 转发/批转 by find_forwarded; for 印发/发布
+    it is read here. Otherwise the title is the one of the nearest earlier clause of the sentence that
+    does not cite (《…》已经市政府同意，现印发给你们), or, when the verb says 该文件, of the sentence before.
+    """
+    found: list[ForwardedDocument] = []
+    previous: list[str] = []
+    for sentence in _sentences(paragraph):
+        clauses = _clauses(sentence)
+        for index, clause in enumerate(clauses):
+            outside = _outside_brackets(clause)
+            dispatch = _DISPATCH.search(outside)
+            if dispatch is None:
+                continue
+            issued = _FORWARD_VERB.search(dispatch.group(0)) is None
+            if "《" in outside:
+                if issued:
+                    found.extend(_not_attached(_references(clause, line, depth=0), attachments))
+                continue
+            earlier = [c for c in reversed(clauses[:index]) if "《" in _outside_brackets(c) and not _CITING.match(c)]
+            if not earlier and _BACK_REFERENCE.search(outside):
+                earlier = [c for c in reversed(previous) if "《" in _outside_brackets(c) and not _CITING.match(c)]
+            if earlier:
+                references = _references(earlier[0], line, depth=0)
+                found.extend(_not_attached(references, attachments) if issued else references)
+        previous = clauses
+    return found
+
+
+def _not_attached(references: list[ForwardedDocument], attachments: list[str]) -> list[ForwardedDocument]:
+    listed = _attachment_names(attachments)
+    return [reference for reference in references if _plain(reference.title or "") not in listed]
+
+
+def _attachment_names(attachments: list[str]) -> set[str]:
+    """The 附件说明's names as titles compare: 高校安全工作办法。 names 《高校安全工作办法》."""
+    return {_plain(name).rstrip("。.；;，,") for name in attachments}
+
+
+def _sentences(text: str) -> list[str]:
+    """Cut at sentence ends that are outside every bracket."""
+    sentences, current, closers = [], "", []
+    for char in text:
+        if closers and char == closers[-1]:
+            closers.pop()
+        elif char in _OPENERS and len(closers) < 20:
+            closers.append(_OPENERS[char])
+        current += char
+        if not closers and char in _SENTENCE_END:
+            sentences.append(current)
+            current = ""
+    sentences.append(current)
+    return [sentence for sentence in sentences if sentence.strip()]
+
+
+def _issued_in_title(title: str, line: int, attachments: list[str]) -> list[ForwardedDocument]:
+    """关于印发X的通知 (X in 《》 or bare) when the body names nothing: X is the document issued."""
+    verb = _ISSUE_VERB.search(_outside_brackets(title))
+    if verb is None or re.search(r"[:：]", title) or patterns.kind_of_title(title) is None:
+        return []
+    before = title[: verb.start()]
+    # 关于印发…, 某某办公室印发…: the verb is the title's own, not a word of a page line (发布日期…).
+    if not (before.endswith("关于") or before == "" or patterns.ORGAN_ENDING.search(before)):
+        return []
+    inner = title[verb.end() :]
+    spans = _bracketed(inner, "《")
+    # 关于印发《X》的通知 names X in brackets; 关于印发X的通知 ends with the cover's own 的通知.
+    bare = re.sub(r"的(?:通知|决定|通告|公告|函)$", "", inner)
+    inner = inner[spans[0][0] + 1 : spans[0][1] - 1] if spans else bare
+    inner = squeeze(inner)
+    if len(inner) < 4 or inner in Kind.values or _plain(inner) in _attachment_names(attachments):
+        return []
+    return [ForwardedDocument(title=inner, number=None, issuer=_issuer_in_title(inner), line=line)]
 
 
 def forwards(cover: ParsedDocument, document: ParsedDocument) -> bool:

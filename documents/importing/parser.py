@@ -97,7 +97,8 @@ def _document_starts(lines: list[Line]) -> list[int]:
         index for position, index in enumerate(number_lines) if position == 0 or index - number_lines[position - 1] > 2
     ]
     if not number_lines:
-        return [_start_without_number(lines)]
+        first = _start_without_number(lines)
+        return [first, *(index for index in _enclosed_after_label(lines) if index > first)]
     starts, floor = [], 0
     for index in number_lines:
         start = _header_start(lines, index, floor)
@@ -111,6 +112,19 @@ def _document_starts(lines: list[Line]) -> list[int]:
     if title is not None:
         starts.insert(0, _header_start(lines, title, 0))
     return starts
+
+
+_ATTACHMENT_LABEL = re.compile(r"附\s?件?\s?\d{0,2}\s?[:：]?")
+
+
+def _enclosed_after_label(lines: list[Line]) -> list[int]:
+    """Documents without numbers reproduced after a bare 「附：」 or 「附件」 label, each at its title
+    followed by its own 主送 (flattened 转发 notices: …二○○五年十一月二十一日 附: 关于…的通报 各市州人民政府:)."""
+    return [
+        index
+        for index in range(1, len(lines) - 2)
+        if _ATTACHMENT_LABEL.fullmatch(lines[index - 1].text) and _addressed_title(lines[index : index + 3]) == 0
+    ]
 
 
 def _addressed_title(lines: list[Line]) -> int | None:
@@ -385,7 +399,12 @@ def _missing_colon_recipients(lines: list[Line], position: int) -> bool:
 
 
 def split_names(text: str) -> list[str]:
-    """主送 or 抄送 into names: split on 、，；and spaces, never inside brackets (党（工）委 stays whole)."""
+    """主送 or 抄送 into addressees: split on ，；and spaces, and on 、 only between addressees.
+
+    Never inside brackets (党（工）委 stays whole). A list names its addressees one after another,
+    but 、 also joins the parts of one addressee (see _one_addressee): 各省、自治区、直辖市人民政府 and
+    市直各委、办、局 are one addressee each, 各学院党委、各部门 are two.
+    """
     names, current, depth = [], "", 0
     for char in text.strip().rstrip("：:。.；;，,"):
         if char in "（(〔[［【《〈":
@@ -395,10 +414,63 @@ def split_names(text: str) -> list[str]:
         if depth == 0 and (char in "、，,；;" or char.isspace()):
             names.append(current)
             current = ""
+            if char == "、":
+                names.append("、")
         else:
             current += char
     names.append(current)
-    return [squeeze(name) for name in names if squeeze(name)]
+    return _join_addressees([squeeze(name) for name in names if squeeze(name)])
+
+
+def _join_addressees(pieces: list[str]) -> list[str]:
+    """Pieces and the 、 marks between them (as "、") into addressees."""
+    addressees: list[list[str]] = []
+    joining = False
+    for piece in pieces:
+        if piece == "、":
+            joining = bool(addressees)
+            continue
+        if joining and _one_addressee(addressees[-1], piece):
+            addressees[-1].append(piece)
+        else:
+            addressees.append([piece])
+        joining = False
+    return ["、".join(parts) for parts in addressees]
+
+
+_DISTRIBUTIVE = re.compile(r"各|有关")
+_BARE = re.compile(r"[（(][^（）()]{0,20}[）)]")
+# 县级林长制责任单位, 区级协作单位: a rank class is an addressee of its own, never the end of a place.
+_RANK_CLASS = re.compile(r"^[省市县区乡镇街][级直属]")
+
+
+def _one_addressee(parts: list[str], piece: str) -> bool:
+    """Whether `piece`, after 、, still belongs to the addressee made of `parts`.
+
+    Two forms of 主送/抄送 share one addressee over 、:
+    - places before the organ they share: 各省、自治区、直辖市人民政府, 湖北、湖南省人民政府,
+      各县(市)、区人民政府 — a bare place (a short name that is not an organ) is no addressee alone;
+    - one 各 or 有关 over several kinds of organ: 市直各委、办、局, 各部门、单位, 各党委、党总支,
+      国务院各部委、各直属机构 (国务院 is shared, so 各直属机构 is 国务院's too) — the later kinds are bare
+      (short, or 直属…).
+    A piece that brings its own 各 after a first piece that starts with 各 (各学院党委、各部门) and a
+    full organ name (外交部、财政部) start a new addressee.
+    """
+    first, previous = parts[0], _BARE.sub("", parts[-1])
+    bare = _BARE.sub("", piece)
+    own = _DISTRIBUTIVE.match(bare)
+    if own and _DISTRIBUTIVE.match(first):
+        return False
+    place = previous.removeprefix("各")
+    if len(place) <= 3 and not patterns.ORGAN_ENDING.search(place) and not _RANK_CLASS.match(bare):
+        return True
+    shared = _DISTRIBUTIVE.search(first)
+    if shared is None:
+        return False
+    if own:  # 国务院各部委、各直属机构: the prefix before 各 is shared
+        rest = bare[own.end() :]
+        return rest.startswith("直属") or len(rest) <= 4
+    return bare.startswith("直属") or len(bare) <= 5
 
 
 # --- The closing: 附件说明, 署名, 成文日期, then 附注 and 版记 --------------------------------------------
@@ -423,8 +495,15 @@ def _closing_date_index(lines: list[Line], start: int) -> int | None:
     return found[-1] if found else None
 
 
+# A 署名 may end in brackets: 党委办公室(学院办公室) names the office by both its names; X(代章) says
+# whose seal stands in for X's, and is no part of the name.
+_SIGNATURE_QUALIFIER = re.compile(r"[（(][^（）()]{1,20}[）)]$")
+_STAND_IN_SEAL = re.compile(r"\s{0,2}[（(]\s{0,2}代\s{0,2}章\s{0,2}[）)]$")
+
+
 def _is_signature(text: str) -> bool:
-    return _is_issuer_mark(text) and bool(patterns.ORGAN_ENDING.search(text))
+    organ = _SIGNATURE_QUALIFIER.sub("", text).strip()
+    return _is_issuer_mark(text) and bool(organ) and bool(patterns.ORGAN_ENDING.search(organ))
 
 
 def _read_closing(document: ParsedDocument, lines: list[Line], start: int) -> int:
@@ -446,10 +525,43 @@ def _read_closing(document: ParsedDocument, lines: list[Line], start: int) -> in
         document.signature_organ = squeeze(match["organ"])
     elif signature_end > start and _is_signature(lines[signature_end - 1].text):
         signature_end -= 1
-        document.signature_organ = squeeze(lines[signature_end].text)
+        document.signature_organ = squeeze(_STAND_IN_SEAL.sub("", lines[signature_end].text))
     _read_trailer(document, lines[date_index + 1 :])
     document.attachment_headings = count_attachment_headings([line.text for line in lines[date_index + 1 :]])
-    return _read_attachment_note(document, lines, start, signature_end)
+    body_end = _read_attachment_note(document, lines, start, signature_end)
+    if not document.attachments:
+        _read_attachment_note_below(document, lines, date_index + 1)
+    return body_end
+
+
+def _read_attachment_note_below(document: ParsedDocument, lines: list[Line], start: int) -> None:
+    """Web copies move the 附件说明 below the date: 「附件:」 right under it (or under the 附注), then the
+    attachment itself. Only the names it gives are read: on its own line, or numbered lines below
+    it, or else the one line below it (the attachment's heading)."""
+    index = start
+    while index < min(len(lines), start + 2) and re.fullmatch(r"[（(].{1,200}[）)]", lines[index].text):
+        index += 1
+    if index >= len(lines):
+        return
+    label = patterns.ATTACHMENTS.match(lines[index].text)
+    if label is None:
+        return
+    first = label["first"].strip()
+    below = [line.text for line in lines[index + 1 : index + 21]]
+    if first:
+        names = [first] if not patterns.ATTACHMENT_ITEM.match(first) else []
+        items = [first, *below] if names == [] else []
+    elif below and patterns.ATTACHMENT_ITEM.match(below[0]):
+        names, items = [], below
+    else:
+        names, items = below[:1], []
+    for text in items:
+        item = patterns.ATTACHMENT_ITEM.match(text)
+        if item is None:
+            break
+        names.append(item["name"])
+    document.attachments = [squeeze(name) for name in names if squeeze(name)]
+    document.attachments_line = lines[index].number if document.attachments else None
 
 
 def _trailer_start(lines: list[Line], start: int) -> int:

@@ -174,7 +174,9 @@ ATTACHMENT_ITEM = re.compile(r"^(?P<n>\d{1,2})\s{0,2}[.．、]\s{0,2}(?P<name>.+
 PRINTED = re.compile(rf"^(?P<organ>.{{0,60}}?)\s{{0,6}}(?:{_ARABIC_DATE})\s{{0,3}}印\s?发$")
 # Organs end like this; used to tell a signature or an issuer mark from a line of text.
 ORGAN_ENDING = re.compile(
-    r"(?:委员会|党委|工委|政府|办公厅|办公室|组织部|宣传部|统战部|部|厅|局|委|院|署|会|办|处|室|中心|学校|大学|学院|公司|文件|电报)$"
+    r"(?:委员会|党委|工委|政府|办公厅|办公室|组织部|宣传部|统战部|部|厅|局|委|院|署|会|办|处|室|中心|学校|大学|学院|公司|文件|电报"
+    # Traditional characters (Big5 copies of 公报: 國務院辦公廳).
+    r"|廳|會|辦|處)$"
 )
 # Headings of a body (一、 （一） 1. 第一条): they end without punctuation but are not wrapped lines.
 HEADING = re.compile(

@@ -88,7 +88,11 @@ _LONG_CUT = [
     (re.compile(r"\s(?=等\s?级\s)"), "\n"),
     (re.compile(r"(?<!第)(共\s?\d{1,4}\s?页)\s"), "\\1\n"),
     (re.compile(r"\s(?=抄\s?送\s?[:：])"), "\n"),
+    # Flattened text glues the 成文日期 to what follows it: …二○○五年十一月二十一日 附: …, …日（此件公开发布）.
+    (re.compile(rf"({patterns.DATE.pattern})\s?(?=附\s?件?\s?[:：]|[（(]\s?此\s?件)"), "\\1\n"),
     (re.compile(r"\s(?=附\s?件\s?[:：])"), "\n"),
+    # A web page's 附件说明 is a link: the file's name ends at its extension (…名单的通知.pdf 中华人民共和国教育部).
+    (re.compile(r"(?i)(\.(?:pdf|docx?|xlsx?|wps|ofd|zip|rar))\s"), "\\1\n"),
     (re.compile(r"([。！？；])\s"), "\\1\n"),
     (re.compile(r"([：:])\s"), "\\1\n"),
     (re.compile(r"\s(?=[一二三四五六七八九十]{1,3}、)"), "\n"),
