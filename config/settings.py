@@ -232,6 +232,8 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=32 * 1024 * 1024)
 IMPORT_MAX_ZIP_MEMBERS = env.int("IMPORT_MAX_ZIP_MEMBERS", default=1000)
 IMPORT_MAX_PAGES = env.int("IMPORT_MAX_PAGES", default=200)
+IMPORT_MAX_PIXELS = env.int("IMPORT_MAX_PIXELS", default=40_000_000)
+IMPORT_OCR_SECONDS = env.int("IMPORT_OCR_SECONDS", default=300)
 
 # EMAIL_URL: smtp://user:password@host:25, smtp+tls://…, consolemail://, filemail:///path, dummymail://
 _email = env.email_url("EMAIL_URL", default="consolemail://")

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the project needs: Chromium for the browser tests, CJK and Mongolian fonts for
+# Debian packages the project needs: Chromium for the browser tests, Tesseract with its Simplified
+# Chinese model for scanned documents (import_document), CJK and Mongolian fonts for
 # the official layout (WeasyPrint), the libraries WeasyPrint renders with, poppler-utils to look at
 # a rendered page (pdftoppm -png) and redis-server (the fault tests start a private Redis). Installs
 # what is missing when it can (root, or sudo without a password); otherwise says what to install.
 # Then the Fandol faces of the official layout (scripts/official-fonts.sh), the same way.
 set -euo pipefail
-packages=(chromium fonts-noto-cjk fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0 gettext poppler-utils redis-server)
+packages=(chromium fonts-noto-cjk fonts-noto-core libpango-1.0-0 libpangoft2-1.0-0 gettext poppler-utils redis-server tesseract-ocr tesseract-ocr-chi-sim)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

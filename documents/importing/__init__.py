@@ -1,4 +1,4 @@
-"""Import official documents from text and .docx files: the elements of each document in the text,
+"""Import official documents from text, .docx, PDF, OFD and scanned files: the elements of each document in the text,
 the documents it encloses, and the findings of the conformance check.
 
     from documents.importing import import_bytes, parse_text
@@ -10,8 +10,10 @@ the documents it encloses, and the findings of the conformance check.
 Nothing here writes to the database: registering what was parsed is workflow.services.registration.
 """
 
+from django.utils.translation import gettext as _
+
 from documents.importing.conformance import check
-from documents.importing.decoding import read_file, read_source
+from documents.importing.decoding import read_document, read_file
 from documents.importing.parser import nest, parse_documents
 from documents.importing.result import Finding, ForwardedDocument, ParsedDocument
 
@@ -32,5 +34,17 @@ def parse_text(text: str) -> ParsedDocument:
 
 
 def import_bytes(data: bytes, *, name: str) -> ParsedDocument:
-    """Read a file's bytes (UTF-8, GB18030 or .docx) and parse them. Raises InvalidInput naming the file."""
-    return parse_text(read_source(data, name=name))
+    """Read a file's bytes (text in UTF-8 or GB18030, .docx, PDF, OFD, a scan) and parse them. Raises
+    InvalidInput naming the file. A scan's pages were read by OCR: a finding for each says how surely,
+    for the clerk to check the reading against the paper."""
+    text, scanned = read_document(data, name=name)
+    document = parse_text(text)
+    for page in scanned:
+        document.findings.append(
+            Finding(
+                None,
+                _("第%(page)d页是扫描件，文字由 OCR 识别（平均置信度 %(confidence)d%%），请对照原件核对。")
+                % {"page": page.number, "confidence": round(page.confidence)},
+            )
+        )
+    return document

@@ -1,6 +1,7 @@
 """Bytes to text: UTF-8 (with or without BOM), UTF-16 with a BOM, else GB18030 (which covers GBK and
 GB2312, the encodings of most older Chinese office files). .docx files are read by word.py, OFD files
-by ofd.py and PDF files with a text layer by pdf.py, both with their layout (layout.py).
+by ofd.py and PDF files with a text layer by pdf.py, both with their layout (layout.py); scans (a PDF
+of page images, a PNG, JPEG or TIFF) by OCR in scan.py.
 
 Every refusal is an InvalidInput naming the file and what is wrong with it. No file larger than
 IMPORT_MAX_BYTES is read or decoded: `read_file` stops reading there.
@@ -19,6 +20,7 @@ from django.utils.translation import gettext as _
 from documents.importing.ofd import ofd_text
 from documents.importing.package import DAMAGED, check_member_count
 from documents.importing.pdf import pdf_text
+from documents.importing.scan import Scan, ScannedPage, is_image, scan_images
 from documents.importing.word import docx_text
 from units.errors import InvalidInput
 
@@ -45,6 +47,16 @@ def read_file(path: str | Path) -> bytes:
 
 def read_source(data: bytes, *, name: str) -> str:
     """The text of a file's bytes. Raises InvalidInput for a file that is too big, empty or unreadable."""
+    return read_document(data, name=name)[0]
+
+
+def read_document(data: bytes, *, name: str) -> tuple[str, list[ScannedPage]]:
+    """The text of a file's bytes, and its pages read by OCR when it is a scan (else [])."""
+    read = _read(data, name=name)
+    return (read.text, read.pages) if isinstance(read, Scan) else (read, [])
+
+
+def _read(data: bytes, *, name: str) -> Scan | str:
     if len(data) > settings.IMPORT_MAX_BYTES:
         raise _too_big(name, len(data), settings.IMPORT_MAX_BYTES)
     if not data.strip():
@@ -57,6 +69,8 @@ def read_source(data: bytes, *, name: str) -> str:
         )
     if data.startswith(b"%PDF-"):
         return pdf_text(data, name=name)
+    if is_image(data):
+        return scan_images(data, name=name)
     return decode(data, name=name)
 
 

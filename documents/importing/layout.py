@@ -46,13 +46,18 @@ def _body_size(lines: list[PrintedLine]) -> float:
     return max(sizes, key=sizes.get) if sizes else 0.0
 
 
+def _same_size(one: float, other: float) -> bool:
+    """Sizes within a tenth of each other are one size: a scan measures each line's a little apart."""
+    return abs(one - other) <= 0.1 * max(one, other)
+
+
 def layout_text(lines: list[PrintedLine]) -> str:
     """The parser's text of a document printed in these lines."""
     lines = [line for line in lines if line.text.strip() and not _PAGE_NUMBER.match(line.text.strip())]
     if not lines:
         return ""
     body = _body_size(lines)
-    body_lines = [line for line in lines if round(line.size) == round(body)]
+    body_lines = [line for line in lines if _same_size(line.size, body)]
     left = median(line.left for line in body_lines) if body_lines else min(line.left for line in lines)
     right = max(line.right for line in body_lines) if body_lines else max(line.right for line in lines)
     character = body * 25.4 / 72  # one character of body text, in mm
@@ -72,9 +77,9 @@ def _continues(previous: PrintedLine, line: PrintedLine, *, body: float, left: f
     """Whether `line` goes on with what `previous` printed (the same title, the same paragraph)."""
     if previous.red or line.red:
         return previous.red and line.red and previous.page == line.page  # a mark wrapped over two lines
-    if round(previous.size) != round(line.size):
+    if not _same_size(previous.size, line.size):
         return False
-    if round(line.size) > round(body):  # the title's lines: larger than the body, one after another
+    if not _same_size(line.size, body) and line.size > body:  # the title's lines: larger, one after another
         return previous.page == line.page and line.top - previous.top < 2 * line.size * 25.4 / 72
     runs_to_the_edge = previous.right >= right - em and previous.left <= left + 2.5 * em
     indented = line.left > left + 1.5 * em

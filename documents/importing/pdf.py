@@ -2,14 +2,17 @@
 pdfplumber places their characters, with their sizes and colours.
 
 A PDF is untrusted input: it is read only when no larger than IMPORT_MAX_BYTES (like any file) and
-only its first IMPORT_MAX_PAGES pages; a PDF pdfminer cannot read is refused by name. A PDF whose
-pages carry no text (a scan) is refused with that reason: its pages would need OCR.
+only when it has at most IMPORT_MAX_PAGES pages; a PDF pdfminer cannot read is refused by name. A PDF
+whose pages carry no text (a scan) is drawn page by page (pypdfium2) and read by OCR
+(documents.importing.scan).
 """
 
+import contextlib
 import io
 import itertools
 
 import pdfplumber
+import pypdfium2
 from django.conf import settings
 from django.utils.translation import gettext as _
 from pdfminer.pdfparser import PDFSyntaxError
@@ -17,6 +20,7 @@ from pdfminer.psparser import PSException
 from pdfplumber.utils.exceptions import PdfminerException
 
 from documents.importing.layout import GAP, PrintedLine, layout_text
+from documents.importing.scan import Scan, scan_pdf
 from units.errors import InvalidInput
 
 MM = 72 / 25.4
@@ -24,9 +28,9 @@ MM = 72 / 25.4
 _RED_RGB_MIN, _RED_OTHER_MAX = 0.6, 0.35
 
 
-def pdf_text(data: bytes, *, name: str) -> str:
-    """Raises InvalidInput naming the file when it is not a readable PDF, has more pages than
-    IMPORT_MAX_PAGES, or has no text layer."""
+def pdf_text(data: bytes, *, name: str) -> Scan | str:
+    """The text of the PDF's text layer; a Scan (OCR) when its pages carry no text. Raises InvalidInput
+    naming the file when it is not a readable PDF or has more pages than IMPORT_MAX_PAGES."""
     limit = settings.IMPORT_MAX_PAGES
     try:
         with pdfplumber.open(io.BytesIO(data)) as document:
@@ -42,8 +46,20 @@ def pdf_text(data: bytes, *, name: str) -> str:
             _("文件“%(name)s”不是可读的 PDF（%(reason)s）。") % {"name": name, "reason": type(error).__name__}
         ) from None
     if not lines:
-        raise InvalidInput(_("文件“%(name)s”的页面上没有文字层（可能是扫描件），不能按文字导入。") % {"name": name})
+        return _scanned(data, name=name)
     return layout_text(lines)
+
+
+def _scanned(data: bytes, *, name: str) -> Scan:
+    """A PDF of page images (a scanner's): its pages drawn and read by OCR."""
+    try:
+        document = pypdfium2.PdfDocument(data)
+    except pypdfium2.PdfiumError as error:
+        raise InvalidInput(
+            _("文件“%(name)s”不是可读的 PDF（%(reason)s）。") % {"name": name, "reason": type(error).__name__}
+        ) from None
+    with contextlib.closing(document):
+        return scan_pdf(document, name=name)
 
 
 def _is_red(color) -> bool:

@@ -120,7 +120,6 @@ OFD_ROOT = '<ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016"><ofd:DocBody><ofd:D
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (_blank_pdf(1), "文件“x”的页面上没有文字层（可能是扫描件），不能按文字导入。"),
         (_blank_pdf(3), "文件“x”有 3 页，超过导入上限 2 页。"),
         (b"%PDF-1.7\nnot a pdf at all", "文件“x”不是可读的 PDF"),
         (
@@ -143,6 +142,15 @@ def test_what_cannot_be_read_is_refused_by_name(settings, data, message):
     with pytest.raises(InvalidInput) as refused:
         import_bytes(data, name="x")
     assert str(refused.value).startswith(message)
+
+
+def test_a_pdf_without_a_text_layer_is_read_as_a_scan_and_an_empty_one_says_so():
+    parsed = import_bytes(_blank_pdf(1), name="空白.pdf").as_json()
+
+    assert parsed["warnings"] == [
+        "第1页是扫描件，文字由 OCR 识别（平均置信度 0%），请对照原件核对。",
+        "第1行：文件中没有找到任何文字",
+    ]
 
 
 def test_an_ofd_of_more_pages_than_the_limit_is_refused_before_any_page_is_read(settings):
