@@ -64,7 +64,9 @@ def _configure() -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: check the harness in a minute")
-    parser.add_argument("--sections", default="fanout,urgent,receipts,api_receipts,chain_view,audit_verify,evidence")
+    parser.add_argument(
+        "--sections", default="fanout,urgent,receipts,api_receipts,chain_view,audit_verify,evidence,importing"
+    )
     parser.add_argument(
         "--keep", action="store_true", help="keep the benchmark database and its working directory (the bundles)"
     )

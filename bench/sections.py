@@ -8,6 +8,7 @@ chain is topped up to its benchmark length with valid events written by COPY (se
 
 import datetime
 import http.client
+import io
 import json
 import os
 import re
@@ -129,6 +130,8 @@ def run_all(args, workdir: Path) -> dict:
         results["audit_verify"] = audit(bench)
     if "evidence" in wanted:
         results["evidence"] = evidence(bench)
+    if "importing" in wanted:
+        results["importing"] = importing(bench)
     if bench.largest_dispatch is not None:
         results["recall"] = recall(bench)
     one, five, _fifteen = os.getloadavg()
@@ -1068,3 +1071,54 @@ def evidence(bench: Bench) -> dict:
         "verify_startup_seconds": round(startup, 3),
         **{f"large_{key}": value for key, value in large.items()},
     }
+
+
+def importing(bench: Bench) -> dict:
+    """The importer's speed by input form (documents a second: the corpus's texts; a notice printed
+    as PDF and as OFD; seconds a scanned page takes in OCR), and its accuracy on the corpus."""
+    import pypdfium2
+
+    from documents.importing import import_bytes
+    from documents.importing.evaluation import corpus_documents, evaluate
+    from documents.ofd import write_ofd
+    from documents.rendering import render_pdf
+    from tests.documents import specimens
+
+    print("importing: text, PDF, OFD and scans through import_bytes", flush=True)
+    corpus = ROOT / "tests" / "documents" / "corpus"
+    texts = [(source.read_bytes(), source.name) for _name, source, _expected in corpus_documents(corpus)]
+    notice = specimens.notice(bench.world)
+    pdf, ofd = render_pdf(notice, enclosures=[]), write_ofd(notice, enclosures=[])
+
+    def per_second(files: list[tuple[bytes, str]], rounds: int) -> float:
+        started = time.perf_counter()
+        for _ in range(rounds):
+            for data, name in files:
+                import_bytes(data, name=name)
+        return round(rounds * len(files) / (time.perf_counter() - started), 1)
+
+    # A scan of the notice's first page: drawn at 200 dpi, saved as a PDF of that image alone.
+    with pypdfium2.PdfDocument(pdf) as document:
+        page = document[0].render(scale=200 / 72).to_pil().convert("RGB")
+    scan = io.BytesIO()
+    page.save(scan, format="PDF", resolution=200)
+    started = time.perf_counter()
+    scans = 3
+    for _ in range(scans):
+        import_bytes(scan.getvalue(), name="scan.pdf")
+    accuracy = evaluate(corpus).as_json()
+    result = {
+        "text_per_second": per_second(texts, 3),
+        "pdf_per_second": per_second([(pdf, "notice.pdf")], 10),
+        "ofd_per_second": per_second([(ofd, "notice.ofd")], 10),
+        "scan_seconds_per_page": round((time.perf_counter() - started) / scans, 2),
+        "corpus_documents": len(texts),
+        "corpus_accuracy": accuracy["accuracy"]["accuracy"],
+        "corpus_fields": {name: tally["accuracy"] for name, tally in accuracy["fields"].items()},
+    }
+    bench.row("import: text documents a second (corpus)", f"{result['text_per_second']}")
+    bench.row("import: PDF documents a second (2 pages)", f"{result['pdf_per_second']}")
+    bench.row("import: OFD documents a second (2 pages)", f"{result['ofd_per_second']}")
+    bench.row("import: seconds a scanned page (OCR, 200 dpi)", f"{result['scan_seconds_per_page']}")
+    bench.row("import: fields right on the corpus", f"{result['corpus_accuracy']:.1%}", "≥ 95%")
+    return result
