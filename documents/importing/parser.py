@@ -17,6 +17,7 @@ import re
 from documents.importing import patterns
 from documents.importing.conformance import count_attachment_headings
 from documents.importing.forwarded import find_forwarded, forwards
+from documents.importing.portal import PageMetadata, apply_metadata, read_page
 from documents.importing.result import ParsedDocument
 from documents.importing.text import (
     Line,
@@ -39,13 +40,19 @@ _RECIPIENTS_MAX = 300
 
 def parse_lines(text: str) -> list[Line]:
     """The text's lines as the parser sees them: normalised, furniture out, glued elements cut."""
-    lines = split_glued(source_lines(text))
-    return [line for line in lines if line.text and not is_furniture(line.text)]
+    return _parse_page(text)[0]
+
+
+def _parse_page(text: str) -> tuple[list[Line], PageMetadata]:
+    """parse_lines, and what the page's metadata block says (documents.importing.portal)."""
+    page = read_page(source_lines(text))
+    lines = split_glued(page.lines)
+    return [line for line in lines if line.text and not is_furniture(line.text)], page
 
 
 def parse_documents(text: str) -> list[ParsedDocument]:
     """Every document found in the text, in order, not yet nested."""
-    lines = parse_lines(text)
+    lines, page = _parse_page(text)
     if not lines:
         return []
     starts = _document_starts(lines)
@@ -56,6 +63,7 @@ def parse_documents(text: str) -> list[ParsedDocument]:
         document = _read_document(lines[start:end])
         document.text = "\n".join(source[document.first_line - 1 : document.last_line]).strip("\n")
         documents.append(document)
+    apply_metadata(documents[0], page)
     return documents
 
 
