@@ -107,7 +107,7 @@ _CHROME = re.compile(
             r"稿件来源|文章来源|归档时间|视力保护色)\s{0,2}[:：].*",
             r".*语音阅读正文.*",
             r"(?:【[^】]{1,8}】\s{0,3}){1,6}[|｜]?",  # 【打印本页】【关闭窗口】
-            r"(?:扫一扫|分享到|信息公开选项|打印本页|关闭窗口).*",
+            r"(?:扫一扫|分享到|信息公开选项|打印本页|关闭窗口|下载地址\s{0,2}[:：]).*",
             # A wiki's own lines: its menu, its motto, the collection a text belongs to.
             r"外观|.{0,10}(?:维基文库|中华文库)[，,\s].{0,12}|本作品收[录錄][于於].*",
         ]
@@ -126,6 +126,8 @@ _HEAD_CHROME = re.compile(
             r"[-•·]?\s{0,2}(?:浏览|来源|來源|作者|日期|时间|字号|字体)\s{0,2}[:：].*",
             r"(?:字号|字体)\s{0,2}(?:[【\[].*|大\s?中\s?小.*)?",
             r"(?:>|»|＞|›)\s{0,2}\S.*",  # the rest of a breadcrumb wrapped onto its own line
+            # The site's name: 「法搜网--中国法律信息搜索网」「法律资料网」 (an organ never ends in 网; 电网 does).
+            r"[^\s，。：:]{1,20}(?<!电)(?:网|网站|網|網站)(?:\s{0,2}[-—–_|]{1,2}\s{0,2}[^\s，。]{1,30})?",
         ]
     )
 )
@@ -143,6 +145,7 @@ class PageMetadata:
     written_on: tuple[str, int] | None = None
     publisher: tuple[str, int] | None = None
     title: tuple[str, int] | None = None
+    written_from: str = "网页的成文日期栏"
     lines: list[Line] = field(default_factory=list)  # the page's lines, chrome and metadata out
 
     def take(self, label: str, value: str, line: int) -> None:
@@ -193,6 +196,13 @@ def read_page(lines: list[Line]) -> PageMetadata:
             if _URL.search(text):  # a site line: 「中央政府门户网站 www.gov.cn 2005年08月25日 来源：…」
                 index += 1
                 continue
+            dated = _NUMBER_AND_DATE.fullmatch(text)
+            if dated:  # 「（甬政发[2001]159号 2001年12月5日）」 under a database's title
+                if page.written_on is None:
+                    page.written_on, page.written_from = (dated["date"], line.number), "数据库标题下的日期"
+                kept.append(Line(line.number, f"（{dated['number']}）"))
+                index += 1
+                continue
             repost = _REPOST.match(text)
             if repost and patterns.kind_of_title(text[repost.end() :]):
                 line = Line(line.number, text[repost.end() :].strip())
@@ -204,10 +214,13 @@ def read_page(lines: list[Line]) -> PageMetadata:
         kept.append(line)
         index += 1
     kept = _drop_page_headings(kept, headings, _head_end(kept))
-    page.lines = _drop_repeated_headings(kept, _head_end(kept))
+    page.lines = _drop_repeated_headings(kept, _head_end(kept), page)
     return page
 
 
+_NUMBER_AND_DATE = re.compile(
+    rf"[（(]\s{{0,2}}(?P<number>{patterns.CITED_NUMBER.pattern})\s{{1,3}}(?P<date>{patterns.DATE.pattern})\s{{0,2}}[）)]"
+)
 # 「转发医学部：关于…的通知」「转载：…」: a site's note that it reposts another office's notice; the
 # colon shows it is no 转发 title (a title never holds one).
 _REPOST = re.compile(r"^(?:转发|转载|轉發|轉載)[^：:\s]{0,12}[：:]\s{0,2}(?=\S)")
@@ -366,10 +379,14 @@ def _in_glued_block(lines: list[Line], index: int, head_end: int) -> bool:
     return end - start >= 2
 
 
-def _drop_repeated_headings(lines: list[Line], head_end: int) -> list[Line]:
+def _drop_repeated_headings(lines: list[Line], head_end: int, page: PageMetadata) -> list[Line]:
     """The page prints the document's title as its heading, then the document prints it again
     (wrapped over lines, or followed by its number in brackets): the earlier copy is the page's. The
-    heading also tells that the wrapped lines are one title: they are joined into one line."""
+    heading also tells that the wrapped lines are one title: they are joined into one line.
+
+    Law databases print the title, their 发布机关 field on a line alone, then the title again: an
+    organ's name between two copies of the title is that field (a weak hint of the issuer), not the
+    issuer mark."""
     result = list(lines)
     index = 0
     while index < min(head_end, len(result)):
@@ -387,12 +404,24 @@ def _drop_repeated_headings(lines: list[Line], head_end: int) -> list[Line]:
                     if joined != text:  # 「…的通知 (国办发明电〔2001〕1号)」: the number on a line of its own
                         merged.append(Line(result[later + count - 1].number, joined[len(text) :]))
                     result[later : later + count] = merged
+                    between = result[index + 1 : later]
+                    if len(between) == 1 and _is_organ(between[0].text):
+                        if page.publisher is None:
+                            page.publisher = (squeeze(between[0].text), between[0].number)
+                        del result[index + 1]
+                        head_end -= 1
                     del result[index]
                     head_end -= count - len(merged)
                     index -= 1
                     break
         index += 1
     return result
+
+
+def _is_organ(text: str) -> bool:
+    return (
+        len(text) <= 40 and not re.search(r"[，。；：:,;！？《》]", text) and bool(patterns.ORGAN_ENDING.search(text))
+    )
 
 
 def _compact(text: str) -> str:
@@ -422,7 +451,7 @@ def apply_metadata(document, page: PageMetadata) -> None:
             date = patterns.read_date(match)
             if date.value is not None:
                 document.written_on, document.date_text, document.date_line = date.value, date.text, line
-                document.warn(line, f"文中未找到成文日期，取自网页的成文日期栏：“{value}”，请核对")
+                document.warn(line, f"文中未找到成文日期，取自{page.written_from}：“{value}”，请核对")
     if document.title is None and page.title is not None:
         value, line = page.title
         if patterns.kind_of_title(value):

@@ -258,3 +258,23 @@ def test_a_sites_repost_prefix_is_not_part_of_the_title():
 
     assert document.title == "关于重申公文交换工作规范的通知"
     assert document.forwarded == []
+
+
+def test_a_database_prints_the_number_and_date_in_brackets_under_the_title():
+    """「（甬政发[2001]159号 2001年12月5日）」: the number stays a line of its own, the date is the
+    database's date of the document, used only when the text has none."""
+    text = "法搜网--中国法律信息搜索网\n关于某事的意见\n(甬政发[2001]159号 2001年12月5日)\n" + BODY
+
+    assert _kept(text)[:2] == ["关于某事的意见", "（甬政发[2001]159号）"]
+    document = parse_text(text)
+    assert document.written_on == datetime.date(2001, 12, 5)
+    assert any("数据库标题下的日期" in warning for warning in document.warnings)
+
+
+def test_a_law_database_prints_its_issuing_organ_field_between_two_copies_of_the_title():
+    text = "关于印发某规定的通知\n上海市建设和管理委员会\n关于印发某规定的通知\n沪建建[2003]89号\n各区建设局："
+
+    page = read_page(source_lines(text))
+
+    assert [line.text for line in page.lines] == ["关于印发某规定的通知", "沪建建[2003]89号", "各区建设局："]
+    assert page.publisher == ("上海市建设和管理委员会", 2)
