@@ -160,14 +160,21 @@ def _header_start(lines: list[Line], number_index: int, floor: int) -> int:
     index = number_index - 1
     while index >= floor and _is_header_element(lines[index].text):
         index -= 1
-    if index >= floor and _is_issuer_mark(lines[index].text):
+    title_lines = _title_above(lines, index + 1, floor)
+    if title_lines:
+        # A title above the number: a copy without the 版头, whose line above the title is a site
+        # line or a headline, unless it is a mark by its own words (…文件, …明传电报).
+        index -= title_lines
+        if index >= floor and _is_header_mark(lines[index].text) and _is_printed_mark(lines[index].text):
+            index -= 1
+    elif index >= floor and _is_header_mark(lines[index].text):
         mark_index = index
         index -= 1
         # A joint mark: several organs, one a line, above the line ending in 文件.
         while (
             index >= floor
             and lines[mark_index].text.endswith("文件")
-            and _is_issuer_mark(lines[index].text)
+            and _is_header_mark(lines[index].text)
             and patterns.ORGAN_ENDING.search(lines[index].text)
         ):
             index -= 1
@@ -176,10 +183,64 @@ def _header_start(lines: list[Line], number_index: int, floor: int) -> int:
     return index + 1
 
 
+# The words that open a title after its issuer: …关于…, …转发…, …印发… (traditional forms too).
+_TITLE_OPENING = re.compile(r"关于|關於|转发|轉發|印发|印發|批转|批轉")
+
+
+def _title_above(lines: list[Line], end: int, floor: int) -> int:
+    """How many lines just above `end` are a title printed above the number (0 when none).
+
+    Portal, 公报 and law-database copies print the title first and the number under it
+    (「国务院办公厅关于部际联席会议 / 审批程序等有关问题的通知 / 国办函〔2003〕49号」): the last line
+    ends in a 文种; a line above it belongs to the title only when it holds the title's opening
+    words (关于, 转发, 印发) and the lines below do not already start with their issuer, so that a
+    mark (…文件) or a site line above a complete title stays out of it.
+    """
+    last = end - 1
+    if last < floor:
+        return 0
+    text = lines[last].text
+    if not (_is_title_piece(text) and patterns.kind_of_title(text)) or patterns.kind_of_mark(text):
+        return 0
+    taken, title = 1, squeeze(text)
+    while taken < 3 and last - taken >= floor:
+        above = lines[last - taken].text
+        opening = _TITLE_OPENING.search(title)
+        if opening and opening.start() > 0:  # the title already names its issuer: it is whole
+            break
+        if not _is_title_piece(above) or patterns.kind_of_title(above) or not _TITLE_OPENING.search(squeeze(above)):
+            break
+        taken, title = taken + 1, squeeze(above) + title
+    return taken
+
+
+def _is_title_piece(text: str) -> bool:
+    """A line that may be (part of) a title: no sentence or label punctuation, not a heading, a date,
+    a number, 「特此通知」, a 主送 or a header element."""
+    return (
+        _looks_like_title(text)
+        and not re.search(r"[。；;！？!?：:]", text)
+        and not patterns.HEADING.match(text)
+        and not _CLOSING_FORMULA.match(text)
+        and patterns.DATE.search(text) is None
+        and patterns.CITED_NUMBER.search(text) is None
+        and not _is_header_element(text)
+    )
+
+
+def _is_printed_mark(text: str) -> bool:
+    """An issuer mark by its own words: …文件, …明传电报 (a site name ends otherwise)."""
+    return text.endswith("文件") or patterns.kind_of_mark(text) is not None
+
+
+# The formula that closes a body (特此通知): it ends in a 文种 but is never a title.
+_CLOSING_FORMULA = re.compile(r"^特此(?:通知|通报|函告|函复|批复|公告|通告|报告|请示|函|复函)")
+
+
 def _start_without_number(lines: list[Line]) -> int:
     """No number: the document starts at its title (or the issuer mark just above it)."""
     for index, line in enumerate(lines[:60]):
-        if _looks_like_title(line.text) and patterns.kind_of_title(line.text):
+        if _looks_like_title(line.text) and patterns.kind_of_title(line.text) and not _CLOSING_FORMULA.match(line.text):
             return _header_start(lines, index, 0)
     return 0
 
@@ -210,6 +271,12 @@ def _is_issuer_mark(text: str) -> bool:
     )
 
 
+def _is_header_mark(text: str) -> bool:
+    """An issuer mark in the 版头: never a line holding a title's opening words (关于, 转发, 印发), which
+    is the first half of a wrapped title (「关于印发金华市人民政府办理人大代表建议」)."""
+    return _is_issuer_mark(text) and not _TITLE_OPENING.search(squeeze(text))
+
+
 def _looks_like_title(text: str) -> bool:
     return 0 < len(text) <= _TITLE_MAX and text[-1] not in _SENTENCE_END and not _is_recipients(text)
 
@@ -234,7 +301,54 @@ def _read_document(lines: list[Line]) -> ParsedDocument:
     body_end = _read_closing(document, lines, position)
     _read_body(document, lines[position:body_end])
     document.forwarded = find_forwarded(document)
+    if document.issuer is None:
+        document.issuer = _issuer_without_mark(document)
     return document
+
+
+# Endings that close an organ's full name; where two names of one place are glued together
+# (中共岳阳市委办公室岳阳市人民政府办公室), the first ends in one of them.
+_FULL_ORGAN_END = re.compile(r"委员会|人民政府|办公厅|办公室|人民法院|人民检察院|党委|工委")
+
+
+def _issuer_without_mark(document: ParsedDocument) -> str | None:
+    """The issuer of a copy without its red mark (web pages, 公报, law databases, flattened text).
+
+    First the title's own words: 「国务院办公厅关于…」「…办公厅转发…」「劳动部关于发布…」 name the issuer
+    before 关于/转发/印发; of joint issuers (「中共中央、国务院关于…」) the first, who leads. Then the
+    发文机关署名 above the date, which names the issuer too. Else none: a site line or a headline is
+    never taken for it.
+    """
+    organs = _organs_of_title(document.title or "")
+    if organs:
+        return _first_organ(organs, document.signature_organ)
+    signature = document.signature_organ
+    if signature and _is_signature(signature) and _is_header_mark(signature):
+        return _first_organ(signature, None)
+    return None
+
+
+def _organs_of_title(title: str) -> str | None:
+    """The organs a title names before 关于/转发/印发 (「国务院办公厅关于…」 → 国务院办公厅), or None."""
+    title = squeeze(title)
+    opening = _TITLE_OPENING.search(title)
+    organs = title[: opening.start()] if opening else ""
+    if 2 <= len(organs) <= 60 and patterns.ORGAN_ENDING.search(organs) and not re.search(r"[《》“”\"：:。]", organs):
+        return organs
+    return None
+
+
+def _first_organ(organs: str, signature: str | None) -> str:
+    """The leading organ of a list: split at 、 or a space, or where a second name of the same place
+    starts (鹤岗市人民政府鹤岗市中级人民法院 → 鹤岗市人民政府)."""
+    first = re.split(r"[、，,\s]", organs.strip())[0]
+    if signature and first.startswith(squeeze(signature)) and first != squeeze(signature):
+        return squeeze(signature)
+    for match in _FULL_ORGAN_END.finditer(first):
+        rest = first[match.end() :]
+        if len(rest) >= 4 and patterns.ORGAN_ENDING.search(rest) and rest[:2] in first[: match.end()]:
+            return first[: match.end()]
+    return first
 
 
 def _read_header(document: ParsedDocument, lines: list[Line]) -> int:
@@ -246,15 +360,21 @@ def _read_header(document: ParsedDocument, lines: list[Line]) -> int:
         end = number_index + 1
         while end < len(lines) and _is_header_element(lines[end].text):
             end += 1
+    above = number_index or 0
+    while above > 0 and _is_header_element(lines[above - 1].text):
+        above -= 1
+    title_count = _title_above(lines, above, 0) if number_index is not None else 0
     marks = []
-    for line in lines[:end]:
-        if not _read_header_element(document, line):
+    for index, line in enumerate(lines[:end]):
+        if not _read_header_element(document, line) and not above - title_count <= index < above:
             marks.append(line)
     if marks:
         document.issuer_mark = join_wrapped([line.text for line in marks])
     if document.issuer_mark:
         document.issuer = patterns.issuer_of_mark(document.issuer_mark)
         document.kind = patterns.kind_of_mark(document.issuer_mark)
+    if title_count:
+        _set_title(document, lines[above - title_count : above])
     return end
 
 
@@ -275,10 +395,18 @@ def _header_end_without_number(lines: list[Line]) -> int:
 
 def _is_mark_above_title(lines: list[Line], index: int) -> bool:
     text = lines[index].text
-    if not _is_issuer_mark(text) or (patterns.kind_of_title(text) and not patterns.kind_of_mark(text)):
+    if not _is_header_mark(text) or (patterns.kind_of_title(text) and not patterns.kind_of_mark(text)):
         return False
     below = next((line.text for line in lines[index + 1 :] if not _is_header_element(line.text)), "")
-    return _looks_like_title(below)
+    if not _looks_like_title(below):
+        return False
+    if _is_printed_mark(text):
+        return True
+    # Without a number, a bare line above the title is a mark only if it names an organ, and not
+    # another organ than the one the title names (a portal's site name: 「怒江州人民政府」 above
+    # 「云南省民政厅办公室关于…」; a section name: 「规章制度」).
+    named = _organs_of_title(below)
+    return bool(patterns.ORGAN_ENDING.search(text)) and (not named or squeeze(below).startswith(squeeze(text)))
 
 
 def _read_header_element(document: ParsedDocument, line: Line) -> bool:
@@ -345,27 +473,43 @@ def _read_title(document: ParsedDocument, lines: list[Line], position: int) -> i
     """The title: its wrapped lines down to the 主送, or down to the line that ends in a 文种."""
     candidates = []
     for line in lines[position : position + 6]:
-        if not _looks_like_title(line.text):
+        if not _looks_like_title(line.text) or _CLOSING_FORMULA.match(line.text):
             break
         candidates.append(line)
     if not candidates:
         return position
     recipients_at = position + len(candidates)
+    taken = None
     if recipients_at < len(lines) and _is_recipients(lines[recipients_at].text):
         taken = candidates
     else:
-        taken = candidates[:1]
         for count in range(1, len(candidates) + 1):
             if patterns.kind_of_title(join_wrapped([line.text for line in candidates[:count]])):
                 taken = candidates[:count]
                 break
+    if taken and len(taken) > 1:
+        # A site or section line above a title that opens with its own words (「规章制度 /
+        # 校务公开领导小组办公室关于…的通知」) is not the title's first half.
+        whole = _title_above(taken, len(taken), 0)
+        if 0 < whole < len(taken) and _TITLE_OPENING.search(join_wrapped([line.text for line in taken[-whole:]])):
+            position += len(taken) - whole
+            taken = taken[-whole:]
+    if taken is None or (document.title and not patterns.kind_of_title(join_wrapped([t.text for t in taken]))):
+        # No line ending in a 文种: a title above the number stands; else the first line is the
+        # title unless it is a body heading (一、…) — a document without a title keeps none.
+        if document.title or patterns.HEADING.match(candidates[0].text):
+            return position
+        taken = candidates[:1]
+    _set_title(document, taken)
+    return position + len(taken)
+
+
+def _set_title(document: ParsedDocument, taken: list[Line]) -> None:
     document.title, document.title_breaks = join_wrapped_lines(
         [piece for line in taken for piece in wrapped_lines(line.text)]
     )
     document.title_line = taken[0].number
-    if document.kind is None:
-        document.kind = patterns.kind_of_title(document.title)
-    return position + len(taken)
+    document.kind = patterns.kind_of_mark(document.issuer_mark or "") or patterns.kind_of_title(document.title)
 
 
 def _read_main_recipients(document: ParsedDocument, lines: list[Line], position: int) -> int:
