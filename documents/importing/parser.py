@@ -53,10 +53,68 @@ def parse_documents(text: str) -> list[ParsedDocument]:
     source = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     documents = []
     for start, end in zip(starts, ends, strict=True):
-        document = _read_document(lines[start:end])
-        document.text = "\n".join(source[document.first_line - 1 : document.last_line]).strip("\n")
-        documents.append(document)
+        segment, title_count = lines[start:end], 0
+        while segment and len(documents) < 200:
+            document = _read_document(segment, title_count=title_count)
+            enclosure = _enclosure_start(document, segment)
+            if enclosure is not None:
+                at, count = enclosure
+                document = _read_document(segment[:at], title_count=title_count)
+                segment, title_count = segment[at:], count
+            else:
+                segment = []
+            document.text = "\n".join(source[document.first_line - 1 : document.last_line]).strip("\n")
+            documents.append(document)
     return documents
+
+
+# 印发/转发 covers name what they enclose: 「关于印发《X》的通知」, 「《X》已经…同意，现印发给你们」.
+_ENCLOSING_TITLE = re.compile(
+    r"(?:印发|转发|批转|发布|印發|轉發)《?(?P<name>[^《》]{2,80}?)》?的(?:通知|通报|决定|函|通告|公告)$"
+)
+_ENCLOSING_VERB = re.compile(r"印发|转发|批转|发布|印發|轉發")
+_QUALIFIER = re.compile(r"^[（(][^（）()]{1,20}[）)]$")
+
+
+def _enclosure_start(document: ParsedDocument, lines: list[Line]) -> tuple[int, int] | None:
+    """Where a document that a cover prints or forwards without a number starts: after the cover's
+    成文日期, at the line (or the two or three wrapped lines) that repeat a title the cover names
+    (「…现将《太湖县人民政府工作规则》印发给你们… 2019年3月1日 / 太湖县人民政府工作规则 / 第一章 …」),
+    a bracketed qualifier after it allowed (「…工作规则(2019年11月修订)」). Returns (index, title lines)."""
+    if document.date_line is None:
+        return None
+    names = {_plain_title(item.title) for item in document.forwarded if item.title}
+    enclosing = _ENCLOSING_TITLE.search(squeeze(document.title or ""))
+    if enclosing:
+        names.add(_plain_title(enclosing["name"]))
+    for paragraph in (document.body or "").split("\n"):
+        if _ENCLOSING_VERB.search(paragraph):
+            names.update(_plain_title(name) for name in re.findall(r"《([^《》]{2,80})》", paragraph))
+    # What the 附件说明 lists, and what follows an 附件 heading, is the cover's attachment, not a
+    # document it encloses: its 版记 stays with it.
+    names -= {_plain_title(name) for name in document.attachments}
+    names.discard("")
+    if not names:
+        return None
+    after = next((index for index, line in enumerate(lines) if line.number > document.date_line), None)
+    if after is None:
+        return None
+    for index in range(max(after, 1), len(lines)):
+        if re.fullmatch(r"附\s?件\s?\d{0,2}", lines[index].text) or patterns.CC.match(lines[index].text):
+            return None
+        joined = ""
+        for count in range(1, 4):
+            if index + count > len(lines) or not _is_title_piece(lines[index + count - 1].text):
+                break
+            joined += _plain_title(lines[index + count - 1].text)
+            for name in names:
+                if joined == name or (joined.startswith(name) and _QUALIFIER.match(joined[len(name) :])):
+                    return index, count
+    return None
+
+
+def _plain_title(title: str) -> str:
+    return re.sub(r"[\s《》〈〉<>“”\"]", "", title)
 
 
 def nest(documents: list[ParsedDocument]) -> ParsedDocument:
@@ -293,10 +351,16 @@ def _is_recipients(text: str) -> bool:
 # --- One document --------------------------------------------------------------------------------------
 
 
-def _read_document(lines: list[Line]) -> ParsedDocument:
+def _read_document(lines: list[Line], *, title_count: int = 0) -> ParsedDocument:
+    """One document; `title_count` lines at its top are its title when the cover that encloses it
+    named them (an enclosed document without a 版头)."""
     document = ParsedDocument(first_line=lines[0].number, last_line=lines[-1].number)
-    position = _read_header(document, lines)
-    position = _read_title(document, lines, position)
+    if title_count:
+        _set_title(document, lines[:title_count])
+        position = title_count
+    else:
+        position = _read_header(document, lines)
+        position = _read_title(document, lines, position)
     position = _read_main_recipients(document, lines, position)
     body_end = _read_closing(document, lines, position)
     _read_body(document, lines[position:body_end])

@@ -130,3 +130,44 @@ def test_a_body_heading_is_never_a_title():
     document = parse_text("一、总体要求\n各单位要高度重视，认真落实。\n学生处\n2017年10月19日\n")
 
     assert document.title is None
+
+
+def test_a_printed_document_without_a_header_starts_at_the_title_its_cover_names():
+    # 印发 covers reproduce the document they print after their date, with no number of its own.
+    root = parse_text(
+        "太湖县人民政府关于印发《太湖县人民政府工作规则》的通知\n太政〔2019〕3号\n各乡镇人民政府：\n"
+        "《太湖县人民政府工作规则》已经县政府同意，现印发给你们，请认真贯彻执行。\n"
+        "太湖县人民政府\n2019年3月1日\n太湖县人民政府工作规则\n（2019年3月修订）\n"
+        "第一章 总则\n第一条 为规范县政府工作，制定本规则。\n"
+    )
+
+    assert root.title == "太湖县人民政府关于印发《太湖县人民政府工作规则》的通知"
+    assert [document.title for document in root.enclosed] == ["太湖县人民政府工作规则"]
+    assert root.enclosed[0].body.startswith("（2019年3月修订）")
+
+
+def test_an_enclosed_title_may_carry_a_qualifier_in_brackets_and_wrap():
+    root = parse_text(
+        "关于印发清远市人民政府工作规则的通知\n各县人民政府：\n现将《清远市人民政府工作规则》印发给你们。\n"
+        "清远市人民政府\n2019年11月28日\n清远市人民政府\n工作规则(2019年11月修订)\n第一章 总则\n"
+    )
+
+    assert [document.title for document in root.enclosed] == ["清远市人民政府工作规则(2019年11月修订)"]
+
+
+def test_a_line_after_the_date_that_the_cover_does_not_name_starts_nothing():
+    root = parse_text(
+        "关于做好秋季防火工作的通知\n各乡镇：\n请做好秋季防火工作。\n县人民政府\n2020年9月1日\n值班安排表\n"
+    )
+
+    assert root.enclosed == []
+
+
+def test_an_attachment_the_cover_lists_stays_an_attachment():
+    root = parse_text(
+        "关于印发《高校安全工作办法》的通知\n各高等学校：\n现将《高校安全工作办法》印发给你们。\n"
+        "附件：高校安全工作办法\n自治区教育厅\n2022年1月5日\n附件\n高校安全工作办法\n第一条 为了保障高校安全……\n"
+    )
+
+    assert root.enclosed == []
+    assert root.attachments == ["高校安全工作办法"]
