@@ -198,8 +198,20 @@ def _addressed_title(lines: list[Line]) -> int | None:
     return None
 
 
+_BRACKETED_NUMBER = re.compile(
+    rf"[（(]\s{{0,2}}(?P<inner>[^（）()]{{4,40}}?)\s{{0,2}}(?:{patterns.DATE.pattern})?\s{{0,2}}[）)]"
+)
+
+
 def _header_number(text: str) -> patterns.NumberMatch | None:
-    """The number of a header line: the line holds nothing else but urgency words and 签发人."""
+    """The number of a header line: the line holds nothing else but urgency words and 签发人.
+
+    公报 and law-database copies print it in brackets on its own line under the title, sometimes
+    with the date: 「（劳社厅函〔2007〕120号）」, 「(教基厅[1993]6号 1993年3月15日)」.
+    """
+    bracketed = _BRACKETED_NUMBER.fullmatch(text)
+    if bracketed:
+        return _header_number(bracketed["inner"].strip())
     match = patterns.NUMBER.search(text)
     if match is None:
         return None

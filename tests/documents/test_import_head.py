@@ -171,3 +171,25 @@ def test_an_attachment_the_cover_lists_stays_an_attachment():
 
     assert root.enclosed == []
     assert root.attachments == ["高校安全工作办法"]
+
+
+def test_a_number_on_its_own_line_in_brackets_is_the_number():
+    plain = parse_text(
+        f"关于做好劳动合同管理工作的通知\n（劳社厅函〔2007〕120号）\n各省劳动保障厅：\n{_BODY}劳动和社会保障部办公厅\n2007年4月1日\n"
+    )
+    dated = parse_text(f"关于教材审定工作的通知\n(教基厅[1993]6号 1993年3月15日)\n各省教委：\n{_BODY}")
+
+    assert plain.number == "劳社厅函〔2007〕120号"
+    assert plain.title == "关于做好劳动合同管理工作的通知"
+    assert plain.main_recipients == ["各省劳动保障厅"]
+    assert dated.number == "教基厅〔1993〕6号"
+    assert dated.title == "关于教材审定工作的通知"
+
+
+def test_a_sentence_that_opens_with_a_cited_number_is_body():
+    long_sentence = "根据教党〔2009〕20号和湘教发〔2009〕45号文件精神，为进一步理顺我校各级关工委工作机制，" * 2
+    document = parse_text(f"关于调整二级关工委成员的通知\n各学院：\n{long_sentence}\n")
+
+    assert document.number is None
+    assert document.title == "关于调整二级关工委成员的通知"
+    assert document.main_recipients == ["各学院"]
