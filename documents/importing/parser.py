@@ -379,7 +379,24 @@ def _read_document(lines: list[Line], *, title_count: int = 0) -> ParsedDocument
     document.forwarded = find_forwarded(document)
     if document.issuer is None:
         document.issuer = _issuer_without_mark(document)
+    elif _is_database_organ_line(document):
+        document.issuer = squeeze(document.signature_organ)
     return document
+
+
+_PROVINCE = re.compile(r"^.{2,8}?(?:省|自治区)")
+
+
+def _is_database_organ_line(document: ParsedDocument) -> bool:
+    """Law databases print their 发布机关 field where a mark stands, the organ with its province and
+    without 文件 (「广东省东莞市人民政府」 above 东府办〔2005〕42号): when the 署名 names that organ, or
+    an office of it (东莞市人民政府办公室), without the province, the 署名 is the issuer."""
+    mark, signature = document.issuer_mark or "", squeeze(document.signature_organ or "")
+    if not mark or not signature or _is_printed_mark(mark) or not _is_signature(signature):
+        return False
+    province = _PROVINCE.match(mark)
+    local = mark[province.end() :] if province else ""
+    return len(local) >= 4 and signature.startswith(local) and signature != mark
 
 
 # Endings that close an organ's full name; where two names of one place are glued together
@@ -567,6 +584,10 @@ def _read_title(document: ParsedDocument, lines: list[Line], position: int) -> i
         # A site or section line above a title that opens with its own words (「规章制度 /
         # 校务公开领导小组办公室关于…的通知」) is not the title's first half.
         whole = _title_above(taken, len(taken), 0)
+        # …unless it names the issuer the title leaves out (「瑞安市人民政府办公室 / 转发…的通知」).
+        organ = taken[-whole - 1].text if 0 < whole < len(taken) else ""
+        if organ and _TITLE_OPENING.match(squeeze(taken[-whole].text)) and _is_signature(organ):
+            whole += 1 if _is_header_mark(organ) else 0
         if 0 < whole < len(taken) and _TITLE_OPENING.search(join_wrapped([line.text for line in taken[-whole:]])):
             position += len(taken) - whole
             taken = taken[-whole:]

@@ -193,3 +193,26 @@ def test_a_sentence_that_opens_with_a_cited_number_is_body():
     assert document.number is None
     assert document.title == "关于调整二级关工委成员的通知"
     assert document.main_recipients == ["各学院"]
+
+
+def test_an_organ_line_above_a_title_without_its_issuer_is_the_titles_first_half():
+    document = parse_text(
+        "瑞政办〔2011〕129号\n瑞安市人民政府办公室\n转发温州市推行说理性行政处罚文书\n指导意见及操作规范的通知\n"
+        f"市政府直属各单位：\n{_BODY}"
+    )
+
+    assert document.title == "瑞安市人民政府办公室转发温州市推行说理性行政处罚文书指导意见及操作规范的通知"
+    assert document.issuer == "瑞安市人民政府办公室"
+
+
+def test_a_database_organ_line_with_its_province_yields_to_the_signature():
+    document = parse_text(
+        "广东省东莞市人民政府\n东府办〔2005〕42号\n关于印发东莞市困难家庭住房保障办法实施细则的通知\n"
+        f"各镇人民政府：\n{_BODY}东莞市人民政府办公室\n二○○五年六月二十八日\n"
+    )
+    red_mark = parse_text(
+        f"东莞市人民政府文件\n东府〔2005〕4号\n关于做好防汛工作的通知\n各镇人民政府：\n{_BODY}东莞市人民政府办公室\n2005年6月1日\n"
+    )
+
+    assert document.issuer == "东莞市人民政府办公室"
+    assert red_mark.issuer == "东莞市人民政府"
