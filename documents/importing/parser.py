@@ -60,11 +60,70 @@ def parse_documents(text: str) -> list[ParsedDocument]:
     source = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     documents = []
     for start, end in zip(starts, ends, strict=True):
-        document = _read_document(lines[start:end])
-        document.text = "\n".join(source[document.first_line - 1 : document.last_line]).strip("\n")
-        documents.append(document)
-    apply_metadata(documents[0], page)
+        segment, title_count = lines[start:end], 0
+        while segment and len(documents) < 200:
+            document = _read_document(segment, title_count=title_count)
+            enclosure = _enclosure_start(document, segment)
+            if enclosure is not None:
+                at, count = enclosure
+                document = _read_document(segment[:at], title_count=title_count)
+                segment, title_count = segment[at:], count
+            else:
+                segment = []
+            document.text = "\n".join(source[document.first_line - 1 : document.last_line]).strip("\n")
+            documents.append(document)
+    if documents:
+        apply_metadata(documents[0], page)
     return documents
+
+
+# 印发/转发 covers name what they enclose: 「关于印发《X》的通知」, 「《X》已经…同意，现印发给你们」.
+_ENCLOSING_TITLE = re.compile(
+    r"(?:印发|转发|批转|发布|印發|轉發)《?(?P<name>[^《》]{2,80}?)》?的(?:通知|通报|决定|函|通告|公告)$"
+)
+_ENCLOSING_VERB = re.compile(r"印发|转发|批转|发布|印發|轉發")
+_QUALIFIER = re.compile(r"^[（(][^（）()]{1,20}[）)]$")
+
+
+def _enclosure_start(document: ParsedDocument, lines: list[Line]) -> tuple[int, int] | None:
+    """Where a document that a cover prints or forwards without a number starts: after the cover's
+    成文日期, at the line (or the two or three wrapped lines) that repeat a title the cover names
+    (「…现将《太湖县人民政府工作规则》印发给你们… 2019年3月1日 / 太湖县人民政府工作规则 / 第一章 …」),
+    a bracketed qualifier after it allowed (「…工作规则(2019年11月修订)」). Returns (index, title lines)."""
+    if document.date_line is None:
+        return None
+    names = {_plain_title(item.title) for item in document.forwarded if item.title}
+    enclosing = _ENCLOSING_TITLE.search(squeeze(document.title or ""))
+    if enclosing:
+        names.add(_plain_title(enclosing["name"]))
+    for paragraph in (document.body or "").split("\n"):
+        if _ENCLOSING_VERB.search(paragraph):
+            names.update(_plain_title(name) for name in re.findall(r"《([^《》]{2,80})》", paragraph))
+    # What the 附件说明 lists, and what follows an 附件 heading, is the cover's attachment, not a
+    # document it encloses: its 版记 stays with it.
+    names -= {_plain_title(name) for name in document.attachments}
+    names.discard("")
+    if not names:
+        return None
+    after = next((index for index, line in enumerate(lines) if line.number > document.date_line), None)
+    if after is None:
+        return None
+    for index in range(max(after, 1), len(lines)):
+        if re.fullmatch(r"附\s?件\s?\d{0,2}", lines[index].text) or patterns.CC.match(lines[index].text):
+            return None
+        joined = ""
+        for count in range(1, 4):
+            if index + count > len(lines) or not _is_title_piece(lines[index + count - 1].text):
+                break
+            joined += _plain_title(lines[index + count - 1].text)
+            for name in names:
+                if joined == name or (joined.startswith(name) and _QUALIFIER.match(joined[len(name) :])):
+                    return index, count
+    return None
+
+
+def _plain_title(title: str) -> str:
+    return re.sub(r"[\s《》〈〉<>“”\"]", "", title)
 
 
 def nest(documents: list[ParsedDocument]) -> ParsedDocument:
@@ -148,8 +207,20 @@ def _addressed_title(lines: list[Line]) -> int | None:
     return None
 
 
+_BRACKETED_NUMBER = re.compile(
+    rf"[（(]\s{{0,2}}(?P<inner>[^（）()]{{4,40}}?)\s{{0,2}}(?:{patterns.DATE.pattern})?\s{{0,2}}[）)]"
+)
+
+
 def _header_number(text: str) -> patterns.NumberMatch | None:
-    """The number of a header line: the line holds nothing else but urgency words and 签发人."""
+    """The number of a header line: the line holds nothing else but urgency words and 签发人.
+
+    公报 and law-database copies print it in brackets on its own line under the title, sometimes
+    with the date: 「（劳社厅函〔2007〕120号）」, 「(教基厅[1993]6号 1993年3月15日)」.
+    """
+    bracketed = _BRACKETED_NUMBER.fullmatch(text)
+    if bracketed:
+        return _header_number(bracketed["inner"].strip())
     match = patterns.NUMBER.search(text)
     if match is None:
         return None
@@ -168,14 +239,21 @@ def _header_start(lines: list[Line], number_index: int, floor: int) -> int:
     index = number_index - 1
     while index >= floor and _is_header_element(lines[index].text):
         index -= 1
-    if index >= floor and _is_issuer_mark(lines[index].text):
+    title_lines = _title_above(lines, index + 1, floor)
+    if title_lines:
+        # A title above the number: a copy without the 版头, whose line above the title is a site
+        # line or a headline, unless it is a mark by its own words (…文件, …明传电报).
+        index -= title_lines
+        if index >= floor and _is_header_mark(lines[index].text) and _is_printed_mark(lines[index].text):
+            index -= 1
+    elif index >= floor and _is_header_mark(lines[index].text):
         mark_index = index
         index -= 1
         # A joint mark: several organs, one a line, above the line ending in 文件.
         while (
             index >= floor
             and lines[mark_index].text.endswith("文件")
-            and _is_issuer_mark(lines[index].text)
+            and _is_header_mark(lines[index].text)
             and patterns.ORGAN_ENDING.search(lines[index].text)
         ):
             index -= 1
@@ -184,10 +262,64 @@ def _header_start(lines: list[Line], number_index: int, floor: int) -> int:
     return index + 1
 
 
+# The words that open a title after its issuer: …关于…, …转发…, …印发… (traditional forms too).
+_TITLE_OPENING = re.compile(r"关于|關於|转发|轉發|印发|印發|批转|批轉")
+
+
+def _title_above(lines: list[Line], end: int, floor: int) -> int:
+    """How many lines just above `end` are a title printed above the number (0 when none).
+
+    Portal, 公报 and law-database copies print the title first and the number under it
+    (「国务院办公厅关于部际联席会议 / 审批程序等有关问题的通知 / 国办函〔2003〕49号」): the last line
+    ends in a 文种; a line above it belongs to the title only when it holds the title's opening
+    words (关于, 转发, 印发) and the lines below do not already start with their issuer, so that a
+    mark (…文件) or a site line above a complete title stays out of it.
+    """
+    last = end - 1
+    if last < floor:
+        return 0
+    text = lines[last].text
+    if not (_is_title_piece(text) and patterns.kind_of_title(text)) or patterns.kind_of_mark(text):
+        return 0
+    taken, title = 1, squeeze(text)
+    while taken < 3 and last - taken >= floor:
+        above = lines[last - taken].text
+        opening = _TITLE_OPENING.search(title)
+        if opening and opening.start() > 0:  # the title already names its issuer: it is whole
+            break
+        if not _is_title_piece(above) or patterns.kind_of_title(above) or not _TITLE_OPENING.search(squeeze(above)):
+            break
+        taken, title = taken + 1, squeeze(above) + title
+    return taken
+
+
+def _is_title_piece(text: str) -> bool:
+    """A line that may be (part of) a title: no sentence or label punctuation, not a heading, a date,
+    a number, 「特此通知」, a 主送 or a header element."""
+    return (
+        _looks_like_title(text)
+        and not re.search(r"[。；;！？!?：:]", text)
+        and not patterns.HEADING.match(text)
+        and not _CLOSING_FORMULA.match(text)
+        and patterns.DATE.search(text) is None
+        and patterns.CITED_NUMBER.search(text) is None
+        and not _is_header_element(text)
+    )
+
+
+def _is_printed_mark(text: str) -> bool:
+    """An issuer mark by its own words: …文件, …明传电报 (a site name ends otherwise)."""
+    return text.endswith("文件") or patterns.kind_of_mark(text) is not None
+
+
+# The formula that closes a body (特此通知): it ends in a 文种 but is never a title.
+_CLOSING_FORMULA = re.compile(r"^特此(?:通知|通报|函告|函复|批复|公告|通告|报告|请示|函|复函)")
+
+
 def _start_without_number(lines: list[Line]) -> int:
     """No number: the document starts at its title (or the issuer mark just above it)."""
     for index, line in enumerate(lines[:60]):
-        if _looks_like_title(line.text) and patterns.kind_of_title(line.text):
+        if _looks_like_title(line.text) and patterns.kind_of_title(line.text) and not _CLOSING_FORMULA.match(line.text):
             return _header_start(lines, index, 0)
     return 0
 
@@ -218,6 +350,12 @@ def _is_issuer_mark(text: str) -> bool:
     )
 
 
+def _is_header_mark(text: str) -> bool:
+    """An issuer mark in the 版头: never a line holding a title's opening words (关于, 转发, 印发), which
+    is the first half of a wrapped title (「关于印发金华市人民政府办理人大代表建议」)."""
+    return _is_issuer_mark(text) and not _TITLE_OPENING.search(squeeze(text))
+
+
 def _looks_like_title(text: str) -> bool:
     return 0 < len(text) <= _TITLE_MAX and text[-1] not in _SENTENCE_END and not _is_recipients(text)
 
@@ -234,15 +372,85 @@ def _is_recipients(text: str) -> bool:
 # --- One document --------------------------------------------------------------------------------------
 
 
-def _read_document(lines: list[Line]) -> ParsedDocument:
+def _read_document(lines: list[Line], *, title_count: int = 0) -> ParsedDocument:
+    """One document; `title_count` lines at its top are its title when the cover that encloses it
+    named them (an enclosed document without a 版头)."""
     document = ParsedDocument(first_line=lines[0].number, last_line=lines[-1].number)
-    position = _read_header(document, lines)
-    position = _read_title(document, lines, position)
+    if title_count:
+        _set_title(document, lines[:title_count])
+        position = title_count
+    else:
+        position = _read_header(document, lines)
+        position = _read_title(document, lines, position)
     position = _read_main_recipients(document, lines, position)
     body_end = _read_closing(document, lines, position)
     _read_body(document, lines[position:body_end])
     document.forwarded = find_forwarded(document)
+    if document.issuer is None:
+        document.issuer = _issuer_without_mark(document)
+    elif _is_database_organ_line(document):
+        document.issuer = squeeze(document.signature_organ)
     return document
+
+
+_PROVINCE = re.compile(r"^.{2,8}?(?:省|自治区)")
+
+
+def _is_database_organ_line(document: ParsedDocument) -> bool:
+    """Law databases print their 发布机关 field where a mark stands, the organ with its province and
+    without 文件 (「广东省东莞市人民政府」 above 东府办〔2005〕42号): when the 署名 names that organ, or
+    an office of it (东莞市人民政府办公室), without the province, the 署名 is the issuer."""
+    mark, signature = document.issuer_mark or "", squeeze(document.signature_organ or "")
+    if not mark or not signature or _is_printed_mark(mark) or not _is_signature(signature):
+        return False
+    province = _PROVINCE.match(mark)
+    local = mark[province.end() :] if province else ""
+    return len(local) >= 4 and signature.startswith(local) and signature != mark
+
+
+# Endings that close an organ's full name; where two names of one place are glued together
+# (中共岳阳市委办公室岳阳市人民政府办公室), the first ends in one of them.
+_FULL_ORGAN_END = re.compile(r"委员会|人民政府|办公厅|办公室|人民法院|人民检察院|党委|工委")
+
+
+def _issuer_without_mark(document: ParsedDocument) -> str | None:
+    """The issuer of a copy without its red mark (web pages, 公报, law databases, flattened text).
+
+    First the title's own words: 「国务院办公厅关于…」「…办公厅转发…」「劳动部关于发布…」 name the issuer
+    before 关于/转发/印发; of joint issuers (「中共中央、国务院关于…」) the first, who leads. Then the
+    发文机关署名 above the date, which names the issuer too. Else none: a site line or a headline is
+    never taken for it.
+    """
+    organs = _organs_of_title(document.title or "")
+    if organs:
+        return _first_organ(organs, document.signature_organ)
+    signature = document.signature_organ
+    if signature and _is_signature(signature) and _is_header_mark(signature):
+        return _first_organ(signature, None)
+    return None
+
+
+def _organs_of_title(title: str) -> str | None:
+    """The organs a title names before 关于/转发/印发 (「国务院办公厅关于…」 → 国务院办公厅), or None."""
+    title = squeeze(title)
+    opening = _TITLE_OPENING.search(title)
+    organs = title[: opening.start()] if opening else ""
+    if 2 <= len(organs) <= 60 and patterns.ORGAN_ENDING.search(organs) and not re.search(r"[《》“”\"：:。]", organs):
+        return organs
+    return None
+
+
+def _first_organ(organs: str, signature: str | None) -> str:
+    """The leading organ of a list: split at 、 or a space, or where a second name of the same place
+    starts (鹤岗市人民政府鹤岗市中级人民法院 → 鹤岗市人民政府)."""
+    first = re.split(r"[、，,\s]", organs.strip())[0]
+    if signature and first.startswith(squeeze(signature)) and first != squeeze(signature):
+        return squeeze(signature)
+    for match in _FULL_ORGAN_END.finditer(first):
+        rest = first[match.end() :]
+        if len(rest) >= 4 and patterns.ORGAN_ENDING.search(rest) and rest[:2] in first[: match.end()]:
+            return first[: match.end()]
+    return first
 
 
 def _read_header(document: ParsedDocument, lines: list[Line]) -> int:
@@ -254,15 +462,21 @@ def _read_header(document: ParsedDocument, lines: list[Line]) -> int:
         end = number_index + 1
         while end < len(lines) and _is_header_element(lines[end].text):
             end += 1
+    above = number_index or 0
+    while above > 0 and _is_header_element(lines[above - 1].text):
+        above -= 1
+    title_count = _title_above(lines, above, 0) if number_index is not None else 0
     marks = []
-    for line in lines[:end]:
-        if not _read_header_element(document, line):
+    for index, line in enumerate(lines[:end]):
+        if not _read_header_element(document, line) and not above - title_count <= index < above:
             marks.append(line)
     if marks:
         document.issuer_mark = join_wrapped([line.text for line in marks])
     if document.issuer_mark:
         document.issuer = patterns.issuer_of_mark(document.issuer_mark)
         document.kind = patterns.kind_of_mark(document.issuer_mark)
+    if title_count:
+        _set_title(document, lines[above - title_count : above])
     return end
 
 
@@ -283,10 +497,18 @@ def _header_end_without_number(lines: list[Line]) -> int:
 
 def _is_mark_above_title(lines: list[Line], index: int) -> bool:
     text = lines[index].text
-    if not _is_issuer_mark(text) or (patterns.kind_of_title(text) and not patterns.kind_of_mark(text)):
+    if not _is_header_mark(text) or (patterns.kind_of_title(text) and not patterns.kind_of_mark(text)):
         return False
     below = next((line.text for line in lines[index + 1 :] if not _is_header_element(line.text)), "")
-    return _looks_like_title(below)
+    if not _looks_like_title(below):
+        return False
+    if _is_printed_mark(text):
+        return True
+    # Without a number, a bare line above the title is a mark only if it names an organ, and not
+    # another organ than the one the title names (a portal's site name: 「怒江州人民政府」 above
+    # 「云南省民政厅办公室关于…」; a section name: 「规章制度」).
+    named = _organs_of_title(below)
+    return bool(patterns.ORGAN_ENDING.search(text)) and (not named or squeeze(below).startswith(squeeze(text)))
 
 
 def _read_header_element(document: ParsedDocument, line: Line) -> bool:
@@ -353,27 +575,47 @@ def _read_title(document: ParsedDocument, lines: list[Line], position: int) -> i
     """The title: its wrapped lines down to the 主送, or down to the line that ends in a 文种."""
     candidates = []
     for line in lines[position : position + 6]:
-        if not _looks_like_title(line.text):
+        if not _looks_like_title(line.text) or _CLOSING_FORMULA.match(line.text):
             break
         candidates.append(line)
     if not candidates:
         return position
     recipients_at = position + len(candidates)
+    taken = None
     if recipients_at < len(lines) and _is_recipients(lines[recipients_at].text):
         taken = candidates
     else:
-        taken = candidates[:1]
         for count in range(1, len(candidates) + 1):
             if patterns.kind_of_title(join_wrapped([line.text for line in candidates[:count]])):
                 taken = candidates[:count]
                 break
+    if taken and len(taken) > 1:
+        # A site or section line above a title that opens with its own words (「规章制度 /
+        # 校务公开领导小组办公室关于…的通知」) is not the title's first half.
+        whole = _title_above(taken, len(taken), 0)
+        # …unless it names the issuer the title leaves out (「瑞安市人民政府办公室 / 转发…的通知」).
+        organ = taken[-whole - 1].text if 0 < whole < len(taken) else ""
+        if organ and _TITLE_OPENING.match(squeeze(taken[-whole].text)) and _is_signature(organ):
+            whole += 1 if _is_header_mark(organ) else 0
+        if 0 < whole < len(taken) and _TITLE_OPENING.search(join_wrapped([line.text for line in taken[-whole:]])):
+            position += len(taken) - whole
+            taken = taken[-whole:]
+    if taken is None or (document.title and not patterns.kind_of_title(join_wrapped([t.text for t in taken]))):
+        # No line ending in a 文种: a title above the number stands; else the first line is the
+        # title unless it is a body heading (一、…) — a document without a title keeps none.
+        if document.title or patterns.HEADING.match(candidates[0].text):
+            return position
+        taken = candidates[:1]
+    _set_title(document, taken)
+    return position + len(taken)
+
+
+def _set_title(document: ParsedDocument, taken: list[Line]) -> None:
     document.title, document.title_breaks = join_wrapped_lines(
         [piece for line in taken for piece in wrapped_lines(line.text)]
     )
     document.title_line = taken[0].number
-    if document.kind is None:
-        document.kind = patterns.kind_of_title(document.title)
-    return position + len(taken)
+    document.kind = patterns.kind_of_mark(document.issuer_mark or "") or patterns.kind_of_title(document.title)
 
 
 def _read_main_recipients(document: ParsedDocument, lines: list[Line], position: int) -> int:

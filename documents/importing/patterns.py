@@ -20,8 +20,10 @@ _NUMBER_TAIL = (
 )
 # A number standing on its own: its prefix starts at the line start, after a space or after an
 # urgency word (等级 特提 内组电明字…); a number cited in a sentence follows 《》（ and is not matched.
+# A sentence that opens with a citation (根据教党〔2009〕20号和…) is not a number line.
 NUMBER = re.compile(
-    r"(?:^|(?<=[\s：:])|(?<=特提|特急|加急|平急|编号))(?P<prefix>[\u4e00-\u9fffA-Za-z]{1,40}?)" + _NUMBER_TAIL
+    r"(?:^|(?<=[\s：:])|(?<=特提|特急|加急|平急|编号))(?!根据|依据|按照|参照|遵照|依照)"
+    r"(?P<prefix>[\u4e00-\u9fffA-Za-z]{1,40}?)" + _NUMBER_TAIL
 )
 # A number anywhere, for citations: （内组电明字〔2022〕11号）.
 CITED_NUMBER = re.compile(r"(?P<prefix>[\u4e00-\u9fffA-Za-z]{1,20}?)" + _NUMBER_TAIL)
