@@ -11,12 +11,13 @@ from typing import NamedTuple
 from documents.models import Kind
 
 # --- 发文字号 -------------------------------------------------------------------------------------
-# 〔〕 is the standard; texts typed by hand use [] ［］ （） () 【】 too, a two-digit year, 第, or a
-# serial padded with zeros. Each deviation is read, then reported by the conformance check.
-_OPEN, _CLOSE = "〔\\[［（(【", "〕\\]］）)】"
+# 〔〕 is the standard; texts typed by hand use [] ［］ （） () 【】 too, web pages the small form ﹝﹞,
+# a two-digit year, 第, or a serial padded with zeros. Each deviation is read, then reported by the
+# conformance check. Copies in traditional characters (Big5 公报 pages) end the number in 號.
+_OPEN, _CLOSE = "〔\\[［（(【﹝", "〕\\]］）)】﹞"
 _NUMBER_TAIL = (
     rf"\s{{0,3}}(?P<open>[{_OPEN}])\s{{0,3}}(?P<year>\d{{2,4}})\s{{0,3}}(?P<close>[{_CLOSE}])"
-    r"\s{0,3}(?P<di>第)?\s{0,3}(?P<serial>\d{1,6})\s{0,3}号"
+    r"\s{0,3}(?P<di>第)?\s{0,3}(?P<serial>\d{1,6})\s{0,3}(?P<hao>[号號])"
 )
 # A number standing on its own: its prefix starts at the line start, after a space or after an
 # urgency word (等级 特提 内组电明字…); a number cited in a sentence follows 《》（ and is not matched.
@@ -63,7 +64,7 @@ def read_number(match: re.Match) -> NumberMatch:
     serial = int(match["serial"])
     year = int(match["year"]) if len(match["year"]) == 4 else None
     text = match.group(0)[len(before) :]
-    normalised = f"{prefix}〔{year}〕{serial}号" if year else re.sub(r"\s", "", text)
+    normalised = f"{prefix}〔{year}〕{serial}{match['hao']}" if year else re.sub(r"\s", "", text)
     return NumberMatch(
         text, normalised, prefix, year, serial, match.start() + len(before), match.end(), before, tuple(problems)
     )

@@ -25,11 +25,17 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 
 
+# Web pages list documents with a bullet before each line (•中共中央、国务院关于…); a 公文 never opens a
+# line with one.
+_BULLET = re.compile(r"^[•●◆■▪◇○·]\s*")
+
+
 def source_lines(text: str) -> list[Line]:
     text = unicodedata.normalize("NFC", text).translate(_INVISIBLE).translate(_FULL_WIDTH)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return [
-        Line(index, _SPACES.sub(" ", _CONTROL.sub(" ", raw)).strip()) for index, raw in enumerate(text.split("\n"), 1)
+        Line(index, _BULLET.sub("", _SPACES.sub(" ", _CONTROL.sub(" ", raw)).strip()))
+        for index, raw in enumerate(text.split("\n"), 1)
     ]
 
 

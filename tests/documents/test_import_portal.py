@@ -278,3 +278,27 @@ def test_a_law_database_prints_its_issuing_organ_field_between_two_copies_of_the
 
     assert [line.text for line in page.lines] == ["关于印发某规定的通知", "沪建建[2003]89号", "各区建设局："]
     assert page.publisher == ("上海市建设和管理委员会", 2)
+
+
+# --- Lists and old copies -------------------------------------------------------------------------
+
+
+def test_a_bullet_a_web_list_puts_before_a_line_is_not_part_of_it():
+    """Law-library pages list a document's lines with bullets: 「•中共中央、国务院关于…的决定」."""
+    text = "•中共中央、国务院关于表彰全国劳动模范和先进工作者的决定\n• 各省、自治区、直辖市党委和人民政府：\n" + BODY
+
+    document = parse_text(text)
+
+    assert document.title == "中共中央、国务院关于表彰全国劳动模范和先进工作者的决定"
+    assert document.issuer == "中共中央"
+    assert document.main_recipients == ["各省、自治区、直辖市党委和人民政府"]
+
+
+def test_a_number_in_small_form_brackets_or_ending_in_traditional_hao_is_read_as_printed():
+    """Web pages type the year's brackets as ﹝﹞; Big5 公报 copies end the number in 號."""
+    small = parse_text("关于简化党员组织关系转接手续的通知\n闽委组通﹝2004﹞31号\n各设区市委组织部：\n" + BODY)
+    old = parse_text("國務院辦公廳關於南海博物館冠名問題的函\n國辦函〔2017〕35號\n海南省人民政府：\n" + BODY)
+
+    assert small.number == "闽委组通〔2004〕31号"
+    assert old.number == "國辦函〔2017〕35號"
+    assert old.title == "國務院辦公廳關於南海博物館冠名問題的函"
