@@ -440,19 +440,8 @@ def test_a_unit_with_a_mongolian_name_prints_it_under_the_mark_centred_in_red(wo
     assert mongolian.fonts == {"NotoSansMongolian-Regular"}
 
 
-def test_attachments_cc_and_the_printing_line_are_printed_as_the_standard_sets_them(world):
-    document, _dispatch = issue(
-        world.zzb,
-        world.department,
-        main=[world.education],
-        attachment_note="附件：1. 疫情防控工作方案\n2. 应急处置预案",
-        cc_text="自治区党委办公厅，自治区人民政府办公厅",
-        printing_organ="自治区党委组织部办公室",
-        signature_organ="自治区党委组织部",
-        printed_on=datetime.date(2022, 10, 14),
-    )
-
-    text = re.sub(r"—\d—", "", _plain("".join(_pages(render_pdf(document)))))  # page numbers aside
+def test_attachments_cc_and_the_printing_line_are_printed_as_the_standard_sets_them(issued_notice):
+    text = re.sub(r"—\d—", "", _plain("".join(_pages(render_pdf(issued_notice)))))  # page numbers aside
 
     assert text.endswith(
         "各单位要认真做好测试工作。附件：1.疫情防控工作方案2.应急处置预案自治区党委组织部2022年10月13日"
