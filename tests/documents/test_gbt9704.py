@@ -37,11 +37,9 @@ RED = (0.902, 0.0, 0.071)
 DOCUMENTS = {
     "cover": "种子·转发通知（函格式）",
     "telegram": "种子·明传电报",
-    **{
-        "letter": "函",
-        "notice": "通知（附件、抄送）",
-        "forward": "转发（版记）",
-    },
+    "letter": "函",
+    "notice": "通知（附件、抄送）",
+    "forward": "转发（版记）",
 }
 _rendered: dict[str, tuple[Document, Sheet, Sheet]] = {}
 
