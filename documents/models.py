@@ -223,6 +223,15 @@ class Enclosure(models.Model):
         return f"{self.cover_id} ⊃ {self.enclosed_id} ({self.depth})"
 
 
+def imported_upload_to(source: "ImportedSource", filename: str) -> str:
+    # Named by content, like attachments: the same file registered twice is kept once.
+    return imported_original_path(source.sha256)
+
+
+def imported_original_path(sha256: str) -> str:
+    return f"imported/{sha256[:2]}/{sha256}"
+
+
 class ImportedSource(models.Model):
     """The text a document was imported from (收文登记 or a draft from a file), and what the
     conformance check found in it: the document page shows these findings beside the document.
@@ -238,8 +247,17 @@ class ImportedSource(models.Model):
     # This document's part of the file's text, and the first line of that part in the file.
     text = models.TextField(_("原文"))
     first_line = models.PositiveIntegerField(default=1)
-    # [{"line": 7, "message": "…"}], line numbers of the file.
+    # [{"line": 7, "message": "…", "field": "date"}], line numbers of the file; field None: the whole document.
     warnings = models.JSONField(_("检查意见"), default=list)
+    # The file as it arrived, byte for byte (its SHA-256 is `sha256`): the evidence the registration
+    # was read from. Empty for sources imported before originals were kept.
+    original = models.FileField(_("原件"), upload_to=imported_upload_to, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    # A scan's pages as OCR read them: [{"page": 1, "confidence": 87.5, "text": "…"}]; [] for text.
+    scanned_pages = models.JSONField(_("扫描页"), default=list, blank=True)
+    # What the clerk changed of what was read: {"title": {"read": …, "entered": …}}.
+    corrections = models.JSONField(_("人工更正"), default=dict, blank=True)
     imported_at = models.DateTimeField(_("导入时间"))
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

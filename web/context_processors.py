@@ -1,6 +1,7 @@
 from functools import cached_property
 
-from units.models import Unit
+from units.models import Role, Unit
+from units.selectors import unit_list_with_role
 from web.selectors import unit_list_for_outbox
 from workflow.selectors import notification_unread_count
 
@@ -22,6 +23,11 @@ class Navigation:
     @cached_property
     def units(self) -> list:
         return list(unit_list_for_outbox(self.user))
+
+    @cached_property
+    def keeps_register(self) -> bool:
+        """Whether the person is a clerk of a unit: who registers what arrives from outside (登记来文)."""
+        return unit_list_with_role(self.user, Role.CLERK).filter(is_active=True).exists()
 
     @property
     def has_units(self) -> bool:

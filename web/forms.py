@@ -1,6 +1,7 @@
 """The forms of the pages: they parse and check input only; the services decide what is allowed."""
 
 import datetime
+import re
 
 from django import forms
 from django.conf import settings
@@ -10,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from documents.attachments import check_attachment, human_size
 from documents.content import DocumentContent
 from documents.elements import DRAFTED_ELEMENTS, Element, Value
+from documents.importing.corrections import CORRECTABLE, normalised_number
+from documents.importing.patterns import kind_of_title
 from documents.models import Classification, Kind, Urgency
 from units.display import display_list
 from units.errors import InvalidInput
@@ -557,3 +560,84 @@ class DelegationForm(forms.Form):
             self.fields["unit"].queryset = units
         if people is not None:
             self.fields["deputy"].queryset = people
+
+
+# --- 收文登记 from a file ---------------------------------------------------------------------------
+
+
+class ReceivedFileForm(forms.Form):
+    """The file that arrived (text, .docx, PDF, OFD, a scan), for the importer to read."""
+
+    file = forms.FileField(label=_("来文文件"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _(
+            "纯文本、Word（.docx）、PDF、OFD 或扫描件（PDF、PNG、JPEG、TIFF），不超过 %(size)s。"
+        ) % {"size": human_size(settings.IMPORT_MAX_BYTES)}
+
+
+def _names(text: str) -> list[str]:
+    """One name a line, as the clerk typed them (a 主送 such as 各省、自治区、直辖市人民政府 is one name)."""
+    return [line.strip().rstrip("，,。；;：:") for line in text.splitlines() if line.strip().rstrip("，,。；;：:")]
+
+
+class _NamesField(forms.CharField):
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list | tuple) else value
+
+    def clean(self, value):
+        return _names(super().clean(value) or "")
+
+
+class RegistrationReviewForm(forms.Form):
+    """What the importer read, for the clerk to check against the file and correct before 登记.
+
+    Each field starts as read (documents.importing.corrections.reading) and shows the importer's
+    findings about it beside it (`warnings`); `token` carries the uploaded file (signed: web.views.receiving).
+    """
+
+    token = forms.CharField(widget=forms.HiddenInput)
+    issuer = forms.CharField(label=_("发文机关"), max_length=200, required=False)
+    number = forms.CharField(label=_("发文字号"), max_length=60)
+    title = forms.CharField(label=_("标题"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    urgency = forms.ChoiceField(label=_("紧急程度"), choices=[("", _("（无）")), *Urgency.choices], required=False)
+    main_recipients = _NamesField(label=_("主送机关"), required=False, help_text=_("每行一个机关"))
+    cc = _NamesField(label=_("抄送机关"), required=False, help_text=_("每行一个机关"))
+    signatory = forms.CharField(label=_("发文机关署名"), max_length=200, required=False)
+    date = forms.DateField(
+        label=_("成文日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    attachments = _NamesField(label=_("附件"), required=False, help_text=_("每行一个附件名称"))
+
+    FIELDS = CORRECTABLE
+
+    def __init__(self, *args, warnings: dict[str, list[str]] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.warnings = warnings or {}
+        for name, messages in self.warnings.items():
+            if messages and name in self.fields:
+                self.fields[name].widget.attrs["aria-describedby"] = f"review-{name}-warnings"
+
+    def rows(self):
+        """(bound field, the importer's findings about it), in the order of the form."""
+        return [(self[name], self.warnings.get(name, [])) for name in self.FIELDS]
+
+    def clean_number(self) -> str:
+        number = normalised_number(self.cleaned_data["number"])
+        if number is None:
+            raise forms.ValidationError(
+                _("发文字号应为“机关代字〔年份〕序号号”，例如 内教工委函〔2022〕90号。"), code="number"
+            )
+        return number
+
+    def clean_title(self) -> str:
+        title = re.sub(r"\s", "", self.cleaned_data["title"])
+        if kind_of_title(title) is None:
+            raise forms.ValidationError(_("标题应以文种结尾（如 …的通知、…的函），请按来文填写。"), code="kind")
+        return title
+
+    def values(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.FIELDS}

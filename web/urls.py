@@ -1,10 +1,13 @@
 from django.urls import path
 
-from web.views import chains, deliveries, documents, handling, inbox, notifications, outbox, printing
+from web.views import chains, deliveries, documents, handling, inbox, notifications, outbox, printing, receiving
 
 urlpatterns = [
     path("", inbox.inbox, name="inbox"),
     path("outbox/", outbox.outbox, name="outbox"),
+    path("register/", receiving.register_file, name="register-file"),
+    path("register/confirm/", receiving.register_file_confirm, name="register-file-confirm"),
+    path("imported/<int:pk>/original/", receiving.imported_original, name="imported-original"),
     path("deliveries/<int:pk>/", deliveries.delivery_detail, name="delivery"),
     path("deliveries/<int:pk>/sign/", deliveries.delivery_sign, name="delivery-sign"),
     path("deliveries/<int:pk>/forward/", deliveries.delivery_forward, name="delivery-forward"),

@@ -36,6 +36,7 @@ from documents.models import (
     DocumentGroupObjectPermission,
     DocumentUserObjectPermission,
     Enclosure,
+    ImportedSource,
 )
 from units.errors import NotFound, Withdrawn
 from units.models import Role, Unit
@@ -385,6 +386,29 @@ def access_report_file(user: User, pk: int) -> AssignmentReportFile:
         raise NotFound(_("附件不存在或无权查看。")) from None
 
 
+# --- registered files ------------------------------------------------------------------------------
+
+
+def imported_source_list_visible(user: User) -> QuerySet[ImportedSource]:
+    """What documents were registered (or drafted) from, with the original files: for the people of
+    the unit that registered them and the auditors whose scope holds that unit, while the document
+    itself is visible to them. The issuer and another unit that received the same document do not
+    see this unit's file (a scan may carry the unit's own notes)."""
+    if not _is_active(user):
+        return ImportedSource.objects.none()
+    return ImportedSource.objects.filter(document__in=document_list_visible(user)).filter(
+        Q(unit__in=unit_list_for_member(user)) | Q(unit__in=unit_list_in_audit_scope(user))
+    )
+
+
+def access_imported_source(user: User, pk: int) -> ImportedSource:
+    """One registration's source and original file, through `imported_source_list_visible`."""
+    try:
+        return imported_source_list_visible(user).get(pk=pk)
+    except (ImportedSource.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("来源文件不存在或无权查看。")) from None
+
+
 # --- units ----------------------------------------------------------------------------------------
 
 
@@ -395,6 +419,14 @@ def access_unit_for_drafting(user: User, pk: int | str | None) -> Unit:
         return units.get(pk=pk)
     except (Unit.DoesNotExist, ValueError, TypeError):
         raise NotFound(_("单位不存在或无权拟稿。")) from None
+
+
+def access_unit_for_registering(user: User, pk: int | str | None) -> Unit:
+    """A unit whose 收文登记 this person keeps (a clerk of it); NotFound otherwise."""
+    try:
+        return unit_list_with_role(user, Role.CLERK).get(pk=pk, is_active=True)
+    except (Unit.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("单位不存在或无权登记收文。")) from None
 
 
 def access_unit_as_member(user: User, pk: int | str | None) -> Unit:

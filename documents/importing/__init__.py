@@ -39,6 +39,9 @@ def import_bytes(data: bytes, *, name: str) -> ParsedDocument:
     for the clerk to check the reading against the paper."""
     text, scanned = read_document(data, name=name)
     document = parse_text(text)
+    document.scanned_pages = [
+        {"page": page.number, "confidence": round(page.confidence, 1), "text": page.text} for page in scanned
+    ]
     for page in scanned:
         document.findings.append(
             Finding(

@@ -45,6 +45,24 @@ def read_file(path: str | Path) -> bytes:
     return data
 
 
+_IMAGE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8": "image/jpeg", b"II*\x00": "image/tiff", b"MM\x00*": "image/tiff"}
+
+
+def media_type(data: bytes, *, name: str) -> str:
+    """The media type of a file the importer has read, from its first bytes (never from its name):
+    what the kept original is served as."""
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    if data.startswith(_ZIP):
+        if _is_ofd(data, name=name):
+            return "application/ofd"
+        return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    for magic, media in _IMAGE_TYPES.items():
+        if data.startswith(magic):
+            return media
+    return "text/plain"
+
+
 def read_source(data: bytes, *, name: str) -> str:
     """The text of a file's bytes. Raises InvalidInput for a file that is too big, empty or unreadable."""
     return read_document(data, name=name)[0]

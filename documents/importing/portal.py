@@ -443,7 +443,7 @@ def apply_metadata(document, page: PageMetadata) -> None:
         if match is not None:
             number = patterns.read_number(match)
             document.number, document.number_text, document.number_line = number.normalised, number.text, line
-            document.warn(line, f"文中未印发文字号，取自网页的文号栏：“{value}”，请核对")
+            document.warn(line, f"文中未印发文字号，取自网页的文号栏：“{value}”，请核对", field="number")
     if document.written_on is None and page.written_on is not None:
         value, line = page.written_on
         match = patterns.DATE.fullmatch(value.split()[0]) if value.split() else None
@@ -451,13 +451,13 @@ def apply_metadata(document, page: PageMetadata) -> None:
             date = patterns.read_date(match)
             if date.value is not None:
                 document.written_on, document.date_text, document.date_line = date.value, date.text, line
-                document.warn(line, f"文中未找到成文日期，取自{page.written_from}：“{value}”，请核对")
+                document.warn(line, f"文中未找到成文日期，取自{page.written_from}：“{value}”，请核对", field="date")
     if document.title is None and page.title is not None:
         value, line = page.title
         if patterns.kind_of_title(value):
             document.title, document.title_line = squeeze(value), line
             document.kind = document.kind or patterns.kind_of_title(value)
-            document.warn(line, f"文中未找到标题，取自网页的名称栏：“{value}”，请核对")
+            document.warn(line, f"文中未找到标题，取自网页的名称栏：“{value}”，请核对", field="title")
     if (
         document.issuer is None
         and document.signature_organ is None
@@ -470,7 +470,11 @@ def apply_metadata(document, page: PageMetadata) -> None:
         organ = squeeze(value)
         if patterns.ORGAN_ENDING.search(organ) and len(organ) <= 40 and not re.search(r"[，。；：:]", organ):
             document.issuer = organ
-            document.warn(line, f"文中未写明发文机关，暂取网页的发布机构“{organ}”（网页可能转载他机关的公文），请核对")
+            document.warn(
+                line,
+                f"文中未写明发文机关，暂取网页的发布机构“{organ}”（网页可能转载他机关的公文），请核对",
+                field="issuer",
+            )
 
 
 def _signed(document) -> bool:

@@ -15,11 +15,14 @@ from documents.elements import ELEMENTS
 class Finding:
     """One warning about the text: a missing element, or one that breaks GB/T 9704 or the 条例.
 
-    `line` is None for a finding about the whole file (it could not be read).
+    `line` is None for a finding about the whole file (it could not be read). `field` names the
+    element it is about, by its key in the JSON shape ("number", "title", "date", …), so that the
+    registration form shows it beside that field; None for a finding about the whole document.
     """
 
     line: int | None
     message: str
+    field: str | None = None
 
     def __str__(self) -> str:
         return f"第{self.line}行：{self.message}" if self.line is not None else self.message
@@ -107,9 +110,12 @@ class ParsedDocument:
     forwarded: list[ForwardedDocument] = field(default_factory=list)
     enclosed: list["ParsedDocument"] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # A scan's pages as OCR read them: [{"page": 1, "confidence": 87.5, "text": "…"}], kept with the
+    # registration for the clerk and the auditor to check the reading against the paper.
+    scanned_pages: list[dict] = field(default_factory=list)
 
-    def warn(self, line: int | None, message: str) -> None:
-        self.findings.append(Finding(line if line is not None else self.first_line, message))
+    def warn(self, line: int | None, message: str, *, field: str | None = None) -> None:
+        self.findings.append(Finding(line if line is not None else self.first_line, message, field))
 
     @classmethod
     def unreadable(cls, message: str) -> "ParsedDocument":

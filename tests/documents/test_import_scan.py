@@ -59,7 +59,8 @@ def test_a_scanned_pdf_is_read_by_ocr_with_a_finding_for_each_page(telegram_scan
     assert all(warning.endswith("%），请对照原件核对。") for warning in pages)
 
 
-def test_the_reading_and_its_confidence_are_kept_with_the_registration(world):
+def test_the_reading_and_its_confidence_are_kept_with_the_registration(world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     notice = specimens.notice(world)
     scan = _scanned_pdf(_pages(render_pdf(notice, enclosures=[])))
 
@@ -77,6 +78,13 @@ def test_the_reading_and_its_confidence_are_kept_with_the_registration(world):
     assert [warning["message"].split("（")[0] for warning in source.warnings if "扫描件" in warning["message"]] == [
         f"第{n}页是扫描件，文字由 OCR 识别" for n in (1, 2)
     ]
+    # Each page's reading and confidence, and the scan itself as it arrived.
+    assert [page["page"] for page in source.scanned_pages] == [1, 2]
+    assert all(50 < page["confidence"] <= 100 for page in source.scanned_pages)
+    assert "内组字〔2022〕35号" in source.scanned_pages[0]["text"].replace(" ", "")
+    assert (source.content_type, source.size) == ("application/pdf", len(scan))
+    with source.original.open("rb") as kept:
+        assert kept.read() == scan
 
 
 def test_an_image_file_is_read_by_ocr(world):

@@ -12,15 +12,18 @@ import io
 import re
 
 import pytest
+from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
+from documents.importing import parse_text
 from tests.factories import delivery_of, issue
 from tests.web.conftest import sign_in
 from tests.web.inunit import assignment_of, build_inside, instructed, slip_of
 from workflow import services
 from workflow.models import ReturnReason
+from workflow.services import SourceFile
 
 # Another unit, the parent unit, a child unit, an auditor of another subtree, and a department (内设机构)
 # of the recipient unit that has no assignment on its delivery.
@@ -67,6 +70,9 @@ MATRIX = {
     "document-pdf": OBJECT,
     "document-ofd": OBJECT,
     "document-new": OBJECT,  # ?unit= and ?answers= name objects; without them, the person's own unit
+    "register-file": OBJECT,  # ?unit= names a unit; without it, the person's first unit they are a clerk of
+    "register-file-confirm": OBJECT,  # the signed token names the file, the unit and the clerk
+    "imported-original": OBJECT,
     "chain": OBJECT,
     "chain-json": OBJECT,
     "chain-csv": OBJECT,
@@ -180,7 +186,21 @@ def handling(world, scenario, settings, tmp_path):
         starts_at=now,
         ends_at=now + datetime.timedelta(days=1),
     )
+    # 收文登记 from a file by education: the original kept, and a review form's token of its clerk.
+    received_file = SourceFile.of("来文.txt", RECEIVED_TEXT.encode())
+    registration = services.document_register_received(
+        actor=world.jygw,
+        unit=world.education,
+        parsed=parse_text(RECEIVED_TEXT),
+        source=received_file,
+    )
+    token = signing.dumps(
+        {"sha256": received_file.sha256, "name": "来文.txt", "unit": world.education.pk, "user": world.jygw.pk},
+        salt="web.receiving.file",
+    )
     return {
+        "imported": registration.document.imported_sources.get(),
+        "review": {"token": token, "number": "内组字〔2022〕77号", "title": "关于报送年度党建工作总结的通知"},
         "pending": delivery_of(pending_document, world.education),
         "dispatch": pending_dispatch,
         "returned": returned,
@@ -190,6 +210,21 @@ def handling(world, scenario, settings, tmp_path):
         "slip": slip_of(record, inside.reader_a),
         "delegation": delegation,
     }
+
+
+RECEIVED_TEXT = """中共内蒙古自治区委员会组织部
+
+内组字〔2022〕77号
+
+关于报送年度党建工作总结的通知
+
+自治区教育工委：
+    请于12月20日前报送年度党建工作总结。
+    特此通知。
+
+内蒙古自治区党委组织部
+2022年12月1日
+"""
 
 
 def _urls(scenario, world, handling):
@@ -259,6 +294,15 @@ def _urls(scenario, world, handling):
         ("post", reverse("reply-draft", args=[received.pk]), {"title": "冒名答复", "body": "正文"}),
         ("get", reverse("handling-sheet", args=[received.pk]), None),
         ("post", reverse("delegation-withdraw", args=[handling["delegation"].pk]), {}),
+        # 登记来文 (issue 12): education's register, its clerk's review form, the file it registered.
+        ("get", reverse("register-file") + f"?unit={world.education.pk}", None),
+        (
+            "post",
+            reverse("register-file") + f"?unit={world.education.pk}",
+            {"unit": world.education.pk, "file": SimpleUploadedFile("冒名.txt", RECEIVED_TEXT.encode())},
+        ),
+        ("post", reverse("register-file-confirm"), handling["review"]),
+        ("get", reverse("imported-original", args=[handling["imported"].pk]), None),
     ]
 
 

@@ -45,8 +45,9 @@ def test_inbox_queries_do_not_grow_with_the_deliveries(client, world):
             actor=world.jygw, delivery=delivery_of(document, world.education), main_recipients=[world.university]
         )
     large = _queries(client, reverse("inbox", query={"tab": "all"}))
-    # 7, and one for the cover letters forwarded from the page's deliveries (已转发 and their numbers).
-    assert small == large == 8
+    # 7, one for the cover letters forwarded from the page's deliveries (已转发 and their numbers), and
+    # whether the person keeps a unit's register (the 登记来文 button).
+    assert small == large == 9
 
 
 def test_delivery_page_queries_do_not_grow_with_attachments_enclosures_and_history(client, world):
@@ -67,8 +68,8 @@ def test_delivery_page_queries_do_not_grow_with_attachments_enclosures_and_histo
     # roles on both units in one query; whether it was forwarded and, for 办结, which 主办 have not
     # finished, in another), the read-tracking UPDATE, the bell and the header: 18; and four for the 办理单
     # (issue 14): its record, and what the person may do on it (the record, their roles on the unit
-    # and the assigned departments, their delegations there).
-    assert small == large == 22
+    # and the assigned departments, their delegations there); and the file it was registered from, if any.
+    assert small == large == 23
 
 
 def test_document_page_queries_do_not_grow_with_attachments(client, world):
@@ -204,7 +205,7 @@ def test_inbox_queries_do_not_grow_with_overdue_and_reminded_rows(client, world)
     with time_machine.travel(NOW, tick=False):
         services.delivery_remind_overdue()
         large = _queries(client, reverse("inbox"))
-    assert small == large == 8  # as test_inbox_queries_do_not_grow_with_the_deliveries
+    assert small == large == 9  # as test_inbox_queries_do_not_grow_with_the_deliveries
 
 
 @pytest.mark.usefixtures("_media")
@@ -221,7 +222,7 @@ def test_delivery_page_queries_do_not_grow_with_feedback_files_reminders_and_rec
     # The recipient gets the stub (410): the door's two queries, and the recall it shows. The issuer
     # sees everything: the page, the 办结 with its files, and who recalled it and why; and the four
     # of the 办理单 (test_delivery_page_queries_do_not_grow_with_attachments_enclosures_and_history).
-    for user, status, expected in ((world.jygw, 410, 6), (world.zzb, 200, 21)):
+    for user, status, expected in ((world.jygw, 410, 6), (world.zzb, 200, 22)):
         sign_in(client, user)
         small = _queries(
             client, reverse("delivery", args=[delivery_of(small_document, world.education).pk]), status=status
@@ -240,7 +241,7 @@ def test_returned_delivery_page_queries_are_constant(client, world):
     sign_in(client, world.zzb)
     small = _queries(client, reverse("delivery", args=[delivery_of(small_document, world.education).pk]))
     large = _queries(client, reverse("delivery", args=[delivery_of(large_document, world.education).pk]))
-    assert small == large == 19  # 14 for the issuer's people, the 退文 record, the 办理单's four
+    assert small == large == 20  # 15 for the issuer's people, the 退文 record, the 办理单's four
 
 
 def test_outbox_queries_do_not_grow_with_overdue_units_and_returns(client, world):
@@ -418,7 +419,7 @@ def test_inbox_outbox_and_chain_list_searched_by_number_do_not_grow(client, worl
         telegram_forwarded(urgency="特急")
     large = counts()
     # The search is one more condition in the list's query (and its count): no query of its own.
-    assert small == large == [8, 6, 15]  # the inbox: 7, and what became of each row (已转发…)
+    assert small == large == [9, 6, 15]  # the inbox: 8, and what became of each row (已转发…)
 
 
 # --- inside a recipient unit (issue 14) ---------------------------------------------------------------
@@ -510,13 +511,13 @@ def test_delivery_page_with_its_handling_sheet_does_not_grow_with_the_steps(clie
         _queries(client, reverse("delivery", args=[delivery.pk])),
         _queries(client, reverse("handling-sheet", args=[delivery.pk])),
     ]
-    # The delivery page: 22 (test_delivery_page_queries_do_not_grow_with_attachments_enclosures_and_
+    # The delivery page: 23 (test_delivery_page_queries_do_not_grow_with_attachments_enclosures_and_
     # history), the 办理单's seven other queries (proposals, their departments, instructions,
     # assignments, reports, files, slips, replies: eight, one of them counted there), the choices
     # of the four form fields (departments for 拟办, 主办 and 协办, readers for 批办),
     # and the choices of 转阅 (none: not allowed here).
     # The printable 办理单: the session and user, the door, the 办理单 (eight), the bell, the header.
-    assert small == large == [36, 14]
+    assert small == large == [37, 14]
 
 
 def test_delegations_page_queries_do_not_grow_with_the_delegations(client, world):

@@ -135,7 +135,8 @@ def test_registration_writes_one_audit_event_per_created_document_and_one_for_th
     assert {event.unit_id for event in events} == {world.university.pk}
 
 
-def test_the_imported_text_and_its_findings_are_kept_for_each_created_document(world):
+def test_the_imported_text_and_its_findings_are_kept_for_each_created_document(world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     registration = _register_seed(world)
 
     telegram, cover = registration.created
@@ -145,12 +146,19 @@ def test_the_imported_text_and_its_findings_are_kept_for_each_created_document(w
         SEED.sha256,
         world.university,
     )
-    assert cover_source.warnings == [{"line": 15, "message": "未找到成文日期"}]
+    assert cover_source.warnings == [{"line": 15, "message": "未找到成文日期", "field": "date"}]
     assert cover_source.first_line == 3
     assert cover_source.text.startswith("中共内蒙古自治区教育工作委员会")
     telegram_source = ImportedSource.objects.get(document=telegram)
     assert (telegram_source.warnings, telegram_source.first_line) == ([], 21)
     assert telegram_source.imported_by == world.imu
+    # The file itself, byte for byte, once (named by its digest), for both documents it holds.
+    for source in (cover_source, telegram_source):
+        assert (source.size, source.content_type, source.scanned_pages) == (len(seed_bytes()), "text/plain", [])
+        assert source.original.name == f"imported/{SEED.sha256[:2]}/{SEED.sha256}"
+        with source.original.open("rb") as kept:
+            assert kept.read() == seed_bytes()
+    assert [path.name for path in (tmp_path / "imported").rglob("*") if path.is_file()] == [SEED.sha256]
 
 
 def test_registering_the_same_file_again_changes_nothing(world, nothing_written):

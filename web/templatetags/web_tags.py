@@ -85,10 +85,36 @@ NOTIFICATION_CLASSES = {
 
 URGENT = {"特提", "特急"}
 
+# The fields a clerk may correct at 收文登记 (documents.importing.corrections.CORRECTABLE), by their keys.
+IMPORTED_FIELD_LABELS = {
+    "issuer": pgettext_lazy("imported field", "发文机关"),
+    "number": pgettext_lazy("imported field", "发文字号"),
+    "title": pgettext_lazy("imported field", "标题"),
+    "urgency": pgettext_lazy("imported field", "紧急程度"),
+    "main_recipients": pgettext_lazy("imported field", "主送机关"),
+    "cc": pgettext_lazy("imported field", "抄送机关"),
+    "signatory": pgettext_lazy("imported field", "发文机关署名"),
+    "date": pgettext_lazy("imported field", "成文日期"),
+    "attachments": pgettext_lazy("imported field", "附件"),
+}
+
 
 @register.filter
 def verb_label(verb: str) -> str:
     return VERB_LABELS.get(verb, verb)
+
+
+@register.filter
+def imported_field_label(name: str) -> str:
+    return IMPORTED_FIELD_LABELS.get(name, name)
+
+
+@register.filter
+def imported_value(value) -> str:
+    """A value as read or as entered at 收文登记: names one after another (a name may hold 、)."""
+    if isinstance(value, list):
+        return "；".join(value) or "—"
+    return value or "—"
 
 
 @register.filter

@@ -33,6 +33,8 @@ import hashlib
 import re
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -42,7 +44,8 @@ from django.utils.translation import pgettext
 from documents.content import DocumentContent
 from documents.digest import document_content_digest
 from documents.importing import ParsedDocument
-from documents.models import Document, Enclosure, ImportedSource, RecipientRole
+from documents.importing.decoding import media_type
+from documents.models import Document, Enclosure, ImportedSource, RecipientRole, imported_original_path
 from documents.numbering import DocumentNumber, parse_number
 from units.errors import Conflict, InvalidInput
 from units.models import NumberPrefix, RecipientGroup, Role, Unit
@@ -62,14 +65,23 @@ from workflow.services.rules import require_role as _require_unit_role
 
 @dataclasses.dataclass(frozen=True)
 class SourceFile:
-    """The file a registration reads: its name (for messages) and its bytes' SHA-256."""
+    """The file a registration reads: its name (for messages), its bytes (kept as the original) and
+    their SHA-256."""
 
     name: str
     sha256: str
+    data: bytes = dataclasses.field(default=b"", repr=False)
 
     @classmethod
     def of(cls, name: str, data: bytes) -> "SourceFile":
-        return cls(name=name, sha256=hashlib.sha256(data).hexdigest())
+        return cls(name=name, sha256=hashlib.sha256(data).hexdigest(), data=data)
+
+    def kept(self) -> str:
+        """The original's path in storage, written there once (named by content, as attachments are)."""
+        path = imported_original_path(self.sha256)
+        if default_storage.exists(path):
+            return path
+        return default_storage.save(path, ContentFile(self.data))  # another name if saved meanwhile
 
 
 @dataclasses.dataclass
@@ -106,14 +118,20 @@ def _plain(text: str | None) -> str:
 
 
 def document_register_received(
-    *, actor: AbstractBaseUser | None, unit: Unit, parsed: ParsedDocument, source: SourceFile
+    *,
+    actor: AbstractBaseUser | None,
+    unit: Unit,
+    parsed: ParsedDocument,
+    source: SourceFile,
+    corrections: dict | None = None,
 ) -> Registration:
     """收文登记: record that `unit` received the document read from `source` (and what it encloses).
 
     Preconditions: the actor is a clerk of the unit, or None (the system); the unit is active; the
     text names a number, a title, a 文种 and a body, and an issuing unit that is in the directory.
     Side effects, in one transaction: the documents not yet in the system are created as issued
-    documents of their issuing units, with their enclosures, digests and ImportedSource; a Dispatch
+    documents of their issuing units, with their enclosures, digests and ImportedSource (the original
+    file kept, with the clerk's `corrections` of what was read: documents.importing.corrections); a Dispatch
     and a Delivery to the unit; one DOCUMENT_REGISTERED audit event per created document and one
     for the delivery; on commit, the notification of the unit's clerks.
     Errors: NotAllowed; InvalidInput naming the file and the missing or unknown element; Conflict
@@ -127,7 +145,7 @@ def document_register_received(
     with transaction.atomic():
         created: list[Document] = []
         linked: list[Document] = []
-        top = _register_issued(actor, unit, parsed, source, created, linked, now)
+        top = _register_issued(actor, unit, parsed, source, created, linked, now, corrections or {})
         if top.issuing_unit_id == unit.pk:
             raise _fail(source, _("%(number)s是%(unit)s自己印发的公文，不能登记为收文。") % _names(top, unit))
         existing = Delivery.objects.filter(document=top, unit=unit).order_by("id").first()
@@ -149,8 +167,10 @@ def _register_issued(
     created: list[Document],
     linked: list[Document],
     now,
+    corrections: dict | None = None,
 ) -> Document:
-    """The document in the system with this number (linked), or a new issued one (created)."""
+    """The document in the system with this number (linked), or a new issued one (created). The
+    clerk's corrections are of the top document: the enclosed ones are registered as read."""
     number = _number_of(parsed, source)
     existing = Document.objects.filter(
         number_prefix=number.prefix, number_year=number.year, number_serial=number.serial
@@ -193,7 +213,17 @@ def _register_issued(
             _("文件“%(file)s”：发文字号%(number)s刚刚已被登记，请重试。") % {"file": source.name, "number": number}
         ) from None
     document.refresh_from_db()
-    _keep_source(document, unit, parsed, source, actor, now)
+    _keep_source(document, unit, parsed, source, actor, now, corrections or {})
+    payload = {
+        "number": str(number),
+        "digest": digest,
+        "issuing_unit_id": issuing_unit.pk,
+        "encloses": [inner.number for inner in enclosed],
+        "file": source.name,
+        "sha256": source.sha256,
+    }
+    if corrections:
+        payload["corrected"] = corrections
     audit_record(
         actor=actor,
         verb=AuditVerb.DOCUMENT_REGISTERED,
@@ -201,14 +231,7 @@ def _register_issued(
         object_id=document.pk,
         unit=unit,
         document=document,
-        payload={
-            "number": str(number),
-            "digest": digest,
-            "issuing_unit_id": issuing_unit.pk,
-            "encloses": [inner.number for inner in enclosed],
-            "file": source.name,
-            "sha256": source.sha256,
-        },
+        payload=payload,
     )
     created.append(document)
     return document
@@ -267,7 +290,8 @@ def _enclose(cover: Document, enclosed: list[Document]) -> None:
     enclose(cover, enclosed)
 
 
-def _keep_source(document, unit, parsed, source, actor, now) -> None:
+def _keep_source(document, unit, parsed, source, actor, now, corrections: dict | None = None) -> None:
+    """What the document was read from: the original file, its text, the findings, the OCR pages."""
     ImportedSource.objects.create(
         document=document,
         unit=unit,
@@ -275,7 +299,14 @@ def _keep_source(document, unit, parsed, source, actor, now) -> None:
         sha256=source.sha256,
         text=parsed.text,
         first_line=parsed.first_line,
-        warnings=[{"line": finding.line, "message": finding.message} for finding in parsed.findings],
+        warnings=[
+            {"line": finding.line, "message": finding.message, "field": finding.field} for finding in parsed.findings
+        ],
+        original=source.kept() if source.data else "",
+        size=len(source.data) if source.data else None,
+        content_type=media_type(source.data, name=source.name) if source.data else "",
+        scanned_pages=parsed.scanned_pages,
+        corrections=corrections or {},
         imported_at=now,
         imported_by=actor,
     )
