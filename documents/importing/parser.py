@@ -17,6 +17,7 @@ import re
 from documents.importing import patterns
 from documents.importing.conformance import count_attachment_headings
 from documents.importing.forwarded import find_forwarded, forwards
+from documents.importing.labelled import is_labelled, read_labelled
 from documents.importing.portal import PageMetadata, apply_metadata, read_page
 from documents.importing.result import ParsedDocument
 from documents.importing.text import (
@@ -55,6 +56,10 @@ def parse_documents(text: str) -> list[ParsedDocument]:
     lines, page = _parse_page(text)
     if not lines:
         return []
+    if is_labelled(lines):
+        document = read_labelled(lines)
+        document.text = text.strip("\n")
+        return [document]
     starts = _document_starts(lines)
     ends = [*starts[1:], len(lines)]
     source = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
