@@ -11,7 +11,7 @@ TEST_ENV = DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) SECRET_
 	BROKER_KEY_PREFIX=gongwen-test-$$$$: DEBUG=0 SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 EMAIL_URL=dummymail:// \
 	AUDIT_SIGNING_KEY_FILE= AUDIT_PUBLIC_KEY_FILE=
 
-.PHONY: help run test bench lint fmt messages openapi references system services clean
+.PHONY: help run test bench bench-scale lint fmt messages openapi references system services clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ test: $(VENV)/.installed system services ## the whole suite on PostgreSQL and Re
 
 bench: $(VENV)/.installed system services ## benchmarks; writes bench/results.json
 	$(TEST_ENV) $(PY) bench/run.py
+
+bench-scale: $(VENV)/.installed system services ## the pages at national scale (10^5–10^6 rows); writes bench/results.json "scale" and bench/scale.png
+	$(TEST_ENV) $(PY) bench/scale.py
 
 lint: $(VENV)/.installed ## ruff check and format check
 	$(VENV)/bin/ruff check .
