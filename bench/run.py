@@ -21,7 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCH_DATABASE = "gongwen_bench_run"
+# Its own database; BENCH_DATABASE names another (two benches at once must not drop each other's).
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "gongwen_bench_run")
 
 
 def _database_urls() -> tuple[str, str]:
