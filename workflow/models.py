@@ -173,10 +173,56 @@ class Delivery(models.Model):
                 condition=models.Q(state__in=["pending", "signed"]),
                 name="delivery_complete_clock",
             ),
+            # The big chain page (issue 18): per dispatch, the pending ones (stalled, the CSV) and
+            # the signed ones latest first (a dispatch's slowest: its sign-for time runs from one
+            # issue). Both read a branch's few rows instead of the chain's 10^6.
+            models.Index(
+                fields=["dispatch", "deadline_sign_for"],
+                condition=models.Q(state="pending"),
+                name="delivery_pending_by_dispatch",
+            ),
+            models.Index(
+                fields=["dispatch", "-signed_at"],
+                condition=models.Q(signed_at__isnull=False),
+                name="delivery_signed_by_dispatch",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.document} → {self.unit}"
+
+
+class DispatchTally(models.Model):
+    """The figures of one dispatch's deliveries, by state: what the chain page of a 10^6-delivery
+    tree reads instead of its deliveries (workflow.tally keeps them, in the transaction of every
+    service that creates a delivery or moves its state).
+
+    A dispatch's figures are spread over up to TALLY_SLOTS rows (a sign-for adds to the slot of its
+    delivery's id), so that a thousand clerks signing for one national notice at once do not queue
+    on one row lock; the figures are the sums over the slots. A slot alone may hold a negative
+    count (routing adds the pending ones to slot 0, each sign-for takes one away from its own).
+    """
+
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.PROTECT, related_name="tallies")
+    slot = models.PositiveSmallIntegerField()
+    total = models.IntegerField(default=0)
+    # Where the deliveries are now (Delivery.State; both withdrawn states count as withdrawn).
+    pending = models.IntegerField(default=0)
+    signed = models.IntegerField(default=0)
+    completed = models.IntegerField(default=0)
+    returned = models.IntegerField(default=0)
+    withdrawn = models.IntegerField(default=0)
+    # How many were ever signed for, and of those how many at or after their sign-for deadline.
+    signed_ever = models.IntegerField(default=0)
+    signed_late = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("分发统计")
+        verbose_name_plural = _("分发统计")
+        constraints = [models.UniqueConstraint(fields=["dispatch", "slot"], name="dispatch_tally_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.dispatch_id}/{self.slot}"
 
 
 class Receipt(models.Model):

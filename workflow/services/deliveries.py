@@ -15,6 +15,7 @@ from workflow.audit import audit_record
 from workflow.models import AuditVerb, Delivery, Receipt
 from workflow.receipt_audit import signed_at_text
 from workflow.services.rules import DeliveryAction, Standing, delivery_refusal, deputy_payload, deputy_principal
+from workflow.tally import tally_signed
 
 
 def delivery_open(*, actor: AbstractBaseUser, delivery: Delivery) -> bool:
@@ -216,6 +217,7 @@ def delivery_sign_for(*, actor: AbstractBaseUser, delivery_id: int) -> Receipt:
             if existing is not None:
                 return existing
             raise RuntimeError(f"delivery {delivery_id}: sign-for neither moved nor refused")
+        tally_signed(delivery_id)
         receipt = sql.receipt_insert().one(
             cursor,
             {

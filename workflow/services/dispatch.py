@@ -21,6 +21,7 @@ from workflow import sql
 from workflow.audit import audit_record
 from workflow.enqueue import enqueue_dispatch_emails, enqueue_notification, enqueue_routing
 from workflow.models import AuditVerb, Delivery, Dispatch, Notification
+from workflow.tally import tally_created
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +97,8 @@ def dispatch_route(*, dispatch_id: int) -> bool:
             )[0]
             created = _insert_deliveries(dispatch, recipients[start : start + size], timezone.now(), recall_id)
             if created:
+                state = Delivery.State.PENDING if recall_id is None else Delivery.State.RECALLED
+                tally_created(dispatch.pk, len(created), state=state)
                 payload = {"count": len(created), "unit_ids": sorted(created)}
                 if recall_id is not None:
                     payload["recall_id"] = recall_id

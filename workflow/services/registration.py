@@ -61,6 +61,7 @@ from workflow.services.documents import (
     forward_chain_position,
 )
 from workflow.services.rules import require_role as _require_unit_role
+from workflow.tally import tally_created
 
 
 @dataclasses.dataclass(frozen=True)
@@ -343,6 +344,7 @@ def _deliver(actor, unit: Unit, document: Document, parsed: ParsedDocument, sour
         deadline_sign_for=deadlines.sign_for,
         deadline_complete=deadlines.complete,
     )
+    tally_created(dispatch.pk, 1)
     audit_record(
         actor=actor,
         verb=AuditVerb.DOCUMENT_REGISTERED,
