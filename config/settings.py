@@ -365,6 +365,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Deliveries created per transaction while routing a dispatch.
 ROUTING_CHUNK_SIZE = env.int("ROUTING_CHUNK_SIZE", default=2000)
+# Above this many deliveries the chain page stops drawing the whole tree and shows its figures per
+# level and per branch, from the dispatch figures (web.selectors.chain_big_page, issue 18).
+CHAIN_TREE_LIMIT = env.int("CHAIN_TREE_LIMIT", default=10_000)
 
 # --- Webhooks (webhooks/) -------------------------------------------------------------------------
 # Where calls may go: host names, IP addresses and networks (CIDR). A subscription's host must be a

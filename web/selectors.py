@@ -9,18 +9,24 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, Window
+from django.db import connection
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.db.models.query import Prefetch, prefetch_related_objects
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from documents.models import Document
+from documents.models import Document, Enclosure
 from documents.ofd import write_ofd
 from documents.rendering import PrintedPdf, enclosed_documents, print_pdf
+from units.errors import NotFound
 from units.models import NumberPrefix, RecipientGroup, Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
 from units.selectors import unit_list_directory, unit_list_for_member, unit_list_with_role
+from units.sql import column, literal, quoted, table
+from units.sql import pk as pk_column
 from web import charts
 from workflow.access import chain_list_visible, enclosed_visibility
 from workflow.audit import GENESIS_HASH, event_hash
@@ -598,3 +604,366 @@ def deputy_candidates_for_user(user: User) -> QuerySet:
         .distinct()
         .order_by("last_name", "first_name", "username")
     )
+
+
+# --- the chain of a big tree (issue 18) -----------------------------------------------------------
+#
+# Above CHAIN_TREE_LIMIT deliveries the chain page reads no delivery it does not show: the figures
+# per level and per branch are sums of the dispatch figures (workflow.tally, kept by the services),
+# "overdue" compares a dispatch's deadlines with now (a delivery's deadlines are its dispatch's,
+# copied at routing and never changed), and the deliveries shown (the slowest, the longest waiting,
+# a branch's page, the stalled CSV) are read through the per-dispatch indexes of workflow.models.
+
+BRANCHES_SHOWN = 50  # a level's branches per page
+BRANCH_DELIVERIES_SHOWN = 100  # a branch's deliveries per page
+SLOWEST_SHOWN = 10  # the slowest to sign, and the longest waiting, on the chain page
+STALLED_CSV_CHUNK = 2000  # rows fetched at a time from the server-side cursor of the stalled CSV
+
+
+def _tally_sums(tally: str, dispatch: str, now: datetime.datetime) -> dict:
+    """The figures summed over DispatchTally rows reached through `tally`, their dispatch through
+    `dispatch` (its deadlines are every delivery's: copied at routing, never changed)."""
+
+    def total(name: str, condition: Q | None = None):
+        return Coalesce(Sum(f"{tally}{name}", filter=condition), Value(0))
+
+    sign_for_passed = Q(**{f"{dispatch}deadline_sign_for__lte": now})
+    complete_passed = Q(**{f"{dispatch}deadline_complete__lte": now})
+    return {
+        "total": total("total"),
+        "pending": total("pending"),
+        "signed": total("signed_ever"),
+        "signed_late": total("signed_late"),
+        "completed": total("completed"),
+        "returned": total("returned"),
+        "withdrawn": total("withdrawn"),
+        "overdue": total("pending", sign_for_passed),
+        "open_pending": total("pending", complete_passed),
+        "open_signed": total("signed", complete_passed),
+        "stalled_pending": total("pending", sign_for_passed | complete_passed),
+    }
+
+
+@dataclass
+class Figures:
+    """Deliveries of a level or a branch: received, signed for (late: at or after the deadline),
+    pending and past the sign-for deadline now (overdue), completed, open past the completion
+    deadline, returned, withdrawn (撤回)."""
+
+    total: int = 0
+    pending: int = 0
+    signed: int = 0
+    signed_late: int = 0
+    completed: int = 0
+    returned: int = 0
+    withdrawn: int = 0
+    overdue: int = 0
+    open_pending: int = 0
+    open_signed: int = 0
+    stalled_pending: int = 0
+
+    @property
+    def completion_overdue(self) -> int:
+        return self.open_pending + self.open_signed
+
+    @property
+    def stalled(self) -> int:
+        """Pending past the sign-for deadline, or open past the completion deadline (each once):
+        the rows of the stalled CSV."""
+        return self.stalled_pending + self.open_signed
+
+    @property
+    def share(self) -> float:
+        return self.signed / self.total if self.total else 0.0
+
+
+@dataclass
+class LevelFigures(Figures):
+    depth: int = 0
+    branches: int = 0
+
+
+def _chain_dispatches(document: Document, *, level: int | None = None) -> QuerySet[Dispatch]:
+    """The dispatches of `document` and of every issued cover letter below it (those of one level
+    only, when given), each with `level` (1: the document's own). The caller has passed the chain's
+    door. One filter() call: the level and the chain are conditions on the same enclosure row."""
+    on_path = {"document__enclosure_paths__enclosed": document, "document__state": Document.State.ISSUED}
+    if level is not None:
+        on_path["document__enclosure_paths__depth"] = level - 1
+    return Dispatch.objects.filter(**on_path).annotate(level=F("document__enclosure_paths__depth") + 1)
+
+
+def chain_figures(document: Document, *, now: datetime.datetime) -> list[LevelFigures]:
+    """The figures per level of the chain below `document`, from the dispatch figures: one query,
+    whatever the number of deliveries. The caller has passed the chain's door."""
+    paths = Enclosure.objects.filter(enclosed=document, cover__state=Document.State.ISSUED)
+    rows = (
+        paths.values("depth")
+        .annotate(
+            branches=Count("cover__dispatches", distinct=True),
+            **_tally_sums("cover__dispatches__tallies__", "cover__dispatches__", now),
+        )
+        .order_by("depth")
+    )
+    return [LevelFigures(**{**row, "depth": row["depth"] + 1}) for row in rows if row["branches"]]
+
+
+@dataclass
+class Branch:
+    """One dispatch of a level: the root's, or a forward's cover letter under the delivery it
+    forwards (`dispatch.document.forward.source_delivery`), with its figures."""
+
+    dispatch: Dispatch
+    figures: Figures
+
+
+def _branch(dispatch: Dispatch) -> Branch:
+    return Branch(dispatch, Figures(**{name: getattr(dispatch, name) for name in Figures.__dataclass_fields__}))
+
+
+def _branch_list(document: Document, now: datetime.datetime, *, level: int | None = None) -> QuerySet[Dispatch]:
+    return (
+        _chain_dispatches(document, level=level)
+        .annotate(**_tally_sums("tallies__", "", now))
+        .select_related("document__issuing_unit", "document__forward__source_delivery__unit")
+    )
+
+
+def chain_branch_list(
+    document: Document, *, level: int, now: datetime.datetime, after: int = 0, stalled: bool = False
+) -> tuple[list[Branch], int | None]:
+    """A level's branches, by dispatch id after `after` (keyset): BRANCHES_SHOWN of them, and the
+    `after` of the next page (None: the last). With `stalled`, only those with a delivery pending
+    past its sign-for deadline or open past its completion deadline. One query."""
+    dispatches = _branch_list(document, now, level=level).filter(pk__gt=after)
+    if stalled:
+        dispatches = dispatches.filter(Q(stalled_pending__gt=0) | Q(open_signed__gt=0))
+    rows = list(dispatches.order_by("pk")[: BRANCHES_SHOWN + 1])
+    following = rows[BRANCHES_SHOWN - 1].pk if len(rows) > BRANCHES_SHOWN else None
+    return [_branch(dispatch) for dispatch in rows[:BRANCHES_SHOWN]], following
+
+
+@dataclass
+class UnitRow:
+    """A delivery shown on the big chain's pages, with its branch's level and sign-for time."""
+
+    delivery: Delivery
+    level: int
+    waited: datetime.timedelta | None = None  # from its document's issue to its sign-for, or to now
+    is_overdue: bool = False
+    forwarded: list[Dispatch] = field(default_factory=list)  # the branches below it
+
+
+def _units(pks_in_order: list[int], levels: dict[int, int], now: datetime.datetime) -> list[UnitRow]:
+    """The deliveries `pks_in_order` with their unit and document: one query."""
+    found = {
+        delivery.pk: delivery
+        for delivery in Delivery.objects.filter(pk__in=pks_in_order).select_related(
+            "unit", "document", "document__issuing_unit"
+        )
+    }
+    rows = []
+    for pk in pks_in_order:
+        delivery = found[pk]
+        issued = delivery.document.issued_at
+        waited = (delivery.signed_at or now) - issued if issued else None
+        overdue = delivery.state == Delivery.State.PENDING and bool(
+            delivery.deadline_sign_for and delivery.deadline_sign_for <= now
+        )
+        rows.append(UnitRow(delivery, levels.get(pk, 0), waited, overdue))
+    return rows
+
+
+def _first_per_dispatch(document: Document, *, signed: bool) -> list[tuple[int, int]]:
+    """(delivery id, level) of the SLOWEST_SHOWN slowest signed (`signed`) or longest waiting pending
+    deliveries of the chain: per dispatch the first few by its index (delivery_signed_by_dispatch,
+    delivery_pending_by_dispatch), then the first of those. One query; a sign-for time and a wait
+    run from the document's issue, so a dispatch's slowest are its latest signed."""
+    dispatches = _chain_dispatches(document).values_list("pk", "level", "document__issued_at")
+    if connection.vendor != "postgresql":
+        return _first_read_whole(dispatches, signed=signed)
+    inner_sql, params = dispatches.query.sql_with_params()
+    v = "v"
+    dispatch_column, signed_at = column(Delivery, "dispatch", v), column(Delivery, "signed_at", v)
+    if signed:
+        inner = f"{signed_at} IS NOT NULL ORDER BY {signed_at} DESC"
+        order = f"x.{quoted('signed_at')} - d.issued_at DESC, x.id"
+    else:
+        pending = literal(Delivery.State.PENDING)
+        inner = f"{column(Delivery, 'state', v)} = {pending} ORDER BY {column(Delivery, 'deadline_sign_for', v)}"
+        order = "d.issued_at, x.id"
+    sql = (
+        f"SELECT x.id, d.level FROM ({inner_sql}) AS d(id, level, issued_at) "  # noqa: S608 (names from _meta)
+        f"CROSS JOIN LATERAL (SELECT {pk_column(Delivery, v)} AS id, {signed_at} FROM {table(Delivery)} {v} "
+        f"WHERE {dispatch_column} = d.id AND {inner} LIMIT {SLOWEST_SHOWN}) AS x "
+        f"ORDER BY {order} LIMIT {SLOWEST_SHOWN}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def _first_read_whole(dispatches: QuerySet, *, signed: bool) -> list[tuple[int, int]]:
+    """_first_per_dispatch without LATERAL (SQLite, the embedded default): the chain's signed or
+    pending deliveries read whole, and sorted here."""
+    levels = {pk: (level, issued_at) for pk, level, issued_at in dispatches}
+    chosen = Delivery.objects.filter(dispatch__in=list(levels))
+    if signed:
+        rows = chosen.filter(signed_at__isnull=False).values_list("pk", "dispatch_id", "signed_at")
+        ordered = sorted(rows, key=lambda r: (-(r[2] - levels[r[1]][1]).total_seconds(), r[0]))
+    else:
+        rows = chosen.filter(state=Delivery.State.PENDING).values_list("pk", "dispatch_id", "created_at")
+        ordered = sorted(rows, key=lambda r: (levels[r[1]][1], r[0]))
+    return [(pk_, levels[dispatch_id][0]) for pk_, dispatch_id, _at in ordered[:SLOWEST_SHOWN]]
+
+
+@dataclass
+class BigChainPage:
+    """The chain page of a tree above CHAIN_TREE_LIMIT deliveries: its figures per level, the
+    slowest and the longest waiting units, and (with ?level=) a level's branches."""
+
+    document: Document
+    levels: list[LevelFigures]
+    slowest: list[UnitRow]
+    waiting: list[UnitRow]
+    now: datetime.datetime
+    level: int | None = None
+    branches: list[Branch] = field(default_factory=list)
+    next_after: int | None = None
+    stalled_only: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(level.total for level in self.levels)
+
+    @property
+    def shown_level(self) -> LevelFigures | None:
+        return next((level for level in self.levels if level.depth == self.level), None)
+
+
+def chain_is_big(levels: list[LevelFigures]) -> bool:
+    """Whether the chain page shows figures and branches rather than the whole tree."""
+    return sum(level.total for level in levels) > settings.CHAIN_TREE_LIMIT
+
+
+def chain_big_page(
+    document: Document,
+    *,
+    levels: list[LevelFigures],
+    now: datetime.datetime,
+    level: int | None = None,
+    after: int = 0,
+    stalled: bool = False,
+) -> BigChainPage:
+    """The big chain page (`levels`: chain_figures, already read to choose this page): six queries
+    more, whatever the size: the slowest and the longest waiting (two each), a level's branches."""
+    slowest = _first_per_dispatch(document, signed=True)
+    waiting = _first_per_dispatch(document, signed=False)
+    shown = {pk: lvl for pk, lvl in [*slowest, *waiting]}
+    rows = _units(list(shown), shown, now)
+    by_pk = {row.delivery.pk: row for row in rows}
+    page = BigChainPage(
+        document,
+        levels,
+        [by_pk[pk] for pk, _ in slowest],
+        [by_pk[pk] for pk, _ in waiting],
+        now,
+        stalled_only=stalled,
+    )
+    if level is not None:
+        page.level = level
+        page.branches, page.next_after = chain_branch_list(document, level=level, now=now, after=after, stalled=stalled)
+    return page
+
+
+@dataclass
+class BranchPage:
+    """One branch (a dispatch of the chain) and a page of its deliveries, by unit id (keyset)."""
+
+    document: Document
+    branch: Branch
+    level: int
+    deliveries: list[UnitRow]
+    next_after: int | None
+    stalled_only: bool
+    now: datetime.datetime
+
+
+def chain_branch_page(
+    document: Document, dispatch_pk: int, *, now: datetime.datetime, after: int = 0, stalled: bool = False
+) -> BranchPage:
+    """A branch of the chain below `document` (NotFound when the dispatch is not one of them) and
+    BRANCH_DELIVERIES_SHOWN of its deliveries after unit id `after`; with `stalled`, only those
+    pending past the sign-for deadline or open past the completion deadline. Three queries: the
+    branch with its figures, the page of deliveries, the branches forwarded from them."""
+    branch = _branch_list(document, now).filter(pk=dispatch_pk).first()
+    if branch is None:
+        raise NotFound(_("分支不存在或无权查看。"))
+    deliveries = Delivery.objects.filter(dispatch_id=branch.pk, unit_id__gt=after).select_related("unit")
+    if stalled:
+        deliveries = deliveries.filter(overdue_q(now))
+    chosen = list(deliveries.order_by("unit_id")[: BRANCH_DELIVERIES_SHOWN + 1])
+    following = chosen[BRANCH_DELIVERIES_SHOWN - 1].unit_id if len(chosen) > BRANCH_DELIVERIES_SHOWN else None
+    chosen = chosen[:BRANCH_DELIVERIES_SHOWN]
+    issued = branch.document.issued_at
+    rows = []
+    for delivery in chosen:
+        waited = (delivery.signed_at or now) - issued if issued else None
+        overdue = delivery.state == Delivery.State.PENDING and bool(
+            delivery.deadline_sign_for and delivery.deadline_sign_for <= now
+        )
+        rows.append(UnitRow(delivery, branch.level, waited, overdue))
+    below = (
+        Dispatch.objects.filter(
+            document__forward__source_delivery__in=[row.delivery.pk for row in rows],
+            document__state=Document.State.ISSUED,
+        )
+        .annotate(source=F("document__forward__source_delivery_id"))
+        .select_related("document")
+        .order_by("pk")
+    )
+    by_delivery = {row.delivery.pk: row for row in rows}
+    for dispatch in below:
+        by_delivery[dispatch.source].forwarded.append(dispatch)
+    return BranchPage(document, _branch(branch), branch.level, rows, following, stalled, now)
+
+
+STALLED_CSV_HEADER = [
+    "层级",
+    "发文字号",
+    "发文机关",
+    "收文单位",
+    "主送/抄送",
+    "状态",
+    "签收时间",
+    "签收时限",
+    "办结时限",
+    "催办次数",
+]
+
+
+def chain_stalled_rows(document: Document, *, now: datetime.datetime):
+    """Every stalled delivery of the chain below `document` (pending past its sign-for deadline, or
+    open past its completion deadline), as CSV rows, fetched STALLED_CSV_CHUNK at a time from a
+    server-side cursor: never the whole set in memory. One query (a cursor), however many rows."""
+    dispatches = _chain_dispatches(document)
+    rows = (
+        Delivery.objects.filter(dispatch__in=dispatches.values("pk"))
+        .filter(overdue_q(now))
+        .order_by("dispatch_id", "unit_id")
+        .values_list(
+            "dispatch_id",
+            "document__number_prefix",
+            "document__number_year",
+            "document__number_serial",
+            "document__issuing_unit__name",
+            "unit__name",
+            "role",
+            "state",
+            "signed_at",
+            "deadline_sign_for",
+            "deadline_complete",
+            "reminder_count",
+        )
+    )
+    return rows, dict(dispatches.values_list("pk", "level"))

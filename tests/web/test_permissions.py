@@ -76,6 +76,8 @@ MATRIX = {
     "chain": OBJECT,
     "chain-json": OBJECT,
     "chain-csv": OBJECT,
+    "chain-branch": OBJECT,
+    "chain-stalled-csv": OBJECT,
     "chain-evidence": OBJECT,
     "attachment": OBJECT,
     "outbox": OBJECT,  # ?unit= names a unit; without it, the person's first unit
@@ -256,6 +258,9 @@ def _urls(scenario, world, handling):
         ("get", reverse("chain", args=[telegram.pk]), None),
         ("get", reverse("chain-json", args=[telegram.pk]), None),
         ("get", reverse("chain-csv", args=[telegram.pk]), None),
+        # The big chain's pages (issue 18): a branch (the telegram's own dispatch), the stalled CSV.
+        ("get", reverse("chain-branch", args=[telegram.pk, received.dispatch_id]), None),
+        ("get", reverse("chain-stalled-csv", args=[telegram.pk]), None),
         ("get", reverse("chain-evidence", args=[telegram.pk]), None),
         ("get", reverse("attachment", args=[scenario["attachment"].pk]), None),
         # 打印 / PDF / OFD (the cover is still a draft: its own unit's people alone may print it).

@@ -119,9 +119,49 @@ def test_chain_page_and_exports_queries_do_not_grow_with_the_tree(client, world)
     services.delivery_sign_for(actor=world.imu, delivery_id=delivery_of(cover, world.university).pk)
     forward(world.imu, delivery_of(cover, world.university), main=[world.college], signer=world.imu_signer)
     large = [_queries(client, reverse(page, args=[document.pk])) for page in pages]
-    # The page: 13, two for the 办结 feedback (the list, its count), and one for each unit's handling
-    # state inside (issue 14); the door once.
-    assert small == large == [16, 8, 8]
+    # The page: 13, two for the 办结 feedback (the list, its count), one for each unit's handling
+    # state inside (issue 14), and the figures per level that choose the big chain's page or this
+    # one (issue 18); the door once.
+    assert small == large == [17, 8, 8]
+
+
+def test_big_chain_pages_and_stalled_csv_queries_do_not_grow_with_the_tree(client, world, settings):
+    """Issue 18: the chain page above CHAIN_TREE_LIMIT (with a level's branches), a branch's page
+    (stalled filter on) and the stalled CSV, at two sizes."""
+    settings.CHAIN_TREE_LIMIT = 0
+    sign_in(client, world.auditor)
+
+    def pages(document, dispatch):
+        return [
+            reverse("chain", args=[document.pk]) + "?level=1",
+            reverse("chain", args=[document.pk]) + "?level=2&stalled=1",
+            reverse("chain-branch", args=[document.pk, dispatch.pk]) + "?stalled=1",
+            reverse("chain-branch", args=[document.pk, dispatch.pk]),
+        ]
+
+    def csv_queries(document) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("chain-stalled-csv", args=[document.pk]))
+            b"".join(response.streaming_content)
+        return len(queries)
+
+    small_document, small_dispatch = issue(world.zzb, world.department, main=[world.education])
+    later = timezone.now() + datetime.timedelta(days=30)  # every deadline passed: stalled rows to show
+    with time_machine.travel(later):
+        small = [_queries(client, url) for url in pages(small_document, small_dispatch)]
+        small.append(csv_queries(small_document))
+
+    document, dispatch = issue(world.zzb, world.department, main=[world.groups["各直属党委"]], urgency="特提")
+    cover, _ = forward(world.jygw, delivery_of(document, world.education), main=[world.groups["各高校党委"]])
+    services.delivery_sign_for(actor=world.imu, delivery_id=delivery_of(cover, world.university).pk)
+    forward(world.imu, delivery_of(cover, world.university), main=[world.college], signer=world.imu_signer)
+    with time_machine.travel(later):
+        large = [_queries(client, url) for url in pages(document, dispatch)] + [csv_queries(document)]
+    # Session and user, and the header (4); the page: the door, the figures per level, the slowest
+    # and the longest waiting (their ids, then their rows), a level's branches = 10. A branch: 4, the
+    # door, the branch with its figures, its deliveries, the branches below them = 8. The CSV
+    # (no header): 2, the door, the levels of its dispatches, the cursor = 5.
+    assert small == large == [10, 10, 8, 8, 5]
 
 
 def test_notifications_page_queries_do_not_grow_with_notifications(client, world):
@@ -275,9 +315,9 @@ def test_chain_page_queries_do_not_grow_with_feedback_and_lateness(client, world
         services.delivery_complete(actor=clerk, delivery_id=received.pk, feedback=f"{university.name}已落实。")
     with time_machine.travel(NOW, tick=False):
         large = _queries(client, reverse("chain", args=[document.pk]))
-    # 15, the files of the 办结 feedback listed (one query for all of them), and each unit's handling
-    # state inside (issue 14: one query for the tree).
-    assert small == large == 17
+    # 15, the files of the 办结 feedback listed (one query for all of them), each unit's handling
+    # state inside (issue 14: one query for the tree), and the figures per level (issue 18).
+    assert small == large == 18
 
 
 # --- the chain as of a moment (issue 15): replayed from the events, the same at two sizes ------------
@@ -312,10 +352,11 @@ def test_chain_page_and_exports_as_of_a_moment_do_not_grow_with_the_tree(client,
         before = _queries(client, reverse("chain", args=[document.pk]), data={"as_of": "2022-10-13T11:00"})
     # The page: the replay's six queries (the chain's position, its cover letters, their enclosures,
     # its documents, its deliveries, its events up to the moment: one indexed query), the audit trail's
-    # three, the 办结 feedback of the replay and its files; the session, the door and the header. The
-    # exports: the replay and the door.
-    assert small == large == [16, 9, 9]
-    assert before == 11  # the replay, the session, the door and the header: nothing else to read
+    # three, the 办结 feedback of the replay and its files; the session, the door and the header; the
+    # figures per level that choose this page over the big chain's (issue 18). The exports: the
+    # replay and the door.
+    assert small == large == [17, 9, 9]
+    assert before == 12  # the replay, the session, the door, the header and the figures: nothing else
 
 
 def test_notifications_page_queries_do_not_grow_with_returns_and_reminders(client, world):

@@ -3,6 +3,7 @@
 import csv
 import datetime
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
@@ -10,8 +11,19 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from documents.numbering import format_number
 from web.forms import ChainAsOfForm, ListSearchForm
-from web.selectors import chain_list_for_user, chain_page
+from web.selectors import (
+    STALLED_CSV_CHUNK,
+    STALLED_CSV_HEADER,
+    chain_big_page,
+    chain_branch_page,
+    chain_figures,
+    chain_is_big,
+    chain_list_for_user,
+    chain_page,
+    chain_stalled_rows,
+)
 from web.views.common import door
 from workflow import evidence
 from workflow.access import (
@@ -63,10 +75,110 @@ def chain(request, pk: int):
     document = access_chain(request.user, pk)
     now = timezone.now()
     form = _as_of_form(request, now)
+    levels = chain_figures(document, now=now)
+    if chain_is_big(levels):
+        return _big_chain(request, document, levels, form, now)
     page = chain_page(document, now=now, as_of=form.moment())
     # A refused moment (malformed, to come) names the problem above the chain as it stands now.
     status = 400 if form.errors else 200
     return render(request, "web/chain.html", {"page": page, "form": form, **vars(page)}, status=status)
+
+
+def _number(text: str | None) -> int:
+    """A keyset position or a level from the address: a positive number, else 0 (the start)."""
+    return int(text) if text and text.isdigit() and len(text) < 12 else 0
+
+
+def _big_chain(request, document, levels, form: ChainAsOfForm, now):
+    """The chain page of a tree above CHAIN_TREE_LIMIT deliveries: figures per level, the slowest,
+    and with ?level= that level's branches (?after= the keyset, ?stalled=1 the stalled ones). A
+    moment (?as_of=) is refused: replaying a big tree would read every event of it."""
+    level = _number(request.GET.get("level")) or None
+    page = chain_big_page(
+        document,
+        levels=levels,
+        now=now,
+        level=level,
+        after=_number(request.GET.get("after")),
+        stalled=request.GET.get("stalled") == "1",
+    )
+    refused = "as_of" in request.GET
+    context = {"page": page, "document": document, "refused_as_of": refused, "limit": settings.CHAIN_TREE_LIMIT}
+    return render(request, "web/chain_big.html", context, status=400 if refused else 200)
+
+
+@login_required
+@require_GET
+@door
+def chain_branch(request, pk: int, dispatch_pk: int):
+    """One branch of a chain (a dispatch: the document's, or a forward's below it) and a page of its
+    deliveries, by unit (?after= the keyset, ?stalled=1 the stalled ones)."""
+    document = access_chain(request.user, pk)
+    page = chain_branch_page(
+        document,
+        dispatch_pk,
+        now=timezone.now(),
+        after=_number(request.GET.get("after")),
+        stalled=request.GET.get("stalled") == "1",
+    )
+    return render(request, "web/chain_branch.html", {"page": page, "document": document})
+
+
+class _Echo:
+    """A file-like whose write returns what it was given: csv.writer's rows, one at a time."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+@require_GET
+@door
+def chain_stalled_csv(request, pk: int):
+    """The chain's stalled units (pending past the sign-for deadline, open past the completion
+    deadline) as CSV, streamed: rows come STALLED_CSV_CHUNK at a time from a server-side cursor and
+    leave as they are written, so a 10^6-row export never sits in memory."""
+    document = access_chain(request.user, pk)
+    now = timezone.now()
+    rows, levels = chain_stalled_rows(document, now=now)
+    states = dict(Delivery.State.choices)
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield "\ufeff" + writer.writerow(STALLED_CSV_HEADER)
+        for (
+            dispatch_id,
+            prefix,
+            year,
+            serial,
+            issuer,
+            unit,
+            role,
+            state,
+            signed_at,
+            sign_for,
+            complete,
+            reminders,
+        ) in rows.iterator(chunk_size=STALLED_CSV_CHUNK):
+            yield writer.writerow(
+                [
+                    levels.get(dispatch_id, ""),
+                    format_number(prefix, year, serial),
+                    issuer,
+                    unit,
+                    role,
+                    states.get(state, state),
+                    _local(signed_at),
+                    _local(sign_for),
+                    _local(complete),
+                    reminders,
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    moment = now.astimezone(CALENDAR_ZONE)
+    response["Content-Disposition"] = f'attachment; filename="chain-{pk}-stalled-{moment:%Y%m%dT%H%M}.csv"'
+    return response
 
 
 @login_required
