@@ -21,8 +21,8 @@ test client.
 
 import datetime
 import statistics
-import time
 import threading
+import time
 from pathlib import Path
 
 import psutil
