@@ -27,6 +27,7 @@ from pathlib import Path
 
 import psutil
 import time_machine
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
@@ -181,6 +182,54 @@ def _csv_peak(client: Client, url: str) -> tuple[float, int, float]:
     return max(0, peak[0] - before) / 2**20, rows, seconds
 
 
+def _contention(world, unit_ids: list[int], threads: int = 8) -> dict:
+    """Sign-fors per second when `threads` clerks sign for deliveries of one dispatch at once,
+    through delivery_sign_for, with the figures over TALLY_SLOTS rows and over a single row."""
+    from django.db import connections
+
+    from workflow import tally
+
+    results = {}
+    for slots in (tally.TALLY_SLOTS, 1):
+        root = services.document_draft(
+            actor=world.zzb,
+            unit=world.department,
+            content=content(title=f"关于签收争用{slots}的通知"),
+            main_recipients=list(Unit.objects.filter(pk__in=unit_ids)),
+        )
+        services.document_sign_off(actor=world.zzb_leader, document=root)
+        services.dispatch_route(dispatch_id=services.document_issue(actor=world.zzb, document=root).pk)
+        jobs = list(Delivery.objects.filter(document=root).order_by("id").values_list("id", "unit__group__user"))
+        clerks = {user.pk: user for user in get_user_model().objects.filter(pk__in=[u for _d, u in jobs])}
+        shares = [jobs[n::threads] for n in range(threads)]
+
+        def sign(share, clerks=clerks):
+            try:
+                for delivery_id, user_id in share:
+                    services.delivery_sign_for(actor=clerks[user_id], delivery_id=delivery_id)
+            finally:
+                connections.close_all()
+
+        saved, tally.TALLY_SLOTS = tally.TALLY_SLOTS, slots
+        try:
+            workers = [threading.Thread(target=sign, args=(share,)) for share in shares]
+            started = time.perf_counter()
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            seconds = time.perf_counter() - started
+        finally:
+            tally.TALLY_SLOTS = saved
+        results[f"{slots} slots"] = round(len(jobs) / seconds, 1)
+        print(
+            f"  {len(jobs)} sign-fors by {threads} clerks at once, figures over {slots} row(s): "
+            f"{len(jobs) / seconds:.0f}/s",
+            flush=True,
+        )
+    return results
+
+
 def run(*, quick: bool, workdir: Path) -> dict:
     shapes = QUICK if quick else FULL
     started = time.monotonic()
@@ -218,6 +267,7 @@ def run(*, quick: bool, workdir: Path) -> dict:
             )
         peak_mb, csv_rows, csv_seconds = _csv_peak(client, reverse("chain-stalled-csv", args=[trees[-1][0].pk]))
     print(f"  stalled CSV of the largest: {csv_rows:,} rows in {csv_seconds:.1f} s, peak {peak_mb:.1f} MB", flush=True)
+    contention = _contention(world, second_pool[:400])
     return {
         "curves": curves,
         "csv_peak_mb": round(peak_mb, 1),
@@ -228,6 +278,7 @@ def run(*, quick: bool, workdir: Path) -> dict:
         "deliveries": [n for _root, n, _seconds in trees],
         "queries": {"chain page": [r[2] for r in rows], "chain branch page": [r[4] for r in rows]},
         "requests_per_point": REQUESTS,
+        "sign_fors_per_second_8_clerks_one_dispatch": contention,
         "p95_median_ms": round(statistics.median(r[1] for r in rows), 1),
         "how": "root and forwards through the services; each cover dispatch's deliveries by binary COPY, "
         "their figures by workflow.tally.tally_add; test client, CHAIN_TREE_LIMIT=0",
