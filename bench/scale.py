@@ -61,16 +61,11 @@ def main() -> int:
             print(f"\n== {name}", flush=True)
             module = importlib.import_module(f"bench.scale_{name}")
             results[name] = module.run(quick=args.quick, workdir=workdir)
+        from bench.sections import machine
+
+        results["machine"] = machine(started=started, load_before=load_before, quick=args.quick)
     finally:
         _cleanup(config, workdir, keep=args.keep)
-    one, five, _fifteen = os.getloadavg()
-    results["machine"] = {
-        "cores": os.cpu_count(),
-        "load_before": load_before,
-        "load_after": [round(one, 2), round(five, 2)],
-        "quick": bool(args.quick),
-        "minutes": round((time.monotonic() - started) / 60, 1),
-    }
     out = ROOT / "bench" / "results.json"
     existing = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
     existing["scale"] = {**existing.get("scale", {}), **results}

@@ -134,16 +134,21 @@ def run_all(args, workdir: Path) -> dict:
         results["importing"] = importing(bench)
     if bench.largest_dispatch is not None:
         results["recall"] = recall(bench)
+    results["machine"] = machine(started=started, load_before=load_before, quick=args.quick)
+    _table(bench)
+    return results
+
+
+def machine(*, started: float, load_before: list[float], quick: bool) -> dict:
+    """The machine a run measured: its cores, its load before and after, how long the run took."""
     one, five, _fifteen = os.getloadavg()
-    results["machine"] = {
+    return {
         "cores": os.cpu_count(),
         "load_before": load_before,
         "load_after": [round(one, 2), round(five, 2)],
-        "quick": bool(args.quick),
+        "quick": bool(quick),
         "minutes": round((time.monotonic() - started) / 60, 1),
     }
-    _table(bench)
-    return results
 
 
 def _table(bench: Bench) -> None:

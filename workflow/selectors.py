@@ -26,12 +26,12 @@ from django.db.models.lookups import IContains
 from django.db.models.query import Prefetch
 from django.utils import timezone
 
-from documents.models import Attachment, Document, Enclosure, ImportedSource, Urgency
+from documents.models import Attachment, Document, Enclosure, Urgency
 from documents.numbering import format_number
 from units.models import Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
 from units.selectors import unit_list_for_member
 from units.sql import granted_unit_ids
-from workflow.access import enclosed_visibility, imported_source_list_visible
+from workflow.access import enclosed_visibility
 from workflow.deadlines import overdue_q
 from workflow.models import (
     Assignment,
@@ -815,8 +815,6 @@ class DeliveryPage:
     history: list[HistoryEntry]
     handling: DeliveryHandling
     actions: frozenset[str]
-    # What the unit registered the document from (收文登记 of a file), when this person may see it.
-    imported: list[ImportedSource]
 
 
 def delivery_page(user: User, delivery: Delivery, *, now: datetime.datetime) -> DeliveryPage:
@@ -828,11 +826,6 @@ def delivery_page(user: User, delivery: Delivery, *, now: datetime.datetime) -> 
         history=delivery_history(delivery),
         handling=delivery_get_handling(delivery, now=now),
         actions=frozenset(str(action) for action in delivery_actions(user, delivery)),
-        imported=list(
-            imported_source_list_visible(user)
-            .filter(document_id=delivery.document_id, unit_id=delivery.unit_id)
-            .select_related("imported_by")
-        ),
     )
 
 

@@ -37,6 +37,7 @@ from web.views.common import back_to, door
 from workflow.access import (
     access_delivery,
     access_dispatch,
+    imported_source_list_visible,
 )
 from workflow.models import Delivery
 from workflow.selectors import delivery_page
@@ -106,6 +107,10 @@ def _delivery_page(request, delivery: Delivery, *, return_form=None, complete_fo
             "recall_form": RecallForm(),
             "inunit": inunit,
             "side": side,
+            # What the unit registered the document from (登记来文 of a file), when this person may see it.
+            "imported": imported_source_list_visible(request.user)
+            .filter(document_id=delivery.document_id, unit_id=delivery.unit_id)
+            .select_related("imported_by"),
             **_handling_forms(delivery, inunit),
         },
         status=status,
