@@ -122,7 +122,8 @@ def document_visible_among(user: User, field: str = "document_id") -> Expression
     """A filter (a boolean expression) on a model whose `field` holds a document id: the documents
     of `document_list_visible` (the same rule), shaped for testing many candidates at once (search).
 
-    One query first learns which branches of the rule can hold for this person at all. For a person
+    One query first learns which branches of the rule can hold for this person at all (a unit of
+    theirs, an audit scope, a share, a department, a reading slip, a delegation). For a person
     without audit scope, departments, reading slips or delegations (a unit's clerk), what they see is
     the union of indexed sets (issued by a unit of theirs; delivered, live, to one of their units,
     with what those deliveries enclose; shared with them), and the filter is one `IN (… UNION …)`
@@ -136,8 +137,9 @@ def document_visible_among(user: User, field: str = "document_id") -> Expression
         return ExpressionWrapper(Q(pk__in=[]), output_field=BooleanField())
     mine = unit_list_for_member(user)
     now = timezone.now()
-    auditing, shared_user, shared_group, department, reading, deputy = _exist(
+    member, auditing, shared_user, shared_group, department, reading, deputy = _exist(
         (
+            mine.values("pk")[:1],
             unit_list_with_role(user, Role.AUDITOR).values("pk")[:1],
             DocumentUserObjectPermission.objects.filter(user=user).values("pk")[:1],
             DocumentGroupObjectPermission.objects.filter(group__user=user).values("pk")[:1],
@@ -168,7 +170,9 @@ def document_visible_among(user: User, field: str = "document_id") -> Expression
         in_set = ExpressionWrapper(Q(**{f"{field}__in": visible}), output_field=BooleanField())
         return Coalesce(in_set, Value(False), output_field=BooleanField())
     audited = unit_list_in_audit_scope(user)
-    rule = Q(issuing_unit__in=mine) | _delivered_to(mine)
+    # An auditor who belongs to no unit skips the branches of members: the audit branch, first,
+    # then answers most candidates from a hashed set of the units in scope.
+    rule = Q(issuing_unit__in=mine) | _delivered_to(mine) if member else Q(pk__in=[])
     if auditing:
         rule |= Q(state=Document.State.ISSUED) & (Q(issuing_unit__in=audited) | _delivered_to(audited, Q()))
     shared = Q(permission__codename="view_document", content_object=OuterRef("pk"))

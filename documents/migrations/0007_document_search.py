@@ -101,7 +101,6 @@ class Migration(migrations.Migration):
                 "verbose_name": "检索索引",
                 "verbose_name_plural": "检索索引",
                 "default_permissions": (),
-                "indexes": [models.Index(fields=["-dated_at", "-document"], name="document_search_dated")],
             },
         ),
         migrations.RunPython(fill, drop_index),

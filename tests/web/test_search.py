@@ -306,3 +306,26 @@ def test_the_index_is_written_in_the_issuing_transaction(world):
         vector = cursor.fetchone()[0]
     assert re.search(r"'内组电明字'|'内组'", vector)
     assert "'统计'" in vector
+
+
+def test_a_door_tested_per_candidate_reads_a_window_and_pages_on_past_it(world, monkeypatch):
+    # other_auditor audits 自治区直属机关工委 only: of the matches, the door lets few through.
+    monkeypatch.setattr("workflow.search.DOOR_WINDOW", 2)
+    mine = []
+    for n in range(7):
+        if n in (1, 5):
+            mine.append(
+                issue(world.other_clerk, world.other, main=[world.education], title=f"关于第{n}次防汛的通知")[0].pk
+            )
+        else:
+            issue(world.zzb, world.department, main=[world.education], title=f"关于第{n}次防汛的通知")
+    found, cursor, pages = [], None, 0
+    while True:
+        page = document_search(world.other_auditor, "防汛", cursor=cursor, limit=1)
+        found += _ids(page)
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+        assert pages < 10
+    assert found == mine[::-1]
