@@ -329,3 +329,33 @@ def test_a_door_tested_per_candidate_reads_a_window_and_pages_on_past_it(world, 
             break
         assert pages < 10
     assert found == mine[::-1]
+
+
+def test_the_migration_fills_the_index_of_documents_issued_before_it(world):
+    import importlib
+
+    from django.apps import apps
+
+    fill = importlib.import_module("documents.migrations.0007_document_search").fill
+    document, _ = issue(world.zzb, world.department, main=[world.education], title="关于做好统计工作的通知")
+    attach_draft = services.document_draft(
+        actor=world.zzb,
+        unit=world.department,
+        content=content(title="关于报送名册的通知"),
+        main_recipients=[world.education],
+    )
+    attach(world.zzb, attach_draft, name="书记名册.txt")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT document_id, dated_at, vector::text, heading::text FROM documents_documentsearch ORDER BY 1"
+        )
+        written = cursor.fetchall()
+        DocumentSearch.objects.all().delete()
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred checks, before the DDL
+        with connection.schema_editor(atomic=False) as schema_editor:
+            fill(apps, schema_editor)
+        cursor.execute(
+            "SELECT document_id, dated_at, vector::text, heading::text FROM documents_documentsearch ORDER BY 1"
+        )
+        assert cursor.fetchall() == written
+    assert _ids(document_search(world.jygw, "统计工作")) == [document.pk]
