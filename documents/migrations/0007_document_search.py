@@ -23,8 +23,12 @@ def fill(apps, schema_editor) -> None:
     connection = schema_editor.connection
     postgres = connection.vendor == "postgresql"
     if postgres:
-        schema_editor.execute("CREATE INDEX IF NOT EXISTS document_search_vector ON documents_documentsearch USING gin (vector)")
-        schema_editor.execute("CREATE INDEX IF NOT EXISTS document_search_heading ON documents_documentsearch USING gin (heading)")
+        schema_editor.execute(
+            "CREATE INDEX IF NOT EXISTS document_search_vector ON documents_documentsearch USING gin (vector)"
+        )
+        schema_editor.execute(
+            "CREATE INDEX IF NOT EXISTS document_search_heading ON documents_documentsearch USING gin (heading)"
+        )
     Document = apps.get_model("documents", "Document")
     Attachment = apps.get_model("documents", "Attachment")
     DocumentSearch = apps.get_model("documents", "DocumentSearch")
