@@ -5,7 +5,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api.problems import not_found_view
-from api.views import chains, deliveries, directory, drafting, handling, notifications, outbox, problems
+from api.views import chains, deliveries, directory, drafting, handling, notifications, outbox, problems, search
 
 app_name = "api"
 
@@ -30,6 +30,7 @@ urlpatterns = [
     path("dispatches/<int:pk>/deliveries", outbox.DispatchDeliveryList.as_view(), name="dispatch-deliveries"),
     path("documents/<int:pk>/chain", chains.DocumentChain.as_view(), name="document-chain"),
     path("notifications", notifications.NotificationList.as_view(), name="notifications"),
+    path("search", search.DocumentSearch.as_view(), name="search"),
     path("notifications/read", notifications.NotificationsRead.as_view(), name="notifications-read"),
     # The write endpoints: drafting, 签发, 印发, and what is done with a delivery or a dispatch.
     path("documents", drafting.DocumentCreate.as_view(), name="documents"),

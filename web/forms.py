@@ -72,6 +72,45 @@ class ListSearchForm(forms.Form):
         return self.cleaned_data["q"].strip() if self.is_valid() else ""
 
 
+class SearchForm(forms.Form):
+    """全文检索: the words, and the filters (workflow.search.SearchFilters). The issuer is a unit's
+    name as the directory spells it; the view looks it up."""
+
+    q = forms.CharField(
+        label=_("检索内容"),
+        required=False,
+        max_length=200,
+        error_messages={"max_length": _("检索内容最多 %(limit_value)d 个字符（现有 %(show_value)d 个）。")},
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": _("标题、正文、发文字号、发文机关、附件名，如 疫情防控"),
+                "autofocus": True,
+            }
+        ),
+    )
+    kind = forms.ChoiceField(label=_("文种"), required=False, choices=[("", _("全部")), *Kind.choices])
+    urgency = forms.ChoiceField(label=_("紧急程度"), required=False, choices=[("", _("全部")), *Urgency.choices])
+    issuer = forms.CharField(label=_("发文机关"), required=False, max_length=200)
+    date_from = forms.DateField(
+        label=_("日期自"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        label=_("至"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    state = forms.ChoiceField(
+        label=_("状态"),
+        required=False,
+        choices=[("", _("全部")), ("draft", _("草稿")), ("issued", _("已印发")), ("recalled", _("已撤回"))],
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise forms.ValidationError(_("起始日期晚于截止日期。"))
+        return data
+
+
 class _BeijingDateTimeField(forms.DateTimeField):
     """A date and time typed without a zone, read as Beijing time whatever zone is active."""
 

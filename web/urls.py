@@ -1,6 +1,17 @@
 from django.urls import path
 
-from web.views import chains, deliveries, documents, handling, inbox, notifications, outbox, printing, receiving
+from web.views import (
+    chains,
+    deliveries,
+    documents,
+    handling,
+    inbox,
+    notifications,
+    outbox,
+    printing,
+    receiving,
+    search,
+)
 
 urlpatterns = [
     path("", inbox.inbox, name="inbox"),
@@ -42,6 +53,7 @@ urlpatterns = [
     path("returns/<int:pk>/notice/", documents.return_notice, name="return_notice"),
     path("feedback/attachments/<int:pk>/", documents.completion_attachment_download, name="completion-attachment"),
     path("chains/", chains.chain_list, name="chains"),
+    path("search/", search.search, name="search"),
     path("documents/new/", documents.document_new, name="document-new"),
     path("documents/<int:pk>/", documents.document_detail, name="document"),
     path("documents/<int:pk>/sign-off/", documents.document_sign_off_view, name="document-sign-off"),

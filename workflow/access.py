@@ -26,7 +26,10 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Exists, Expression, ExpressionWrapper, F, OuterRef, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -113,6 +116,84 @@ def document_list_visible(user: User) -> QuerySet[Document]:
         | Exists(DocumentGroupObjectPermission.objects.filter(shared, group__user=user))
         | _handled_inside_of_document(user)
     )
+
+
+def document_visible_among(user: User, field: str = "document_id") -> Expression:
+    """A filter (a boolean expression) on a model whose `field` holds a document id: the documents
+    of `document_list_visible` (the same rule), shaped for testing many candidates at once (search).
+
+    One query first learns which branches of the rule can hold for this person at all (a unit of
+    theirs, an audit scope, a share, a department, a reading slip, a delegation). For a person
+    without audit scope, departments, reading slips or delegations (a unit's clerk), what they see is
+    the union of indexed sets (issued by a unit of theirs; delivered, live, to one of their units,
+    with what those deliveries enclose; shared with them), and the filter is one `IN (… UNION …)`
+    that PostgreSQL builds once and hashes (wrapped in COALESCE so that the planner keeps it a
+    hashed subplan: as a semi-join it re-ran the set for every candidate when it misjudged how
+    many there were). Otherwise it is the rule as a correlated EXISTS per candidate,
+    without the branches that cannot hold. Measured (bench/scale_search.py): with every branch per
+    candidate, 57 µs a candidate for a county clerk, 70 % of it the audit branch he does not have.
+    """
+    if not _is_active(user):
+        return ExpressionWrapper(Q(pk__in=[]), output_field=BooleanField())
+    mine = unit_list_for_member(user)
+    now = timezone.now()
+    member, auditing, shared_user, shared_group, department, reading, deputy = _exist(
+        (
+            mine.values("pk")[:1],
+            unit_list_with_role(user, Role.AUDITOR).values("pk")[:1],
+            DocumentUserObjectPermission.objects.filter(user=user).values("pk")[:1],
+            DocumentGroupObjectPermission.objects.filter(group__user=user).values("pk")[:1],
+            unit_list_for_member(user).filter(kind=Unit.Kind.INNER_DEPARTMENT).values("pk")[:1],
+            ReadingSlip.objects.filter(reader=user).values("pk")[:1],
+            Delegation.objects.filter(Delegation.active_at(now), deputy=user).values("pk")[:1],
+        )
+    )
+    if not (auditing or department or reading or deputy):
+        sets = [
+            Document.objects.filter(issuing_unit__in=mine).values("pk"),
+            Enclosure.objects.filter(
+                cover_id__in=Delivery.objects.filter(_LIVE, unit__in=mine).values("document_id")
+            ).values("enclosed_id"),
+        ]
+        view = Q(permission__codename="view_document")
+        if shared_user:
+            sets.append(DocumentUserObjectPermission.objects.filter(view, user=user).values("content_object_id"))
+        if shared_group:
+            sets.append(
+                DocumentGroupObjectPermission.objects.filter(view, group__user=user).values("content_object_id")
+            )
+        compiled = [queryset.order_by().query.sql_with_params() for queryset in sets]
+        visible = RawSQL(  # noqa: S611 (statements compiled by the ORM, values are parameters)
+            " UNION ALL ".join(sql for sql, _params in compiled),
+            [param for _sql, params in compiled for param in params],
+        )
+        in_set = ExpressionWrapper(Q(**{f"{field}__in": visible}), output_field=BooleanField())
+        return Coalesce(in_set, Value(False), output_field=BooleanField())
+    audited = unit_list_in_audit_scope(user)
+    # An auditor who belongs to no unit skips the branches of members: the audit branch, first,
+    # then answers most candidates from a hashed set of the units in scope.
+    rule = Q(issuing_unit__in=mine) | _delivered_to(mine) if member else Q(pk__in=[])
+    if auditing:
+        rule |= Q(state=Document.State.ISSUED) & (Q(issuing_unit__in=audited) | _delivered_to(audited, Q()))
+    shared = Q(permission__codename="view_document", content_object=OuterRef("pk"))
+    if shared_user:
+        rule |= Exists(DocumentUserObjectPermission.objects.filter(shared, user=user))
+    if shared_group:
+        rule |= Exists(DocumentGroupObjectPermission.objects.filter(shared, group__user=user))
+    if department or reading or deputy:
+        rule |= _handled_inside_of_document(user)
+    return Exists(Document.objects.filter(rule).filter(pk=OuterRef(field)))
+
+
+def _exist(querysets: tuple[QuerySet, ...]) -> tuple[bool, ...]:
+    """Whether each queryset has a row: one statement, SELECT EXISTS (…), EXISTS (…), …"""
+    compiled = [queryset.query.sql_with_params() for queryset in querysets]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT " + ", ".join(f"EXISTS ({sql})" for sql, _params in compiled),
+            [param for _sql, params in compiled for param in params],
+        )
+        return tuple(bool(flag) for flag in cursor.fetchone())
 
 
 def _handled_inside_of_document(user: User) -> Exists:

@@ -83,6 +83,7 @@ MATRIX = {
     "outbox": OBJECT,  # ?unit= names a unit; without it, the person's first unit
     "inbox": OWN,
     "chains": OWN,
+    "search": "全文检索: restricted in the query to what the person may see (tests/web/test_search.py)",
     "notifications": OWN,
     "notifications-read": OWN,
     "notifications-bell": OWN,
@@ -107,6 +108,7 @@ MATRIX = {
     "api:attachment-content": API_V1,
     "api:completion-attachment-content": API_V1,
     "api:outbox": API_V1,
+    "api:search": API_V1,
     "api:dispatch": API_V1,
     "api:dispatch-deliveries": API_V1,
     "api:document-chain": API_V1,

@@ -33,6 +33,7 @@ from documents.models import (
     Urgency,
 )
 from documents.numbering import format_number
+from documents.search_index import document_search_index
 from units.errors import InvalidInput
 from units.models import NumberPrefix, RecipientGroup, Role, Unit
 from workflow.audit import audit_record
@@ -138,6 +139,7 @@ def _create_draft(
     document.save()
     Enclosure.objects.create(cover=document, enclosed=document, depth=0)
     _store_recipients(document, main, cc)
+    document_search_index([document.pk])
     return document
 
 
@@ -198,6 +200,7 @@ def document_update(
         _apply_content(document, content, unit, main_recipients, cc_recipients)
         document.save()
         _store_recipients(document, main_recipients, cc_recipients)
+        document_search_index([document.pk])
         audit_record(
             actor=actor,
             verb=AuditVerb.DOCUMENT_UPDATED,
@@ -228,6 +231,7 @@ def attachment_add(*, actor: AbstractBaseUser, document: Document, name: str, st
         )
         attachment.file.save(checked.sha256, File(stream), save=False)
         attachment.save()
+        document_search_index([document.pk])
         audit_record(
             actor=actor,
             verb=AuditVerb.ATTACHMENT_ADDED,
@@ -431,6 +435,8 @@ def document_issue(
             raise InvalidInput(_("发文字号%(number)s已经存在，请核对发文字号序列。") % {"number": number}) from None
         document.number_year, document.number_serial, document.digest = year, serial, digest
         document.state, document.issued_at, document.issued_by = Document.State.ISSUED, now, actor
+        # Found by its number from the moment it is issued: the index is written with the issue.
+        document_search_index([document.pk])
         dispatch = Dispatch.objects.create(
             document=document,
             issued_by=actor,

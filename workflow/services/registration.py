@@ -47,6 +47,7 @@ from documents.importing import ParsedDocument
 from documents.importing.decoding import media_type
 from documents.models import Document, Enclosure, ImportedSource, RecipientRole, imported_original_path
 from documents.numbering import DocumentNumber, parse_number
+from documents.search_index import document_search_index
 from units.errors import Conflict, InvalidInput
 from units.models import NumberPrefix, RecipientGroup, Role, Unit
 from workflow.audit import audit_record
@@ -214,6 +215,7 @@ def _register_issued(
             _("文件“%(file)s”：发文字号%(number)s刚刚已被登记，请重试。") % {"file": source.name, "number": number}
         ) from None
     document.refresh_from_db()
+    document_search_index([document.pk])
     _keep_source(document, unit, parsed, source, actor, now, corrections or {})
     payload = {
         "number": str(number),
@@ -397,6 +399,7 @@ def document_register_draft(
         document.issuer_mark = content.issuer_mark or unit.name
         document.signature_organ = content.signature_organ or unit.name
         document.save()
+        document_search_index([document.pk])
         _enclose(document, forwarded)
         _store_recipients(document, main, cc)
         if source_delivery is not None:
