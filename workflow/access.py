@@ -132,6 +132,8 @@ def document_visible_among(user: User, field: str = "document_id") -> Expression
     many there were). Otherwise it is the rule as a correlated EXISTS per candidate,
     without the branches that cannot hold. Measured (bench/scale_search.py): with every branch per
     candidate, 57 µs a candidate for a county clerk, 70 % of it the audit branch he does not have.
+    The rule is written twice here: a test holds the two equal for every kind of person
+    (tests/web/test_permissions.py, test_the_search_door_sees_exactly_what_the_document_door_sees).
     """
     if not _is_active(user):
         return ExpressionWrapper(Q(pk__in=[]), output_field=BooleanField())

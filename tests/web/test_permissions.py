@@ -531,3 +531,33 @@ def test_a_deputy_withdrawing_someone_elses_delegation_writes_nothing(client, wo
     with nothing_written():
         response = client.post(reverse("delegation-withdraw", args=[handling["delegation"].pk]), follow=True)
     assert response.status_code == 404
+
+
+def test_the_search_door_sees_exactly_what_the_document_door_sees(world, scenario, handling):
+    """workflow.access.document_visible_among is document_list_visible reshaped for many candidates
+    (search): for every person of every kind — members, auditors, a share, departments with and
+    without an assignment, readers, a deputy, a unit a document was recalled from, anonymous — the
+    two name the same documents, or one of them has drifted from the rule."""
+    from django.contrib.auth.models import AnonymousUser
+    from guardian.shortcuts import assign_perm
+
+    from documents.models import Document
+    from workflow.access import document_list_visible, document_visible_among
+
+    assign_perm("documents.view_document", world.other_leader, scenario["telegram"])  # shared with a person
+    services.delivery_recall(actor=world.zzb, delivery_id=handling["pending"].pk, reason="撤回")
+    inside = handling["inside"]
+    people = [
+        *world.people.values(),
+        *(getattr(inside, name) for name in ("secretary", "reader_a", "reader_b", "org_handler", "pub_handler")),
+        AnonymousUser(),
+    ]
+    seen = {}
+    for who in people:
+        expected = set(document_list_visible(who).values_list("pk", flat=True))
+        among = set(Document.objects.filter(document_visible_among(who, "pk")).values_list("pk", flat=True))
+        assert among == expected, who
+        seen[str(who)] = frozenset(among)
+    # The people see different things: the comparison is not of empty sets.
+    assert len(set(seen.values())) >= 3
+    assert scenario["telegram"].pk in seen["other_leader"]
