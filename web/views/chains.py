@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from config.routers import reads_from_replica
 from web.forms import ChainAsOfForm, ListSearchForm
 from web.selectors import chain_list_for_user, chain_page
 from web.views.common import door
@@ -26,6 +27,7 @@ CHAINS_PAGE_SIZE = 20
 
 @login_required
 @require_GET
+@reads_from_replica
 def chain_list(request):
     form = ListSearchForm(request.GET, auto_id="chain-%s")
     words = form.words()
@@ -59,6 +61,7 @@ def _chain_tree(document, as_of: datetime.datetime | None) -> ChainNode | None:
 @login_required
 @require_GET
 @door
+@reads_from_replica
 def chain(request, pk: int):
     document = access_chain(request.user, pk)
     now = timezone.now()
@@ -72,6 +75,7 @@ def chain(request, pk: int):
 @login_required
 @require_GET
 @door
+@reads_from_replica
 def chain_json(request, pk: int):
     document = access_chain(request.user, pk)
     form = _as_of_form(request, timezone.now())
@@ -117,6 +121,7 @@ def _local(moment) -> str:
 @login_required
 @require_GET
 @door
+@reads_from_replica
 def chain_csv(request, pk: int):
     document = access_chain(request.user, pk)
     form = _as_of_form(request, timezone.now())
@@ -157,6 +162,7 @@ def chain_csv(request, pk: int):
 @login_required
 @require_GET
 @door
+@reads_from_replica
 def chain_evidence(request, pk: int):
     """The chain's evidence bundle (workflow.evidence), streamed; 409 naming why when it cannot be
     made now (no checkpoint covers the chain's newest events, and no signing key is configured)."""

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from config.routers import reads_from_replica
 from web.context_processors import navigation_for
 from web.forms import InboxSearchForm
 from web.selectors import (
@@ -23,6 +24,7 @@ INBOX_PAGE_SIZE = 20
 
 @login_required
 @require_GET
+@reads_from_replica
 def inbox(request):
     if not navigation_for(request).has_units:
         return redirect("chains")  # no unit, no 收文: an auditor lands on the chains they oversee

@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from config.routers import reads_from_replica
 from web.forms import ListSearchForm
 from web.selectors import (
     draft_list_for_unit,
@@ -27,6 +28,7 @@ RETURNS_SHOWN = 20
 @login_required
 @require_GET
 @door
+@reads_from_replica
 def outbox(request):
     units = list(unit_list_for_outbox(request.user))
     unit = access_unit_as_member(request.user, request.GET["unit"]) if "unit" in request.GET else None
