@@ -35,6 +35,7 @@ from workflow.models import (
     Forward,
 )
 from workflow.selectors import (
+    RECALLABLE_STATES,
     URGENCY_RANK,
     ChainLevel,
     ChainNode,
@@ -48,7 +49,6 @@ from workflow.selectors import (
     chain_levels,
     completion_list_for_chain,
     delivery_clock,
-    dispatch_list_with_progress,
     handling_sheet,
     inbox_for_user,
     inbox_search,
@@ -313,16 +313,57 @@ def overdue_list_for_unit(unit: Unit, *, now: datetime.datetime, limit: int) -> 
 
 
 def outbox_list_for_unit(unit: Unit, *, words: str = "") -> QuerySet[Dispatch]:
-    """The unit's dispatches with their progress (workflow.selectors.dispatch_list_with_progress);
-    with `words`, those whose document's title or number holds every word (words_match)."""
-    dispatches = Dispatch.objects.filter(document__issuing_unit=unit).filter(words_match(words, "document__"))
+    """The unit's dispatches, newest first; with `words`, those whose document's title or number
+    holds every word (words_match). Only what the filter and the order need: web.pagination.lean_page
+    pages it (and counts it without the figures), outbox_list_rows reads the page's rows."""
     return (
-        dispatch_list_with_progress(dispatches)
-        .select_related(
-            "document", "document__issuing_unit", "recall", "answers_return__unit", "answers_return__delivery__document"
-        )
+        Dispatch.objects.filter(document__issuing_unit=unit)
+        .filter(words_match(words, "document__"))
         .order_by("-created_at", "-id")
     )
+
+
+def outbox_list_rows() -> QuerySet[Dispatch]:
+    """The outbox's rows, for the ids of a page: each dispatch with its document, its return and
+    recall, and how many forwards were made from it. Its delivery figures come from
+    outbox_figures: grouped here, Django grouped by every joined column and sorted 3 × 10^5 wide
+    rows on disk for a page of three national notices (issue 18)."""
+    forwards = (
+        Forward.objects.filter(source_delivery__dispatch=OuterRef("pk"))
+        .order_by()
+        .values("source_delivery__dispatch")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Dispatch.objects.select_related(
+        "document", "document__issuing_unit", "recall", "answers_return__unit", "answers_return__delivery__document"
+    ).annotate(forward_count=Coalesce(Subquery(forwards, output_field=IntegerField()), Value(0)))
+
+
+def outbox_figures(dispatches: list[Dispatch]) -> list[Dispatch]:
+    """Give each dispatch of a page the figures dispatch_list_with_progress names (delivered, signed,
+    pending, completed, returned, recalled, recallable): one query, one pass over the page's
+    deliveries, an index-only scan of delivery_progress (dispatch, state, signed_at)."""
+    figures = {
+        row.pop("dispatch_id"): row
+        for row in Delivery.objects.filter(dispatch_id__in=[dispatch.pk for dispatch in dispatches])
+        .order_by()
+        .values("dispatch_id")
+        .annotate(
+            delivered=Count("*"),
+            signed=Count("state", filter=Q(signed_at__isnull=False)),
+            pending=Count("state", filter=Q(state=Delivery.State.PENDING)),
+            completed=Count("state", filter=Q(state=Delivery.State.COMPLETED)),
+            returned=Count("state", filter=Q(state=Delivery.State.RETURNED)),
+            recalled=Count("state", filter=Q(state__in=Delivery.WITHDRAWN_STATES)),
+            recallable=Count("state", filter=Q(state__in=RECALLABLE_STATES)),
+        )
+    }
+    empty = dict.fromkeys(("delivered", "signed", "pending", "completed", "returned", "recalled", "recallable"), 0)
+    for dispatch in dispatches:
+        for name, value in figures.get(dispatch.pk, empty).items():
+            setattr(dispatch, name, value)
+    return dispatches
 
 
 @dataclass

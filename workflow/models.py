@@ -168,6 +168,8 @@ class Delivery(models.Model):
             models.Index(fields=["unit", "state", "created_at"], include=["read_at"], name="delivery_inbox"),
             # 收文 全部, newest first: a walk down the index, not a sort of the unit's deliveries.
             models.Index(fields=["unit", "-created_at", "-id"], name="delivery_inbox_all"),
+            # 发文: a page's dispatches' figures by state (and signed), an index-only scan.
+            models.Index(fields=["dispatch", "state"], include=["signed_at"], name="delivery_progress"),
             # The chains list's 签收 figure, per document of its page: an index-only count.
             models.Index(
                 fields=["document"], condition=models.Q(signed_at__isnull=False), name="delivery_signed_by_document"
