@@ -376,17 +376,20 @@ class OutboxRow:
 def outbox_rows(dispatches: list[Dispatch]) -> list[OutboxRow]:
     """Per dispatch of a page: the first units not yet signed, and the first forwards made below it.
 
-    Two queries for the whole page: a window function keeps the first few rows of each dispatch,
-    however many recipients it has.
+    Two queries for the whole page, however many recipients each dispatch has.
     """
     rows = {dispatch.pk: OutboxRow(dispatch) for dispatch in dispatches}
-    pending = (
-        Delivery.objects.filter(dispatch_id__in=list(rows), state=Delivery.State.PENDING)
-        .annotate(row=Window(RowNumber(), partition_by=F("dispatch_id"), order_by=F("unit__path").asc()))
-        .filter(row__lte=OUTBOX_NAMES_SHOWN)
-        .values_list("dispatch_id", "id", "unit__short_name")
-    )
-    for dispatch_id, delivery_id, name in pending:
+    # One part per dispatch, UNION ALL: each walks the units in directory order and stops at the
+    # OUTBOX_NAMES_SHOWN-th pending one (a window over a national notice sorted its 10^5 pending
+    # deliveries by their units' paths first: 0.7 s, issue 18).
+    parts = [
+        Delivery.objects.filter(dispatch_id=dispatch_id, state=Delivery.State.PENDING)
+        .order_by("unit__path")
+        .values_list("dispatch_id", "id", "unit__short_name", "unit__path")[:OUTBOX_NAMES_SHOWN]
+        for dispatch_id in rows
+    ]
+    pending = parts[0].union(*parts[1:], all=True) if parts else []
+    for dispatch_id, delivery_id, name, _path in sorted(pending, key=lambda row: (row[0], row[3])):
         rows[dispatch_id].pending_units.append((delivery_id, name))
     signed = Q(state__in=[Delivery.State.SIGNED, Delivery.State.COMPLETED])
     cover_total = Delivery.objects.filter(document=OuterRef("cover_id")).order_by().values("document")
