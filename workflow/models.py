@@ -291,15 +291,9 @@ class Notification(models.Model):
             models.Index(
                 fields=["user", "created_at"], condition=models.Q(read_at__isnull=True), name="notification_unread"
             ),
-            # The notifications page's order (unread first, then newest): its first page is the
-            # index's first rows, not a sort of the person's 10^5 notifications (issue 18).
-            models.Index(
-                models.F("user"),
-                models.OrderBy(models.F("read_at"), nulls_first=True),
-                models.F("created_at").desc(),
-                models.F("id").desc(),
-                name="notification_list",
-            ),
+            # notification_list, the notifications page's order (unread first, then newest), is made by
+            # migration 0017 on PostgreSQL only: SQLite (the embedded default) has no NULLS FIRST in
+            # an index, and needs none at its sizes.
             # The email outbox, every kind (services.notifications.notification_email_send).
             models.Index(fields=["id"], condition=models.Q(emailed_at__isnull=True), name="notification_unemailed"),
         ]
