@@ -110,21 +110,43 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+
+def _postgres(database: dict) -> dict:
+    """A PostgreSQL alias's connection settings: the primary's and the replica's alike."""
+    database.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    database["CONN_HEALTH_CHECKS"] = True
     # No JIT compilation: it pays off for long analytical queries, not for this short OLTP work. A
     # visibility check whose plan is estimated costly (the EXISTS over the unit tree) spent 1.1 s
     # compiling to run in 1 ms (make bench, receipts). A DATABASE_URL ?options=... still wins.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    database.setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
     # Prepared statements: psycopg prepares a statement the connection has run PG_PREPARE_THRESHOLD
     # times, and PostgreSQL then skips planning it. The doors and role checks are planned in about
     # 1 ms and run in 0.2 ms; prepared, the whole query takes 0.2 ms (make bench, receipts). It needs
     # server-side parameters and a connection that lives (CONN_MAX_AGE). Set 0 behind a pooler in
-    # transaction mode (pgbouncer), which cannot keep a statement prepared.
-    _prepare_threshold = env.int("PG_PREPARE_THRESHOLD", default=5)
-    if _prepare_threshold > 0:
-        DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=_prepare_threshold)
+    # transaction mode (pgbouncer), which cannot keep a statement prepared (README: Deployment).
+    prepare_threshold = env.int("PG_PREPARE_THRESHOLD", default=5)
+    if prepare_threshold > 0:
+        database["OPTIONS"].update(server_side_binding=True, prepare_threshold=prepare_threshold)
+    else:
+        database["OPTIONS"]["prepare_threshold"] = None  # psycopg 3: never prepare
+    # Behind a pooler in transaction mode a server-side cursor (QuerySet.iterator()) may outlive the
+    # transaction's server connection: DISABLE_SERVER_SIDE_CURSORS=1 there.
+    database["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
+    return database
+
+
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    _postgres(DATABASES["default"])
+# A read replica (a streaming standby of the primary), optional: the read-only pages read from it,
+# everything else and every write from the primary (config/routers.py). Unset: no "replica" alias,
+# every query on "default", as before. The tests make it a mirror of the default test database.
+REPLICA_DATABASE_URL = env.str("REPLICA_DATABASE_URL", default="")
+DATABASE_ROUTERS = []
+if REPLICA_DATABASE_URL:
+    DATABASES["replica"] = _postgres(env.db_url_config(REPLICA_DATABASE_URL))
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -118,7 +118,13 @@ class Document(DocumentElements):
             ),
             models.CheckConstraint(condition=~models.Q(title=""), name="document_title_not_empty"),
         ]
-        indexes = [models.Index(fields=["issuing_unit", "state"], name="document_issuer_state")]
+        indexes = [
+            models.Index(fields=["issuing_unit", "state"], name="document_issuer_state"),
+            # The chains list, newest first: its page is a walk down this index (issue 18).
+            models.Index(
+                fields=["-issued_at", "-id"], condition=models.Q(state="issued"), name="document_issued_order"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.number or _('（未编号）')} {self.title}"

@@ -332,8 +332,12 @@ def chain_list_visible(user: User) -> QuerySet[Document]:
     if not _is_active(user):
         return Document.objects.none()
     audited = unit_list_in_audit_scope(user)
+    # The issuer in scope: a correlated EXISTS over the person's few audited units, row by row. As
+    # `issuing_unit__in=audited` it hashed every unit in scope first (10^5 for a region's auditor:
+    # 100 ms before the chains list's first row, issue 18).
+    issuer_audited = audit_scope_covers(user, OuterRef("issuing_unit__path"))
     return Document.objects.filter(state=Document.State.ISSUED).filter(
-        Q(issuing_unit__in=unit_list_for_member(user)) | Q(issuing_unit__in=audited) | _delivered_to(audited, Q())
+        Q(issuing_unit__in=unit_list_for_member(user)) | issuer_audited | _delivered_to(audited, Q())
     )
 
 

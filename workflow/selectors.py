@@ -65,7 +65,7 @@ URGENCY_RANK = Case(
 )
 
 
-def _is_overdue(now: datetime.datetime) -> Case:
+def overdue_flag(now: datetime.datetime) -> Case:
     return Case(When(overdue_q(now), then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
@@ -79,7 +79,7 @@ def inbox_for_user(user: User, *, states: list[str] | None = None) -> QuerySet[D
     deliveries = (
         Delivery.objects.filter(unit__in=unit_list_for_member(user))
         .select_related("document", "document__issuing_unit", "unit")
-        .annotate(urgency_rank=URGENCY_RANK, is_overdue=_is_overdue(timezone.now()))
+        .annotate(urgency_rank=URGENCY_RANK, is_overdue=overdue_flag(timezone.now()))
         .order_by("urgency_rank", "-created_at", "-id")
     )
     if states:
@@ -240,7 +240,7 @@ def delivery_list_for_dispatch(dispatch: Dispatch) -> QuerySet[Delivery]:
     return (
         Delivery.objects.filter(dispatch=dispatch)
         .select_related("unit")
-        .annotate(is_overdue=_is_overdue(timezone.now()))
+        .annotate(is_overdue=overdue_flag(timezone.now()))
     )
 
 

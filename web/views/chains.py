@@ -5,14 +5,15 @@ import datetime
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from config.routers import reads_from_replica
 from documents.numbering import format_number
 from web.forms import ChainAsOfForm, ListSearchForm
+from web.pagination import lean_page_uncounted
 from web.selectors import (
     STALLED_CSV_CHUNK,
     STALLED_CSV_HEADER,
@@ -21,6 +22,7 @@ from web.selectors import (
     chain_figures,
     chain_is_big,
     chain_list_for_user,
+    chain_list_rows,
     chain_page,
     chain_stalled_rows,
 )
@@ -38,10 +40,17 @@ CHAINS_PAGE_SIZE = 20
 
 @login_required
 @require_GET
+@reads_from_replica
 def chain_list(request):
     form = ListSearchForm(request.GET, auto_id="chain-%s")
     words = form.words()
-    page = Paginator(chain_list_for_user(request.user, words=words), CHAINS_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Not counted: an auditor's count checks every document against their scope (web.pagination).
+    page = lean_page_uncounted(
+        chain_list_for_user(request.user, words=words),
+        chain_list_rows(),
+        request.GET.get("page"),
+        per_page=CHAINS_PAGE_SIZE,
+    )
     return render(request, "web/chains.html", {"active": "chains", "page": page, "form": form, "q": words})
 
 
@@ -71,6 +80,7 @@ def _chain_tree(document, as_of: datetime.datetime | None) -> ChainNode | None:
 @login_required
 @require_GET
 @door
+@reads_from_replica
 def chain(request, pk: int):
     document = access_chain(request.user, pk)
     now = timezone.now()
@@ -110,6 +120,7 @@ def _big_chain(request, document, levels, form: ChainAsOfForm, now):
 @login_required
 @require_GET
 @door
+@reads_from_replica
 def chain_branch(request, pk: int, dispatch_pk: int):
     """One branch of a chain (a dispatch: the document's, or a forward's below it) and a page of its
     deliveries, by unit (?after= the keyset, ?stalled=1 the stalled ones)."""
@@ -134,6 +145,7 @@ class _Echo:
 @login_required
 @require_GET
 @door
+@reads_from_replica
 def chain_stalled_csv(request, pk: int):
     """The chain's stalled units (pending past the sign-for deadline, open past the completion
     deadline) as CSV, streamed: rows come STALLED_CSV_CHUNK at a time from a server-side cursor and
@@ -184,6 +196,7 @@ def chain_stalled_csv(request, pk: int):
 @login_required
 @require_GET
 @door
+@reads_from_replica
 def chain_json(request, pk: int):
     document = access_chain(request.user, pk)
     form = _as_of_form(request, timezone.now())
@@ -229,6 +242,7 @@ def _local(moment) -> str:
 @login_required
 @require_GET
 @door
+@reads_from_replica
 def chain_csv(request, pk: int):
     document = access_chain(request.user, pk)
     form = _as_of_form(request, timezone.now())
@@ -269,6 +283,7 @@ def chain_csv(request, pk: int):
 @login_required
 @require_GET
 @door
+@reads_from_replica
 def chain_evidence(request, pk: int):
     """The chain's evidence bundle (workflow.evidence), streamed; 409 naming why when it cannot be
     made now (no checkpoint covers the chain's newest events, and no signing key is configured)."""

@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from config.routers import reads_from_replica
 from workflow.selectors import notification_list_for_user
 from workflow.services import (
     notification_mark_read,
@@ -17,6 +18,7 @@ NOTIFICATIONS_PAGE_SIZE = 30
 
 @login_required
 @require_GET
+@reads_from_replica
 def notifications(request):
     page = Paginator(notification_list_for_user(request.user), NOTIFICATIONS_PAGE_SIZE).get_page(
         request.GET.get("page")

@@ -1,15 +1,18 @@
 """发文: the outbox."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from config.routers import reads_from_replica
 from web.forms import ListSearchForm
+from web.pagination import lean_page
 from web.selectors import (
     draft_list_for_unit,
+    outbox_figures,
     outbox_list_for_unit,
+    outbox_list_rows,
     outbox_rows,
     overdue_list_for_unit,
     return_list_for_unit,
@@ -27,6 +30,7 @@ RETURNS_SHOWN = 20
 @login_required
 @require_GET
 @door
+@reads_from_replica
 def outbox(request):
     units = list(unit_list_for_outbox(request.user))
     unit = access_unit_as_member(request.user, request.GET["unit"]) if "unit" in request.GET else None
@@ -36,11 +40,16 @@ def outbox(request):
     context = {"active": "outbox", "units": units, "unit": unit, "form": form, "q": words}
     context.update(page=None, rows=[], drafts=[])
     if unit is not None:
-        page = Paginator(outbox_list_for_unit(unit, words=words), OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+        page = lean_page(
+            outbox_list_for_unit(unit, words=words),
+            outbox_list_rows(),
+            request.GET.get("page"),
+            per_page=OUTBOX_PAGE_SIZE,
+        )
         actions = unit_actions(request.user, unit)
         context.update(
             page=page,
-            rows=outbox_rows(list(page)),
+            rows=outbox_rows(outbox_figures(page.object_list)),
             drafts=draft_list_for_unit(unit, words=words),
             can_act="recall" in actions,
         )

@@ -17,6 +17,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from config.routers import reads_from_replica
 from documents.models import Document
 from documents.rendering import PrintedPdf
 from web.selectors import document_ofd, document_pdf
@@ -30,6 +31,7 @@ OFD_CONTENT_TYPE = "application/ofd"
 @login_required
 @require_GET
 @door
+@reads_from_replica
 def document_pdf_view(request, pk: int):
     document = access_document(request.user, pk)
     return _pdf(document_pdf(request.user, document), document)
@@ -38,6 +40,7 @@ def document_pdf_view(request, pk: int):
 @login_required
 @require_GET
 @door
+@reads_from_replica
 def delivery_pdf_view(request, pk: int):
     delivery = access_delivery(request.user, pk)
     return _pdf(document_pdf(request.user, delivery.document), delivery.document)
@@ -46,6 +49,7 @@ def delivery_pdf_view(request, pk: int):
 @login_required
 @require_GET
 @door
+@reads_from_replica
 def document_ofd_view(request, pk: int):
     document = access_document(request.user, pk)
     return _ofd(document_ofd(request.user, document), document)
@@ -54,6 +58,7 @@ def document_ofd_view(request, pk: int):
 @login_required
 @require_GET
 @door
+@reads_from_replica
 def delivery_ofd_view(request, pk: int):
     delivery = access_delivery(request.user, pk)
     return _ofd(document_ofd(request.user, delivery.document), delivery.document)
