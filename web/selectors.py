@@ -25,9 +25,8 @@ from documents.rendering import PrintedPdf, enclosed_documents, print_pdf
 from units.errors import NotFound
 from units.models import NumberPrefix, RecipientGroup, Role, Unit, UnitGroupObjectPermission, UnitUserObjectPermission
 from units.selectors import unit_list_directory, unit_list_for_member, unit_list_with_role
-from units.sql import column, literal, quoted, table
-from units.sql import pk as pk_column
 from web import charts
+from workflow import sql as workflow_sql
 from workflow.access import chain_list_visible, enclosed_visibility
 from workflow.audit import GENESIS_HASH, event_hash
 from workflow.deadlines import CALENDAR_ZONE, overdue_q
@@ -875,21 +874,7 @@ def _first_per_dispatch(document: Document, *, signed: bool) -> list[tuple[int, 
     if connection.vendor != "postgresql":
         return _first_read_whole(dispatches, signed=signed)
     inner_sql, params = dispatches.query.sql_with_params()
-    v = "v"
-    dispatch_column, signed_at = column(Delivery, "dispatch", v), column(Delivery, "signed_at", v)
-    if signed:
-        inner = f"{signed_at} IS NOT NULL ORDER BY {signed_at} DESC"
-        order = f"x.{quoted('signed_at')} - d.issued_at DESC, x.id"
-    else:
-        pending = literal(Delivery.State.PENDING)
-        inner = f"{column(Delivery, 'state', v)} = {pending} ORDER BY {column(Delivery, 'deadline_sign_for', v)}"
-        order = "d.issued_at, x.id"
-    sql = (
-        f"SELECT x.id, d.level FROM ({inner_sql}) AS d(id, level, issued_at) "  # noqa: S608 (names from _meta)
-        f"CROSS JOIN LATERAL (SELECT {pk_column(Delivery, v)} AS id, {signed_at} FROM {table(Delivery)} {v} "
-        f"WHERE {dispatch_column} = d.id AND {inner} LIMIT {SLOWEST_SHOWN}) AS x "
-        f"ORDER BY {order} LIMIT {SLOWEST_SHOWN}"
-    )
+    sql = workflow_sql.chain_first_per_dispatch(inner_sql, signed=signed, limit=SLOWEST_SHOWN)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())

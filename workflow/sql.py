@@ -449,3 +449,29 @@ def signed_records(vendor: str) -> Query[SignedRecord]:
         f"(SELECT 1 FROM {table(Receipt)} r WHERE {receipt_delivery} = {pk(Delivery, 'd')})",
         SignedRecord,
     )
+
+
+# --- the chain page of a big tree (web.selectors, issue 18) ------------------------------------------
+
+
+def chain_first_per_dispatch(dispatches_sql: str, *, signed: bool, limit: int) -> str:
+    """The `limit` slowest signed (`signed`) or longest waiting pending deliveries of a chain, as
+    (delivery id, level): per dispatch the first few by its own index (delivery_signed_by_dispatch,
+    delivery_pending_by_dispatch; LATERAL … LIMIT), then the first of those. `dispatches_sql` is the
+    ORM's compiled SELECT of the chain's (dispatch id, level, document issued_at); its positional
+    parameters are the statement's only ones. A sign-for time and a wait run from the issue."""
+    v = "v"
+    dispatch_column, signed_at = column(Delivery, "dispatch", v), column(Delivery, "signed_at", v)
+    if signed:
+        inner = f"{signed_at} IS NOT NULL ORDER BY {signed_at} DESC"
+        order = f"x.{quoted('signed_at')} - d.issued_at DESC, x.id"
+    else:
+        pending = literal(Delivery.State.PENDING)
+        inner = f"{column(Delivery, 'state', v)} = {pending} ORDER BY {column(Delivery, 'deadline_sign_for', v)}"
+        order = "d.issued_at, x.id"
+    return (
+        f"SELECT x.id, d.level FROM ({dispatches_sql}) AS d(id, level, issued_at) "  # noqa: S608 (names from _meta, the ORM's own SELECT)
+        f"CROSS JOIN LATERAL (SELECT {pk(Delivery, v)} AS id, {signed_at} FROM {table(Delivery)} {v} "
+        f"WHERE {dispatch_column} = d.id AND {inner} LIMIT {int(limit)}) AS x "
+        f"ORDER BY {order} LIMIT {int(limit)}"
+    )
