@@ -198,6 +198,12 @@ MATRIX: dict[tuple[str, str], Row] = {
         unit="department",
         expect=(401, 404, 404, 404, 404, 403, 401, 201),
     ),
+    # 全文检索: education's own draft is found by education alone; outsiders get their own results.
+    ("api:search", "GET"): Row(
+        lambda s: reverse("api:search") + "?q=自查",
+        hidden=lambda s: s["draft"].title,
+        expect=(401, 200, 200, 200, 200, 403, 401, 200),
+    ),
     ("api:dispatch-recall", "POST"): Row(
         lambda s: reverse("api:dispatch-recall", args=[s["pending"].dispatch_id]),
         body=lambda s: {"reason": "发错了"},
