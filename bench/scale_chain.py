@@ -34,6 +34,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from documents.models import Document
 from tests.bulk import bulk_units
 from tests.factories import build_world, content, person
 from units.models import NumberPrefix, Role, Unit
@@ -66,10 +67,11 @@ def _copy_level(dispatches: list[Dispatch], unit_ids: list[int], issued: datetim
     """The deliveries of each cover dispatch, by binary COPY, and their figures by tally_add."""
     table = Delivery._meta.db_table
     columns = (
-        "dispatch_id, document_id, unit_id, role, state, created_at, read_at, signed_at, "
+        "dispatch_id, document_id, unit_id, role, urgency, state, created_at, read_at, signed_at, "
         "deadline_sign_for, deadline_complete"
     )
-    types = ["int8", "int8", "int8", "varchar", "varchar"] + ["timestamptz"] * 5
+    types = ["int8", "int8", "int8", "varchar", "varchar", "varchar"] + ["timestamptz"] * 5
+    urgencies = dict(Document.objects.filter(pk__in={d.document_id for d in dispatches}).values_list("pk", "urgency"))
     raw, written = connection.connection, 0
     figures = []
     with transaction.atomic(), raw.cursor() as cursor:
@@ -88,6 +90,7 @@ def _copy_level(dispatches: list[Dispatch], unit_ids: list[int], issued: datetim
                             dispatch.document_id,
                             unit_id,
                             "主送",
+                            urgencies[dispatch.document_id],
                             "signed" if signed else "pending",
                             issued,
                             signed_at if signed else None,

@@ -54,12 +54,14 @@ from workflow.models import (
     Reply,
 )
 from workflow.services.rules import delivery_actions
-from workflow.transitions import sources
+from workflow.tally import tally_figure_annotations
 
 User = AbstractBaseUser | AnonymousUser | None
 
+# A delivery's urgency as a rank, the most urgent first: from its own copy (Delivery.urgency), so
+# that ordering a unit's deliveries by it reads no document.
 URGENCY_RANK = Case(
-    *(When(document__urgency=value, then=Value(rank)) for rank, value in enumerate(Urgency.values)),
+    *(When(urgency=value, then=Value(rank)) for rank, value in enumerate(Urgency.values)),
     default=Value(len(Urgency.values)),
     output_field=IntegerField(),
 )
@@ -199,14 +201,11 @@ def inbox_search(deliveries: QuerySet[Delivery], filters: InboxFilters) -> Query
 
 # What a 撤回 of a whole dispatch would still reach: the states the transition table lets move to a
 # withdrawn state.
-RECALLABLE_STATES = sorted({state for target in Delivery.WITHDRAWN_STATES for state in sources(target)})
-
-
 def dispatch_list_with_progress(dispatches: QuerySet[Dispatch]) -> QuerySet[Dispatch]:
-    """`dispatches` with their figures, in the same query: how many deliveries were made (delivered),
-    signed for (whatever came after: 办结, 撤回), pending, completed, returned, recalled, still
-    recallable, and how many forwards were made from them. The caller has restricted `dispatches`
-    to what the person may see (their units' outbox, workflow.access)."""
+    """`dispatches` with their figures (workflow.tally.DISPATCH_FIGURES: delivered, signed, pending,
+    completed, returned, recalled, recallable) and how many forwards were made from them, in the same
+    query. The caller has restricted `dispatches` to what the person may see (their units' outbox,
+    workflow.access)."""
     forwards = (
         Forward.objects.filter(source_delivery__dispatch=OuterRef("pk"))
         .order_by()
@@ -215,14 +214,7 @@ def dispatch_list_with_progress(dispatches: QuerySet[Dispatch]) -> QuerySet[Disp
         .values("n")
     )
     return dispatches.annotate(
-        delivered=Count("deliveries"),
-        signed=Count("deliveries", filter=Q(deliveries__signed_at__isnull=False)),
-        pending=Count("deliveries", filter=Q(deliveries__state=Delivery.State.PENDING)),
-        completed=Count("deliveries", filter=Q(deliveries__state=Delivery.State.COMPLETED)),
-        returned=Count("deliveries", filter=Q(deliveries__state=Delivery.State.RETURNED)),
-        recalled=Count("deliveries", filter=Q(deliveries__state__in=Delivery.WITHDRAWN_STATES)),
-        recallable=Count("deliveries", filter=Q(deliveries__state__in=RECALLABLE_STATES)),
-        forward_count=Coalesce(Subquery(forwards, output_field=IntegerField()), Value(0)),
+        **tally_figure_annotations(), forward_count=Coalesce(Subquery(forwards, output_field=IntegerField()), Value(0))
     )
 
 
