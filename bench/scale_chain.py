@@ -269,13 +269,23 @@ def run(*, quick: bool, workdir: Path) -> dict:
                 flush=True,
             )
         peak_mb, csv_rows, csv_seconds = _csv_peak(client, reverse("chain-stalled-csv", args=[trees[-1][0].pk]))
+        # The whole chain's exports, streamed (a cursor per document; JSON lines are not rows).
+        exports = {
+            name: _csv_peak(client, reverse(name, args=[trees[-1][0].pk])) for name in ("chain-csv", "chain-json")
+        }
     print(f"  stalled CSV of the largest: {csv_rows:,} rows in {csv_seconds:.1f} s, peak {peak_mb:.1f} MB", flush=True)
+    for name, (export_mb, _lines, export_seconds) in exports.items():
+        print(f"  {name} of the largest: {export_seconds:.1f} s, peak {export_mb:.1f} MB", flush=True)
     contention = _contention(world, second_pool[:400])
     return {
         "curves": curves,
         "csv_peak_mb": round(peak_mb, 1),
         "csv_rows": csv_rows,
         "csv_seconds": round(csv_seconds, 1),
+        "exports": {
+            name: {"peak_mb": round(mb, 1), "seconds": round(seconds, 1)}
+            for name, (mb, _lines, seconds) in exports.items()
+        },
         "build_seconds": round(build_seconds),
         "tree_build_seconds": [round(seconds) for _root, _n, seconds in trees],
         "deliveries": [n for _root, n, _seconds in trees],
