@@ -34,6 +34,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from documents.models import Document
 from tests.bulk import bulk_units
 from tests.factories import build_world, content, person
 from units.models import NumberPrefix, Role, Unit
@@ -66,10 +67,11 @@ def _copy_level(dispatches: list[Dispatch], unit_ids: list[int], issued: datetim
     """The deliveries of each cover dispatch, by binary COPY, and their figures by tally_add."""
     table = Delivery._meta.db_table
     columns = (
-        "dispatch_id, document_id, unit_id, role, state, created_at, read_at, signed_at, "
+        "dispatch_id, document_id, unit_id, role, urgency, state, created_at, read_at, signed_at, "
         "deadline_sign_for, deadline_complete"
     )
-    types = ["int8", "int8", "int8", "varchar", "varchar"] + ["timestamptz"] * 5
+    types = ["int8", "int8", "int8", "varchar", "varchar", "varchar"] + ["timestamptz"] * 5
+    urgencies = dict(Document.objects.filter(pk__in={d.document_id for d in dispatches}).values_list("pk", "urgency"))
     raw, written = connection.connection, 0
     figures = []
     with transaction.atomic(), raw.cursor() as cursor:
@@ -88,6 +90,7 @@ def _copy_level(dispatches: list[Dispatch], unit_ids: list[int], issued: datetim
                             dispatch.document_id,
                             unit_id,
                             "主送",
+                            urgencies[dispatch.document_id],
                             "signed" if signed else "pending",
                             issued,
                             signed_at if signed else None,
@@ -266,13 +269,23 @@ def run(*, quick: bool, workdir: Path) -> dict:
                 flush=True,
             )
         peak_mb, csv_rows, csv_seconds = _csv_peak(client, reverse("chain-stalled-csv", args=[trees[-1][0].pk]))
+        # The whole chain's exports, streamed (a cursor per document; JSON lines are not rows).
+        exports = {
+            name: _csv_peak(client, reverse(name, args=[trees[-1][0].pk])) for name in ("chain-csv", "chain-json")
+        }
     print(f"  stalled CSV of the largest: {csv_rows:,} rows in {csv_seconds:.1f} s, peak {peak_mb:.1f} MB", flush=True)
+    for name, (export_mb, _lines, export_seconds) in exports.items():
+        print(f"  {name} of the largest: {export_seconds:.1f} s, peak {export_mb:.1f} MB", flush=True)
     contention = _contention(world, second_pool[:400])
     return {
         "curves": curves,
         "csv_peak_mb": round(peak_mb, 1),
         "csv_rows": csv_rows,
         "csv_seconds": round(csv_seconds, 1),
+        "exports": {
+            name: {"peak_mb": round(mb, 1), "seconds": round(seconds, 1)}
+            for name, (mb, _lines, seconds) in exports.items()
+        },
         "build_seconds": round(build_seconds),
         "tree_build_seconds": [round(seconds) for _root, _n, seconds in trees],
         "deliveries": [n for _root, n, _seconds in trees],

@@ -35,10 +35,22 @@ NATIONAL_NOTICES = 3  # the newest dispatches of the outbox, each routed to n un
 BULK_YEAR = 2019
 STATES = ["pending"] * 3 + ["signed"] * 4 + ["completed"] * 3  # by document number, modulo 10
 URGENCIES = [Urgency.EXTRA_URGENT, Urgency.URGENT, Urgency.ROUTINE, Urgency.ROUTINE, Urgency.ROUTINE]
-DELIVERY_TYPES = (
-    "int8 int8 int8 varchar varchar timestamptz timestamptz int4 timestamptz timestamptz timestamptz timestamptz int2"
-)
-DELIVERY_TYPES = DELIVERY_TYPES.split()
+DELIVERY_TYPES = [
+    "int8",
+    "int8",
+    "int8",
+    "varchar",
+    "varchar",
+    "varchar",
+    "timestamptz",
+    "timestamptz",
+    "int4",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+    "int2",
+]
 URGENCY_LIST = ", ".join(f"'{urgency.value}'" for urgency in URGENCIES)
 
 
@@ -181,25 +193,25 @@ class ListsData:
         unit's clerk notified of each."""
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT p.id, p.document_id, d.number_serial, d.issued_at FROM {_table(Dispatch)} p "
+                f"SELECT p.id, p.document_id, d.number_serial, d.urgency, d.issued_at FROM {_table(Dispatch)} p "
                 f"JOIN {_table(Document)} d ON d.id = p.document_id WHERE {self._new_documents('d.')}",
                 self._range(first, last),
             )
             rows = cursor.fetchall()
         pool = self.pool.unit_ids
         deliveries = []
-        for dispatch_id, document_id, serial, issued_at in rows:
+        for dispatch_id, document_id, serial, urgency, issued_at in rows:
             state = STATES[serial % 10]
             for unit_id in (self.inbox_unit.pk, pool[serial % len(pool)], pool[(serial * 7 + 1) % len(pool)]):
-                deliveries.append((dispatch_id, document_id, unit_id, state, issued_at))
+                deliveries.append((dispatch_id, document_id, unit_id, urgency, state, issued_at))
         self._copy_deliveries(deliveries)
         self._copy_notifications(first, last)
 
     def _copy_deliveries(self, rows: list[tuple]) -> None:
-        """(dispatch, document, unit, state, delivered at): signed ones an hour after, completed
+        """(dispatch, document, unit, urgency, state, delivered at): signed ones an hour after, completed
         ones a day after, as the services would set them."""
         columns = (
-            "dispatch_id, document_id, unit_id, role, state, created_at, read_at, read_by_id, signed_at, "
+            "dispatch_id, document_id, unit_id, role, urgency, state, created_at, read_at, read_by_id, signed_at, "
             "completed_at, deadline_sign_for, deadline_complete, reminder_count"
         )
         reader = self.people.inbox_clerk.pk
@@ -210,7 +222,7 @@ class ListsData:
             cursor.copy(f"COPY {_table(Delivery)} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
         ):
             copy.set_types(DELIVERY_TYPES)
-            for dispatch_id, document_id, unit_id, state, at in rows:
+            for dispatch_id, document_id, unit_id, urgency, state, at in rows:
                 signed = state != "pending"
                 copy.write_row(
                     (
@@ -218,6 +230,7 @@ class ListsData:
                         document_id,
                         unit_id,
                         "主送",
+                        urgency,
                         state,
                         at,
                         at + hour if signed else None,
@@ -271,9 +284,18 @@ class ListsData:
         rows = []
         for dispatch in self.national:
             if first == 1:
-                rows.append((dispatch.pk, dispatch.document_id, self.inbox_unit.pk, "pending", now))
+                rows.append(
+                    (dispatch.pk, dispatch.document_id, self.inbox_unit.pk, Urgency.EXTRA_URGENT, "pending", now)
+                )
             rows += [
-                (dispatch.pk, dispatch.document_id, unit_id, "signed" if index % 5 == 0 else "pending", now)
+                (
+                    dispatch.pk,
+                    dispatch.document_id,
+                    unit_id,
+                    Urgency.EXTRA_URGENT,
+                    "signed" if index % 5 == 0 else "pending",
+                    now,
+                )
                 for index, unit_id in enumerate(pool, start=first)
             ]
         self._copy_deliveries(rows)

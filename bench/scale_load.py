@@ -1,14 +1,16 @@
 """make bench-scale, load: 50 simulated clerks against gunicorn, each signing for its deliveries,
-opening its inbox and searching it, for a bounded time (issue 18).
+opening its inbox and searching, for a bounded time (issue 18).
 
 The data are the lists section's (bench/scale_data.py) at 10^5: five of the clerks are the clerk of
 the unit holding 10^5 deliveries (sharing its pending ones), the other 45 clerks of units of the
 pool, each with its national notices and a few other deliveries. Each clerk, in a loop: opens 收文
 (待签收), signs for its next pending delivery through POST /api/deliveries/<id>/sign-for (a bearer
 token: the client a unit's own system would use; the page's form calls the same service), opens
-收文 (全部) searched by a title word, and opens it searched by a part of a number. No think time:
-the clients press as fast as the server answers. gunicorn runs 4 sync workers on this machine's two
-cores, which the 50 client threads (in the bench's process) share.
+全文检索 (/search/) for a two-character word and for a part of a number, pausing between
+actions as a person does: a think time drawn uniformly from THINK_SECONDS (`SCALE_LOAD_THINK`,
+e.g. "0,0" for none: the clients then press as fast as the server answers and measure its
+saturation instead). gunicorn runs 4 sync workers on this machine's two cores, which the 50 client
+threads (in the bench's process) share.
 
 Afterwards: every sign-for answered 200 must have its delivery signed with exactly one receipt,
 whose id is the one answered ("lost" counts the others), and no answer may be a 5xx.
@@ -17,6 +19,7 @@ whose id is the one answered ("lost" counts the others), and no answer may be a 
 import http.client
 import json
 import os
+import random
 import statistics
 import threading
 import time
@@ -35,7 +38,8 @@ CLERKS = 50
 BIG_INBOX_CLERKS = 5  # of the 50, those of the unit holding 10^5 deliveries
 SIZE, QUICK_SIZE = 100_000, 1_000
 SECONDS, QUICK_SECONDS = 60, 10
-TARGET_MS = {"inbox": 150, "inbox search": 150, "inbox number search": 150}
+THINK_SECONDS = (0.5, 3.0)  # a clerk's pause between two actions, drawn uniformly
+TARGET_MS = {"inbox": 150, "search": 100, "number search": 100}
 
 
 def p95(values: list[float]) -> float:
@@ -79,9 +83,11 @@ def _clerks(data: ListsData) -> list[Clerk]:
     return clerks
 
 
-def _hammer(port: int, clerks: list[Clerk], seconds: float, number_fragment: str) -> tuple[dict, dict, float]:
+def _hammer(
+    port: int, clerks: list[Clerk], seconds: float, number_fragment: str, think: tuple[float, float]
+) -> tuple[dict, dict, float]:
     """Run every clerk's loop until `seconds` have passed: (ms per page, answers per status, seconds)."""
-    timings: dict[str, list[float]] = {"inbox": [], "sign for": [], "inbox search": [], "inbox number search": []}
+    timings: dict[str, list[float]] = {"inbox": [], "sign for": [], "search": [], "number search": []}
     statuses: dict[int, int] = {}
     answered: dict[int, list[int]] = {}  # delivery id -> receipt ids answered
     lock = threading.Lock()
@@ -102,11 +108,16 @@ def _hammer(port: int, clerks: list[Clerk], seconds: float, number_fragment: str
             statuses[status] = statuses.get(status, 0) + 1
         return status, body
 
-    def run(clerk: Clerk) -> None:
+    def run(clerk: Clerk, rng: random.Random) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         page_headers = {"Cookie": clerk.cookie}
+
+        def pause() -> None:
+            time.sleep(rng.uniform(*think))
+
         while time.monotonic() < deadline:
             request(connection, "inbox", "GET", "/?tab=pending", page_headers)
+            pause()
             delivery_id = clerk.next_delivery()
             if delivery_id is not None:
                 status, body = request(
@@ -119,13 +130,16 @@ def _hammer(port: int, clerks: list[Clerk], seconds: float, number_fragment: str
                 if status == 200:
                     with lock:
                         answered.setdefault(delivery_id, []).append(json.loads(body)["receipt"]["id"])
-            query = urlencode({"tab": "all", "words": "基层"})
-            request(connection, "inbox search", "GET", f"/?{query}", page_headers)
-            query = urlencode({"tab": "all", "number": number_fragment})
-            request(connection, "inbox number search", "GET", f"/?{query}", page_headers)
+                pause()
+            request(connection, "search", "GET", "/search/?" + urlencode({"q": "基层"}), page_headers)
+            pause()
+            request(connection, "number search", "GET", "/search/?" + urlencode({"q": number_fragment}), page_headers)
+            pause()
         connection.close()
 
-    threads = [threading.Thread(target=run, args=(clerk,)) for clerk in clerks]
+    # Seeded per clerk: the same pauses every run (not for secrets).
+    rngs = [random.Random(n) for n in range(len(clerks))]  # noqa: S311
+    threads = [threading.Thread(target=run, args=(clerk, rng)) for clerk, rng in zip(clerks, rngs, strict=True)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -161,9 +175,10 @@ def run(*, quick: bool, workdir: Path) -> dict:
         extra_env={"DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING", "CONN_MAX_AGE": "60"},
     )
     fragment = f"〔{data.template.number_year}〕"
+    think = tuple(float(x) for x in os.environ.get("SCALE_LOAD_THINK", ",".join(map(str, THINK_SECONDS))).split(","))
     try:
-        _hammer(server.port, clerks[:10], 2, fragment)  # warm the workers up (their first requests)
-        timings, outcome, elapsed = _hammer(server.port, clerks, seconds, fragment)
+        _hammer(server.port, clerks[:10], 2, fragment, (0, 0))  # warm the workers up (their first requests)
+        timings, outcome, elapsed = _hammer(server.port, clerks, seconds, fragment, think)
     finally:
         server.stop()
     lost, duplicated = _lost(outcome["answered"])
@@ -204,4 +219,5 @@ def run(*, quick: bool, workdir: Path) -> dict:
         "statuses": {str(status): count for status, count in sorted(statuses.items())},
         "size": size,
         "server": f"gunicorn, {workers} sync workers, loopback, CONN_MAX_AGE=60; {CLERKS} client threads",
+        "think_seconds": list(think),
     }

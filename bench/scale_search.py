@@ -139,7 +139,7 @@ def grow(data: Data, target: int) -> float:
         enclosures.append((pk, pk))
         dispatches.append((dispatch_id, pk, issued_at))
         units = {county_ids[rng.randrange(COUNTIES)] for _ in range(1 + (rng.random() < 0.3))}
-        deliveries.extend((dispatch_id, pk, unit_id, issued_at) for unit_id in units)
+        deliveries.extend((dispatch_id, pk, unit_id, doc.urgency, issued_at) for unit_id in units)
         number = doc.number
         heading = (number, doc.title, f"{doc.issuer} {doc.issuer}")
         vector = _vector(heading, doc.sentence_ids, " ", data)
@@ -198,8 +198,11 @@ def grow(data: Data, target: int) -> float:
         )
         _copy(
             cursor,
-            "workflow_delivery (dispatch_id, document_id, unit_id, role, state, created_at, reminder_count)",
-            ((di, d, u, "主送", "signed" if rng.random() < 0.8 else "pending", at, 0) for di, d, u, at in deliveries),
+            "workflow_delivery (dispatch_id, document_id, unit_id, role, urgency, state, created_at, reminder_count)",
+            (
+                (di, d, u, "主送", urgency, "signed" if rng.random() < 0.8 else "pending", at, 0)
+                for di, d, u, urgency, at in deliveries
+            ),
             fix_signed=True,
         )
         _copy(cursor, "documents_documentsearch (document_id, dated_at, vector, heading)", searches)

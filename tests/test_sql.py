@@ -49,6 +49,7 @@ def statements(vendor: str) -> dict[str, Callable[[], tuple[str, object]]]:
     delivery = {
         "dispatch_id": 0,
         "document_id": 0,
+        "urgency": "普通",
         "state": Delivery.State.PENDING,
         "recall_id": None,
         "created_at": now,

@@ -40,7 +40,6 @@ from workflow.models import (
     Forward,
 )
 from workflow.selectors import (
-    RECALLABLE_STATES,
     URGENCY_RANK,
     ChainLevel,
     ChainNode,
@@ -62,6 +61,7 @@ from workflow.selectors import (
 )
 from workflow.services import forward_title
 from workflow.services.rules import HandlingActions, handling_actions
+from workflow.tally import tally_figures
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -346,27 +346,11 @@ def outbox_list_rows() -> QuerySet[Dispatch]:
 
 
 def outbox_figures(dispatches: list[Dispatch]) -> list[Dispatch]:
-    """Give each dispatch of a page the figures dispatch_list_with_progress names (delivered, signed,
-    pending, completed, returned, recalled, recallable): one query, one pass over the page's
-    deliveries, an index-only scan of delivery_progress (dispatch, state, signed_at)."""
-    figures = {
-        row.pop("dispatch_id"): row
-        for row in Delivery.objects.filter(dispatch_id__in=[dispatch.pk for dispatch in dispatches])
-        .order_by()
-        .values("dispatch_id")
-        .annotate(
-            delivered=Count("*"),
-            signed=Count("state", filter=Q(signed_at__isnull=False)),
-            pending=Count("state", filter=Q(state=Delivery.State.PENDING)),
-            completed=Count("state", filter=Q(state=Delivery.State.COMPLETED)),
-            returned=Count("state", filter=Q(state=Delivery.State.RETURNED)),
-            recalled=Count("state", filter=Q(state__in=Delivery.WITHDRAWN_STATES)),
-            recallable=Count("state", filter=Q(state__in=RECALLABLE_STATES)),
-        )
-    }
-    empty = dict.fromkeys(("delivered", "signed", "pending", "completed", "returned", "recalled", "recallable"), 0)
+    """Give each dispatch of a page its figures (workflow.tally.DISPATCH_FIGURES, as the API's
+    dispatch_list_with_progress): one query over the page's tallies, not its deliveries."""
+    figures = tally_figures(dispatch.pk for dispatch in dispatches)
     for dispatch in dispatches:
-        for name, value in figures.get(dispatch.pk, empty).items():
+        for name, value in figures[dispatch.pk].items():
             setattr(dispatch, name, value)
     return dispatches
 

@@ -120,6 +120,10 @@ class Delivery(models.Model):
     # plain unit index beside them the planner read a unit's 10^5 rows from the table, not the index).
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="deliveries", db_index=False)
     role = models.CharField(max_length=2, choices=RecipientRole.choices)
+    # Copied from the document, frozen at issue like the rest of its content: 收文 待签收 sorts a
+    # unit's pending deliveries by urgency from the index delivery_inbox_pending, without reading
+    # each one's document (issue 18).
+    urgency = models.CharField(max_length=4, choices=Urgency.choices, editable=False)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
@@ -166,6 +170,14 @@ class Delivery(models.Model):
         indexes = [
             # 收文: a tab of a unit, and its counts by an index-only scan (read_at: 未读).
             models.Index(fields=["unit", "state", "created_at"], include=["read_at"], name="delivery_inbox"),
+            # 收文 待签收, in its order (the most urgent first, then the overdue, then the newest): an
+            # index-only read of the unit's pending deliveries, sorted without their documents.
+            models.Index(
+                fields=["unit", "urgency", "-created_at", "-id"],
+                include=["deadline_sign_for", "deadline_complete"],
+                condition=models.Q(state="pending"),
+                name="delivery_inbox_pending",
+            ),
             # 收文 全部, newest first: a walk down the index, not a sort of the unit's deliveries.
             models.Index(fields=["unit", "-created_at", "-id"], name="delivery_inbox_all"),
             # 发文: a page's dispatches' figures by state (and signed), an index-only scan.

@@ -1,7 +1,9 @@
 """Reads shaped for screens, APIs and commands, already restricted to what the person may see."""
 
 import datetime
+import json
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -54,12 +56,14 @@ from workflow.models import (
     Reply,
 )
 from workflow.services.rules import delivery_actions
-from workflow.transitions import sources
+from workflow.tally import tally_figure_annotations
 
 User = AbstractBaseUser | AnonymousUser | None
 
+# A delivery's urgency as a rank, the most urgent first: from its own copy (Delivery.urgency), so
+# that ordering a unit's deliveries by it reads no document.
 URGENCY_RANK = Case(
-    *(When(document__urgency=value, then=Value(rank)) for rank, value in enumerate(Urgency.values)),
+    *(When(urgency=value, then=Value(rank)) for rank, value in enumerate(Urgency.values)),
     default=Value(len(Urgency.values)),
     output_field=IntegerField(),
 )
@@ -199,14 +203,11 @@ def inbox_search(deliveries: QuerySet[Delivery], filters: InboxFilters) -> Query
 
 # What a 撤回 of a whole dispatch would still reach: the states the transition table lets move to a
 # withdrawn state.
-RECALLABLE_STATES = sorted({state for target in Delivery.WITHDRAWN_STATES for state in sources(target)})
-
-
 def dispatch_list_with_progress(dispatches: QuerySet[Dispatch]) -> QuerySet[Dispatch]:
-    """`dispatches` with their figures, in the same query: how many deliveries were made (delivered),
-    signed for (whatever came after: 办结, 撤回), pending, completed, returned, recalled, still
-    recallable, and how many forwards were made from them. The caller has restricted `dispatches`
-    to what the person may see (their units' outbox, workflow.access)."""
+    """`dispatches` with their figures (workflow.tally.DISPATCH_FIGURES: delivered, signed, pending,
+    completed, returned, recalled, recallable) and how many forwards were made from them, in the same
+    query. The caller has restricted `dispatches` to what the person may see (their units' outbox,
+    workflow.access)."""
     forwards = (
         Forward.objects.filter(source_delivery__dispatch=OuterRef("pk"))
         .order_by()
@@ -215,14 +216,7 @@ def dispatch_list_with_progress(dispatches: QuerySet[Dispatch]) -> QuerySet[Disp
         .values("n")
     )
     return dispatches.annotate(
-        delivered=Count("deliveries"),
-        signed=Count("deliveries", filter=Q(deliveries__signed_at__isnull=False)),
-        pending=Count("deliveries", filter=Q(deliveries__state=Delivery.State.PENDING)),
-        completed=Count("deliveries", filter=Q(deliveries__state=Delivery.State.COMPLETED)),
-        returned=Count("deliveries", filter=Q(deliveries__state=Delivery.State.RETURNED)),
-        recalled=Count("deliveries", filter=Q(deliveries__state__in=Delivery.WITHDRAWN_STATES)),
-        recallable=Count("deliveries", filter=Q(deliveries__state__in=RECALLABLE_STATES)),
-        forward_count=Coalesce(Subquery(forwards, output_field=IntegerField()), Value(0)),
+        **tally_figure_annotations(), forward_count=Coalesce(Subquery(forwards, output_field=IntegerField()), Value(0))
     )
 
 
@@ -399,12 +393,29 @@ def _enclosed_by(chain_documents: QuerySet[Document]) -> dict[int, list[tuple[st
     return encloses
 
 
-def chain_for_document(document: Document) -> ChainNode:
-    """The forwarding tree below an issued document, in five queries whatever its size.
+@dataclass
+class ChainSkeleton:
+    """The documents of a chain below `root` (ChainNode, without deliveries) and which delivery each
+    cover letter was forwarded from: what the tree is, read without its deliveries."""
 
-    The caller has already passed the door (workflow.access.access_chain). The tree holds only
-    issued cover letters; drafts of a forward appear once they are issued.
-    """
+    root: ChainNode
+    nodes: dict[int, ChainNode]
+    source_of: dict[int, int]  # cover letter's document id -> the delivery it was forwarded from
+    documents: QuerySet[Document]
+
+    def covers_of(self) -> dict[int, list[ChainNode]]:
+        """Delivery id -> the cover letters forwarded from it, in the order of their ids."""
+        covers: dict[int, list[ChainNode]] = {}
+        for cover_id, delivery_id in sorted(self.source_of.items()):
+            if cover_id in self.nodes:
+                covers.setdefault(delivery_id, []).append(self.nodes[cover_id])
+        return covers
+
+
+def chain_skeleton(document: Document) -> ChainSkeleton:
+    """The chain's documents below an issued document, in four queries whatever its size (issued cover
+    letters only: drafts of a forward appear once they are issued). The caller has passed the door
+    (workflow.access.access_chain)."""
     root_id, top_depth = _chain_position(document)
     forwards = Forward.objects.filter(chain_root_id=root_id, depth__gt=top_depth, cover__state=Document.State.ISSUED)
     chain_documents = Document.objects.filter(Q(pk=document.pk) | Q(pk__in=forwards.values("cover_id")))
@@ -432,33 +443,107 @@ def chain_for_document(document: Document) -> ChainNode:
             *_NODE_DOCUMENT_FIELDS.values(),
         )
     }
+    return ChainSkeleton(nodes[document.pk], nodes, source_of, chain_documents)
+
+
+# A ChainDelivery's fields after its id, as the Delivery lookups that read them.
+_CHAIN_DELIVERY_FIELDS = (
+    "unit_id",
+    "unit__name",
+    "role",
+    "state",
+    "read_at",
+    "signed_at",
+    "receipt__content_digest",
+    "deadline_sign_for",
+    "deadline_complete",
+    "reminder_count",
+    "completed_at",
+)
+
+
+def chain_for_document(document: Document) -> ChainNode:
+    """The forwarding tree below an issued document, in five queries whatever its size: the whole
+    tree in memory (the page and exports of a chain up to CHAIN_TREE_LIMIT deliveries; above it,
+    chain_stream_json and chain_stream_rows). The caller has passed the door (access_chain)."""
+    skeleton = chain_skeleton(document)
     deliveries: dict[int, ChainDelivery] = {}
     for row in (
-        Delivery.objects.filter(document__in=chain_documents.values("pk"))
+        Delivery.objects.filter(document__in=skeleton.documents.values("pk"))
         .order_by("document_id", "id")
-        .values_list(
-            "id",
-            "document_id",
-            "unit_id",
-            "unit__name",
-            "role",
-            "state",
-            "read_at",
-            "signed_at",
-            "receipt__content_digest",
-            "deadline_sign_for",
-            "deadline_complete",
-            "reminder_count",
-            "completed_at",
-        )
+        .values_list("id", "document_id", *_CHAIN_DELIVERY_FIELDS)
     ):
         delivery = ChainDelivery(row[0], *row[2:])
         deliveries[delivery.id] = delivery
-        nodes[row[1]].deliveries.append(delivery)
-    for cover_id, delivery_id in sorted(source_of.items()):
-        if cover_id in nodes and delivery_id in deliveries:
-            deliveries[delivery_id].forwards.append(nodes[cover_id])
-    return nodes[document.pk]
+        skeleton.nodes[row[1]].deliveries.append(delivery)
+    for delivery_id, covers in skeleton.covers_of().items():
+        if delivery_id in deliveries:
+            deliveries[delivery_id].forwards.extend(covers)
+    return skeleton.root
+
+
+# A streamed export reads a node's deliveries this many at a time from a server-side cursor.
+CHAIN_STREAM_CHUNK = 2000
+
+
+def _node_deliveries(node: ChainNode) -> Iterator[ChainDelivery]:
+    """A node's deliveries in the order of their ids, from a server-side cursor (one query)."""
+    rows = (
+        Delivery.objects.filter(document_id=node.id)
+        .order_by("id")
+        .values_list("id", *_CHAIN_DELIVERY_FIELDS)
+        .iterator(chunk_size=CHAIN_STREAM_CHUNK)
+    )
+    for row in rows:
+        yield ChainDelivery(*row)
+
+
+def chain_stream_rows(document: Document) -> Iterator[tuple[ChainNode, ChainDelivery, list[ChainNode]]]:
+    """The chain as ChainNode.walk orders it (a node's deliveries, then the trees forwarded from
+    them), one delivery at a time: (its node, the delivery, the cover letters forwarded from it).
+    Never the whole tree in memory: a server-side cursor per node (one query each), nested no deeper
+    than the chain. For the CSV of a chain of any size; run inside a transaction (the cursors)."""
+    skeleton = chain_skeleton(document)
+    covers_of = skeleton.covers_of()
+
+    def walk(node: ChainNode):
+        below = []
+        for delivery in _node_deliveries(node):
+            covers = covers_of.get(delivery.id, [])
+            below.extend(covers)
+            yield node, delivery, covers
+        for cover in below:
+            yield from walk(cover)
+
+    yield from walk(skeleton.root)
+
+
+def chain_stream_json(document: Document) -> Iterator[str]:
+    """The chain's JSON (ChainNode.as_json, the same document) as text, piece by piece: each
+    delivery's forwards nested in it, read as chain_stream_rows reads them (a cursor per node)."""
+    skeleton = chain_skeleton(document)
+    covers_of = skeleton.covers_of()
+
+    def opened(data: dict, key: str) -> str:
+        # The object's text without its closing brace, then the key of the list that follows.
+        return json.dumps(data, ensure_ascii=False)[:-1] + (", " if data else "") + json.dumps(key) + ": ["
+
+    def node_text(node: ChainNode):
+        head = node.as_json()
+        del head["deliveries"]
+        yield opened(head, "deliveries")
+        for n, delivery in enumerate(_node_deliveries(node)):
+            data = delivery.as_json()
+            del data["forwards"]
+            yield ("," if n else "") + opened(data, "forwards")
+            for m, cover in enumerate(covers_of.get(delivery.id, [])):
+                if m:
+                    yield ","
+                yield from node_text(cover)
+            yield "]}"
+        yield "]}"
+
+    yield from node_text(skeleton.root)
 
 
 # --- the chain as it stood at a moment ----------------------------------------------------------

@@ -7,10 +7,14 @@ The chain page of a big tree sums these rows (web.selectors.chain_figures) inste
 deliveries; `tally_rebuild` recounts them from the deliveries (the migration, a repair).
 """
 
+import functools
+import operator
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from django.db import connection
+from django.db.models import Expression, F, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from units.sql import column, literal, table
 from workflow.models import Delivery, DispatchTally
@@ -29,6 +33,27 @@ STATE_COLUMN = {
     Delivery.State.RECALLED_AFTER_SIGNING: "withdrawn",
 }
 COUNTS = ("total", "pending", "signed", "completed", "returned", "withdrawn", "signed_ever", "signed_late")
+
+# The figures an issuer reads of each dispatch (the outbox page and the API's dispatches), each the
+# sum of these counts over the dispatch's slots. Signed: ever signed for, whatever came after (办结,
+# 撤回). Recallable: in a state a recall may withdraw (Delivery.TRANSITIONS).
+DISPATCH_FIGURES = {
+    "delivered": ("total",),
+    "signed": ("signed_ever",),
+    "pending": ("pending",),
+    "completed": ("completed",),
+    "returned": ("returned",),
+    "recalled": ("withdrawn",),
+    "recallable": tuple(
+        sorted(
+            {
+                STATE_COLUMN[state]
+                for state, targets in Delivery.TRANSITIONS.items()
+                if targets & set(Delivery.WITHDRAWN_STATES)
+            }
+        )
+    ),
+}
 
 
 def _upsert(source: str) -> str:
@@ -89,6 +114,37 @@ def tally_signed(delivery_id: int) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(_upsert(source), [delivery_id])
+
+
+def _figure(counts: tuple[str, ...]) -> Sum:
+    return Sum(functools.reduce(operator.add, (F(count) for count in counts)))
+
+
+def tally_figures(dispatch_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """DISPATCH_FIGURES of each of these dispatches (a page of the outbox): one query over at most
+    TALLY_SLOTS rows a dispatch, however many deliveries it made. A dispatch not yet routed has none."""
+    dispatch_ids = list(dispatch_ids)
+    rows = (
+        DispatchTally.objects.filter(dispatch_id__in=dispatch_ids)
+        .order_by()
+        .values("dispatch_id")
+        # Named apart from the columns: "pending" would name the sum, not the column, in "recallable".
+        .annotate(**{f"figure_{name}": _figure(counts) for name, counts in DISPATCH_FIGURES.items()})
+    )
+    figures = {dispatch_id: dict.fromkeys(DISPATCH_FIGURES, 0) for dispatch_id in dispatch_ids}
+    for row in rows:
+        figures[row["dispatch_id"]] = {name: row[f"figure_{name}"] for name in DISPATCH_FIGURES}
+    return figures
+
+
+def tally_figure_annotations() -> dict[str, Expression]:
+    """DISPATCH_FIGURES as annotations of a Dispatch queryset: a subquery each, over the dispatch's
+    slots, computed for the rows a page returns (not grouped over every dispatch of the unit)."""
+    slots = DispatchTally.objects.filter(dispatch=OuterRef("pk")).order_by().values("dispatch")
+    return {
+        name: Coalesce(Subquery(slots.annotate(n=_figure(counts)).values("n"), output_field=IntegerField()), Value(0))
+        for name, counts in DISPATCH_FIGURES.items()
+    }
 
 
 def tally_rebuild(dispatch_ids: Iterable[int] | None = None) -> None:

@@ -5,11 +5,13 @@ deliveries by keyset, the stalled filter, and a streamed CSV of the stalled unit
 import csv
 import datetime
 import io
+import json
 
 import psycopg
 import pytest
 import time_machine
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -176,3 +178,69 @@ def test_the_stalled_csv_streams_from_a_server_side_cursor_a_chunk_at_a_time(cli
         ("1", world.other.name, "待签收"),
         ("2", world.university_b.name, "待签收"),
     ]
+
+
+def _exports(client, document) -> tuple[dict, list[list[str]], list[bool]]:
+    """The chain's JSON and CSV, read as a browser would, and whether each was streamed."""
+    answers = [client.get(reverse(name, args=[document.pk])) for name in ("chain-json", "chain-csv")]
+    assert [answer.status_code for answer in answers] == [200, 200]
+    contents = [b"".join(answer.streaming_content) if answer.streaming else answer.content for answer in answers]
+    rows = list(csv.reader(io.StringIO(contents[1].decode("utf-8-sig"))))
+    return json.loads(contents[0]), rows, [answer.streaming for answer in answers]
+
+
+def test_a_big_chains_exports_stream_the_same_json_and_csv_as_a_small_ones(client, world, big, settings):
+    root, _dispatch, cover, _cover_dispatch = big
+    # A forward from the university too: three levels, a delivery with forwards below a forward.
+    forward(world.imu, delivery_of(cover, world.university), main=[world.college], signer=world.imu_signer)
+    sign_in(client, world.auditor)
+
+    settings.CHAIN_TREE_LIMIT = 10**6
+    whole_json, whole_csv, whole_streamed = _exports(client, root)
+    settings.CHAIN_TREE_LIMIT = 3
+    streamed_json, streamed_csv, streamed = _exports(client, root)
+
+    assert (whole_streamed, streamed) == ([False, False], [True, True])
+    assert streamed_json == whole_json
+    assert streamed_csv == whole_csv
+    # Every level is there: the root's two, the cover's two, the university's forward's one.
+    assert [row[0] for row in streamed_csv[1:]] == ["1", "1", "2", "2", "3"]
+    university = next(d for d in streamed_json["deliveries"][0]["forwards"][0]["deliveries"] if d["forwards"])
+    assert university["unit"] == world.university.name
+
+
+def test_a_big_chain_refuses_an_export_as_of_a_moment_and_names_why(client, world, big):
+    root = big[0]
+    sign_in(client, world.auditor)
+    moment = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+    answers = [client.get(reverse(name, args=[root.pk]), {"as_of": moment}) for name in ("chain-json", "chain-csv")]
+    assert [answer.status_code for answer in answers] == [400, 400]
+    message = "本链送达超过 3 条，不能按时刻回放；可导出现在的情况。"
+    assert answers[0].json() == {"error": message}
+    assert answers[1].content.decode() == message
+
+
+def test_a_big_chains_streamed_exports_read_a_cursor_per_document_not_per_delivery(client, world, settings):
+    settings.CHAIN_TREE_LIMIT = 0
+    sign_in(client, world.auditor)
+
+    def queries(document) -> list[int]:
+        counts = []
+        for name in ("chain-json", "chain-csv"):
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(reverse(name, args=[document.pk]))
+                b"".join(response.streaming_content)
+            counts.append(len(captured))
+        return counts
+
+    # Two chains of two documents each (the notice and one forward), of 1 + 2 and of 2 + 2 units.
+    small, _dispatch = issue(world.zzb, world.department, main=[world.education])
+    forward(world.jygw, delivery_of(small, world.education), main=[world.groups["各高校党委"]])
+    large, _dispatch = issue(world.zzb, world.department, main=[world.groups["各直属党委"]])
+    forward(world.jygw, delivery_of(large, world.education), main=[world.groups["各高校党委"]])
+    assert Delivery.objects.filter(document=large).count() > Delivery.objects.filter(document=small).count()
+    queries(small)  # the first request of a session caches what later ones do not read again
+
+    # Session and user (2), the door and the figures per level (2), the skeleton (4: its position,
+    # forwards, enclosures, documents), a cursor per document (2) = 10, whatever the deliveries.
+    assert queries(small) == queries(large) == [10, 10]

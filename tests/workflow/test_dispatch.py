@@ -30,13 +30,29 @@ def test_routing_creates_one_delivery_per_recipient_with_its_role(world):
     assert dispatch.route_attempts == 1
 
 
+def test_each_delivery_carries_its_documents_urgency(world):
+    # 收文 待签收 sorts by the delivery's copy (Delivery.urgency), never reading the document.
+    document, dispatch = issue(world.zzb, world.department, main=[world.education], cc=[world.other], urgency="特提")
+    routine, _dispatch = issue(world.zzb, world.department, main=[world.education])
+    assert list(Delivery.objects.filter(dispatch=dispatch).values_list("urgency", flat=True)) == ["特提", "特提"]
+    assert list(Delivery.objects.filter(document=routine).values_list("urgency", flat=True)) == ["普通"]
+    assert document.urgency == "特提"
+
+
 def test_routing_twice_or_after_a_crash_creates_nothing_twice(world, settings):
     settings.ROUTING_CHUNK_SIZE = 2
     units = _units(world, 5)
     _document, dispatch = issue(world.zzb, world.department, main=units, route=False)
     # A worker that died after the first chunk: two deliveries are in, the dispatch is not routed.
     Delivery.objects.bulk_create(
-        Delivery(dispatch=dispatch, document_id=dispatch.document_id, unit=u, role="主送", created_at=timezone.now())
+        Delivery(
+            dispatch=dispatch,
+            document_id=dispatch.document_id,
+            unit=u,
+            role="主送",
+            urgency=dispatch.document.urgency,
+            created_at=timezone.now(),
+        )
         for u in units[:2]
     )
     services.dispatch_route(dispatch_id=dispatch.pk)

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from config.routers import reads_from_replica
@@ -33,7 +34,7 @@ from workflow.access import (
 )
 from workflow.deadlines import CALENDAR_ZONE
 from workflow.models import Delivery
-from workflow.selectors import ChainNode, chain_as_of, chain_for_document
+from workflow.selectors import ChainNode, chain_as_of, chain_for_document, chain_stream_json, chain_stream_rows
 
 CHAINS_PAGE_SIZE = 20
 
@@ -203,6 +204,12 @@ def chain_json(request, pk: int):
     if form.errors:
         return JsonResponse({"error": _refusal(form)}, status=400, json_dumps_params={"ensure_ascii": False})
     as_of = form.moment()
+    if _is_big(document):
+        if as_of is not None:
+            return JsonResponse({"error": _big_as_of_refusal()}, status=400, json_dumps_params={"ensure_ascii": False})
+        response = StreamingHttpResponse(chain_stream_json(document), content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="{_export_name(pk, None, "json")}"'
+        return response
     tree = _chain_tree(document, as_of)
     if as_of is None:
         data = tree.as_json()
@@ -239,6 +246,34 @@ def _local(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
+def _csv_row(node: ChainNode, delivery, states: dict[str, str]) -> list:
+    return [
+        node.depth + 1,
+        node.number,
+        node.issuer,
+        delivery.unit,
+        delivery.role,
+        states.get(delivery.state, delivery.state),
+        _local(delivery.read_at),
+        _local(delivery.signed_at),
+        delivery.receipt_digest or "",
+        " ".join(forward.number for forward in delivery.forwards),
+        _local(delivery.deadline_sign_for),
+        _local(delivery.deadline_complete),
+        delivery.reminders,
+        _local(delivery.completed_at),
+    ]
+
+
+def _is_big(document) -> bool:
+    """Above CHAIN_TREE_LIMIT deliveries the exports stream (never the whole tree in memory)."""
+    return chain_is_big(chain_figures(document, now=timezone.now()))
+
+
+def _big_as_of_refusal() -> str:
+    return _("本链送达超过 %(limit)s 条，不能按时刻回放；可导出现在的情况。") % {"limit": settings.CHAIN_TREE_LIMIT}
+
+
 @login_required
 @require_GET
 @door
@@ -249,34 +284,32 @@ def chain_csv(request, pk: int):
     if form.errors:
         return HttpResponse(_refusal(form), status=400, content_type="text/plain; charset=utf-8")
     as_of = form.moment()
+    states = dict(Delivery.State.choices)
+    filename = f'attachment; filename="{_export_name(pk, as_of, "csv")}"'
+    if _is_big(document):
+        if as_of is not None:
+            return HttpResponse(_big_as_of_refusal(), status=400, content_type="text/plain; charset=utf-8")
+        writer = csv.writer(_Echo())
+
+        def lines():
+            yield "\ufeff" + writer.writerow(CSV_HEADER)
+            for node, delivery, covers in chain_stream_rows(document):
+                delivery.forwards = covers
+                yield writer.writerow(_csv_row(node, delivery, states))
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = filename
+        return response
     tree = _chain_tree(document, as_of)
     # A byte-order mark, so that spreadsheet programs read the Chinese text as UTF-8.
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_export_name(pk, as_of, "csv")}"'
+    response["Content-Disposition"] = filename
     response.write("\ufeff")
     writer = csv.writer(response)
     writer.writerow(CSV_HEADER)
-    states = dict(Delivery.State.choices)
     for node in tree.walk() if tree is not None else ():
         for delivery in node.deliveries:
-            writer.writerow(
-                [
-                    node.depth + 1,
-                    node.number,
-                    node.issuer,
-                    delivery.unit,
-                    delivery.role,
-                    states.get(delivery.state, delivery.state),
-                    _local(delivery.read_at),
-                    _local(delivery.signed_at),
-                    delivery.receipt_digest or "",
-                    " ".join(forward.number for forward in delivery.forwards),
-                    _local(delivery.deadline_sign_for),
-                    _local(delivery.deadline_complete),
-                    delivery.reminders,
-                    _local(delivery.completed_at),
-                ]
-            )
+            writer.writerow(_csv_row(node, delivery, states))
     return response
 
 

@@ -342,6 +342,7 @@ def _deliver(actor, unit: Unit, document: Document, parsed: ParsedDocument, sour
         document=document,
         unit=unit,
         role=RecipientRole.COPY if named_in_cc else RecipientRole.MAIN,
+        urgency=document.urgency,
         created_at=now,
         deadline_sign_for=deadlines.sign_for,
         deadline_complete=deadlines.complete,

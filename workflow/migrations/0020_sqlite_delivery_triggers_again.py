@@ -1,4 +1,4 @@
-"""On SQLite, 0018's AlterField of Delivery.unit rebuilt workflow_delivery (SQLite cannot alter a
+"""On SQLite, 0018's AlterField of Delivery.unit and 0019's new column rebuilt workflow_delivery (SQLite cannot alter a
 column in place: Django copies the table), and a rebuilt table has lost its triggers. This puts back
 0011's SQLite triggers of workflow_delivery. PostgreSQL alters in place and keeps them: nothing to do.
 
@@ -25,5 +25,5 @@ def recreate(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("workflow", "0018_inbox_and_notification_list_indexes")]
+    dependencies = [("workflow", "0019_delivery_urgency")]
     operations = [migrations.RunPython(recreate, migrations.RunPython.noop)]
