@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/gongwen
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 # A key prefix of its own, so that a run never reads another run's queued messages.
+# Both cores: pytest-xdist's workers, each with its own test database (gongwen_gw0, …), broker keys
+# and ports; a file's tests stay on one worker, so that its module fixtures are built once.
+TEST_WORKERS ?= 2
 TEST_ENV = DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) SECRET_KEY=test-only-secret \
 	BROKER_KEY_PREFIX=gongwen-test-$$$$: DEBUG=0 SECURE_SSL_REDIRECT=0 SECURE_COOKIES=0 EMAIL_URL=dummymail:// \
 	AUDIT_SIGNING_KEY_FILE= AUDIT_PUBLIC_KEY_FILE=
@@ -32,7 +35,7 @@ run: $(VENV)/.installed system ## the demo on the embedded default (SQLite, no b
 	@bash scripts/run-demo.sh
 
 test: $(VENV)/.installed system services ## the whole suite on PostgreSQL and Redis
-	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed system services ## benchmarks; writes bench/results.json
 	$(TEST_ENV) $(PY) bench/run.py

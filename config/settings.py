@@ -4,6 +4,7 @@ Production safety comes from configuration: DEBUG is off unless the environment 
 SECRET_KEY is then required.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -275,6 +276,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="公文流转 <gongwe
 # With REDIS_URL unset (the embedded default) the broker is kombu's filesystem transport: messages
 # are files under var/broker, so web, worker and beat talk without any server running.
 REDIS_URL = env.str("REDIS_URL", default="")
+# Runs that share a Redis keep their keys apart by this prefix; each of pytest-xdist's workers (and
+# the Celery workers a test starts, which inherit its environment) adds its own name to it. Set by
+# pytest-xdist itself, never by an operator: not a setting of the product.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+BROKER_KEY_PREFIX = env.str("BROKER_KEY_PREFIX", default="") + (f"{_XDIST_WORKER}:" if _XDIST_WORKER else "")
 BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -282,7 +288,7 @@ if REDIS_URL:
         # Far below Celery's one-hour default: a message whose worker died comes back in minutes.
         # Every task finishes well inside it (routing 10^5 units takes seconds).
         "visibility_timeout": env.int("BROKER_VISIBILITY_TIMEOUT", default=300),
-        "global_keyprefix": env.str("BROKER_KEY_PREFIX", default=""),
+        "global_keyprefix": BROKER_KEY_PREFIX,
     }
 else:
     CELERY_BROKER_URL = "filesystem://localhost/"
@@ -527,7 +533,7 @@ CACHES = {
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api"},
 }
 # The broker's key prefix: runs that share a Redis (the test runs) keep their counts apart.
-CACHES["api"]["KEY_PREFIX"] = env.str("BROKER_KEY_PREFIX", default="") + "api"
+CACHES["api"]["KEY_PREFIX"] = BROKER_KEY_PREFIX + "api"
 
 # This system is not an approved channel for classified (涉密) documents unless deployed as one.
 CLASSIFIED_ALLOWED = env.bool("CLASSIFIED_ALLOWED", default=False)

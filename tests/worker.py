@@ -28,8 +28,11 @@ def test_database_url() -> str:
 
 
 def free_port(start: int) -> int:
-    """The first port from `start` on that nobody listens on (parallel runs each find their own)."""
-    for port in range(start, start + 200):
+    """The first port from `start` on that nobody listens on (parallel runs each find their own).
+    Each pytest-xdist worker looks in its own range, so that two never both find a port free before
+    either listens on it."""
+    start += 50 * int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    for port in range(start, start + 50):
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
