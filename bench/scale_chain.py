@@ -67,11 +67,12 @@ def _copy_level(dispatches: list[Dispatch], unit_ids: list[int], issued: datetim
     """The deliveries of each cover dispatch, by binary COPY, and their figures by tally_add."""
     table = Delivery._meta.db_table
     columns = (
-        "dispatch_id, document_id, unit_id, role, urgency, state, created_at, read_at, signed_at, "
+        "dispatch_id, document_id, unit_id, role, urgency, issuing_unit_id, state, created_at, read_at, signed_at, "
         "deadline_sign_for, deadline_complete"
     )
-    types = ["int8", "int8", "int8", "varchar", "varchar", "varchar"] + ["timestamptz"] * 5
-    urgencies = dict(Document.objects.filter(pk__in={d.document_id for d in dispatches}).values_list("pk", "urgency"))
+    types = ["int8", "int8", "int8", "varchar", "varchar", "int8", "varchar"] + ["timestamptz"] * 5
+    documents = Document.objects.filter(pk__in={d.document_id for d in dispatches})
+    copied = {pk: (urgency, issuer) for pk, urgency, issuer in documents.values_list("pk", "urgency", "issuing_unit")}
     raw, written = connection.connection, 0
     figures = []
     with transaction.atomic(), raw.cursor() as cursor:
@@ -90,7 +91,7 @@ def _copy_level(dispatches: list[Dispatch], unit_ids: list[int], issued: datetim
                             dispatch.document_id,
                             unit_id,
                             "主送",
-                            urgencies[dispatch.document_id],
+                            *copied[dispatch.document_id],
                             "signed" if signed else "pending",
                             issued,
                             signed_at if signed else None,

@@ -29,8 +29,11 @@ from tests.bulk import bulk_units
 from tests.factories import issue, person, unit
 from units.models import Role, Unit
 from workflow.models import Delivery, Dispatch, Notification, Receipt
+from workflow.tally import tally_rebuild
 
 NATIONAL_NOTICES = 3  # the newest dispatches of the outbox, each routed to n units
+# The bulk dispatches' deadlines, counted from their issue (the oldest are months old: overdue).
+SIGN_FOR_DAYS, COMPLETE_DAYS = 3, 30
 # The bulk documents' number year: the template's series (this year) stays the services' own.
 BULK_YEAR = 2019
 STATES = ["pending"] * 3 + ["signed"] * 4 + ["completed"] * 3  # by document number, modulo 10
@@ -41,6 +44,7 @@ DELIVERY_TYPES = [
     "int8",
     "varchar",
     "varchar",
+    "int8",
     "varchar",
     "timestamptz",
     "timestamptz",
@@ -105,6 +109,12 @@ class ListsData:
             )[1]
             for n in range(NATIONAL_NOTICES)
         ]
+        # Issued yesterday and not signed for since: the sign-for deadline has passed (the worst
+        # case of 发文's overdue list, a national notice's units all overdue at once).
+        yesterday = timezone.now() - datetime.timedelta(days=1)
+        Dispatch.objects.filter(pk__in=[d.pk for d in self.national]).update(deadline_sign_for=yesterday)
+        for dispatch in self.national:
+            dispatch.deadline_sign_for = yesterday
         self.size = 0
         print(f"  world, {largest:,} pool units and the template in {time.monotonic() - started:.0f} s", flush=True)
 
@@ -154,6 +164,9 @@ class ListsData:
             "notified_at": "d.issued_at",
             "recipient_count": "3",
             "main_unit_ids": "jsonb_build_array(%(inbox)s)",
+            # As _copy_deliveries sets its deliveries' (a delivery's deadlines are its dispatch's).
+            "deadline_sign_for": f"d.issued_at + interval '{SIGN_FOR_DAYS} days'",
+            "deadline_complete": f"d.issued_at + interval '{COMPLETE_DAYS} days'",
         }
         dispatch_values = ", ".join(dispatch_replaced.get(column, f"t.{column}") for column in dispatch_columns)
         with connection.cursor() as cursor:
@@ -202,27 +215,32 @@ class ListsData:
         deliveries = []
         for dispatch_id, document_id, serial, urgency, issued_at in rows:
             state = STATES[serial % 10]
+            deadlines = (
+                issued_at + datetime.timedelta(days=SIGN_FOR_DAYS),
+                issued_at + datetime.timedelta(days=COMPLETE_DAYS),
+            )
             for unit_id in (self.inbox_unit.pk, pool[serial % len(pool)], pool[(serial * 7 + 1) % len(pool)]):
-                deliveries.append((dispatch_id, document_id, unit_id, urgency, state, issued_at))
+                deliveries.append((dispatch_id, document_id, unit_id, urgency, state, issued_at, *deadlines))
         self._copy_deliveries(deliveries)
         self._copy_notifications(first, last)
+        # Their figures, as routing and sign-for keep them (发文 and its overdue list read them).
+        tally_rebuild(row[0] for row in rows)
 
     def _copy_deliveries(self, rows: list[tuple]) -> None:
-        """(dispatch, document, unit, urgency, state, delivered at): signed ones an hour after, completed
-        ones a day after, as the services would set them."""
+        """(dispatch, document, unit, urgency, state, delivered at, deadline to sign for, to complete):
+        signed ones an hour after, completed ones a day after, as the services would set them."""
         columns = (
-            "dispatch_id, document_id, unit_id, role, urgency, state, created_at, read_at, read_by_id, signed_at, "
-            "completed_at, deadline_sign_for, deadline_complete, reminder_count"
+            "dispatch_id, document_id, unit_id, role, urgency, issuing_unit_id, state, created_at, read_at, "
+            "read_by_id, signed_at, completed_at, deadline_sign_for, deadline_complete, reminder_count"
         )
         reader = self.people.inbox_clerk.pk
         hour, day = datetime.timedelta(hours=1), datetime.timedelta(days=1)
-        deadline = datetime.timedelta(days=3)
         with (
             connection.connection.cursor() as cursor,
             cursor.copy(f"COPY {_table(Delivery)} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
         ):
             copy.set_types(DELIVERY_TYPES)
-            for dispatch_id, document_id, unit_id, urgency, state, at in rows:
+            for dispatch_id, document_id, unit_id, urgency, state, at, sign_for, complete in rows:
                 signed = state != "pending"
                 copy.write_row(
                     (
@@ -231,14 +249,15 @@ class ListsData:
                         unit_id,
                         "主送",
                         urgency,
+                        self.issuer.pk,
                         state,
                         at,
                         at + hour if signed else None,
                         reader if signed and unit_id == self.inbox_unit.pk else None,
                         at + hour if signed else None,
                         at + day if state == "completed" else None,
-                        at + deadline,
-                        at + 10 * deadline,
+                        sign_for,
+                        complete,
                         0,
                     )
                 )
@@ -285,7 +304,16 @@ class ListsData:
         for dispatch in self.national:
             if first == 1:
                 rows.append(
-                    (dispatch.pk, dispatch.document_id, self.inbox_unit.pk, Urgency.EXTRA_URGENT, "pending", now)
+                    (
+                        dispatch.pk,
+                        dispatch.document_id,
+                        self.inbox_unit.pk,
+                        Urgency.EXTRA_URGENT,
+                        "pending",
+                        now,
+                        dispatch.deadline_sign_for,
+                        dispatch.deadline_complete,
+                    )
                 )
             rows += [
                 (
@@ -295,10 +323,14 @@ class ListsData:
                     Urgency.EXTRA_URGENT,
                     "signed" if index % 5 == 0 else "pending",
                     now,
+                    # Its deadlines (a day past to sign for: see __init__): its pending units are overdue.
+                    dispatch.deadline_sign_for,
+                    dispatch.deadline_complete,
                 )
                 for index, unit_id in enumerate(pool, start=first)
             ]
         self._copy_deliveries(rows)
+        tally_rebuild(dispatch.pk for dispatch in self.national)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {_table(Dispatch)} SET main_unit_ids = (SELECT jsonb_agg(u ORDER BY u) "

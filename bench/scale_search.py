@@ -139,7 +139,7 @@ def grow(data: Data, target: int) -> float:
         enclosures.append((pk, pk))
         dispatches.append((dispatch_id, pk, issued_at))
         units = {county_ids[rng.randrange(COUNTIES)] for _ in range(1 + (rng.random() < 0.3))}
-        deliveries.extend((dispatch_id, pk, unit_id, doc.urgency, issued_at) for unit_id in units)
+        deliveries.extend((dispatch_id, pk, unit_id, doc.urgency, issuer_ids[doc.issuer], issued_at) for unit_id in units)
         number = doc.number
         heading = (number, doc.title, f"{doc.issuer} {doc.issuer}")
         vector = _vector(heading, doc.sentence_ids, " ", data)
@@ -198,10 +198,11 @@ def grow(data: Data, target: int) -> float:
         )
         _copy(
             cursor,
-            "workflow_delivery (dispatch_id, document_id, unit_id, role, urgency, state, created_at, reminder_count)",
+            "workflow_delivery (dispatch_id, document_id, unit_id, role, urgency, issuing_unit_id, state, created_at, "
+            "reminder_count)",
             (
-                (di, d, u, "主送", urgency, "signed" if rng.random() < 0.8 else "pending", at, 0)
-                for di, d, u, urgency, at in deliveries
+                (di, d, u, "主送", urgency, issuer, "signed" if rng.random() < 0.8 else "pending", at, 0)
+                for di, d, u, urgency, issuer, at in deliveries
             ),
             fix_signed=True,
         )
@@ -227,7 +228,8 @@ def grow(data: Data, target: int) -> float:
 def _copy(cursor, target: str, rows, *, fix_signed: bool = False) -> None:
     if fix_signed:  # a signed delivery has its time (delivery_signed_has_time)
         target = target.replace("reminder_count)", "reminder_count, signed_at)")
-        rows = ((*row, row[5] if row[4] == "signed" else None) for row in rows)
+        state, created_at = (target.split("(", 1)[1].split(", ").index(name) for name in ("state", "created_at"))
+        rows = ((*row, row[created_at] if row[state] == "signed" else None) for row in rows)
     with cursor.copy(f"COPY {target} FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)

@@ -50,6 +50,7 @@ def statements(vendor: str) -> dict[str, Callable[[], tuple[str, object]]]:
         "dispatch_id": 0,
         "document_id": 0,
         "urgency": "普通",
+        "issuing_unit_id": 0,
         "state": Delivery.State.PENDING,
         "recall_id": None,
         "created_at": now,

@@ -37,6 +37,7 @@ from workflow.models import (
     Delivery,
     DeliveryReturn,
     Dispatch,
+    DispatchTally,
     Forward,
 )
 from workflow.selectors import (
@@ -271,17 +272,37 @@ def outbox_for_unit(unit: Unit) -> QuerySet[Dispatch]:
     )
 
 
-def delivery_list_overdue_for_unit(unit: Unit, *, now: datetime.datetime | None = None) -> QuerySet[Delivery]:
-    """发文 overdue list: deliveries of what the unit issued that are past a deadline, the most
-    overdue first. One query. The caller has passed the unit's door."""
-    now = now or timezone.now()
-    return (
-        Delivery.objects.filter(document__issuing_unit=unit)
-        .filter(overdue_q(now))
-        .select_related("document", "unit")
-        .annotate(urgency_rank=URGENCY_RANK)
-        .order_by("deadline_sign_for", "deadline_complete", "urgency_rank", "id")
+def _overdue_parts(unit: Unit, now: datetime.datetime) -> tuple[QuerySet[Delivery], QuerySet[Delivery]]:
+    """The unit's overdue deliveries (workflow.deadlines.overdue_q, of what it issued) in two
+    disjoint parts, each overdue since a deadline of its own: pending past the sign-for deadline
+    (since that deadline), and the other open ones past the completion deadline (since that one).
+    Each walks its partial index (delivery_overdue_sign_for, delivery_overdue_complete) in its order."""
+    late_to_sign = Q(state=Delivery.State.PENDING, deadline_sign_for__lte=now)
+    open_states = Delivery.OPEN_STATES
+    by_sign_for = (
+        Delivery.objects.filter(late_to_sign, issuing_unit=unit)
+        .annotate(overdue_since=F("deadline_sign_for"))
+        .order_by("deadline_sign_for", "id")
     )
+    by_complete = (
+        Delivery.objects.filter(issuing_unit=unit, state__in=open_states, deadline_complete__lte=now)
+        .exclude(late_to_sign)
+        .annotate(overdue_since=F("deadline_complete"))
+        .order_by("deadline_complete", "id")
+    )
+    return by_sign_for, by_complete
+
+
+def delivery_list_overdue_for_unit(unit: Unit, *, now: datetime.datetime | None = None) -> list[Delivery]:
+    """发文 overdue list: deliveries of what the unit issued that are past a deadline, the most
+    overdue first (overdue since the earliest moment, then by id). One query. The caller has passed
+    the unit's door."""
+    now = now or timezone.now()
+    by_sign_for, by_complete = _overdue_parts(unit, now)
+    deliveries = by_sign_for.select_related("document", "unit").union(
+        by_complete.select_related("document", "unit"), all=True
+    )
+    return sorted(deliveries, key=lambda delivery: (delivery.overdue_since, delivery.pk))
 
 
 @dataclass
@@ -301,20 +322,50 @@ class OverdueList:
     shown: int  # units listed (the most overdue ones)
 
 
+def _overdue_count(deliveries: QuerySet[Delivery]) -> Subquery:
+    counted = deliveries.order_by().values("issuing_unit").annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
 def overdue_list_for_unit(unit: Unit, *, now: datetime.datetime, limit: int) -> OverdueList:
     """发文 overdue list, grouped by document: a title once, then its units. The `limit` most
     overdue units, their documents in the order of their most overdue unit, and how many units
-    each document (and all of them) has overdue. Two queries. The caller has passed the unit's door."""
-    overdue = delivery_list_overdue_for_unit(unit, now=now)
-    totals = dict(overdue.order_by().values_list("document_id").annotate(n=Count("id")))
+    each document (and all of them) has overdue. Three queries, none of which reads more than the
+    `limit` units it lists (issue 18: a national notice has 10^5 units overdue at once):
+
+    - the units: the first `limit` of each part of _overdue_parts, from its index, in one UNION ALL;
+    - every overdue unit of the unit, counted index-only on the same two indexes;
+    - each listed document's total, from its dispatches' figures (DispatchTally, kept by the
+      services), since a delivery's deadlines are its dispatch's (copied at routing, never changed).
+
+    The caller has passed the unit's door."""
+    by_sign_for, by_complete = _overdue_parts(unit, now)
+    parts = [part.select_related("document", "unit")[:limit] for part in (by_sign_for, by_complete)]
+    deliveries = sorted(parts[0].union(parts[1], all=True), key=lambda d: (d.overdue_since, d.pk))[:limit]
+    if not deliveries:
+        return OverdueList([], 0, 0)
+    total = (
+        Unit.objects.filter(pk=unit.pk)
+        .values_list(_overdue_count(by_sign_for) + _overdue_count(by_complete), flat=True)
+        .get()
+    )
+    sign_for_passed = Q(dispatch__deadline_sign_for__lte=now)
+    complete_passed = Q(dispatch__deadline_complete__lte=now)
+    totals = dict(
+        DispatchTally.objects.filter(dispatch__document_id__in={d.document_id for d in deliveries})
+        .values_list("dispatch__document_id")
+        .annotate(
+            n=Coalesce(Sum("pending", filter=sign_for_passed | complete_passed), Value(0))
+            + Coalesce(Sum("signed", filter=complete_passed), Value(0))
+        )
+    )
     groups: dict[int, OverdueDocument] = {}
-    deliveries = list(overdue[:limit])
     for delivery in deliveries:
         group = groups.get(delivery.document_id)
         if group is None:
             group = groups[delivery.document_id] = OverdueDocument(delivery.document, totals[delivery.document_id])
         group.units.append((delivery, delivery_clock(delivery, now=now)))
-    return OverdueList(list(groups.values()), sum(totals.values()), len(deliveries))
+    return OverdueList(list(groups.values()), total, len(deliveries))
 
 
 def outbox_list_for_unit(unit: Unit, *, words: str = "") -> QuerySet[Dispatch]:

@@ -124,6 +124,10 @@ class Delivery(models.Model):
     # unit's pending deliveries by urgency from the index delivery_inbox_pending, without reading
     # each one's document (issue 18).
     urgency = models.CharField(max_length=4, choices=Urgency.choices, editable=False)
+    # Copied from the document as well: 发文's overdue list reads the issuing unit's open deliveries
+    # past a deadline, most overdue first, from the two partial indexes below (delivery_overdue_*),
+    # without the unit's closed history or a join to the documents (issue 18). No index of its own.
+    issuing_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
@@ -195,6 +199,20 @@ class Delivery(models.Model):
                 fields=["deadline_complete"],
                 condition=models.Q(state__in=["pending", "signed"]),
                 name="delivery_complete_clock",
+            ),
+            # 发文's overdue list (issue 18): an issuing unit's pending deliveries by their sign-for
+            # deadline, and its open ones by their completion deadline. Each is walked from the
+            # oldest deadline and stops at the page's units; counted index-only.
+            models.Index(
+                fields=["issuing_unit", "deadline_sign_for", "id"],
+                condition=models.Q(state="pending"),
+                name="delivery_overdue_sign_for",
+            ),
+            models.Index(
+                fields=["issuing_unit", "deadline_complete", "id"],
+                include=["state", "deadline_sign_for"],
+                condition=models.Q(state__in=["pending", "signed"]),
+                name="delivery_overdue_complete",
             ),
             # The big chain page (issue 18): per dispatch, the pending ones (stalled, the CSV) and
             # the signed ones latest first (a dispatch's slowest: its sign-for time runs from one

@@ -13,7 +13,8 @@ from units.errors import NotFound
 from web.selectors import delivery_list_overdue_for_unit
 from workflow import services
 from workflow.access import access_chain, access_return, access_unit_as_member
-from workflow.models import AuditEvent, AuditVerb, CalendarDay, DeadlinePolicy, ReturnReason
+from workflow.deadlines import overdue_q
+from workflow.models import AuditEvent, AuditVerb, CalendarDay, DeadlinePolicy, Delivery, ReturnReason
 from workflow.selectors import chain_for_document, completion_list_for_chain, inbox_for_user
 
 
@@ -48,6 +49,37 @@ def test_the_outbox_overdue_list_is_for_the_issuing_unit_only(world, telegram):
     for outsider in (world.jygw, world.other_clerk, world.auditor, AnonymousUser(), None):
         with pytest.raises(NotFound):
             access_unit_as_member(outsider, world.department.pk)
+
+
+def test_the_overdue_lists_two_parts_are_exactly_the_overdue_deliveries_most_overdue_first(world):
+    # Deadlines of every kind against one moment: each delivery is overdue by workflow.deadlines.
+    # overdue_q or not, and the list (two index walks, web.selectors._overdue_parts) holds exactly
+    # the overdue ones of what the unit issued, each once, overdue since its running clock's deadline.
+    now = at("2022-10-20 12:00")
+    with time_machine.travel(at("2022-10-13 09:00"), tick=False):
+        document, _ = issue(world.zzb, world.department, main=[world.education, world.other, world.university])
+        others, _ = issue(world.jygw, world.education, main=[world.university])
+    deliveries = {d.unit_id: d for d in Delivery.objects.filter(document=document)}
+    hours = datetime.timedelta(hours=1)
+    cases = {  # unit: (state after, deadline_sign_for, deadline_complete)
+        world.education.pk: ("pending", now - 5 * hours, now + hours),  # late to sign since -5 h
+        world.other.pk: ("pending", now + hours, now - 2 * hours),  # a policy completing first: -2 h
+        world.university.pk: ("signed", now - 9 * hours, now - hours),  # late to complete since -1 h
+    }
+    for unit_id, (state, sign_for, complete) in cases.items():
+        if state == "signed":
+            services.delivery_sign_for(actor=world.imu, delivery_id=deliveries[unit_id].pk)
+        Delivery.objects.filter(pk=deliveries[unit_id].pk).update(deadline_sign_for=sign_for, deadline_complete=complete)
+    Delivery.objects.filter(document=others).update(deadline_sign_for=now - 9 * hours)  # another issuer's
+    expected = Delivery.objects.filter(document__issuing_unit=world.department).filter(overdue_q(now))
+    listed = delivery_list_overdue_for_unit(world.department, now=now)
+    assert sorted(d.pk for d in listed) == sorted(d.pk for d in expected) and len(listed) == 3
+    assert [(d.unit_id, d.overdue_since) for d in listed] == [
+        (world.education.pk, now - 5 * hours),
+        (world.other.pk, now - 2 * hours),
+        (world.university.pk, now - hours),
+    ]
+    assert delivery_list_overdue_for_unit(world.department, now=now - 6 * hours) == []
 
 
 def test_chain_json_carries_the_deadlines_and_the_reminder_count(world, telegram):

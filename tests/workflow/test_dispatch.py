@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from tests.factories import issue, person, unit
+from tests.factories import delivery_of, forward, issue, person, unit
 from units.models import Role
 from workflow import services
 from workflow.models import AuditEvent, AuditVerb, Delivery, Dispatch, Notification
@@ -39,6 +39,16 @@ def test_each_delivery_carries_its_documents_urgency(world):
     assert document.urgency == "特提"
 
 
+def test_each_delivery_carries_its_documents_issuing_unit(world):
+    # 发文's overdue list walks the issuing unit's open deliveries by deadline (Delivery.issuing_unit).
+    _document, dispatch = issue(world.zzb, world.department, main=[world.education], cc=[world.other])
+    cover, _ = forward(world.jygw, delivery_of(_document, world.education), main=[world.groups["各高校党委"]])
+    assert list(Delivery.objects.filter(dispatch=dispatch).values_list("issuing_unit", flat=True)) == [
+        world.department.pk
+    ] * 2
+    assert set(Delivery.objects.filter(document=cover).values_list("issuing_unit", flat=True)) == {world.education.pk}
+
+
 def test_routing_twice_or_after_a_crash_creates_nothing_twice(world, settings):
     settings.ROUTING_CHUNK_SIZE = 2
     units = _units(world, 5)
@@ -51,6 +61,7 @@ def test_routing_twice_or_after_a_crash_creates_nothing_twice(world, settings):
             unit=u,
             role="主送",
             urgency=dispatch.document.urgency,
+            issuing_unit_id=dispatch.document.issuing_unit_id,
             created_at=timezone.now(),
         )
         for u in units[:2]

@@ -63,6 +63,10 @@ def test_registering_the_seed_creates_both_documents_issued_under_their_printed_
     assert len(callbacks) == 1  # the receiving unit's clerks are notified
     # The delivery carries the cover's urgency, as routing's do (收文 待签收 sorts by it).
     assert list(Delivery.objects.filter(document=cover).values_list("urgency", flat=True)) == [cover.urgency]
+    # And its issuing unit (发文's overdue list reads it).
+    assert list(Delivery.objects.filter(document=cover).values_list("issuing_unit", flat=True)) == [
+        cover.issuing_unit_id
+    ]
 
 
 def test_the_registered_telegram_keeps_every_element_of_the_text(world):

@@ -50,6 +50,7 @@ def _insert_deliveries(dispatch: Dispatch, chunk: list[tuple[int, str]], now, re
         "dispatch_id": dispatch.pk,
         "document_id": dispatch.document_id,
         "urgency": dispatch.document_urgency,
+        "issuing_unit_id": dispatch.document_issuing_unit_id,
         "state": Delivery.State.PENDING if recall_id is None else Delivery.State.RECALLED,
         "recall_id": recall_id,
         "created_at": now,
@@ -77,8 +78,12 @@ def dispatch_route(*, dispatch_id: int) -> bool:
     audited. Marks the dispatch routed when every delivery is in, then enqueues the notifications.
     Returns whether the dispatch is routed; False when it no longer exists.
     """
-    # The document's urgency comes with it: every delivery carries a copy (Delivery.urgency).
-    dispatch = Dispatch.objects.filter(pk=dispatch_id).annotate(document_urgency=F("document__urgency")).first()
+    # The document's urgency and issuing unit come with it: every delivery carries a copy of each.
+    dispatch = (
+        Dispatch.objects.filter(pk=dispatch_id)
+        .annotate(document_urgency=F("document__urgency"), document_issuing_unit_id=F("document__issuing_unit"))
+        .first()
+    )
     if dispatch is None:
         logger.warning("dispatch %s is gone; nothing to route", dispatch_id)
         return False

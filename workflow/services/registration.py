@@ -343,6 +343,7 @@ def _deliver(actor, unit: Unit, document: Document, parsed: ParsedDocument, sour
         unit=unit,
         role=RecipientRole.COPY if named_in_cc else RecipientRole.MAIN,
         urgency=document.urgency,
+        issuing_unit_id=document.issuing_unit_id,
         created_at=now,
         deadline_sign_for=deadlines.sign_for,
         deadline_complete=deadlines.complete,
