@@ -139,7 +139,8 @@ def grow(data: Data, target: int) -> float:
         enclosures.append((pk, pk))
         dispatches.append((dispatch_id, pk, issued_at))
         units = {county_ids[rng.randrange(COUNTIES)] for _ in range(1 + (rng.random() < 0.3))}
-        deliveries.extend((dispatch_id, pk, unit_id, doc.urgency, issuer_ids[doc.issuer], issued_at) for unit_id in units)
+        issuer = issuer_ids[doc.issuer]
+        deliveries.extend((dispatch_id, pk, unit_id, doc.urgency, issuer, issued_at) for unit_id in units)
         number = doc.number
         heading = (number, doc.title, f"{doc.issuer} {doc.issuer}")
         vector = _vector(heading, doc.sentence_ids, " ", data)

@@ -69,11 +69,13 @@ def test_the_overdue_lists_two_parts_are_exactly_the_overdue_deliveries_most_ove
     for unit_id, (state, sign_for, complete) in cases.items():
         if state == "signed":
             services.delivery_sign_for(actor=world.imu, delivery_id=deliveries[unit_id].pk)
-        Delivery.objects.filter(pk=deliveries[unit_id].pk).update(deadline_sign_for=sign_for, deadline_complete=complete)
+        moved = Delivery.objects.filter(pk=deliveries[unit_id].pk)
+        moved.update(deadline_sign_for=sign_for, deadline_complete=complete)
     Delivery.objects.filter(document=others).update(deadline_sign_for=now - 9 * hours)  # another issuer's
     expected = Delivery.objects.filter(document__issuing_unit=world.department).filter(overdue_q(now))
     listed = delivery_list_overdue_for_unit(world.department, now=now)
-    assert sorted(d.pk for d in listed) == sorted(d.pk for d in expected) and len(listed) == 3
+    assert sorted(d.pk for d in listed) == sorted(d.pk for d in expected)
+    assert len(listed) == 3
     assert [(d.unit_id, d.overdue_since) for d in listed] == [
         (world.education.pk, now - 5 * hours),
         (world.other.pk, now - 2 * hours),

@@ -43,9 +43,10 @@ def test_each_delivery_carries_its_documents_issuing_unit(world):
     # 发文's overdue list walks the issuing unit's open deliveries by deadline (Delivery.issuing_unit).
     _document, dispatch = issue(world.zzb, world.department, main=[world.education], cc=[world.other])
     cover, _ = forward(world.jygw, delivery_of(_document, world.education), main=[world.groups["各高校党委"]])
-    assert list(Delivery.objects.filter(dispatch=dispatch).values_list("issuing_unit", flat=True)) == [
-        world.department.pk
-    ] * 2
+    assert (
+        list(Delivery.objects.filter(dispatch=dispatch).values_list("issuing_unit", flat=True))
+        == [world.department.pk] * 2
+    )
     assert set(Delivery.objects.filter(document=cover).values_list("issuing_unit", flat=True)) == {world.education.pk}
 
 
