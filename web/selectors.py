@@ -315,26 +315,29 @@ class OverdueDocument:
     units: list[tuple[Delivery, DeliveryClock]] = field(default_factory=list)
 
 
+# 发文 counts the overdue units up to this many, then says "more than" (1000+): a national notice
+# can have 10^5 overdue at once, and counting them was most of the page's time (issue 18). Each
+# listed document's own total stays exact (from its figures), and so does its chain page.
+OVERDUE_COUNTED = 1000
+
+
 @dataclass
 class OverdueList:
     documents: list[OverdueDocument]
-    total: int  # overdue units of every document of the unit
+    total: int  # overdue units of every document of the unit, counted up to OVERDUE_COUNTED
     shown: int  # units listed (the most overdue ones)
-
-
-def _overdue_count(deliveries: QuerySet[Delivery]) -> Subquery:
-    counted = deliveries.order_by().values("issuing_unit").annotate(n=Count("*")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+    counted_all: bool = True  # False: there are more than `total`
 
 
 def overdue_list_for_unit(unit: Unit, *, now: datetime.datetime, limit: int) -> OverdueList:
     """发文 overdue list, grouped by document: a title once, then its units. The `limit` most
     overdue units, their documents in the order of their most overdue unit, and how many units
-    each document (and all of them) has overdue. Three queries, none of which reads more than the
-    `limit` units it lists (issue 18: a national notice has 10^5 units overdue at once):
+    each document (and all of them, up to OVERDUE_COUNTED) has overdue. Three queries, none of which
+    reads more than the units it lists or counts (issue 18: a national notice has 10^5 units overdue
+    at once):
 
     - the units: the first `limit` of each part of _overdue_parts, from its index, in one UNION ALL;
-    - every overdue unit of the unit, counted index-only on the same two indexes;
+    - the overdue units of the unit, counted up to OVERDUE_COUNTED, index-only on the same indexes;
     - each listed document's total, from its dispatches' figures (DispatchTally, kept by the
       services), since a delivery's deadlines are its dispatch's (copied at routing, never changed).
 
@@ -344,11 +347,10 @@ def overdue_list_for_unit(unit: Unit, *, now: datetime.datetime, limit: int) -> 
     deliveries = sorted(parts[0].union(parts[1], all=True), key=lambda d: (d.overdue_since, d.pk))[:limit]
     if not deliveries:
         return OverdueList([], 0, 0)
-    total = (
-        Unit.objects.filter(pk=unit.pk)
-        .values_list(_overdue_count(by_sign_for) + _overdue_count(by_complete), flat=True)
-        .get()
-    )
+    capped = [
+        part.order_by().values_list("id", flat=True)[: OVERDUE_COUNTED + 1] for part in (by_sign_for, by_complete)
+    ]
+    counted = len(capped[0].union(capped[1], all=True))
     sign_for_passed = Q(dispatch__deadline_sign_for__lte=now)
     complete_passed = Q(dispatch__deadline_complete__lte=now)
     totals = dict(
@@ -365,7 +367,8 @@ def overdue_list_for_unit(unit: Unit, *, now: datetime.datetime, limit: int) -> 
         if group is None:
             group = groups[delivery.document_id] = OverdueDocument(delivery.document, totals[delivery.document_id])
         group.units.append((delivery, delivery_clock(delivery, now=now)))
-    return OverdueList(list(groups.values()), total, len(deliveries))
+    total = min(counted, OVERDUE_COUNTED)
+    return OverdueList(list(groups.values()), total, len(deliveries), counted_all=counted <= OVERDUE_COUNTED)
 
 
 def outbox_list_for_unit(unit: Unit, *, words: str = "") -> QuerySet[Dispatch]:
@@ -472,7 +475,7 @@ def return_list_for_unit(unit: Unit) -> QuerySet[DeliveryReturn]:
     (or the door of a document the unit issued)."""
     answered = Exists(Dispatch.objects.filter(answers_return=OuterRef("pk")))
     return (
-        DeliveryReturn.objects.filter(delivery__document__issuing_unit=unit)
+        DeliveryReturn.objects.filter(delivery__issuing_unit=unit)
         .select_related("delivery__document", "unit")
         .annotate(is_answered=answered)
         .order_by("is_answered", "-returned_at", "-id")

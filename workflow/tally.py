@@ -147,6 +147,9 @@ def tally_figure_annotations() -> dict[str, Expression]:
     }
 
 
+REBUILD_CHUNK = 10_000  # dispatches recounted by one statement
+
+
 def tally_rebuild(dispatch_ids: Iterable[int] | None = None) -> None:
     """Recount the figures of these dispatches (None: every one) from their deliveries, into slot 0.
 
@@ -156,6 +159,10 @@ def tally_rebuild(dispatch_ids: Iterable[int] | None = None) -> None:
     tallies = DispatchTally.objects.all()
     if dispatch_ids is not None:
         dispatch_ids = list(dispatch_ids)
+        if len(dispatch_ids) > REBUILD_CHUNK:  # a statement takes at most 65,535 parameters
+            for start in range(0, len(dispatch_ids), REBUILD_CHUNK):
+                tally_rebuild(dispatch_ids[start : start + REBUILD_CHUNK])
+            return
         tallies = tallies.filter(dispatch_id__in=dispatch_ids)
     tallies.delete()
     state, signed_at, deadline = (column(Delivery, name) for name in ("state", "signed_at", "deadline_sign_for"))

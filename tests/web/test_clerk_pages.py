@@ -418,3 +418,21 @@ def test_the_breadcrumb_of_a_chain_follows_the_side_too(client, world):
         f"流转链 › {document.number}",
         [reverse("chains"), reverse("document", args=[document.pk])],
     )
+
+
+def test_the_overdue_count_stops_at_its_cap_and_says_more(client, world, monkeypatch):
+    # Counted up to web.selectors.OVERDUE_COUNTED (a national notice can have 10^5 units overdue):
+    # past it the page says "5+", while each listed document keeps its exact total.
+    first, _second, _third = _overdue_world(world)
+    monkeypatch.setattr("web.selectors.OVERDUE_COUNTED", 5)
+    overdue = overdue_list_for_unit(world.department, now=at("2022-10-13 10:00"), limit=4)
+    assert (overdue.total, overdue.counted_all, overdue.shown) == (5, False, 4)
+    assert [(group.document, group.total) for group in overdue.documents] == [(first, 6)]
+    monkeypatch.setattr("web.selectors.OVERDUE_COUNTED", 9)
+    overdue = overdue_list_for_unit(world.department, now=at("2022-10-13 10:00"), limit=4)
+    assert (overdue.total, overdue.counted_all) == (9, True)
+    monkeypatch.setattr("web.selectors.OVERDUE_COUNTED", 8)
+    sign_in(client, world.zzb)
+    with time_machine.travel(at("2022-10-13 10:00"), tick=False):
+        html = client.get(reverse("outbox")).content.decode()
+    assert '逾期未办 <span class="count">8+</span>' in html

@@ -132,3 +132,15 @@ def test_the_issuers_figures_equal_a_count_of_the_deliveries_on_the_page_and_in_
     }
     services.dispatch_recall(actor=world.zzb, dispatch_id=dispatch.pk, reason="内容需要修改")
     check()
+
+
+def test_a_rebuild_of_more_dispatches_than_a_statement_takes_parameters_recounts_them_all(world):
+    # 70,000 ids (PostgreSQL takes at most 65,535 parameters a statement): recounted in chunks.
+    _root, first = issue(world.zzb, world.department, main=[world.education, world.other])
+    _root, last = issue(world.zzb, world.department, main=[world.education])
+    kept = _figures()
+    DispatchTally.objects.all().delete()
+    ids = [first.pk, *range(last.pk + 1, last.pk + 70_000), last.pk]
+    tally_rebuild(ids)
+    assert _figures() == kept
+    assert set(kept) == {first.pk, last.pk}

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 
 from config.routers import reads_from_replica
 from web.forms import ListSearchForm
-from web.pagination import lean_page
+from web.pagination import lean_page_uncounted
 from web.selectors import (
     draft_list_for_unit,
     outbox_figures,
@@ -40,7 +40,9 @@ def outbox(request):
     context = {"active": "outbox", "units": units, "unit": unit, "form": form, "q": words}
     context.update(page=None, rows=[], drafts=[])
     if unit is not None:
-        page = lean_page(
+        # Not counted (第 N 页, 上一页 / 下一页): a unit's dispatches over years are 10^5, and
+        # counting them was the page's largest cost (issue 18), as for the chains list.
+        page = lean_page_uncounted(
             outbox_list_for_unit(unit, words=words),
             outbox_list_rows(),
             request.GET.get("page"),
