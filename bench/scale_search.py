@@ -137,7 +137,7 @@ def grow(data: Data, target: int) -> float:
             )
         )
         enclosures.append((pk, pk))
-        dispatches.append((dispatch_id, pk, issued_at))
+        dispatches.append((dispatch_id, pk, issuer_ids[doc.issuer], issued_at))
         units = {county_ids[rng.randrange(COUNTIES)] for _ in range(1 + (rng.random() < 0.3))}
         issuer = issuer_ids[doc.issuer]
         deliveries.extend((dispatch_id, pk, unit_id, doc.urgency, issuer, issued_at) for unit_id in units)
@@ -193,9 +193,9 @@ def grow(data: Data, target: int) -> float:
         cursor.execute("SET session_replication_role = DEFAULT")
         _copy(
             cursor,
-            "workflow_dispatch (id, document_id, created_at, queue, main_unit_ids, cc_unit_ids, recipient_count, "
-            "route_attempts, notify_attempts, routed_at, notified_at)",
-            ((i, d, at, "routine", "[]", "[]", 1, 0, 0, at, at) for i, d, at in dispatches),
+            "workflow_dispatch (id, document_id, issuing_unit_id, created_at, queue, main_unit_ids, cc_unit_ids, "
+            "recipient_count, route_attempts, notify_attempts, routed_at, notified_at)",
+            ((i, d, issuer, at, "routine", "[]", "[]", 1, 0, 0, at, at) for i, d, issuer, at in dispatches),
         )
         _copy(
             cursor,

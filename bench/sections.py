@@ -233,6 +233,7 @@ def _copy_deliveries(bench: Bench, unit_ids: list[int], like: Dispatch) -> float
     """
     target = Dispatch.objects.create(
         document_id=like.document_id,
+        issuing_unit_id=like.issuing_unit_id,
         issued_by=bench.world.zzb,
         queue="routine",
         recipient_count=0,
@@ -240,7 +241,11 @@ def _copy_deliveries(bench: Bench, unit_ids: list[int], like: Dispatch) -> float
         notified_at=timezone.now(),
     )
     table = Delivery._meta.db_table
-    columns = "dispatch_id, document_id, unit_id, role, state, created_at, deadline_sign_for, deadline_complete"
+    columns = (
+        "dispatch_id, document_id, unit_id, role, urgency, issuing_unit_id, state, created_at, deadline_sign_for, "
+        "deadline_complete"
+    )
+    urgency = like.document.urgency
     now = timezone.now()
     raw = connection.connection  # the psycopg connection under Django's
     started = time.perf_counter()
@@ -249,7 +254,7 @@ def _copy_deliveries(bench: Bench, unit_ids: list[int], like: Dispatch) -> float
         raw.cursor() as cursor,
         cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
     ):
-        copy.set_types(["int8", "int8", "int8", "varchar", "varchar", "timestamptz", "timestamptz", "timestamptz"])
+        copy.set_types(["int8"] * 3 + ["varchar", "varchar", "int8", "varchar"] + ["timestamptz"] * 3)
         for unit_id in unit_ids:
             copy.write_row(
                 (
@@ -257,6 +262,8 @@ def _copy_deliveries(bench: Bench, unit_ids: list[int], like: Dispatch) -> float
                     like.document_id,
                     unit_id,
                     "主送",
+                    urgency,
+                    like.issuing_unit_id,
                     "pending",
                     now,
                     like.deadline_sign_for,

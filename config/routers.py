@@ -83,12 +83,43 @@ def _streamed_from_replica(content):
         yield from content
 
 
+class planned_for_their_parameters:  # noqa: N801 (a context manager read as a phrase)
+    """Within it, PostgreSQL connections prepare no statement, so that each query is planned for its
+    own parameters.
+
+    psycopg prepares a statement a connection has run PG_PREPARE_THRESHOLD times (settings), and
+    after five runs of a prepared statement PostgreSQL may keep one generic plan, made without the
+    parameters' values. For the short statements of a sign-for that plan is the same and saves the
+    planning. For a list page it is not: 收文's tabs at 10^5 deliveries took 200-240 ms with generic
+    plans against 90-130 ms planned for their unit and moment (bench/scale_lists.py, issue 18). The
+    switch is psycopg's own (the connection's prepare_threshold): no statement is sent for it."""
+
+    def __enter__(self):
+        self._saved = []
+        for alias in connections:
+            wrapper = connections[alias]
+            # Not yet connected (a replica before the view's first read): it prepares nothing before
+            # a statement's fifth run, which a page does not reach.
+            if wrapper.vendor != "postgresql" or wrapper.connection is None:
+                continue
+            self._saved.append((wrapper.connection, wrapper.connection.prepare_threshold))
+            wrapper.connection.prepare_threshold = None
+        return self
+
+    def __exit__(self, *exc_info):
+        for raw, threshold in self._saved:
+            if not raw.closed:
+                raw.prepare_threshold = threshold
+        return False
+
+
 def reads_from_replica(view):
-    """Mark a read-only view: its reads go to the replica (when there is one; see the module)."""
+    """Mark a read-only view: its reads go to the replica (when there is one; see the module), each
+    planned for its parameters (planned_for_their_parameters)."""
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
-        with reading_from_replica():
+        with reading_from_replica(), planned_for_their_parameters():
             response = view(request, *args, **kwargs)
         if getattr(response, "streaming", False) and replica_configured():
             response.streaming_content = _streamed_from_replica(response.streaming_content)

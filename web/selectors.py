@@ -376,7 +376,7 @@ def outbox_list_for_unit(unit: Unit, *, words: str = "") -> QuerySet[Dispatch]:
     holds every word (words_match). Only what the filter and the order need: web.pagination.lean_page
     pages it (and counts it without the figures), outbox_list_rows reads the page's rows."""
     return (
-        Dispatch.objects.filter(document__issuing_unit=unit)
+        Dispatch.objects.filter(issuing_unit=unit)
         .filter(words_match(words, "document__"))
         .order_by("-created_at", "-id")
     )
@@ -394,9 +394,15 @@ def outbox_list_rows() -> QuerySet[Dispatch]:
         .annotate(n=Count("*"))
         .values("n")
     )
-    return Dispatch.objects.select_related(
-        "document", "document__issuing_unit", "recall", "answers_return__unit", "answers_return__delivery__document"
-    ).annotate(forward_count=Coalesce(Subquery(forwards, output_field=IntegerField()), Value(0)))
+    return (
+        Dispatch.objects.select_related(
+            "document", "document__issuing_unit", "recall", "answers_return__unit", "answers_return__delivery__document"
+        )
+        # The resolved recipients are routing's: a national notice's hold 10^5 unit ids, 2 MB of
+        # JSON a page of three would read and decode for nothing (issue 18).
+        .defer("main_unit_ids", "cc_unit_ids")
+        .annotate(forward_count=Coalesce(Subquery(forwards, output_field=IntegerField()), Value(0)))
+    )
 
 
 def outbox_figures(dispatches: list[Dispatch]) -> list[Dispatch]:

@@ -24,6 +24,9 @@ class Dispatch(models.Model):
     """
 
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="dispatches")
+    # The document's issuing unit, copied (frozen at issue with it): 发文 pages a unit's dispatches,
+    # newest first, from the index dispatch_outbox without joining every document it issued (issue 18).
+    issuing_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False)
     # Empty for a dispatch that records a document received on paper and registered from the command
     # line (收文登记, workflow.services.registration): nobody in the system dispatched it.
     issued_by = models.ForeignKey(
@@ -57,6 +60,7 @@ class Dispatch(models.Model):
         verbose_name_plural = _("分发")
         ordering = ["-created_at"]
         indexes = [
+            models.Index(fields=["issuing_unit", "-created_at", "-id"], name="dispatch_outbox"),
             models.Index(
                 fields=["route_enqueued_at"], condition=models.Q(routed_at__isnull=True), name="dispatch_unrouted"
             ),

@@ -2,11 +2,13 @@
 first, then its rows (web.pagination.lean_page), the chains list is not counted (第 N 页, 上一页, 下一页).
 The same rows, in the same order, page after page."""
 
+from django.db import connection
 from django.urls import reverse
 
 from tests.factories import issue
 from tests.web.conftest import sign_in
 from web.views import chains, inbox, outbox
+from workflow.models import Delivery
 
 
 def _titles(response, name: str = "page") -> list[str]:
@@ -82,3 +84,26 @@ def test_the_chains_list_is_not_counted_and_pages_by_next_and_previous(client, w
     assert 'rel="next"' not in second.content.decode()
     assert _titles(beyond) == []
     assert _titles(garbage) == _titles(first)
+
+
+def _prepared_statements() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_a_read_only_page_prepares_none_of_its_statements_and_the_rest_still_do(client, world):
+    # After five runs PostgreSQL may keep a prepared statement's generic plan, which for a list page
+    # at 10^5 rows is twice as slow as one planned for its unit and moment (config.routers,
+    # planned_for_their_parameters). The same reads outside such a page are still prepared.
+    assert connection.settings_dict["OPTIONS"]["prepare_threshold"] == 5
+    issue(world.zzb, world.department, main=[world.education])
+    sign_in(client, world.jygw)
+    before = _prepared_statements()
+    for _ in range(8):
+        assert client.get(reverse("inbox"), {"tab": "pending"}).status_code == 200
+    assert {s for s in _prepared_statements() - before if "workflow_delivery" in s} == set()
+    assert connection.connection.prepare_threshold == 5  # the page gives it back
+    for _ in range(8):
+        list(Delivery.objects.filter(unit=world.education, state="pending").values_list("id"))
+    assert len({s for s in _prepared_statements() - before if "workflow_delivery" in s}) == 1

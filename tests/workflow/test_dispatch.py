@@ -48,6 +48,11 @@ def test_each_delivery_carries_its_documents_issuing_unit(world):
         == [world.department.pk] * 2
     )
     assert set(Delivery.objects.filter(document=cover).values_list("issuing_unit", flat=True)) == {world.education.pk}
+    # And each dispatch (发文 pages a unit's dispatches by it).
+    assert [Dispatch.objects.get(document=d).issuing_unit_id for d in (_document, cover)] == [
+        world.department.pk,
+        world.education.pk,
+    ]
 
 
 def test_routing_twice_or_after_a_crash_creates_nothing_twice(world, settings):

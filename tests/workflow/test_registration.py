@@ -67,6 +67,9 @@ def test_registering_the_seed_creates_both_documents_issued_under_their_printed_
     assert list(Delivery.objects.filter(document=cover).values_list("issuing_unit", flat=True)) == [
         cover.issuing_unit_id
     ]
+    assert list(Dispatch.objects.filter(document=cover).values_list("issuing_unit", flat=True)) == [
+        cover.issuing_unit_id
+    ]
 
 
 def test_the_registered_telegram_keeps_every_element_of_the_text(world):

@@ -439,6 +439,7 @@ def document_issue(
         document_search_index([document.pk])
         dispatch = Dispatch.objects.create(
             document=document,
+            issuing_unit_id=document.issuing_unit_id,
             issued_by=actor,
             queue=queue_for(document.urgency),
             main_unit_ids=main,

@@ -325,6 +325,7 @@ def _deliver(actor, unit: Unit, document: Document, parsed: ParsedDocument, sour
     deadlines = deadlines_for(document.urgency, now)
     dispatch = Dispatch.objects.create(
         document=document,
+        issuing_unit_id=document.issuing_unit_id,
         issued_by=actor,
         queue=queue_for(document.urgency),
         main_unit_ids=[] if named_in_cc else [unit.pk],
