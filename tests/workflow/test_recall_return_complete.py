@@ -421,3 +421,18 @@ def test_recalling_a_dispatch_runs_the_same_queries_for_2_units_and_for_40(world
         assert told.count() == 2 * size - size // 2
         runs.append(queries)
     assert runs[0] == runs[1]
+
+
+def test_a_recall_tells_every_clerk_once_whatever_the_chunks_of_its_notices(world, monkeypatch):
+    # notify_clerks_of names the deliveries by id, NOTIFY_CHUNK at a time (a recall_id written in the
+    # same transaction was misestimated into a plan quadratic in the units): chunks of 7 over 23
+    # units tell each clerk exactly once, as one statement would.
+    monkeypatch.setattr("workflow.services.notifications.NOTIFY_CHUNK", 7)
+    schools = [unit(f"分批学校{i:02d}", world.education) for i in range(23)]
+    clerks = {school.pk: person(school, Role.CLERK) for school in schools}
+    _root, dispatch = issue(world.jygw, world.education, main=schools)
+    services.dispatch_recall(actor=world.jygw, dispatch_id=dispatch.pk, reason="内容需要修改")
+    told = Notification.objects.filter(kind=Notification.Kind.RECALLED, delivery__dispatch=dispatch)
+    assert sorted(told.values_list("user_id", "delivery__unit_id")) == sorted(
+        (clerk.pk, unit_id) for unit_id, clerk in clerks.items()
+    )

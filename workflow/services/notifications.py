@@ -79,23 +79,38 @@ def notify_clerks(notices: list[Notice], *, kind: Notification.Kind, now: dateti
     return len(rows)
 
 
+# Deliveries told about per statement of notify_clerks_of.
+NOTIFY_CHUNK = 5_000
+
+
 def notify_clerks_of(
     deliveries: QuerySet[Delivery], *, text: str, kind: Notification.Kind, now: datetime.datetime
 ) -> int:
-    """The same notice about each of `deliveries`, for the clerks of its unit: one INSERT … SELECT,
-    whatever their number (a recall of a national notice reaches 10^5 units), nothing loaded into
-    memory. Returns how many notifications were written (existing ones are skipped)."""
-    clerks = user_list_with_role_in_units(Unit.objects.filter(pk__in=deliveries.values("unit_id")), Role.CLERK)
-    statement, params = sql.notification_insert_select(
-        deliveries,
-        clerks,
-        kind=str(kind),
-        text=text[:500],
-        created_at=connection.ops.adapt_datetimefield_value(now),
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.rowcount
+    """The same notice about each of `deliveries`, for the clerks of its unit: the deliveries' ids
+    and units first (one query), then one INSERT … SELECT per NOTIFY_CHUNK of them, named by id.
+    Returns how many notifications were written (existing ones are skipped).
+
+    By id, not by the condition that chose them: a recall's `recall_id = %s`, written in the same
+    transaction, is estimated from statistics that have never seen it (tens of rows), and PostgreSQL
+    then read the recall's every delivery once per clerk: 0.7 s for 5,000 units, minutes for a
+    national notice's 10^5, the recall's transaction open all the while. A list of ids is estimated
+    exactly."""
+    pairs = list(deliveries.order_by("pk").values_list("pk", "unit_id"))
+    written = 0
+    for start in range(0, len(pairs), NOTIFY_CHUNK):
+        chunk = pairs[start : start + NOTIFY_CHUNK]
+        units = Unit.objects.filter(pk__in=sorted({unit_id for _pk, unit_id in chunk}))
+        statement, params = sql.notification_insert_select(
+            Delivery.objects.filter(pk__in=[pk for pk, _unit_id in chunk]),
+            user_list_with_role_in_units(units, Role.CLERK),
+            kind=str(kind),
+            text=text[:500],
+            created_at=connection.ops.adapt_datetimefield_value(now),
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            written += cursor.rowcount
+    return written
 
 
 # Emails per transaction: a worker killed between sending and committing sends at most this many
