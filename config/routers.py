@@ -102,6 +102,9 @@ class planned_for_their_parameters:  # noqa: N801 (a context manager read as a p
             # a statement's fifth run, which a page does not reach.
             if wrapper.vendor != "postgresql" or wrapper.connection is None:
                 continue
+            # Two aliases may share one connection (the tests' mirrored replica): save it once.
+            if any(raw is wrapper.connection for raw, _threshold in self._saved):
+                continue
             self._saved.append((wrapper.connection, wrapper.connection.prepare_threshold))
             wrapper.connection.prepare_threshold = None
         return self

@@ -96,6 +96,9 @@ def test_the_inbox_reads_its_lists_from_the_replica_and_the_session_from_the_pri
     assert len(mirror) == 7
     assert _writes(mirror) == []
     assert any('"workflow_delivery"' in query["sql"] for query in mirror.captured_queries)
+    # The page planned its statements for their parameters and gave the connection back as it was,
+    # though both aliases share it here (config.routers.planned_for_their_parameters).
+    assert connections["default"].connection.prepare_threshold == 5
 
 
 @pytest.mark.parametrize("page", ["outbox", "chains", "notifications"])
