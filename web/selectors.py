@@ -297,12 +297,16 @@ def delivery_list_overdue_for_unit(unit: Unit, *, now: datetime.datetime | None 
     """发文 overdue list: deliveries of what the unit issued that are past a deadline, the most
     overdue first (overdue since the earliest moment, then by id). One query. The caller has passed
     the unit's door."""
-    now = now or timezone.now()
-    by_sign_for, by_complete = _overdue_parts(unit, now)
-    deliveries = by_sign_for.select_related("document", "unit").union(
-        by_complete.select_related("document", "unit"), all=True
-    )
-    return sorted(deliveries, key=lambda delivery: (delivery.overdue_since, delivery.pk))
+    return _most_overdue(unit, now or timezone.now())
+
+
+def _most_overdue(unit: Unit, now: datetime.datetime, limit: int | None = None) -> list[Delivery]:
+    """The unit's overdue deliveries with their documents and units, the most overdue first (overdue
+    since the earliest moment, then by id); with `limit`, the first `limit` of each part and of all.
+    One query: the parts of _overdue_parts in one UNION ALL."""
+    parts = [part.select_related("document", "unit")[:limit] for part in _overdue_parts(unit, now)]
+    deliveries = sorted(parts[0].union(parts[1], all=True), key=lambda d: (d.overdue_since, d.pk))
+    return deliveries[:limit]
 
 
 @dataclass
@@ -342,13 +346,11 @@ def overdue_list_for_unit(unit: Unit, *, now: datetime.datetime, limit: int) -> 
       services), since a delivery's deadlines are its dispatch's (copied at routing, never changed).
 
     The caller has passed the unit's door."""
-    by_sign_for, by_complete = _overdue_parts(unit, now)
-    parts = [part.select_related("document", "unit")[:limit] for part in (by_sign_for, by_complete)]
-    deliveries = sorted(parts[0].union(parts[1], all=True), key=lambda d: (d.overdue_since, d.pk))[:limit]
+    deliveries = _most_overdue(unit, now, limit)
     if not deliveries:
         return OverdueList([], 0, 0)
     capped = [
-        part.order_by().values_list("id", flat=True)[: OVERDUE_COUNTED + 1] for part in (by_sign_for, by_complete)
+        part.order_by().values_list("id", flat=True)[: OVERDUE_COUNTED + 1] for part in _overdue_parts(unit, now)
     ]
     counted = len(capped[0].union(capped[1], all=True))
     sign_for_passed = Q(dispatch__deadline_sign_for__lte=now)
