@@ -98,7 +98,7 @@ def grow(data: Data, target: int) -> float:
     from django.db import connection
 
     from bench import search_corpus
-    from documents.search import vector_literal
+    from documents.search import search_period, vector_literal
 
     if target <= data.count:
         return 0.0
@@ -147,7 +147,7 @@ def grow(data: Data, target: int) -> float:
         if checked < 50 and rng.random() < 0.01:  # the cached tokens give what the services write
             assert vector == vector_literal(*heading, body, " "), number
             checked += 1
-        searches.append((pk, issued_at, vector, vector_literal(*heading)))
+        searches.append((pk, issued_at, search_period(issued_at), vector, vector_literal(*heading)))
     with raw.cursor() as cursor:
         _copy(
             cursor,
@@ -207,7 +207,11 @@ def grow(data: Data, target: int) -> float:
             ),
             fix_signed=True,
         )
-        _copy(cursor, "documents_documentsearch (document_id, dated_at, vector, heading)", searches)
+        _copy(cursor, "documents_documentsearch (document_id, dated_at, period, vector, heading)", searches)
+        cursor.execute(
+            "INSERT INTO documents_searchperiod (period) SELECT unnest(%s::int[]) ON CONFLICT DO NOTHING",
+            [sorted({row[2] for row in searches})],
+        )
         cursor.execute(f"SELECT setval(pg_get_serial_sequence('documents_document', 'id'), {next_id + len(generated)})")
         cursor.execute(
             f"SELECT setval(pg_get_serial_sequence('workflow_dispatch', 'id'), {next_dispatch + len(generated)})"

@@ -331,6 +331,9 @@ class DocumentSearch(models.Model):
     document = models.OneToOneField(Document, primary_key=True, on_delete=models.CASCADE, related_name="+")
     # The order of results (newest first): issued_at, or created_at while it is a draft.
     dated_at = models.DateTimeField()
+    # dated_at's month (documents.search.search_period): the search walks the months newest first,
+    # and each GIN index leads with it, so one month's matches cost the same in any size of archive.
+    period = models.IntegerField()
     # number, title, issuer (unit's name and 发文机关标志), body, attachment names and 附件说明. GIN-indexed.
     vector = SearchVectorField()
     # number, title and issuer alone, GIN-indexed too: what matches here ranks first (workflow.search).
@@ -340,10 +343,27 @@ class DocumentSearch(models.Model):
         verbose_name = _("检索索引")
         verbose_name_plural = _("检索索引")
         default_permissions = ()
-        # No index on dated_at, on purpose: with one, PostgreSQL walks the dates and reads every
-        # row's vector until a page is full, which is slow whenever the match is rarer than it
-        # guesses (1.3 s at 10^5 documents for a word in every heading but none of the bodies). The
-        # GIN indexes (migration 0007) find the matches; a top-N sort orders them.
+        # No btree on dated_at or period, on purpose: with one, PostgreSQL walks the dates and reads
+        # every row's vector until a page is full, which is slow whenever the match is rarer than
+        # it guesses (1.3 s at 10^5 documents for a word in every heading but none of the bodies).
+        # The GIN indexes on (period, heading) and (period, vector) (migration 0009, btree_gin) find
+        # one month's matches; a top-N sort orders them; SearchPeriod says which months to walk.
 
     def __str__(self) -> str:
         return f"{self.document_id}"
+
+
+class SearchPeriod(models.Model):
+    """A month that holds at least one DocumentSearch row (documents.search.search_period): what
+    the search walks, newest first, so that it never probes an empty month. Written with the rows
+    (documents.search_index); a month left empty by a deleted document only costs an empty probe."""
+
+    period = models.IntegerField(primary_key=True)
+
+    class Meta:
+        verbose_name = _("检索月份")
+        verbose_name_plural = _("检索月份")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.period // 12}-{self.period % 12 + 1:02d}"

@@ -21,8 +21,10 @@ Rules, the same for documents and queries (so positions agree):
 Pure functions, no Django: the migration, the services and the bench use the same code.
 """
 
+import datetime
 import re
 import unicodedata
+from zoneinfo import ZoneInfo
 
 # tsvector positions stop at 16383 (PostgreSQL clamps larger ones); a body longer than that still
 # has every word, but phrases beyond it match less exactly. A 公文 is rarely 5,000 characters.
@@ -57,6 +59,18 @@ def tokens(text: str) -> list[str]:
 
 def _quoted(token: str) -> str:
     return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+# The month a document is dated in (its search period): local months, as the date filters are.
+PERIOD_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def search_period(dated_at: datetime.datetime) -> int:
+    """The month of `dated_at` (Asia/Shanghai) as one number, year * 12 + month - 1: the bucket the
+    search walks, newest first (workflow.search). Monotonic: a later moment never has a smaller
+    period, so walking periods newest first and dates newest first within each is the date order."""
+    local = dated_at.astimezone(PERIOD_ZONE)
+    return local.year * 12 + local.month - 1
 
 
 def vector_literal(*texts: str) -> str:

@@ -2,8 +2,8 @@
 issue or register documents, in their transaction, and by the migration that filled it.
 
 Three queries for any number of documents (the documents with their issuing units, their
-attachments' names, one upsert): a registration that creates a document and what it encloses
-indexes them together.
+attachments' names, one upsert of the rows and their months): a registration that creates a
+document and what it encloses indexes them together.
 """
 
 from collections import defaultdict
@@ -11,8 +11,8 @@ from collections.abc import Iterable
 
 from django.db import connection
 
-from documents.models import Attachment, Document, DocumentSearch
-from documents.search import vector_literal
+from documents.models import Attachment, Document, DocumentSearch, SearchPeriod
+from documents.search import search_period, vector_literal
 
 
 def heading_texts(document: Document) -> tuple[str, ...]:
@@ -51,29 +51,36 @@ def document_search_index(document_ids: Iterable[int]) -> int:
     names: dict[int, list[str]] = defaultdict(list)
     for document_id, name in Attachment.objects.filter(document_id__in=ids).values_list("document_id", "name"):
         names[document_id].append(name)
-    rows = [
-        (
-            document.pk,
-            document.issued_at or document.created_at,
-            vector_literal(*search_texts(document, names[document.pk])),
-            vector_literal(*heading_texts(document)),
+    rows = []
+    for document in documents:
+        dated_at = document.issued_at or document.created_at
+        rows.append(
+            (
+                document.pk,
+                dated_at,
+                search_period(dated_at),
+                vector_literal(*search_texts(document, names[document.pk])),
+                vector_literal(*heading_texts(document)),
+            )
         )
-        for document in documents
-    ]
+    periods = sorted({row[2] for row in rows})
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                "INSERT INTO documents_documentsearch (document_id, dated_at, vector, heading) "
-                "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::tsvector[], %s::tsvector[]) "
-                "ON CONFLICT (document_id) DO UPDATE "
-                "SET dated_at = EXCLUDED.dated_at, vector = EXCLUDED.vector, heading = EXCLUDED.heading",
-                [list(column) for column in zip(*rows, strict=True)],
+                "WITH months AS (INSERT INTO documents_searchperiod (period) SELECT unnest(%s::int[]) "
+                "ON CONFLICT DO NOTHING) "
+                "INSERT INTO documents_documentsearch (document_id, dated_at, period, vector, heading) "
+                "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::int[], %s::tsvector[], %s::tsvector[]) "
+                "ON CONFLICT (document_id) DO UPDATE SET dated_at = EXCLUDED.dated_at, period = EXCLUDED.period, "
+                "vector = EXCLUDED.vector, heading = EXCLUDED.heading",
+                [periods, *(list(column) for column in zip(*rows, strict=True))],
             )
     else:
+        SearchPeriod.objects.bulk_create([SearchPeriod(period=p) for p in periods], ignore_conflicts=True)
         DocumentSearch.objects.bulk_create(
-            [DocumentSearch(document_id=r[0], dated_at=r[1], vector=r[2], heading=r[3]) for r in rows],
+            [DocumentSearch(document_id=r[0], dated_at=r[1], period=r[2], vector=r[3], heading=r[4]) for r in rows],
             update_conflicts=True,
             unique_fields=["document"],
-            update_fields=["dated_at", "vector", "heading"],
+            update_fields=["dated_at", "period", "vector", "heading"],
         )
     return len(rows)

@@ -101,12 +101,14 @@ def test_the_inbox_reads_its_lists_from_the_replica_and_the_session_from_the_pri
     assert connections["default"].connection.prepare_threshold == 5
 
 
-@pytest.mark.parametrize("page", ["outbox", "chains", "notifications"])
+@pytest.mark.parametrize("page", ["outbox", "chains", "notifications", "search"])
 def test_every_read_only_list_writes_nothing_to_the_replica(client, world, replica, page):
     issue(world.zzb, world.department, main=[world.education])
-    sign_in(client, {"outbox": world.zzb, "chains": world.auditor, "notifications": world.jygw}[page])
-    client.get(reverse(page))
-    primary, mirror, status = _served(reverse(page), client)
+    people = {"outbox": world.zzb, "chains": world.auditor, "notifications": world.jygw, "search": world.jygw}
+    sign_in(client, people[page])
+    url = reverse(page) + ("?q=通知" if page == "search" else "")
+    client.get(url)
+    primary, mirror, status = _served(url, client)
     assert status == 200
     assert len(mirror) > 0
     assert _writes(mirror) == []

@@ -27,8 +27,9 @@ from django.db.models.expressions import RawSQL
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from config.routers import planned_for_their_parameters
 from documents.models import Document, DocumentSearch, Kind, Urgency
-from documents.search import all_terms_literal, highlight_segments, query_literal
+from documents.search import all_terms_literal, highlight_segments, query_literal, search_period
 from workflow.access import User, document_visible_among
 from workflow.deadlines import CALENDAR_ZONE
 from workflow.models import Dispatch
@@ -175,6 +176,47 @@ CANDIDATES_PER_HIT = 3
 DOOR_WINDOW = 500
 
 
+def _period_bounds(filters: SearchFilters, after_dated_at: datetime.datetime | None) -> tuple[int | None, int | None]:
+    """The newest and oldest months a tier's walk may visit: the cursor's and the date filters'."""
+    newest = oldest = None
+    if filters.date_to is not None:
+        newest = filters.date_to.year * 12 + filters.date_to.month - 1
+    if after_dated_at is not None:
+        at = search_period(after_dated_at)
+        newest = at if newest is None else min(newest, at)
+    if filters.date_from is not None:
+        oldest = filters.date_from.year * 12 + filters.date_from.month - 1
+    return newest, oldest
+
+
+def _walk(candidates: QuerySet[DocumentSearch], columns, limit: int, bounds) -> tuple[str, list]:
+    """The first `limit` of `candidates` in page order, one month at a time, newest first: each
+    month's matches come from a GIN index led by the month (so a word in a quarter of 10^6
+    documents reads one month's share, not 250,000 entries) and a top-N sort; the outer LIMIT stops
+    the walk as soon as the page is full. The months come from SearchPeriod, ordered, and the
+    incremental sort on (period, dated_at, id) keeps that order without reading further months."""
+    newest, oldest = bounds
+    month = candidates.filter(period=RawSQL("months.period", ())).order_by("-dated_at", "-document_id")
+    read = [*columns, *(name for name in ("dated_at", "document_id") if name not in columns)]
+    inner, params = month.values_list(*read)[:limit].query.sql_with_params()
+    where, where_params = [], []
+    if newest is not None:
+        where.append("period <= %s")
+        where_params.append(newest)
+    if oldest is not None:
+        where.append("period >= %s")
+        where_params.append(oldest)
+    selected = ", ".join(f"walked.{name}" for name in columns)
+    months = " WHERE " + " AND ".join(where) if where else ""
+    # Statements compiled by the ORM and names of ours; every value is a parameter.
+    sql = (
+        f"SELECT {selected} FROM (SELECT period FROM documents_searchperiod{months}) months "  # noqa: S608
+        f"CROSS JOIN LATERAL ({inner}) walked "
+        f"ORDER BY months.period DESC, walked.dated_at DESC, walked.document_id DESC LIMIT {int(limit)}"
+    )
+    return sql, [*where_params, *params]
+
+
 def _candidates(user: User, query: str, filters: SearchFilters, after, count: int) -> list[tuple]:
     """(tier, dated_at, document id, is_window_end) of the next `count` candidates after the cursor:
     visible, filtered, every token of the query present (from the GIN index alone), both tiers in
@@ -184,39 +226,73 @@ def _candidates(user: User, query: str, filters: SearchFilters, after, count: in
     door = document_visible_among(user, "document_id")
     per_candidate = isinstance(door, Exists)
     base = _filtered(DocumentSearch.objects.all(), filters)
-    if connection.vendor == "postgresql":
-        terms = all_terms_literal(query)
-        first = base.filter(_matches("heading", terms))
-        second = base.filter(_matches("vector", terms)).exclude(_matches("heading", terms))
-    else:  # the embedded SQLite default: LIKE on the document's columns, one tier
-        words = Q()
-        for part in query.split():
-            words &= Q(document__title__icontains=part) | Q(document__body__icontains=part)
-        first, second = base.filter(words), base.none()
-    order = ("-dated_at", "-document_id")
+    if connection.vendor != "postgresql":
+        return _candidates_by_like(base, door, query, after, count)
+    terms = all_terms_literal(query)
+    tiers = (
+        (1, base.filter(_matches("heading", terms))),
+        (2, base.filter(_matches("vector", terms)).exclude(_matches("heading", terms))),
+    )
     columns = ("tier", "dated_at", "document_id", "is_window_end")
-    parts = []
-    for tier, candidates in ((1, first), (2, second)):
+    parts: list[tuple[str, list]] = []
+    for tier, candidates in tiers:
+        after_dated_at = None
         if after is not None:
             after_tier, dated_at, pk = after
             if tier < after_tier:
                 continue
             if tier == after_tier:
                 candidates = candidates.filter(Q(dated_at__lt=dated_at) | Q(dated_at=dated_at, document_id__lt=pk))
-        marked = candidates.annotate(tier=Value(tier), is_window_end=Value(False)).order_by(*order)
-        if per_candidate:
-            window = candidates.order_by(*order).values("document_id")[:DOOR_WINDOW]
-            parts.append(marked.filter(door, document_id__in=window).values_list(*columns)[:count])
-            end = candidates.annotate(tier=Value(tier), is_window_end=Value(True)).order_by(*order)
-            parts.append(end.values_list(*columns)[DOOR_WINDOW - 1 : DOOR_WINDOW])
-        else:
-            parts.append(marked.filter(door).values_list(*columns)[:count])
+                after_dated_at = dated_at
+        bounds = _period_bounds(filters, after_dated_at)
+        marked = candidates.annotate(tier=Value(tier), is_window_end=Value(False))
+        if not per_candidate:
+            parts.append(_walk(marked.filter(door), columns, count, bounds))
+            continue
+        # The window: the tier's DOOR_WINDOW newest matches, then the door on those only.
+        window_sql, window_params = _walk(marked, ("document_id",), DOOR_WINDOW, bounds)
+        passed = (
+            DocumentSearch.objects.filter(door, document_id__in=RawSQL(window_sql, window_params))  # noqa: S611
+            .annotate(tier=Value(tier), is_window_end=Value(False))
+            .order_by("-dated_at", "-document_id")
+            .values_list(*columns)[:count]
+        )
+        parts.append(passed.query.sql_with_params())
+        end_sql, end_params = _walk(
+            candidates.annotate(tier=Value(tier), is_window_end=Value(True)), columns, DOOR_WINDOW, bounds
+        )
+        parts.append(
+            (
+                f"SELECT * FROM ({end_sql}) window_end "  # noqa: S608 (compiled by _walk; values are parameters)
+                f"ORDER BY dated_at DESC, document_id DESC OFFSET {DOOR_WINDOW - 1} LIMIT 1",
+                end_params,
+            )
+        )
     if not parts:
         return []
-    union = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    rows = list(union)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            " UNION ALL ".join(f"({sql})" for sql, _params in parts), [p for _sql, params in parts for p in params]
+        )
+        rows = cursor.fetchall()
     # The window's end after a hit on the same row (it is read once, as the hit).
     return sorted(rows, key=lambda row: (row[0], -row[1].timestamp(), -row[2], row[3]))
+
+
+def _candidates_by_like(base: QuerySet[DocumentSearch], door, query: str, after, count: int) -> list[tuple]:
+    """The embedded SQLite default: LIKE on the document's title and body, one tier."""
+    words = Q()
+    for part in query.split():
+        words &= Q(document__title__icontains=part) | Q(document__body__icontains=part)
+    candidates = base.filter(words, door)
+    if after is not None:
+        _tier, dated_at, pk = after
+        candidates = candidates.filter(Q(dated_at__lt=dated_at) | Q(dated_at=dated_at, document_id__lt=pk))
+    return list(
+        candidates.annotate(tier=Value(1), is_window_end=Value(False))
+        .order_by("-dated_at", "-document_id")
+        .values_list("tier", "dated_at", "document_id", "is_window_end")[:count]
+    )
 
 
 def document_search(
@@ -236,6 +312,11 @@ def document_search(
     active = user is not None and user.is_authenticated and user.is_active
     if not active or not query_literal(query):
         return SearchPage(query=query)
+    with planned_for_their_parameters():  # a generic plan knows neither the words nor the months
+        return _document_search(user, query, filters, cursor, limit)
+
+
+def _document_search(user: User, query: str, filters: SearchFilters, cursor: str | None, limit: int) -> SearchPage:
     count = (limit + 1) * CANDIDATES_PER_HIT
     candidates = _candidates(user, query, filters, _parse_cursor(cursor), count)
     # The candidates' documents, and whether each phrase holds in them (their order of bigrams).

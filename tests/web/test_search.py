@@ -7,11 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from documents.models import DocumentSearch, Kind
+from documents.models import DocumentSearch, Kind, SearchPeriod
 from documents.search import query_literal, tokens, vector_literal
 from tests.factories import content, delivery_of, issue, person, second_signer
 from tests.web.conftest import attach, sign_in
@@ -231,6 +232,61 @@ def test_pages_follow_each_other_by_cursor_without_overlap(world):
     assert _ids(document_search(world.jygw, "防汛", cursor="not-a-cursor", limit=2)) == _ids(first)
 
 
+def _issued_at(moment: datetime.datetime, world, unit, clerk, title: str) -> int:
+    with time_machine.travel(moment, tick=False):
+        return issue(clerk, unit, main=[world.education], title=title)[0].pk
+
+
+def test_pages_walk_the_months_newest_first_across_their_boundaries(world, monkeypatch):
+    """The search walks months (documents.search.search_period, Asia/Shanghai) newest first: pages
+    cross months, skip months without a match, and the date filters stop at the local day, whatever
+    month UTC says it is."""
+    utc = datetime.UTC
+    moments = [
+        datetime.datetime(2024, 3, 10, 2, tzinfo=utc),
+        datetime.datetime(2025, 1, 31, 15, 30, tzinfo=utc),  # 2025-01-31 23:30 in Beijing
+        datetime.datetime(2025, 1, 31, 16, 30, tzinfo=utc),  # 2025-02-01 00:30 in Beijing
+        datetime.datetime(2025, 2, 1, 3, tzinfo=utc),
+        datetime.datetime(2025, 6, 30, 1, tzinfo=utc),
+    ]
+    made = [
+        _issued_at(at, world, world.department, world.zzb, f"关于第{n}批防汛工作的通知") for n, at in enumerate(moments)
+    ]
+    # A month with documents but no match: walked, and nothing found there.
+    _issued_at(datetime.datetime(2025, 4, 2, 2, tzinfo=utc), world, world.department, world.zzb, "关于抗旱的通知")
+    assert sorted(SearchPeriod.objects.values_list("period", flat=True)) == [
+        2024 * 12 + 2,
+        2025 * 12 + 0,
+        2025 * 12 + 1,
+        2025 * 12 + 3,
+        2025 * 12 + 5,
+    ]
+    newest_first = made[::-1]
+    for user in (world.jygw, world.auditor):  # a set door, and a door per candidate
+        for limit in (1, 2, 3):
+            found, cursor = [], None
+            for _ in range(10):
+                page = document_search(user, "防汛", cursor=cursor, limit=limit)
+                found += _ids(page)
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+            assert found == newest_first, (user, limit)
+    monkeypatch.setattr("workflow.search.DOOR_WINDOW", 2)
+    found, cursor = [], None
+    for _ in range(10):
+        page = document_search(world.auditor, "防汛", cursor=cursor, limit=2)
+        found += _ids(page)
+        if (cursor := page.next_cursor) is None:
+            break
+    assert found == newest_first
+    search = lambda **filters: _ids(document_search(world.jygw, "防汛", SearchFilters(**filters)))  # noqa: E731
+    assert search(date_to=datetime.date(2025, 1, 31)) == [made[1], made[0]]
+    assert search(date_from=datetime.date(2025, 2, 1)) == [made[4], made[3], made[2]]
+    assert search(date_from=datetime.date(2025, 2, 1), date_to=datetime.date(2025, 2, 1)) == [made[3], made[2]]
+    assert search(date_from=datetime.date(2025, 2, 2), date_to=datetime.date(2025, 6, 29)) == []
+
+
 # --- highlighting -------------------------------------------------------------------------------------
 
 
@@ -331,12 +387,17 @@ def test_a_door_tested_per_candidate_reads_a_window_and_pages_on_past_it(world, 
     assert found == mine[::-1]
 
 
-def test_the_migration_fills_the_index_of_documents_issued_before_it(world):
+def test_the_migrations_fill_the_index_of_documents_issued_before_them(world):
+    """0007 writes the rows, 0009 their months: together, what the services write now."""
     import importlib
 
-    from django.apps import apps
+    from django.db.migrations.loader import MigrationLoader
 
-    fill = importlib.import_module("documents.migrations.0007_document_search").fill
+    loader = MigrationLoader(connection)
+    migrations = {
+        name: (importlib.import_module(f"documents.migrations.{name}").fill, loader.project_state(("documents", name)))
+        for name in ("0007_document_search", "0009_search_periods")
+    }
     document, _ = issue(world.zzb, world.department, main=[world.education], title="关于做好统计工作的通知")
     attach_draft = services.document_draft(
         actor=world.zzb,
@@ -345,17 +406,20 @@ def test_the_migration_fills_the_index_of_documents_issued_before_it(world):
         main_recipients=[world.education],
     )
     attach(world.zzb, attach_draft, name="书记名册.txt")
+    rows = "SELECT document_id, dated_at, period, vector::text, heading::text FROM documents_documentsearch ORDER BY 1"
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT document_id, dated_at, vector::text, heading::text FROM documents_documentsearch ORDER BY 1"
-        )
+        cursor.execute(rows)
         written = cursor.fetchall()
+        assert {row[2] for row in written} == set(SearchPeriod.objects.values_list("period", flat=True))
         DocumentSearch.objects.all().delete()
+        SearchPeriod.objects.all().delete()
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred checks, before the DDL
-        with connection.schema_editor(atomic=False) as schema_editor:
-            fill(apps, schema_editor)
-        cursor.execute(
-            "SELECT document_id, dated_at, vector::text, heading::text FROM documents_documentsearch ORDER BY 1"
-        )
+        cursor.execute("ALTER TABLE documents_documentsearch ALTER period DROP NOT NULL")  # as before 0009
+        for fill, state in migrations.values():
+            with connection.schema_editor(atomic=False) as schema_editor:
+                fill(state.apps, schema_editor)
+        cursor.execute("ALTER TABLE documents_documentsearch ALTER period SET NOT NULL")
+        cursor.execute(rows)
         assert cursor.fetchall() == written
+    assert {row[2] for row in written} == set(SearchPeriod.objects.values_list("period", flat=True))
     assert _ids(document_search(world.jygw, "统计工作")) == [document.pk]

@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from config.routers import reads_from_replica
 from units.models import Unit
 from web.forms import SearchForm
 from workflow.search import SearchFilters, SearchPage, document_search
@@ -13,6 +14,7 @@ from workflow.search import SearchFilters, SearchPage, document_search
 
 @login_required
 @require_GET
+@reads_from_replica
 def search(request):
     form = SearchForm(request.GET or None)
     page = SearchPage(query="")
