@@ -207,7 +207,18 @@ def grow(data: Data, target: int) -> float:
             ),
             fix_signed=True,
         )
+        # GIN takes rows one at a time: for a large load, build the indexes afterwards instead.
+        rebuild = len(searches) >= 100_000
+        if rebuild:
+            cursor.execute("DROP INDEX document_search_period_vector, document_search_period_heading")
         _copy(cursor, "documents_documentsearch (document_id, dated_at, period, vector, heading)", searches)
+        if rebuild:
+            cursor.execute("SET maintenance_work_mem = '1GB'")
+            for column in ("vector", "heading"):
+                cursor.execute(
+                    f"CREATE INDEX document_search_period_{column} ON documents_documentsearch "
+                    f"USING gin (period, {column})"
+                )
         cursor.execute(
             "INSERT INTO documents_searchperiod (period) SELECT unnest(%s::int[]) ON CONFLICT DO NOTHING",
             [sorted({row[2] for row in searches})],

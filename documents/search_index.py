@@ -46,6 +46,7 @@ def document_search_index(document_ids: Iterable[int]) -> int:
             "issued_at",
             "created_at",
             "issuing_unit__name",
+            "issuing_unit_id",
         )
     )
     names: dict[int, list[str]] = defaultdict(list)
@@ -59,6 +60,7 @@ def document_search_index(document_ids: Iterable[int]) -> int:
                 document.pk,
                 dated_at,
                 search_period(dated_at),
+                document.issuing_unit_id,
                 vector_literal(*search_texts(document, names[document.pk])),
                 vector_literal(*heading_texts(document)),
             )
@@ -69,18 +71,25 @@ def document_search_index(document_ids: Iterable[int]) -> int:
             cursor.execute(
                 "WITH months AS (INSERT INTO documents_searchperiod (period) SELECT unnest(%s::int[]) "
                 "ON CONFLICT DO NOTHING) "
-                "INSERT INTO documents_documentsearch (document_id, dated_at, period, vector, heading) "
-                "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::int[], %s::tsvector[], %s::tsvector[]) "
-                "ON CONFLICT (document_id) DO UPDATE SET dated_at = EXCLUDED.dated_at, period = EXCLUDED.period, "
-                "vector = EXCLUDED.vector, heading = EXCLUDED.heading",
+                "INSERT INTO documents_documentsearch "
+                "(document_id, dated_at, period, issuing_unit_id, vector, heading) "
+                "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::int[], %s::bigint[], %s::tsvector[], "
+                "%s::tsvector[]) ON CONFLICT (document_id) DO UPDATE SET dated_at = EXCLUDED.dated_at, "
+                "period = EXCLUDED.period, issuing_unit_id = EXCLUDED.issuing_unit_id, vector = EXCLUDED.vector, "
+                "heading = EXCLUDED.heading",
                 [periods, *(list(column) for column in zip(*rows, strict=True))],
             )
     else:
         SearchPeriod.objects.bulk_create([SearchPeriod(period=p) for p in periods], ignore_conflicts=True)
         DocumentSearch.objects.bulk_create(
-            [DocumentSearch(document_id=r[0], dated_at=r[1], period=r[2], vector=r[3], heading=r[4]) for r in rows],
+            [
+                DocumentSearch(
+                    document_id=r[0], dated_at=r[1], period=r[2], issuing_unit_id=r[3], vector=r[4], heading=r[5]
+                )
+                for r in rows
+            ],
             update_conflicts=True,
             unique_fields=["document"],
-            update_fields=["dated_at", "period", "vector", "heading"],
+            update_fields=["dated_at", "period", "issuing_unit", "vector", "heading"],
         )
     return len(rows)

@@ -118,7 +118,7 @@ def document_list_visible(user: User) -> QuerySet[Document]:
     )
 
 
-def document_visible_among(user: User, field: str = "document_id") -> Expression:
+def document_visible_among(user: User, field: str = "document_id", issuer_field: str | None = None) -> Expression:
     """A filter (a boolean expression) on a model whose `field` holds a document id: the documents
     of `document_list_visible` (the same rule), shaped for testing many candidates at once (search).
 
@@ -132,6 +132,9 @@ def document_visible_among(user: User, field: str = "document_id") -> Expression
     many there were). Otherwise it is the rule as a correlated EXISTS per candidate,
     without the branches that cannot hold. Measured (bench/scale_search.py): with every branch per
     candidate, 57 µs a candidate for a county clerk, 70 % of it the audit branch he does not have.
+    With `issuer_field` (a field of the same model holding the document's issuing unit, as the
+    search rows have), "issued by a unit of theirs" is tested on that field instead of being one
+    of the sets: an office that issued 125,000 of 10^6 documents made a set of 0.4 s per query.
     The rule is written twice here: a test holds the two equal for every kind of person
     (tests/web/test_permissions.py, test_the_search_door_sees_exactly_what_the_document_door_sees).
     """
@@ -151,8 +154,9 @@ def document_visible_among(user: User, field: str = "document_id") -> Expression
         )
     )
     if not (auditing or department or reading or deputy):
+        issued = Document.objects.filter(issuing_unit__in=mine).values("pk")
         sets = [
-            Document.objects.filter(issuing_unit__in=mine).values("pk"),
+            *([] if issuer_field else [issued]),
             Enclosure.objects.filter(
                 cover_id__in=Delivery.objects.filter(_LIVE, unit__in=mine).values("document_id")
             ).values("enclosed_id"),
@@ -170,7 +174,10 @@ def document_visible_among(user: User, field: str = "document_id") -> Expression
             [param for _sql, params in compiled for param in params],
         )
         in_set = ExpressionWrapper(Q(**{f"{field}__in": visible}), output_field=BooleanField())
-        return Coalesce(in_set, Value(False), output_field=BooleanField())
+        in_sets = Coalesce(in_set, Value(False), output_field=BooleanField())
+        if issuer_field:
+            return ExpressionWrapper(Q(**{f"{issuer_field}__in": mine.values("pk")}) | Q(in_sets), BooleanField())
+        return in_sets
     audited = unit_list_in_audit_scope(user)
     # An auditor who belongs to no unit skips the branches of members: the audit branch, first,
     # then answers most candidates from a hashed set of the units in scope.

@@ -223,7 +223,7 @@ def _candidates(user: User, query: str, filters: SearchFilters, after, count: in
     one UNION ALL, in page order. With a door tested per candidate, each tier reads DOOR_WINDOW
     matches and then the door; the window's last match comes too (is_window_end), so that the next
     page starts after it even when the door let none of the window through."""
-    door = document_visible_among(user, "document_id")
+    door = document_visible_among(user, "document_id", issuer_field="issuing_unit_id")
     per_candidate = isinstance(door, Exists)
     base = _filtered(DocumentSearch.objects.all(), filters)
     if connection.vendor != "postgresql":
@@ -234,7 +234,7 @@ def _candidates(user: User, query: str, filters: SearchFilters, after, count: in
         (2, base.filter(_matches("vector", terms)).exclude(_matches("heading", terms))),
     )
     columns = ("tier", "dated_at", "document_id", "is_window_end")
-    parts: list[tuple[str, list]] = []
+    parts: dict[int, list[tuple[str, list]]] = {1: [], 2: []}
     for tier, candidates in tiers:
         after_dated_at = None
         if after is not None:
@@ -247,7 +247,7 @@ def _candidates(user: User, query: str, filters: SearchFilters, after, count: in
         bounds = _period_bounds(filters, after_dated_at)
         marked = candidates.annotate(tier=Value(tier), is_window_end=Value(False))
         if not per_candidate:
-            parts.append(_walk(marked.filter(door), columns, count, bounds))
+            parts[tier].append(_walk(marked.filter(door), columns, count, bounds))
             continue
         # The window: the tier's DOOR_WINDOW newest matches, then the door on those only.
         window_sql, window_params = _walk(marked, ("document_id",), DOOR_WINDOW, bounds)
@@ -257,26 +257,49 @@ def _candidates(user: User, query: str, filters: SearchFilters, after, count: in
             .order_by("-dated_at", "-document_id")
             .values_list(*columns)[:count]
         )
-        parts.append(passed.query.sql_with_params())
+        parts[tier].append(passed.query.sql_with_params())
         end_sql, end_params = _walk(
             candidates.annotate(tier=Value(tier), is_window_end=Value(True)), columns, DOOR_WINDOW, bounds
         )
-        parts.append(
+        parts[tier].append(
             (
                 f"SELECT * FROM ({end_sql}) window_end "  # noqa: S608 (compiled by _walk; values are parameters)
                 f"ORDER BY dated_at DESC, document_id DESC OFFSET {DOOR_WINDOW - 1} LIMIT 1",
                 end_params,
             )
         )
-    if not parts:
+    sql, params = _tiers_statement(parts[1], parts[2], count)
+    if not sql:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(
-            " UNION ALL ".join(f"({sql})" for sql, _params in parts), [p for _sql, params in parts for p in params]
-        )
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     # The window's end after a hit on the same row (it is read once, as the hit).
     return sorted(rows, key=lambda row: (row[0], -row[1].timestamp(), -row[2], row[3]))
+
+
+def _tiers_statement(first: list[tuple[str, list]], second: list[tuple[str, list]], count: int) -> tuple[str, list]:
+    """One statement for both tiers' parts, in which the body tier is read only when the heading
+    tier leaves room on the page: neither full nor stopped at its window's end. A word in nearly
+    every heading (党委: 54 % of them) is in few bodies without being in the heading, and finding
+    that out walks every month (2.6 s at 10^6 documents) for a page the heading tier fills anyway."""
+
+    def union(parts: list[tuple[str, list]]) -> tuple[str, list]:
+        return " UNION ALL ".join(f"({sql})" for sql, _ in parts), [p for _, params in parts for p in params]
+
+    if not first or not second:
+        return union(first or second)
+    first_sql, first_params = union(first)
+    second_sql, second_params = union(second)
+    room = (
+        "(SELECT count(*) FROM first WHERE NOT is_window_end) < %s "
+        "AND NOT EXISTS (SELECT FROM first WHERE is_window_end)"
+    )
+    return (
+        f"WITH first AS MATERIALIZED ({first_sql}) SELECT * FROM first "  # noqa: S608 (compiled; values are parameters)
+        f"UNION ALL SELECT * FROM ({second_sql}) second WHERE {room}",
+        [*first_params, *second_params, count],
+    )
 
 
 def _candidates_by_like(base: QuerySet[DocumentSearch], door, query: str, after, count: int) -> list[tuple]:
@@ -349,8 +372,9 @@ def _document_search(user: User, query: str, filters: SearchFilters, cursor: str
         if documents[pk].phrase_holds:
             rows.append((tier, dated_at, pk))
     else:
-        # Every candidate read: there may be more if the body tier gave its whole `count`.
-        more = sum(1 for c in candidates if c[0] == 2 and not c[3]) >= count
+        # Every candidate read: there may be more if a tier gave its whole `count` (the body tier is
+        # not read when the heading tier is full).
+        more = first_tier_full or sum(1 for c in candidates if c[0] == 2 and not c[3]) >= count
     hits = []
     for tier, _dated_at, pk in rows:
         document = documents[pk]

@@ -541,7 +541,7 @@ def test_the_search_door_sees_exactly_what_the_document_door_sees(world, scenari
     from django.contrib.auth.models import AnonymousUser
     from guardian.shortcuts import assign_perm
 
-    from documents.models import Document
+    from documents.models import Document, DocumentSearch
     from workflow.access import document_list_visible, document_visible_among
 
     assign_perm("documents.view_document", world.other_leader, scenario["telegram"])  # shared with a person
@@ -557,6 +557,9 @@ def test_the_search_door_sees_exactly_what_the_document_door_sees(world, scenari
         expected = set(document_list_visible(who).values_list("pk", flat=True))
         among = set(Document.objects.filter(document_visible_among(who, "pk")).values_list("pk", flat=True))
         assert among == expected, who
+        # As the search asks it: on the search rows, "issued by mine" tested on their issuing unit.
+        door = document_visible_among(who, "document_id", issuer_field="issuing_unit_id")
+        assert set(DocumentSearch.objects.filter(door).values_list("document_id", flat=True)) == expected, who
         seen[str(who)] = frozenset(among)
     # The people see different things: the comparison is not of empty sets.
     assert len(set(seen.values())) >= 3

@@ -414,11 +414,16 @@ def test_the_migrations_fill_the_index_of_documents_issued_before_them(world):
         DocumentSearch.objects.all().delete()
         SearchPeriod.objects.all().delete()
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred checks, before the DDL
-        cursor.execute("ALTER TABLE documents_documentsearch ALTER period DROP NOT NULL")  # as before 0009
+        # As before 0009: the columns it fills were not there.
+        cursor.execute(
+            "ALTER TABLE documents_documentsearch ALTER period DROP NOT NULL, ALTER issuing_unit_id DROP NOT NULL"
+        )
         for fill, state in migrations.values():
             with connection.schema_editor(atomic=False) as schema_editor:
                 fill(state.apps, schema_editor)
-        cursor.execute("ALTER TABLE documents_documentsearch ALTER period SET NOT NULL")
+        cursor.execute(
+            "ALTER TABLE documents_documentsearch ALTER period SET NOT NULL, ALTER issuing_unit_id SET NOT NULL"
+        )
         cursor.execute(rows)
         assert cursor.fetchall() == written
     assert {row[2] for row in written} == set(SearchPeriod.objects.values_list("period", flat=True))
