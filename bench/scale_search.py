@@ -9,7 +9,8 @@ workflow.search.document_search and the /search/ page (test client) for two-char
 queries, as a county clerk, as a clerk of an issuing office (about 6 %) and as the region's auditor
 (everything), p95 of many runs at each size.
 
-    BENCH_DATABASE=gongwen_bench_search .venv/bin/python bench/scale.py --sections search [--quick]
+    BENCH_DATABASE=gongwen_bench_search .venv/bin/python bench/scale.py --sections search [--quick] [--keep]
+    BENCH_DATABASE=gongwen_bench_search .venv/bin/python bench/scale_search.py [runs]   # a kept one again
 """
 
 import datetime
@@ -260,12 +261,25 @@ def _time(function, runs: int) -> list[float]:
     return times
 
 
-def measure(data: Data, runs: int) -> dict:
+def measure(data: Data | None, runs: int) -> dict:
+    """p95 per person and kind of query; with `data` None, the people are found by their usernames
+    in a database a run kept (--keep): `python bench/scale_search.py` measures it again."""
+    from django.contrib.auth import get_user_model
     from django.test import Client
 
     from workflow.search import document_search
 
-    people = {"county clerk": data.county_clerk, "issuer clerk": data.issuer_clerk, "auditor": data.auditor}
+    if data is None:
+        users = get_user_model().objects.in_bulk(
+            ["county_clerk", "issuer_clerk", "region_auditor"], field_name="username"
+        )
+        people = {
+            "county clerk": users["county_clerk"],
+            "issuer clerk": users["issuer_clerk"],
+            "auditor": users["region_auditor"],
+        }
+    else:
+        people = {"county clerk": data.county_clerk, "issuer clerk": data.issuer_clerk, "auditor": data.auditor}
     out: dict = {}
     for who, user in people.items():
         for label, queries in (("2-char", TWO_CHARACTER), ("long", LONG)):
@@ -276,7 +290,7 @@ def measure(data: Data, runs: int) -> dict:
                 hits[query] = len(document_search(user, query).hits)
             out[f"{who} {label}"] = {"p95_ms": _p95(times), "max_ms": round(max(times), 1), "hits_first_page": hits}
     client = Client(SERVER_NAME="localhost")
-    client.force_login(data.county_clerk, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(people["county clerk"], backend="django.contrib.auth.backends.ModelBackend")
     for label, queries in (("2-char", TWO_CHARACTER), ("long", LONG)):
         times = []
         for query in queries:
@@ -306,3 +320,26 @@ def run(*, quick: bool, workdir: Path) -> dict:
             print(f"    {name:<28} p95 {row['p95_ms']:>7} ms", flush=True)
     figures["curves"] = curves
     return figures
+
+
+if __name__ == "__main__":  # measure a kept database again: BENCH_DATABASE=… python bench/scale_search.py [runs]
+    import json
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.run import _configure
+
+    _configure()
+    import django
+
+    django.setup()
+    from documents.models import DocumentSearch
+
+    figures = measure(None, int(sys.argv[1]) if len(sys.argv) > 1 else 30)
+    print(
+        json.dumps(
+            {"documents": DocumentSearch.objects.count(), "load": os.getloadavg()[:2], **figures},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )

@@ -349,9 +349,7 @@ def overdue_list_for_unit(unit: Unit, *, now: datetime.datetime, limit: int) -> 
     deliveries = _most_overdue(unit, now, limit)
     if not deliveries:
         return OverdueList([], 0, 0)
-    capped = [
-        part.order_by().values_list("id", flat=True)[: OVERDUE_COUNTED + 1] for part in _overdue_parts(unit, now)
-    ]
+    capped = [part.order_by().values_list("id", flat=True)[: OVERDUE_COUNTED + 1] for part in _overdue_parts(unit, now)]
     counted = len(capped[0].union(capped[1], all=True))
     sign_for_passed = Q(dispatch__deadline_sign_for__lte=now)
     complete_passed = Q(dispatch__deadline_complete__lte=now)

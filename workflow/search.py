@@ -30,6 +30,7 @@ from django.utils.safestring import SafeString, mark_safe
 from config.routers import planned_for_their_parameters
 from documents.models import Document, DocumentSearch, Kind, Urgency
 from documents.search import all_terms_literal, highlight_segments, query_literal, search_period
+from workflow import sql
 from workflow.access import User, document_visible_among
 from workflow.deadlines import CALENDAR_ZONE
 from workflow.models import Dispatch
@@ -196,25 +197,12 @@ def _walk(candidates: QuerySet[DocumentSearch], columns, limit: int, bounds) -> 
     the walk as soon as the page is full. The months come from SearchPeriod, ordered, and the
     incremental sort on (period, dated_at, id) keeps that order without reading further months."""
     newest, oldest = bounds
-    month = candidates.filter(period=RawSQL("months.period", ())).order_by("-dated_at", "-document_id")
+    walked = RawSQL(sql.SEARCH_WALKED_MONTH, ())  # noqa: S611 (a column of workflow.sql's statement, no value)
+    month = candidates.filter(period=walked).order_by("-dated_at", "-document_id")
     read = [*columns, *(name for name in ("dated_at", "document_id") if name not in columns)]
     inner, params = month.values_list(*read)[:limit].query.sql_with_params()
-    where, where_params = [], []
-    if newest is not None:
-        where.append("period <= %s")
-        where_params.append(newest)
-    if oldest is not None:
-        where.append("period >= %s")
-        where_params.append(oldest)
-    selected = ", ".join(f"walked.{name}" for name in columns)
-    months = " WHERE " + " AND ".join(where) if where else ""
-    # Statements compiled by the ORM and names of ours; every value is a parameter.
-    sql = (
-        f"SELECT {selected} FROM (SELECT period FROM documents_searchperiod{months}) months "  # noqa: S608
-        f"CROSS JOIN LATERAL ({inner}) walked "
-        f"ORDER BY months.period DESC, walked.dated_at DESC, walked.document_id DESC LIMIT {int(limit)}"
-    )
-    return sql, [*where_params, *params]
+    statement = sql.search_month_walk(inner, columns, limit, newest=newest is not None, oldest=oldest is not None)
+    return statement, [*(bound for bound in (newest, oldest) if bound is not None), *params]
 
 
 def _candidates(user: User, query: str, filters: SearchFilters, after, count: int) -> list[tuple]:
@@ -261,18 +249,12 @@ def _candidates(user: User, query: str, filters: SearchFilters, after, count: in
         end_sql, end_params = _walk(
             candidates.annotate(tier=Value(tier), is_window_end=Value(True)), columns, DOOR_WINDOW, bounds
         )
-        parts[tier].append(
-            (
-                f"SELECT * FROM ({end_sql}) window_end "  # noqa: S608 (compiled by _walk; values are parameters)
-                f"ORDER BY dated_at DESC, document_id DESC OFFSET {DOOR_WINDOW - 1} LIMIT 1",
-                end_params,
-            )
-        )
-    sql, params = _tiers_statement(parts[1], parts[2], count)
-    if not sql:
+        parts[tier].append((sql.search_window_end(end_sql, DOOR_WINDOW), end_params))
+    statement, params = _tiers_statement(parts[1], parts[2], count)
+    if not statement:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement, params)
         rows = cursor.fetchall()
     # The window's end after a hit on the same row (it is read once, as the hit).
     return sorted(rows, key=lambda row: (row[0], -row[1].timestamp(), -row[2], row[3]))
@@ -285,21 +267,12 @@ def _tiers_statement(first: list[tuple[str, list]], second: list[tuple[str, list
     that out walks every month (2.6 s at 10^6 documents) for a page the heading tier fills anyway."""
 
     def union(parts: list[tuple[str, list]]) -> tuple[str, list]:
-        return " UNION ALL ".join(f"({sql})" for sql, _ in parts), [p for _, params in parts for p in params]
+        return " UNION ALL ".join(f"({statement})" for statement, _ in parts), [p for _, ps in parts for p in ps]
 
     if not first or not second:
         return union(first or second)
-    first_sql, first_params = union(first)
-    second_sql, second_params = union(second)
-    room = (
-        "(SELECT count(*) FROM first WHERE NOT is_window_end) < %s "
-        "AND NOT EXISTS (SELECT FROM first WHERE is_window_end)"
-    )
-    return (
-        f"WITH first AS MATERIALIZED ({first_sql}) SELECT * FROM first "  # noqa: S608 (compiled; values are parameters)
-        f"UNION ALL SELECT * FROM ({second_sql}) second WHERE {room}",
-        [*first_params, *second_params, count],
-    )
+    (first_sql, first_params), (second_sql, second_params) = union(first), union(second)
+    return sql.search_tiers(first_sql, second_sql), [*first_params, *second_params, count]
 
 
 def _candidates_by_like(base: QuerySet[DocumentSearch], door, query: str, after, count: int) -> list[tuple]:

@@ -31,7 +31,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
-from documents.models import Document
+from documents.models import Document, SearchPeriod
 from units.models import Unit, UnitUserObjectPermission
 from units.sql import column, literal, pk, quoted, role_condition_sql, table
 from workflow.models import AuditEvent, AuditVerb, Delivery, Forward, Notification, Receipt
@@ -479,4 +479,50 @@ def chain_first_per_dispatch(dispatches_sql: str, *, signed: bool, limit: int) -
         f"CROSS JOIN LATERAL (SELECT {pk(Delivery, v)} AS id, {signed_at} FROM {table(Delivery)} {v} "
         f"WHERE {dispatch_column} = d.id AND {inner} LIMIT {int(limit)}) AS x "
         f"ORDER BY {order} LIMIT {int(limit)}"
+    )
+
+
+# --- 全文检索 by month (workflow.search, issue 18) ------------------------------------------------
+
+_MONTHS = "months"
+# How a month's SELECT (the ORM's, in search_month_walk) names the month being walked.
+SEARCH_WALKED_MONTH = f"{_MONTHS}.{quoted('period')}"
+
+
+def search_month_walk(month_sql: str, columns: Sequence[str], limit: int, *, newest: bool, oldest: bool) -> str:
+    """The first `limit` rows of `month_sql` over the months that hold search rows, newest month
+    first (SearchPeriod), each month's rows in its own order (dated_at, document id, newest first):
+    a LATERAL per month and an incremental sort whose LIMIT stops the walk when it is full.
+    `month_sql` is the ORM's compiled SELECT of one month (it names SEARCH_WALKED_MONTH) with the
+    `columns` and dated_at and document_id. Parameters: the newest month (with `newest`), the oldest
+    (with `oldest`), then month_sql's own, positionally."""
+    bounds = [f"{quoted('period')} <= %s"] * newest + [f"{quoted('period')} >= %s"] * oldest
+    where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
+    selected = ", ".join(f"walked.{quoted(name)}" for name in columns)
+    return (
+        f"SELECT {selected} FROM (SELECT {quoted('period')} FROM {table(SearchPeriod)}{where}) {_MONTHS} "  # noqa: S608 (names from _meta, the ORM's own SELECT)
+        f"CROSS JOIN LATERAL ({month_sql}) walked ORDER BY {SEARCH_WALKED_MONTH} DESC, "
+        f"walked.{quoted('dated_at')} DESC, walked.{quoted('document_id')} DESC LIMIT {int(limit)}"
+    )
+
+
+def search_window_end(walk_sql: str, window: int) -> str:
+    """The `window`-th row of a search_month_walk of `window` rows (none when it has fewer)."""
+    return (
+        f"SELECT * FROM ({walk_sql}) window_end "  # noqa: S608 (a statement of search_month_walk's)
+        f"ORDER BY {quoted('dated_at')} DESC, {quoted('document_id')} DESC OFFSET {int(window) - 1} LIMIT 1"
+    )
+
+
+def search_tiers(first_sql: str, second_sql: str) -> str:
+    """Both tiers' candidates, the second read only when the first leaves room: fewer than the
+    last parameter (the page's count) of its candidates, and not stopped at its door's window end
+    (is_window_end). Parameters: first_sql's, second_sql's, then the count."""
+    room = (
+        "(SELECT count(*) FROM first WHERE NOT is_window_end) < %s "
+        "AND NOT EXISTS (SELECT FROM first WHERE is_window_end)"
+    )
+    return (
+        f"WITH first AS MATERIALIZED ({first_sql}) SELECT * FROM first "  # noqa: S608 (statements of search_month_walk's)
+        f"UNION ALL SELECT * FROM ({second_sql}) second WHERE {room}"
     )
