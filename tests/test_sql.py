@@ -114,7 +114,11 @@ def statements(vendor: str) -> dict[str, Callable[[], tuple[str, object]]]:
         columns = ("tier", "dated_at", "document_id", "is_window_end")
         walk = workflow_sql.search_month_walk(month, columns, 3, newest=True, oldest=True)
         found["search_month_walk"] = lambda: (walk, [1, 0, 0])
-        found["search_window_end"] = lambda: (workflow_sql.search_window_end(walk, 3), [1, 0, 0])
+        passed = (
+            "SELECT 1 AS tier, dated_at, document_id, false AS is_window_end FROM documents_documentsearch "
+            f"WHERE document_id IN ({workflow_sql.SEARCH_WINDOW_IDS}) AND period > %s LIMIT 3"
+        )
+        found["search_window"] = lambda: (workflow_sql.search_window(walk, passed, 3), [1, 0, 0, 0])
         found["search_tiers"] = lambda: (workflow_sql.search_tiers(walk, walk), [1, 0, 0, 1, 0, 0, 3])
         found["audit_lock"] = lambda: (workflow_sql.audit_lock(), {"key": 0})
         found["audit_occurred_text"] = lambda: (

@@ -237,19 +237,18 @@ def _candidates(user: User, query: str, filters: SearchFilters, after, count: in
         if not per_candidate:
             parts[tier].append(_walk(marked.filter(door), columns, count, bounds))
             continue
-        # The window: the tier's DOOR_WINDOW newest matches, then the door on those only.
-        window_sql, window_params = _walk(marked, ("document_id",), DOOR_WINDOW, bounds)
-        passed = (
-            DocumentSearch.objects.filter(door, document_id__in=RawSQL(window_sql, window_params))  # noqa: S611
+        # The window: the tier's DOOR_WINDOW newest matches, walked once; the door on those only,
+        # and the window's last row (is_window_end), so that the next page starts after it.
+        window_sql, window_params = _walk(marked, columns, DOOR_WINDOW, bounds)
+        in_window = RawSQL(sql.SEARCH_WINDOW_IDS, ())  # noqa: S611 (a statement of workflow.sql's, no value)
+        passed_sql, passed_params = (
+            DocumentSearch.objects.filter(door, document_id__in=in_window)
             .annotate(tier=Value(tier), is_window_end=Value(False))
             .order_by("-dated_at", "-document_id")
             .values_list(*columns)[:count]
+            .query.sql_with_params()
         )
-        parts[tier].append(passed.query.sql_with_params())
-        end_sql, end_params = _walk(
-            candidates.annotate(tier=Value(tier), is_window_end=Value(True)), columns, DOOR_WINDOW, bounds
-        )
-        parts[tier].append((sql.search_window_end(end_sql, DOOR_WINDOW), end_params))
+        parts[tier].append((sql.search_window(window_sql, passed_sql, DOOR_WINDOW), [*window_params, *passed_params]))
     statement, params = _tiers_statement(parts[1], parts[2], count)
     if not statement:
         return []

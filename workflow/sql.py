@@ -506,11 +506,20 @@ def search_month_walk(month_sql: str, columns: Sequence[str], limit: int, *, new
     )
 
 
-def search_window_end(walk_sql: str, window: int) -> str:
-    """The `window`-th row of a search_month_walk of `window` rows (none when it has fewer)."""
+_WINDOW = "search_window"
+# The document ids of search_window's window, for the door's statement to read.
+SEARCH_WINDOW_IDS = f"SELECT {quoted('document_id')} FROM {_WINDOW}"  # noqa: S608 (names of ours, no value)
+
+
+def search_window(walk_sql: str, passed_sql: str, window: int) -> str:
+    """A tier's candidates for a door tested per candidate: the `window` newest matches, walked once
+    (`walk_sql`, a search_month_walk of tier, dated_at, document_id, is_window_end), the ones the door
+    lets through (`passed_sql`, which reads SEARCH_WINDOW_IDS), and the window's last match marked
+    is_window_end (none when the window is not full). Parameters: walk_sql's, then passed_sql's."""
     return (
-        f"SELECT * FROM ({walk_sql}) window_end "  # noqa: S608 (a statement of search_month_walk's)
-        f"ORDER BY {quoted('dated_at')} DESC, {quoted('document_id')} DESC OFFSET {int(window) - 1} LIMIT 1"
+        f"WITH {_WINDOW} AS MATERIALIZED ({walk_sql}) ({passed_sql}) UNION ALL ("  # noqa: S608 (statements of search_month_walk's and the ORM's)
+        f"SELECT tier, {quoted('dated_at')}, {quoted('document_id')}, true AS is_window_end FROM {_WINDOW} "
+        f"ORDER BY {quoted('dated_at')} DESC, {quoted('document_id')} DESC OFFSET {int(window) - 1} LIMIT 1)"
     )
 
 
