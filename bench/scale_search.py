@@ -6,11 +6,11 @@ everything the door needs: each document its self-enclosure, a dispatch, and a d
 search rows (DocumentSearch) the services would have written, tokenised per sentence
 (documents.search, checked against vector_literal on a sample). Then times
 workflow.search.document_search and the /search/ page (test client) for two-character and long
-queries, as a county clerk, as a clerk of an issuing office (about 6 %) and as the region's auditor
+queries, as a county clerk, as a clerk of an issuing office (about 12 %) and as the region's auditor
 (everything), p95 of many runs at each size.
 
     BENCH_DATABASE=gongwen_bench_search .venv/bin/python bench/scale.py --sections search [--quick] [--keep]
-    BENCH_DATABASE=gongwen_bench_search .venv/bin/python bench/scale_search.py [runs]   # a kept one again
+    BENCH_DATABASE=gongwen_bench_search .venv/bin/python bench/scale_search.py [runs [label]]  # a kept one again
 """
 
 import datetime
@@ -336,10 +336,15 @@ if __name__ == "__main__":  # measure a kept database again: BENCH_DATABASE=… 
     from documents.models import DocumentSearch
 
     figures = measure(None, int(sys.argv[1]) if len(sys.argv) > 1 else 30)
-    print(
-        json.dumps(
-            {"documents": DocumentSearch.objects.count(), "load": os.getloadavg()[:2], **figures},
-            ensure_ascii=False,
-            indent=2,
-        )
-    )
+    measured = {
+        "documents": DocumentSearch.objects.count(),
+        "measured_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="minutes"),
+        "load": [round(x, 2) for x in os.getloadavg()[:2]],
+        **figures,
+    }
+    print(json.dumps(measured, ensure_ascii=False, indent=2))
+    if len(sys.argv) > 2:  # a label: kept in bench/results.json, "scale" → "search_kept" → label
+        out = Path(__file__).parent / "results.json"
+        results = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+        results.setdefault("scale", {}).setdefault("search_kept", {})[sys.argv[2]] = measured
+        out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
