@@ -148,7 +148,7 @@ def grow(data: Data, target: int) -> float:
         if checked < 50 and rng.random() < 0.01:  # the cached tokens give what the services write
             assert vector == vector_literal(*heading, body, " "), number
             checked += 1
-        searches.append((pk, issued_at, search_period(issued_at), vector, vector_literal(*heading)))
+        searches.append((pk, issued_at, search_period(issued_at), issuer, vector, vector_literal(*heading)))
     with raw.cursor() as cursor:
         _copy(
             cursor,
@@ -212,7 +212,11 @@ def grow(data: Data, target: int) -> float:
         rebuild = len(searches) >= 100_000
         if rebuild:
             cursor.execute("DROP INDEX document_search_period_vector, document_search_period_heading")
-        _copy(cursor, "documents_documentsearch (document_id, dated_at, period, vector, heading)", searches)
+        _copy(
+            cursor,
+            "documents_documentsearch (document_id, dated_at, period, issuing_unit_id, vector, heading)",
+            searches,
+        )
         if rebuild:
             cursor.execute("SET maintenance_work_mem = '1GB'")
             for column in ("vector", "heading"):

@@ -7,7 +7,8 @@ checked by the door before it counts towards a page.
 
 Order (the measured reason is in the README, "Search"): a document whose heading (number, title,
 issuer) matches ranks before one matched only in its body or attachments; within each tier, newest
-first. Each tier walks its own GIN index and the (dated_at, id) order, so a page costs the same at
+first. Each tier walks the months newest first (documents.SearchPeriod), each month's matches from
+its GIN index led by the month, and stops when the page is full, so a page costs about the same at
 10^4 and 10^6 documents; ts_rank would score every match first (seconds for 通知 at 10^6).
 
 Pages are keyset: the cursor is the last candidate's (tier, dated_at, id). The index answers "every
