@@ -65,11 +65,12 @@ def _quoted(token: str) -> str:
 PERIOD_ZONE = ZoneInfo("Asia/Shanghai")
 
 
-def search_period(dated_at: datetime.datetime) -> int:
-    """The month of `dated_at` (Asia/Shanghai) as one number, year * 12 + month - 1: the bucket the
-    search walks, newest first (workflow.search). Monotonic: a later moment never has a smaller
-    period, so walking periods newest first and dates newest first within each is the date order."""
-    local = dated_at.astimezone(PERIOD_ZONE)
+def search_period(dated_at: datetime.date) -> int:
+    """The month of `dated_at` (a moment, taken in Asia/Shanghai, or a local date) as one number,
+    year * 12 + month - 1: the bucket the search walks, newest first (workflow.search). Monotonic: a
+    later moment never has a smaller period, so walking periods newest first and dates newest first
+    within each is the date order."""
+    local = dated_at.astimezone(PERIOD_ZONE) if isinstance(dated_at, datetime.datetime) else dated_at
     return local.year * 12 + local.month - 1
 
 

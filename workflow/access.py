@@ -154,9 +154,9 @@ def document_visible_among(user: User, field: str = "document_id", issuer_field:
         )
     )
     if not (auditing or department or reading or deputy):
-        issued = Document.objects.filter(issuing_unit__in=mine).values("pk")
-        sets = [
-            *([] if issuer_field else [issued]),
+        # "Issued by a unit of theirs" is a set here unless the caller's rows say it (issuer_field).
+        sets = [] if issuer_field else [Document.objects.filter(issuing_unit__in=mine).values("pk")]
+        sets += [
             Enclosure.objects.filter(
                 cover_id__in=Delivery.objects.filter(_LIVE, unit__in=mine).values("document_id")
             ).values("enclosed_id"),

@@ -180,15 +180,9 @@ DOOR_WINDOW = 500
 
 def _period_bounds(filters: SearchFilters, after_dated_at: datetime.datetime | None) -> tuple[int | None, int | None]:
     """The newest and oldest months a tier's walk may visit: the cursor's and the date filters'."""
-    newest = oldest = None
-    if filters.date_to is not None:
-        newest = filters.date_to.year * 12 + filters.date_to.month - 1
-    if after_dated_at is not None:
-        at = search_period(after_dated_at)
-        newest = at if newest is None else min(newest, at)
-    if filters.date_from is not None:
-        oldest = filters.date_from.year * 12 + filters.date_from.month - 1
-    return newest, oldest
+    newest = [search_period(moment) for moment in (filters.date_to, after_dated_at) if moment is not None]
+    oldest = search_period(filters.date_from) if filters.date_from is not None else None
+    return min(newest, default=None), oldest
 
 
 def _walk(candidates: QuerySet[DocumentSearch], columns, limit: int, bounds) -> tuple[str, list]:
