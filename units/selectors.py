@@ -2,7 +2,22 @@
 embed it as a subquery; nothing here evaluates an id list."""
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import CharField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Exists,
+    Expression,
+    ExpressionWrapper,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Concat, Replace
 from django.db.models.lookups import StartsWith
 from django.utils.translation import gettext as _
 
@@ -80,17 +95,36 @@ def user_roles_in_units(user_ids: list[int], unit_ids: list[int]) -> dict[tuple[
     return {key: frozenset(codenames) for key, codenames in roles.items()}
 
 
-def audit_scope_covers(user: AbstractBaseUser | AnonymousUser | None, *paths: OuterRef) -> Exists:
-    """Whether any unit whose path is one of `paths` (references into the outer query, such as
-    `OuterRef("unit__path")`) is in the subtree of a unit the person audits.
+def audit_scope_covers(user: AbstractBaseUser | AnonymousUser | None, *paths: str) -> Expression:
+    """Whether any unit whose path is one of `paths` (fields of the filtered model, such as
+    "unit__path") is in the subtree of a unit the person audits.
 
-    A correlated EXISTS over the person's few audited units, evaluated for the rows at hand: an
-    access check on one row never lists every unit in scope.
+    On PostgreSQL, `path LIKE ANY (ARRAY(the audited units' paths, as prefixes))`: the ARRAY does
+    not depend on the row, so it is an InitPlan that runs once a statement, and each row pays one
+    comparison per audited unit. As a correlated EXISTS it re-ran the role rule for every row: 15 µs
+    a row, 150 ms of the chains list's 10^4 documents (issue 18). Never a list of every unit in scope.
     """
-    in_subtree = Q()
+    audited = unit_list_with_role(user, Role.AUDITOR)
+    if connection.vendor != "postgresql":
+        # SQLite (the embedded default) has no arrays: the rule row by row.
+        in_subtree = Q()
+        for path in paths:
+            in_subtree |= Q(StartsWith(ExpressionWrapper(OuterRef(path), output_field=CharField()), F("path")))
+        return Exists(audited.filter(in_subtree))
+    prefixes = ArraySubquery(audited.order_by().annotate(prefix=_like_prefix(F("path"))).values("prefix"))
+    covered = Q()
     for path in paths:
-        in_subtree |= Q(StartsWith(ExpressionWrapper(path, output_field=CharField()), F("path")))
-    return Exists(unit_list_with_role(user, Role.AUDITOR).filter(in_subtree))
+        covered |= Q(
+            Func(F(path), prefixes, template="%(expressions)s)", arg_joiner=" LIKE ANY (", output_field=BooleanField())
+        )
+    return ExpressionWrapper(covered, output_field=BooleanField())
+
+
+def _like_prefix(text: F) -> Func:
+    """A LIKE pattern that matches what starts with `text`: its \\, % and _ escaped, then %."""
+    for special in ("\\", "%", "_"):
+        text = Replace(text, Value(special), Value("\\" + special))
+    return Concat(text, Value("%"), output_field=CharField())
 
 
 def unit_list_in_audit_scope(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Unit]:
@@ -99,7 +133,7 @@ def unit_list_in_audit_scope(user: AbstractBaseUser | AnonymousUser | None) -> Q
     A unit is in scope when an audited unit's path is a prefix of its path: one EXISTS, LIKE on the
     indexed path.
     """
-    return Unit.objects.filter(audit_scope_covers(user, OuterRef("path")))
+    return Unit.objects.filter(audit_scope_covers(user, "path"))
 
 
 def unit_list_addressable() -> QuerySet[Unit]:
