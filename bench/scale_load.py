@@ -14,6 +14,11 @@ threads (in the bench's process) share.
 
 Afterwards: every sign-for answered 200 must have its delivery signed with exactly one receipt,
 whose id is the one answered ("lost" counts the others), and no answer may be a 5xx.
+
+Each page has two times: the client's (from sending the request to reading the whole answer: what a
+clerk waits) and the server's (gunicorn's access log, %(M)s: from the worker taking the request to
+its answer). Their difference is the wait for a free worker and for the client threads' own turn on
+the cores they share with the server and PostgreSQL.
 """
 
 import http.client
@@ -149,6 +154,34 @@ def _hammer(
     return timings, {"statuses": statuses, "answered": answered}, elapsed
 
 
+ACCESS_FORMAT = "%(m)s %(U)s %(q)s %(s)s %(M)s"  # method, path, query, status, milliseconds
+
+
+def _page_of(method: str, path: str, query: str) -> str | None:
+    """The page of `_hammer`'s timings an access log line is for (None for another request)."""
+    if method == "POST" and path.endswith("/sign-for"):
+        return "sign for"
+    if path == "/":
+        return "inbox"
+    if path == "/search/":
+        return "search" if "q=%E5%9F%BA%E5%B1%82" in query else "number search"
+    return None
+
+
+def _server_timings(lines: list[str]) -> dict[str, list[float]]:
+    """Milliseconds per page from gunicorn's access log (ACCESS_FORMAT), as the server took them."""
+    timings: dict[str, list[float]] = {"inbox": [], "sign for": [], "search": [], "number search": []}
+    for line in lines:
+        fields = line.split(" ")
+        if len(fields) != 5:
+            continue
+        method, path, query, _status, milliseconds = fields
+        page = _page_of(method, path, query)
+        if page is not None and milliseconds.isdigit():
+            timings[page].append(float(milliseconds))
+    return timings
+
+
 def _lost(answered: dict[int, list[int]]) -> tuple[int, int]:
     """(lost, duplicated): sign-fors answered 200 whose delivery is not signed with that one receipt,
     and deliveries with more than one receipt id answered."""
@@ -169,18 +202,22 @@ def run(*, quick: bool, workdir: Path) -> dict:
     print(f"  grown to {size:,} in {data.grow(size):.0f} s", flush=True)
     clerks = _clerks(data)
     workers = int(os.environ.get("BENCH_WEB_WORKERS", "4"))
+    access_log = workdir / "load-access.log"
     server = Gunicorn(
         log_dir=workdir,
         workers=workers,
         extra_env={"DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING", "CONN_MAX_AGE": "60"},
+        options=("--access-logfile", str(access_log), "--access-logformat", ACCESS_FORMAT),
     )
     fragment = f"〔{data.template.number_year}〕"
     think = tuple(float(x) for x in os.environ.get("SCALE_LOAD_THINK", ",".join(map(str, THINK_SECONDS))).split(","))
     try:
         _hammer(server.port, clerks[:10], 2, fragment, (0, 0))  # warm the workers up (their first requests)
+        warmed = len(access_log.read_text(encoding="utf-8").splitlines())
         timings, outcome, elapsed = _hammer(server.port, clerks, seconds, fragment, think)
     finally:
         server.stop()
+    server_timings = _server_timings(access_log.read_text(encoding="utf-8").splitlines()[warmed:])
     lost, duplicated = _lost(outcome["answered"])
     statuses = outcome["statuses"]
     requests = sum(statuses.values())
@@ -190,6 +227,8 @@ def run(*, quick: bool, workdir: Path) -> dict:
             "p95_ms": round(p95(values), 1),
             "median_ms": round(statistics.median(values), 1),
             "per_second": round(len(values) / elapsed, 1),
+            "server_p95_ms": round(p95(server_timings[name]), 1) if server_timings[name] else None,
+            "server_median_ms": round(statistics.median(server_timings[name]), 1) if server_timings[name] else None,
         }
         for name, values in timings.items()
         if values
@@ -199,7 +238,8 @@ def run(*, quick: bool, workdir: Path) -> dict:
         verdict = "" if target is None else ("ok" if figures["p95_ms"] <= target else "OVER")
         print(
             f"  {name:<20} {figures['requests']:>6} requests  {figures['per_second']:6.1f}/s  "
-            f"p95 {figures['p95_ms']:7.1f} ms  median {figures['median_ms']:6.1f} ms  {verdict}"
+            f"p95 {figures['p95_ms']:7.1f} ms  median {figures['median_ms']:6.1f} ms  {verdict}  "
+            f"(server: p95 {figures['server_p95_ms']} ms, median {figures['server_median_ms']} ms)"
         )
     server_errors = sum(count for status, count in statuses.items() if status >= 500 or status == 0)
     print(
