@@ -223,7 +223,14 @@ class Enclosure(models.Model):
                 name="enclosure_depth_zero_is_self",
             ),
         ]
-        indexes = [models.Index(fields=["enclosed", "cover"], name="enclosure_by_enclosed")]
+        indexes = [
+            models.Index(fields=["enclosed", "cover"], name="enclosure_by_enclosed"),
+            # What covers enclose, without every document's row for itself: the search door's set of
+            # what a unit's deliveries enclose reads this small index, not one probe per delivery.
+            models.Index(
+                fields=["cover"], include=["enclosed"], condition=models.Q(depth__gt=0), name="enclosure_of_covers"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.cover_id} ⊃ {self.enclosed_id} ({self.depth})"

@@ -156,11 +156,12 @@ def document_visible_among(user: User, field: str = "document_id", issuer_field:
     if not (auditing or department or reading or deputy):
         # "Issued by a unit of theirs" is a set here unless the caller's rows say it (issuer_field).
         sets = [] if issuer_field else [Document.objects.filter(issuing_unit__in=mine).values("pk")]
-        sets += [
-            Enclosure.objects.filter(
-                cover_id__in=Delivery.objects.filter(_LIVE, unit__in=mine).values("document_id")
-            ).values("enclosed_id"),
-        ]
+        # Delivered to a unit of theirs, and what those deliveries enclose: the enclosures of covers
+        # only (depth > 0, the small index enclosure_of_covers), since a document is its own
+        # depth 0. Through every document's own row, each delivery was a probe of the whole
+        # closure: 68 ms of a county clerk's 80 at 10^6 documents (issue 18).
+        delivered = Delivery.objects.filter(_LIVE, unit__in=mine).values("document_id")
+        sets += [delivered, Enclosure.objects.filter(depth__gt=0, cover_id__in=delivered).values("enclosed_id")]
         view = Q(permission__codename="view_document")
         if shared_user:
             sets.append(DocumentUserObjectPermission.objects.filter(view, user=user).values("content_object_id"))

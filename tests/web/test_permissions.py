@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
 from documents.importing import parse_text
-from tests.factories import delivery_of, issue
+from tests.factories import delivery_of, forward, issue
 from tests.web.conftest import sign_in
 from tests.web.inunit import assignment_of, build_inside, instructed, slip_of
 from workflow import services
@@ -546,6 +546,11 @@ def test_the_search_door_sees_exactly_what_the_document_door_sees(world, scenari
 
     assign_perm("documents.view_document", world.other_leader, scenario["telegram"])  # shared with a person
     services.delivery_recall(actor=world.zzb, delivery_id=handling["pending"].pk, reason="撤回")
+    # A document a unit sees only through what encloses it: forwarded to the universities, and by one
+    # of them on to its college (two levels of enclosure).
+    original, _ = issue(world.zzb, world.department, main=[world.education], title="关于只经转发可见的通知")
+    cover, _ = forward(world.jygw, delivery_of(original, world.education), main=[world.groups["各高校党委"]])
+    forward(world.imu, delivery_of(cover, world.university), main=[world.college])
     inside = handling["inside"]
     people = [
         *world.people.values(),
@@ -564,3 +569,5 @@ def test_the_search_door_sees_exactly_what_the_document_door_sees(world, scenari
     # The people see different things: the comparison is not of empty sets.
     assert len(set(seen.values())) >= 3
     assert scenario["telegram"].pk in seen["other_leader"]
+    assert original.pk in seen["univ_b_clerk"]
+    assert original.pk in seen["college_clerk"]
