@@ -51,6 +51,7 @@ def statements(vendor: str) -> dict[str, Callable[[], tuple[str, object]]]:
         "document_id": 0,
         "urgency": "普通",
         "issuing_unit_id": 0,
+        "is_cover": False,
         "state": Delivery.State.PENDING,
         "recall_id": None,
         "created_at": now,

@@ -132,6 +132,10 @@ class Delivery(models.Model):
     # past a deadline, most overdue first, from the two partial indexes below (delivery_overdue_*),
     # without the unit's closed history or a join to the documents (issue 18). No index of its own.
     issuing_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False)
+    # Whether the document encloses others (a cover letter: 转发, or one registered with what it
+    # forwards), fixed with the document at issue. The search door reads what a unit may see through
+    # its covers from the partial index delivery_covers: the unit's covers, not all its deliveries.
+    is_cover = models.BooleanField(default=False, db_default=False, editable=False)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
@@ -195,6 +199,13 @@ class Delivery(models.Model):
                 fields=["document"], condition=models.Q(signed_at__isnull=False), name="delivery_signed_by_document"
             ),
             models.Index(fields=["document", "unit"], name="delivery_visibility"),
+            # A unit's covers (the search door: what they enclose is visible to the unit).
+            models.Index(
+                fields=["unit"],
+                include=["document", "state"],
+                condition=models.Q(is_cover=True),
+                name="delivery_covers",
+            ),
             # The reminder sweep: the two clocks of the deliveries still open.
             models.Index(
                 fields=["deadline_sign_for"], condition=models.Q(state="pending"), name="delivery_sign_for_clock"

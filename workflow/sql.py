@@ -272,6 +272,7 @@ DELIVERY_INSERT_FIELDS = (
     "role",
     "urgency",
     "issuing_unit",
+    "is_cover",
     "state",
     "recall",
     "created_at",
@@ -292,11 +293,12 @@ def _delivery_insert(source: str) -> Query[NewDelivery]:
 @functools.cache
 def delivery_insert_unnest() -> Query[NewDelivery]:
     """PostgreSQL: a chunk of deliveries of one dispatch, those that exist skipped; the units of the
-    new ones. Parameters: dispatch_id, document_id, urgency, issuing_unit_id, state, recall_id,
+    new ones. Parameters: dispatch_id, document_id, urgency, issuing_unit_id, is_cover, state, recall_id,
     created_at, deadline_sign_for, deadline_complete, unit_ids and roles (two arrays, one element per
     delivery)."""
     return _delivery_insert(
-        "SELECT %(dispatch_id)s, %(document_id)s, t.unit_id, t.role, %(urgency)s, %(issuing_unit_id)s, %(state)s, "
+        "SELECT %(dispatch_id)s, %(document_id)s, t.unit_id, t.role, %(urgency)s, %(issuing_unit_id)s, %(is_cover)s, "
+        "%(state)s, "
         "%(recall_id)s, "
         "%(created_at)s, "
         "%(deadline_sign_for)s::timestamptz, %(deadline_complete)s::timestamptz "

@@ -39,6 +39,33 @@ def test_each_delivery_carries_its_documents_urgency(world):
     assert document.urgency == "特提"
 
 
+def test_each_delivery_says_whether_its_document_is_a_cover_letter(world):
+    # The search door reads what a unit sees through its covers from delivery_covers (is_cover).
+    document, _dispatch = issue(world.zzb, world.department, main=[world.education], cc=[world.other])
+    cover, _ = forward(world.jygw, delivery_of(document, world.education), main=[world.groups["各高校党委"]])
+    assert sorted(Delivery.objects.filter(document=document).values_list("is_cover", flat=True)) == [False, False]
+    assert sorted(Delivery.objects.filter(document=cover).values_list("is_cover", flat=True)) == [True, True]
+
+
+def test_the_migration_marks_the_covers_delivered_before_it(world):
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    name = "0023_delivery_is_cover"
+    state = MigrationLoader(connection).project_state(("workflow", name))
+    document, _dispatch = issue(world.zzb, world.department, main=[world.education], cc=[world.other])
+    cover, _ = forward(world.jygw, delivery_of(document, world.education), main=[world.groups["各高校党委"]])
+    forward(world.imu, delivery_of(cover, world.university), main=[world.college])
+    written = sorted(Delivery.objects.values_list("pk", "is_cover"))
+    assert sum(is_cover for _pk, is_cover in written) == 3  # two universities, the college
+    Delivery.objects.update(is_cover=False)  # as before the migration: the column's default
+    with connection.schema_editor(atomic=False) as schema_editor:
+        importlib.import_module(f"workflow.migrations.{name}").mark_covers(state.apps, schema_editor)
+    assert sorted(Delivery.objects.values_list("pk", "is_cover")) == written
+
+
 def test_each_delivery_carries_its_documents_issuing_unit(world):
     # 发文's overdue list walks the issuing unit's open deliveries by deadline (Delivery.issuing_unit).
     _document, dispatch = issue(world.zzb, world.department, main=[world.education], cc=[world.other])

@@ -70,6 +70,8 @@ def test_registering_the_seed_creates_both_documents_issued_under_their_printed_
     assert list(Dispatch.objects.filter(document=cover).values_list("issuing_unit", flat=True)) == [
         cover.issuing_unit_id
     ]
+    # And that it is a cover letter: the search door reads what the unit sees through it from there.
+    assert list(Delivery.objects.filter(document=cover).values_list("is_cover", flat=True)) == [True]
 
 
 def test_the_registered_telegram_keeps_every_element_of_the_text(world):

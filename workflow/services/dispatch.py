@@ -11,10 +11,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from documents.models import RecipientRole
+from documents.models import Enclosure, RecipientRole
 from units.models import Role, Unit
 from units.selectors import user_list_with_role_in_units
 from workflow import sql
@@ -51,6 +51,7 @@ def _insert_deliveries(dispatch: Dispatch, chunk: list[tuple[int, str]], now, re
         "document_id": dispatch.document_id,
         "urgency": dispatch.document_urgency,
         "issuing_unit_id": dispatch.document_issuing_unit_id,
+        "is_cover": dispatch.document_is_cover,
         "state": Delivery.State.PENDING if recall_id is None else Delivery.State.RECALLED,
         "recall_id": recall_id,
         "created_at": now,
@@ -78,10 +79,15 @@ def dispatch_route(*, dispatch_id: int) -> bool:
     audited. Marks the dispatch routed when every delivery is in, then enqueues the notifications.
     Returns whether the dispatch is routed; False when it no longer exists.
     """
-    # The document's urgency and issuing unit come with it: every delivery carries a copy of each.
+    # The document's urgency and issuing unit come with it, and whether it encloses others: every
+    # delivery carries a copy of each.
     dispatch = (
         Dispatch.objects.filter(pk=dispatch_id)
-        .annotate(document_urgency=F("document__urgency"), document_issuing_unit_id=F("document__issuing_unit"))
+        .annotate(
+            document_urgency=F("document__urgency"),
+            document_issuing_unit_id=F("document__issuing_unit"),
+            document_is_cover=Exists(Enclosure.objects.filter(cover=OuterRef("document_id"), depth__gt=0)),
+        )
         .first()
     )
     if dispatch is None:

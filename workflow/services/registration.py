@@ -345,6 +345,7 @@ def _deliver(actor, unit: Unit, document: Document, parsed: ParsedDocument, sour
         role=RecipientRole.COPY if named_in_cc else RecipientRole.MAIN,
         urgency=document.urgency,
         issuing_unit_id=document.issuing_unit_id,
+        is_cover=Enclosure.objects.filter(cover=document, depth__gt=0).exists(),
         created_at=now,
         deadline_sign_for=deadlines.sign_for,
         deadline_complete=deadlines.complete,
