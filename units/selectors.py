@@ -111,13 +111,25 @@ def audit_scope_covers(user: AbstractBaseUser | AnonymousUser | None, *paths: st
         for path in paths:
             in_subtree |= Q(StartsWith(ExpressionWrapper(OuterRef(path), output_field=CharField()), F("path")))
         return Exists(audited.filter(in_subtree))
-    prefixes = ArraySubquery(audited.order_by().annotate(prefix=_like_prefix(F("path"))).values("prefix"))
+    prefixes = audited.order_by().annotate(prefix=_like_prefix(F("path"))).values("prefix")
     covered = Q()
     for path in paths:
-        covered |= Q(
-            Func(F(path), prefixes, template="%(expressions)s)", arg_joiner=" LIKE ANY (", output_field=BooleanField())
-        )
+        covered |= Q(any_of(path, "LIKE", prefixes))
     return ExpressionWrapper(covered, output_field=BooleanField())
+
+
+def any_of(field: str, operator: str, values: QuerySet) -> Func:
+    """PostgreSQL: `field <operator> ANY (ARRAY(values))`, where `values` is a one-column queryset
+    that does not depend on the row. The ARRAY is an InitPlan, run once a statement; an index on
+    `field` takes `= ANY` as its condition. (`field IN (values)` PostgreSQL may plan as a join
+    instead, or a hashed subplan, whichever it misjudges less.)"""
+    return Func(
+        F(field),
+        ArraySubquery(values),
+        template="%(expressions)s)",
+        arg_joiner=f" {operator} ANY (",
+        output_field=BooleanField(),
+    )
 
 
 def _like_prefix(text: F) -> Func:

@@ -55,7 +55,13 @@ from documents.models import (
 )
 from units.errors import NotFound, Withdrawn
 from units.models import Role, Unit
-from units.selectors import audit_scope_covers, unit_list_for_member, unit_list_in_audit_scope, unit_list_with_role
+from units.selectors import (
+    any_of,
+    audit_scope_covers,
+    unit_list_for_member,
+    unit_list_in_audit_scope,
+    unit_list_with_role,
+)
 from workflow.models import (
     Assignment,
     AssignmentReportFile,
@@ -191,8 +197,11 @@ def document_visible_among(user: User, field: str = "document_id", issuer_field:
         # candidate. As a set it was every delivery the unit holds, built before the first match:
         # 13,000 for a county (68 ms of its clerk's 80 at 10^6 documents), 10^5 for a big unit. A
         # scalar subquery, not EXISTS: PostgreSQL turns a correlated EXISTS into that hashed set.
-        first = Delivery.objects.filter(_LIVE, unit__in=mine, document_id=OuterRef(field)).order_by().values("pk")[:1]
-        delivered = IsNull(Subquery(first), False)
+        # Its units as `= ANY (ARRAY(…))`, so that the probe's index condition holds both columns; as
+        # `IN (…)` PostgreSQL probed by document alone and joined the units (8 µs, not 2, a candidate).
+        units = Q(any_of("unit_id", "=", mine.order_by().values("pk"))) if connection.vendor == "postgresql" else None
+        first = Delivery.objects.filter(_LIVE, units or Q(unit__in=mine), document_id=OuterRef(field))
+        delivered = IsNull(Subquery(first.order_by().values("pk")[:1]), False)
         if issuer_field:
             rule = Q(**{f"{issuer_field}__in": mine.values("pk")}) | Q(delivered) | Q(in_sets)
         else:

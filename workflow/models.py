@@ -117,9 +117,13 @@ class Delivery(models.Model):
     # No content for its unit: every door shows the stub (number, title, who recalled it, when, why).
     WITHDRAWN_STATES = (State.RECALLED, State.RECALLED_AFTER_SIGNING)
 
-    dispatch = models.ForeignKey(Dispatch, on_delete=models.PROTECT, related_name="deliveries")
+    # Neither foreign key has an index of its own: one_delivery_per_dispatch_and_unit leads with the
+    # dispatch and delivery_visibility with the document. With a plain document index beside it, the
+    # search door's probe (document and the person's units) read every delivery of the document from
+    # the table instead of one entry of delivery_visibility (issue 18); both cost every fan-out a write.
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.PROTECT, related_name="deliveries", db_index=False)
     # Denormalised from the dispatch: visibility is one indexed EXISTS on (document, unit).
-    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="deliveries")
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="deliveries", db_index=False)
     # No index of its own: delivery_inbox and delivery_inbox_all lead with the unit (issue 18: with a
     # plain unit index beside them the planner read a unit's 10^5 rows from the table, not the index).
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="deliveries", db_index=False)
