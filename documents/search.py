@@ -133,6 +133,8 @@ def all_terms_literal(query: str) -> str:
 def _normalised(text: str) -> str:
     """The text with each character NFKC-normalised and lower-cased where that keeps it one
     character (full-width digits, Latin capitals), so that offsets stay those of the text."""
+    if unicodedata.is_normalized("NFKC", text) and text.lower() == text:
+        return text  # most bodies: nothing to fold, and no character to look at one by one
     out = []
     for ch in text:
         folded = unicodedata.normalize("NFKC", ch).lower()
