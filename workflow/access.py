@@ -136,18 +136,26 @@ def document_list_visible(user: User) -> QuerySet[Document]:
     )
 
 
+# Up to this many live deliveries, the search door holds a unit's deliveries as one hashed set (an
+# issuing office's few: cheaper than a probe for each candidate it did not issue); above, it probes
+# each candidate (a county's 13,000 took 23 ms to hash before the first match).
+DELIVERED_AS_SET = 2_000
+
+
 def document_visible_among(user: User, field: str = "document_id", issuer_field: str | None = None) -> Expression:
     """A filter (a boolean expression) on a model whose `field` holds a document id: the documents
     of `document_list_visible` (the same rule), shaped for testing many candidates at once (search).
 
     One query first learns which branches of the rule can hold for this person at all (a unit of
     theirs, an audit scope, a share, a department, a reading slip, a delegation). For a person
-    without audit scope, departments, reading slips or delegations (a unit's clerk), it is: delivered,
-    live, to one of their units (an index probe per candidate), or in the union of small indexed
-    sets (what the covers delivered to their units enclose; shared with them), one `IN (… UNION …)`
+    without audit scope, departments, reading slips or delegations (a unit's clerk), it is the
+    union of small indexed sets (what the covers delivered to their units enclose; shared with
+    them; delivered, live, to one of their units), one `IN (… UNION …)`
     that PostgreSQL builds once and hashes (wrapped in COALESCE so that the planner keeps it a
     hashed subplan: as a semi-join it re-ran the set for every candidate when it misjudged how
-    many there were). No part grows with the deliveries a unit holds, only with its covers.
+    many there were). What was delivered to their units is one of the sets while they hold at most
+    DELIVERED_AS_SET live deliveries, and otherwise an index probe per candidate: no part grows
+    with the deliveries a unit holds, only with its covers.
     Otherwise it is the rule as a correlated EXISTS per candidate,
     without the branches that cannot hold. Measured (bench/scale_search.py): with every branch per
     candidate, 57 µs a candidate for a county clerk, 70 % of it the audit branch he does not have.
@@ -161,7 +169,8 @@ def document_visible_among(user: User, field: str = "document_id", issuer_field:
         return ExpressionWrapper(Q(pk__in=[]), output_field=BooleanField())
     mine = unit_list_for_member(user)
     now = timezone.now()
-    member, auditing, shared_user, shared_group, department, reading, deputy = _exist(
+    live = Delivery.objects.filter(_LIVE, unit__in=mine)
+    member, auditing, shared_user, shared_group, department, reading, deputy, holds_many = _exist(
         (
             mine.values("pk")[:1],
             unit_list_with_role(user, Role.AUDITOR).values("pk")[:1],
@@ -170,11 +179,15 @@ def document_visible_among(user: User, field: str = "document_id", issuer_field:
             unit_list_for_member(user).filter(kind=Unit.Kind.INNER_DEPARTMENT).values("pk")[:1],
             ReadingSlip.objects.filter(reader=user).values("pk")[:1],
             Delegation.objects.filter(Delegation.active_at(now), deputy=user).values("pk")[:1],
+            # More live deliveries than DELIVERED_AS_SET (reads at most that many index entries).
+            live.order_by().values("pk")[DELIVERED_AS_SET : DELIVERED_AS_SET + 1],
         )
     )
     if not (auditing or department or reading or deputy):
         # "Issued by a unit of theirs" is a set here unless the caller's rows say it (issuer_field).
         sets = [] if issuer_field else [Document.objects.filter(issuing_unit__in=mine).values("pk")]
+        if not holds_many:  # delivered to a unit of theirs: a small set (a big one is probed below)
+            sets.append(live.values("document_id"))
         # What the unit's covers enclose (depth > 0: a document is its own depth 0): from the unit's
         # covers (delivery_covers) and their enclosures (enclosure_of_covers), a small set.
         covers = Delivery.objects.filter(_LIVE, unit__in=mine, is_cover=True).values("document_id")
@@ -193,19 +206,22 @@ def document_visible_among(user: User, field: str = "document_id", issuer_field:
         )
         in_set = ExpressionWrapper(Q(**{f"{field}__in": visible}), output_field=BooleanField())
         in_sets = Coalesce(in_set, Value(False), output_field=BooleanField())
-        # Delivered to a unit of theirs, live: one probe of delivery_visibility (document, unit) per
-        # candidate. As a set it was every delivery the unit holds, built before the first match:
-        # 13,000 for a county (68 ms of its clerk's 80 at 10^6 documents), 10^5 for a big unit. A
-        # scalar subquery, not EXISTS: PostgreSQL turns a correlated EXISTS into that hashed set.
-        # Its units as `= ANY (ARRAY(…))`, so that the probe's index condition holds both columns; as
-        # `IN (…)` PostgreSQL probed by document alone and joined the units (8 µs, not 2, a candidate).
-        units = Q(any_of("unit_id", "=", mine.order_by().values("pk"))) if connection.vendor == "postgresql" else None
-        first = Delivery.objects.filter(_LIVE, units or Q(unit__in=mine), document_id=OuterRef(field))
-        delivered = IsNull(Subquery(first.order_by().values("pk")[:1]), False)
+        rule = Q(in_sets)
+        if holds_many:
+            # Delivered to a unit of theirs, live, when its units hold many deliveries: one probe of
+            # delivery_visibility (document, unit) per candidate. As a set it was every delivery the
+            # unit holds, built before the first match: 13,000 for a county (23 ms at 10^6
+            # documents), 10^5 for a big unit. A scalar subquery, not EXISTS: PostgreSQL turns a
+            # correlated EXISTS into that hashed set. Its units as `= ANY (ARRAY(…))`, so that the
+            # probe's index condition can hold both columns (as `IN (…)` PostgreSQL joined them per
+            # candidate: 8 µs, not 2-4).
+            units = (
+                Q(any_of("unit_id", "=", mine.order_by().values("pk"))) if connection.vendor == "postgresql" else None
+            )
+            first = Delivery.objects.filter(_LIVE, units or Q(unit__in=mine), document_id=OuterRef(field))
+            rule = Q(IsNull(Subquery(first.order_by().values("pk")[:1]), False)) | rule
         if issuer_field:
-            rule = Q(**{f"{issuer_field}__in": mine.values("pk")}) | Q(delivered) | Q(in_sets)
-        else:
-            rule = Q(delivered) | Q(in_sets)
+            rule = Q(**{f"{issuer_field}__in": mine.values("pk")}) | rule
         return ExpressionWrapper(rule, BooleanField())
     audited = unit_list_in_audit_scope(user)
     # An auditor who belongs to no unit skips the branches of members: the audit branch, first,

@@ -533,11 +533,16 @@ def test_a_deputy_withdrawing_someone_elses_delegation_writes_nothing(client, wo
     assert response.status_code == 404
 
 
-def test_the_search_door_sees_exactly_what_the_document_door_sees(world, scenario, handling):
+@pytest.mark.parametrize("delivered_as_set", [2_000, 0], ids=["deliveries as a set", "deliveries probed"])
+def test_the_search_door_sees_exactly_what_the_document_door_sees(
+    world, scenario, handling, monkeypatch, delivered_as_set
+):
     """workflow.access.document_visible_among is document_list_visible reshaped for many candidates
     (search): for every person of every kind — members, auditors, a share, departments with and
     without an assignment, readers, a deputy, a unit a document was recalled from, anonymous — the
-    two name the same documents, or one of them has drifted from the rule."""
+    two name the same documents, or one of them has drifted from the rule. Both shapes of "delivered
+    to a unit of mine": a set (a unit with few deliveries) and a probe per candidate (with many)."""
+    monkeypatch.setattr("workflow.access.DELIVERED_AS_SET", delivered_as_set)
     from django.contrib.auth.models import AnonymousUser
     from guardian.shortcuts import assign_perm
 
