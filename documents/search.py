@@ -130,16 +130,23 @@ def all_terms_literal(query: str) -> str:
     return " & ".join(term for terms in _query_parts(query) for term in terms)
 
 
+# Each character seen so far, and the one-character fold of those whose fold differs (for
+# str.translate): Chinese bodies are full of full-width punctuation (，（） fold to ,()), so folding
+# a text character by character cost 60 µs a body, 20 highlights a search page.
+_SEEN: set[str] = set()
+_FOLDS: dict[int, str] = {}
+
+
 def _normalised(text: str) -> str:
     """The text with each character NFKC-normalised and lower-cased where that keeps it one
     character (full-width digits, Latin capitals), so that offsets stay those of the text."""
-    if unicodedata.is_normalized("NFKC", text) and text.lower() == text:
-        return text  # most bodies: nothing to fold, and no character to look at one by one
-    out = []
-    for ch in text:
+    new = set(text) - _SEEN
+    for ch in new:
         folded = unicodedata.normalize("NFKC", ch).lower()
-        out.append(folded if len(folded) == 1 else ch)
-    return "".join(out)
+        if len(folded) == 1 and folded != ch:
+            _FOLDS[ord(ch)] = folded
+    _SEEN.update(new)
+    return text.translate(_FOLDS)
 
 
 def hit_spans(text: str, query: str) -> list[tuple[int, int]]:
