@@ -142,8 +142,8 @@ def _like_prefix(text: F) -> Func:
 def unit_list_in_audit_scope(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Unit]:
     """Every unit in the subtree of a unit the person audits (the audited unit included).
 
-    A unit is in scope when an audited unit's path is a prefix of its path: one EXISTS, LIKE on the
-    indexed path.
+    A unit is in scope when an audited unit's path is a prefix of its path (audit_scope_covers: on
+    PostgreSQL each unit's path against the audited units' prefixes, computed once a statement).
     """
     return Unit.objects.filter(audit_scope_covers(user, "path"))
 

@@ -190,7 +190,7 @@ def document_visible_among(user: User, field: str = "document_id", issuer_field:
             sets.append(live.values("document_id"))
         # What the unit's covers enclose (depth > 0: a document is its own depth 0): from the unit's
         # covers (delivery_covers) and their enclosures (enclosure_of_covers), a small set.
-        covers = Delivery.objects.filter(_LIVE, unit__in=mine, is_cover=True).values("document_id")
+        covers = live.filter(is_cover=True).values("document_id")
         sets.append(Enclosure.objects.filter(depth__gt=0, cover_id__in=covers).values("enclosed_id"))
         view = Q(permission__codename="view_document")
         if shared_user:
@@ -215,10 +215,9 @@ def document_visible_among(user: User, field: str = "document_id", issuer_field:
             # correlated EXISTS into that hashed set. Its units as `= ANY (ARRAY(…))`, so that the
             # probe's index condition can hold both columns (as `IN (…)` PostgreSQL joined them per
             # candidate: 8 µs, not 2-4).
-            units = (
-                Q(any_of("unit_id", "=", mine.order_by().values("pk"))) if connection.vendor == "postgresql" else None
-            )
-            first = Delivery.objects.filter(_LIVE, units or Q(unit__in=mine), document_id=OuterRef(field))
+            postgresql = connection.vendor == "postgresql"
+            units = Q(any_of("unit_id", "=", mine.order_by().values("pk"))) if postgresql else Q(unit__in=mine)
+            first = Delivery.objects.filter(_LIVE, units, document_id=OuterRef(field))
             rule = Q(IsNull(Subquery(first.order_by().values("pk")[:1]), False)) | rule
         if issuer_field:
             rule = Q(**{f"{issuer_field}__in": mine.values("pk")}) | rule
