@@ -307,7 +307,7 @@ def test_highlighting_escapes_the_documents_text(world):
 
 def test_highlighting_finds_folded_characters_at_the_texts_own_offsets():
     # Full-width digits and Latin capitals match as their folded forms, and the marks fall on the
-    # text's own characters; a text with nothing to fold (most bodies) is marked as it stands.
+    # text's own characters; a text with nothing to fold is marked as it stands.
     assert str(highlight("内组电明字〔２０２２〕11号", "2022")) == "内组电明字〔<mark>２０２２</mark>〕11号"
     assert str(highlight("关于ＡＢＣ和Abc的通知", "abc")) == "关于<mark>ＡＢＣ</mark>和<mark>Abc</mark>的通知"
     assert str(highlight("关于疫情防控的通知", "疫情")) == "关于<mark>疫情</mark>防控的通知"
