@@ -15,7 +15,9 @@ Pages are keyset: the cursor is the last candidate's (tier, dated_at, id). The i
 bigram present" exactly and cheaply; the phrase (their order) is checked on a page's few candidates
 only. Three queries a page: which branches of the door can hold for this person
 (workflow.access), the candidates (both tiers in one UNION ALL), then the candidates' documents
-with their issuers and whether each phrase holds in them.
+with their issuers and whether each phrase holds in them. A page asks for the candidates it needs
+and no more (each costs a hundred matches read for a clerk who may see 1 % of them); when the phrase
+check leaves it short, two more queries read on (a second round).
 """
 
 import base64
@@ -167,9 +169,48 @@ def _phrase_holds(literal: str) -> Func:
     return Func(F("vector"), _tsquery(literal), function="ts_match_vq", output_field=BooleanField())
 
 
-# Candidates a page reads (per tier) for the phrase check: a page of 20 wants 21 hits, and a
-# candidate holding every bigram of a phrase but not in order is rare in real text.
+# A query with a phrase (three characters or more) asks for this many candidates beyond the page's
+# hits and one more: a candidate holding every bigram of a phrase but not in order is rare in real
+# text. When the phrase check still leaves the page short, a second round reads on from the last
+# candidate, CANDIDATES_PER_HIT for each hit missing; a page still short then has a next cursor.
+PHRASE_SPARE = 4
 CANDIDATES_PER_HIT = 3
+ROUNDS = 2
+
+
+class _Page:
+    """A page's hits as candidates are read, round after round: `rows` (tier, dated_at, document
+    id) whose phrase holds, `last` the last candidate read (the next page starts after it) and
+    `more`, whether there may be hits after it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.rows: list[tuple[int, datetime.datetime, int]] = []
+        self.last: tuple | None = None
+        self.more = False
+
+    def read(self, candidates: list[tuple], count: int, documents: dict[int, Document]) -> bool:
+        """Take a round's `count` candidates (of _candidates) in order; True when every one was
+        read, there may be more, and the page is still short: a round after `last` would add hits."""
+        first_tier_full = sum(1 for c in candidates if c[0] == 1 and not c[3]) >= count
+        for candidate in candidates:
+            tier, dated_at, pk, is_window_end = candidate
+            if len(self.rows) == self.limit:  # one more candidate after the page's last hit
+                self.more = True
+                return False
+            self.last = candidate
+            if is_window_end:  # the door's window of this tier is read: the next page goes on from here
+                self.more = True
+                return False
+            if tier == 2 and first_tier_full:  # the heading tier may hold more: read on there first
+                self.more = True
+                return False
+            if documents[pk].phrase_holds:
+                self.rows.append((tier, dated_at, pk))
+        # Every candidate read: there may be more if a tier gave its whole `count` (the body tier is
+        # not read when the heading tier is full).
+        self.more = first_tier_full or sum(1 for c in candidates if c[0] == 2 and not c[3]) >= count
+        return self.more and len(self.rows) < self.limit
 
 
 # For a door tested per candidate (auditors, departments): how many matches, newest first, a page
@@ -200,13 +241,13 @@ def _walk(candidates: QuerySet[DocumentSearch], columns, limit: int, bounds) -> 
     return statement, [*(bound for bound in (newest, oldest) if bound is not None), *params]
 
 
-def _candidates(user: User, query: str, filters: SearchFilters, after, count: int) -> list[tuple]:
+def _candidates(door, query: str, filters: SearchFilters, after, count: int) -> list[tuple]:
     """(tier, dated_at, document id, is_window_end) of the next `count` candidates after the cursor:
-    visible, filtered, every token of the query present (from the GIN index alone), both tiers in
-    one UNION ALL, in page order. With a door tested per candidate, each tier reads DOOR_WINDOW
-    matches and then the door; the window's last match comes too (is_window_end), so that the next
-    page starts after it even when the door let none of the window through."""
-    door = document_visible_among(user, "document_id", issuer_field="issuing_unit_id")
+    visible (`door`, document_visible_among's), filtered, every token of the query present (from
+    the GIN index alone), both tiers in one UNION ALL, in page order. With a door tested per
+    candidate, each tier reads DOOR_WINDOW matches and then the door; the window's last match comes
+    too (is_window_end), so that the next page starts after it even when the door let none of the
+    window through."""
     per_candidate = isinstance(door, Exists)
     base = _filtered(DocumentSearch.objects.all(), filters)
     if connection.vendor != "postgresql":
@@ -307,43 +348,38 @@ def document_search(
 
 
 def _document_search(user: User, query: str, filters: SearchFilters, cursor: str | None, limit: int) -> SearchPage:
-    count = (limit + 1) * CANDIDATES_PER_HIT
-    candidates = _candidates(user, query, filters, _parse_cursor(cursor), count)
-    # The candidates' documents, and whether each phrase holds in them (their order of bigrams).
+    door = document_visible_among(user, "document_id", issuer_field="issuing_unit_id")
+    # Whether each phrase holds (the order of its bigrams) is checked on the candidates' documents;
+    # a query of single words and pairs holds whenever its terms are present.
     phrase = query_literal(query)
+    checks_phrase = connection.vendor == "postgresql" and phrase != all_terms_literal(query)
     holds = (
         Exists(DocumentSearch.objects.filter(_phrase_holds(phrase), document_id=OuterRef("pk")))
-        if connection.vendor == "postgresql" and phrase != all_terms_literal(query)
+        if checks_phrase
         else Value(True)
     )
     recalled = Exists(Dispatch.objects.filter(document_id=OuterRef("pk"), recall__isnull=False))
-    documents = (
-        Document.objects.select_related("issuing_unit")
-        .annotate(is_recalled=recalled, phrase_holds=holds)
-        .in_bulk([c[2] for c in candidates if not c[3]])
-    )
-    first_tier_full = sum(1 for c in candidates if c[0] == 1 and not c[3]) >= count
-    rows, last, more = [], None, False
-    for candidate in candidates:
-        tier, dated_at, pk, is_window_end = candidate
-        if len(rows) == limit:  # one more candidate after the page's last hit
-            more = True
+    documents: dict[int, Document] = {}
+    page = _Page(limit)
+    # A page's hits and one more: for a county clerk who may see 1 % of the matches, each candidate
+    # costs about a hundred matches read (bench/scale_search.py), so the first round asks for no more
+    # than the page needs, and the phrase check's rare misses get a second round.
+    count = limit + 1 + (PHRASE_SPARE if checks_phrase else 0)
+    after = _parse_cursor(cursor)
+    for round_ in range(ROUNDS):
+        candidates = _candidates(door, query, filters, after, count)
+        documents |= (
+            Document.objects.select_related("issuing_unit")
+            .annotate(is_recalled=recalled, phrase_holds=holds)
+            .in_bulk([c[2] for c in candidates if not c[3]])
+        )
+        if not page.read(candidates, count, documents) or round_ == ROUNDS - 1:
             break
-        last = candidate
-        if is_window_end:  # the door's window of this tier is read: the next page goes on from here
-            more = True
-            break
-        if tier == 2 and first_tier_full:  # the heading tier may hold more: read on there first
-            more = True
-            break
-        if documents[pk].phrase_holds:
-            rows.append((tier, dated_at, pk))
-    else:
-        # Every candidate read: there may be more if a tier gave its whole `count` (the body tier is
-        # not read when the heading tier is full).
-        more = first_tier_full or sum(1 for c in candidates if c[0] == 2 and not c[3]) >= count
+        # Every candidate read, and the phrase check left the page short: read on after the last.
+        after = page.last[:3]
+        count = (limit + 1 - len(page.rows)) * CANDIDATES_PER_HIT
     hits = []
-    for tier, _dated_at, pk in rows:
+    for tier, _dated_at, pk in page.rows:
         document = documents[pk]
         if document.state != Document.State.ISSUED:
             state = SearchState.DRAFT
@@ -359,5 +395,5 @@ def _document_search(user: User, query: str, filters: SearchFilters, cursor: str
             )
         )
     # The cursor is the last candidate read, hit or not: the next page starts after it.
-    next_cursor = _cursor(*last[:3]) if more and last is not None else None
+    next_cursor = _cursor(*page.last[:3]) if page.more and page.last is not None else None
     return SearchPage(query=query, hits=hits, next_cursor=next_cursor)

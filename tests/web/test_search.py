@@ -232,6 +232,37 @@ def test_pages_follow_each_other_by_cursor_without_overlap(world):
     assert _ids(document_search(world.jygw, "防汛", cursor="not-a-cursor", limit=2)) == _ids(first)
 
 
+@pytest.mark.parametrize("decoys", [3, 8, 30])
+def test_a_phrase_whose_pairs_are_present_out_of_order_is_no_hit_and_pages_read_on_past_it(world, decoys):
+    """防汛抗洪、抗旱 holds every pair of 防汛抗旱 (防汛, 汛抗, 抗旱), not in that order: a candidate from
+    the index, no hit. The decoys are newer than the hits. A page asks for the hits and one more
+    and PHRASE_SPARE (2 + 1 + 4 = 7 candidates, here); with 8 decoys a second round reads on past
+    them (two more queries), and with 30 the pages that come up short carry a cursor until the
+    hits."""
+    hits = [
+        issue(world.zzb, world.department, main=[world.education], title=f"关于第{n}批防汛抗旱工作的通知")[0].pk
+        for n in range(3)
+    ]
+    for n in range(decoys):
+        issue(world.zzb, world.department, main=[world.education], title=f"关于第{n}批防汛抗洪、抗旱物资的通知")
+    found, cursor, pages = [], None, 0
+    with CaptureQueriesContext(connection) as first_page:
+        page = document_search(world.jygw, "防汛抗旱", limit=2)
+    while True:
+        found += _ids(page)
+        pages += 1
+        if (cursor := page.next_cursor) is None:
+            break
+        assert pages < 20
+        page = document_search(world.jygw, "防汛抗旱", cursor=cursor, limit=2)
+    assert found == hits[::-1]
+    # 3 decoys: one round of 7 candidates holds the page's 2 hits and one more. 8: a second round (of
+    # 3 × 3) finds them. 30: the first page reads 7 + 9 decoys and is empty, with a cursor; the second
+    # reads the last 7 decoys and 2 hits; the third the last hit.
+    assert len(first_page) == {3: 3, 8: 5, 30: 5}[decoys]
+    assert pages == {3: 2, 8: 2, 30: 3}[decoys]
+
+
 def _issued_at(moment: datetime.datetime, world, unit, clerk, title: str) -> int:
     with time_machine.travel(moment, tick=False):
         return issue(clerk, unit, main=[world.education], title=title)[0].pk
