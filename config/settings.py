@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     # Before drf_spectacular: api/templates overrides its Swagger UI page (no inline style, for the CSP).
     "api",
     "webhooks",
+    "exchange",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -347,6 +348,12 @@ AUDIT_CHECKPOINT_DIR = env.str("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "ch
 AUDIT_CHECKPOINT_URL = env.str("AUDIT_CHECKPOINT_URL", default="")
 AUDIT_CHECKPOINT_EMAILS = env.list("AUDIT_CHECKPOINT_EMAILS", default=[])
 AUDIT_CHECKPOINT_SECONDS = env.int("AUDIT_CHECKPOINT_SECONDS", default=3600)
+# 公文交换 with other installations (exchange/): this installation's name as its peers know it
+# (empty: the exchange is off, its endpoint answers 404), its Ed25519 key (a file; `manage.py
+# exchange_keygen PATH` writes one), and how far a message's timestamp may be from now.
+EXCHANGE_INSTALLATION = env.str("EXCHANGE_INSTALLATION", default="")
+EXCHANGE_SIGNING_KEY_FILE = env.str("EXCHANGE_SIGNING_KEY_FILE", default="")
+EXCHANGE_REPLAY_SECONDS = env.int("EXCHANGE_REPLAY_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
     "sweep unfinished routing and notification": {
         "task": "workflow.sweep",

@@ -28,6 +28,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/deliveries/<int:delivery_id>/sign-for", api.delivery_sign_for_view, name="api-delivery-sign-for"),
     path("api/v1/", include("api.urls")),
+    path("exchange/", include("exchange.urls")),
     path("accounts/", include(account_urlpatterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("web.urls")),

@@ -124,6 +124,8 @@ class Document(DocumentElements):
             models.Index(
                 fields=["-issued_at", "-id"], condition=models.Q(state="issued"), name="document_issued_order"
             ),
+            # 公文交换: a document that arrives from a peer is linked to the copy held here by digest.
+            models.Index(fields=["digest"], condition=~models.Q(digest=""), name="document_by_digest"),
         ]
 
     def __str__(self) -> str:

@@ -54,6 +54,16 @@ class Unit(models.Model):
     path = models.CharField(max_length=255, editable=False, db_index=True)
     group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="unit", editable=False)
     is_active = models.BooleanField(_("启用"), default=True)
+    # An external unit: hosted by another installation and reached through the exchange (公文交换).
+    # Null for the units of this installation.
+    peer = models.ForeignKey(
+        "exchange.Peer",
+        verbose_name=_("所在系统"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="units",
+    )
     # Demo data whose name follows the usual pattern but was not read in a public document.
     is_illustrative = models.BooleanField(_("示例数据"), default=False)
     # 核稿 and 签发 by two people (四眼原则): a signer may not sign off a draft they wrote or changed,

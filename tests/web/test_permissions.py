@@ -38,6 +38,7 @@ API = "the JSON API: bearer token, the sign-for door (test_the_api_refuses_outsi
 API_V1 = "/api/v1/: a bearer credential (no session) and the client's scope; the doors per route (tests/api/)"
 API_DOCS = "/api/v1/: the schema, its docs and the problem types are public; any other path is a 404 problem"
 STAFF = "the admin: staff only (test_the_admin_is_for_staff_only; tests/workflow/test_admin.py)"
+PEER = "公文交换: a peer installation's signed message, no session (tests/exchange/test_receive.py)"
 MATRIX = {
     "delivery": OBJECT,
     "delivery-sign": OBJECT,
@@ -131,6 +132,7 @@ MATRIX = {
     "api:problem-type": API_DOCS,
     "api:not-found": API_DOCS,
     "admin:*": STAFF,
+    "exchange-consignments": PEER,
 }
 
 

@@ -1,0 +1,54 @@
+"""公文交换 between installations: the peers an installation trusts, and what it received from them.
+
+A peer (对端系统) is another installation: its name, the base URL of its exchange endpoint and the
+Ed25519 public key its messages are signed with. Units it hosts are units of the directory with
+`Unit.peer` set (external units): they can be recipients here, and documents they issue arrive
+through the exchange. An installation's own signing key is a file (EXCHANGE_SIGNING_KEY_FILE),
+never a row.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Peer(models.Model):
+    """An installation this one exchanges documents with. A revoked peer's messages are refused (and
+    logged); its row stays, for the records that name it."""
+
+    name = models.CharField(_("系统名称"), max_length=100, unique=True)
+    base_url = models.URLField(_("交换地址"), max_length=300)
+    # PEM (SubjectPublicKeyInfo) of its Ed25519 key.
+    public_key = models.TextField(_("公钥"))
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+    # Per-peer limits: the largest message accepted, and messages per minute.
+    max_bytes = models.PositiveBigIntegerField(_("单件上限（字节）"), default=50 * 1024 * 1024)
+    per_minute = models.PositiveIntegerField(_("每分钟上限"), default=600)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("对端系统")
+        verbose_name_plural = _("对端系统")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReceivedConsignment(models.Model):
+    """A consignment accepted from a peer: its id (unique per peer, so that a repeat is answered
+    "duplicate" and creates nothing), the envelope exactly as signed and its signature (evidence
+    that the peer sent it), and the dispatch that routes it to the recipient units here."""
+
+    peer = models.ForeignKey(Peer, on_delete=models.PROTECT, related_name="received")
+    consignment_id = models.UUIDField()
+    envelope = models.BinaryField()
+    signature = models.CharField(max_length=100)
+    dispatch = models.OneToOneField("workflow.Dispatch", on_delete=models.PROTECT, related_name="consignment")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["peer", "consignment_id"], name="one_consignment_per_peer_and_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.peer} {self.consignment_id}"

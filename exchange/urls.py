@@ -1,0 +1,7 @@
+from django.urls import path
+
+from exchange import views
+
+urlpatterns = [
+    path("v1/consignments", views.consignments, name="exchange-consignments"),
+]

@@ -1,0 +1,50 @@
+"""The exchange endpoint (README, "公文交换"): peers POST consignments here. No session, no CSRF:
+the door is the peer's signature (exchange.services). Every answer is JSON, signed with this
+installation's key in the same three headers as a request."""
+
+import json
+import time
+
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from exchange import keys
+from exchange.services import consignment_receive
+
+
+def signed_response(answer: dict, status: int) -> HttpResponse:
+    body = json.dumps(answer, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    response = HttpResponse(body, status=status, content_type="application/json; charset=utf-8")
+    timestamp = str(int(time.time()))
+    response[keys.INSTALLATION_HEADER] = settings.EXCHANGE_INSTALLATION
+    response[keys.TIMESTAMP_HEADER] = timestamp
+    response[keys.SIGNATURE_HEADER] = keys.message_signature(keys.signing_key(), timestamp, body)
+    return response
+
+
+def _header(request, name: str) -> str:
+    return request.headers.get(name, "")[:200]
+
+
+@csrf_exempt
+@require_POST
+def consignments(request):
+    if not settings.EXCHANGE_INSTALLATION:
+        raise Http404
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    installation = _header(request, keys.INSTALLATION_HEADER)
+    # Read only once the peer's limit is known (consignment_receive checks `length` first); a body
+    # longer than it says is cut at what it said, and then does not verify.
+    answer = consignment_receive(
+        installation=installation,
+        timestamp=_header(request, keys.TIMESTAMP_HEADER),
+        signature=_header(request, keys.SIGNATURE_HEADER),
+        body=lambda: request.read(length),
+        length=length,
+    )
+    return signed_response(answer.as_json(), answer.status)
