@@ -354,6 +354,14 @@ AUDIT_CHECKPOINT_SECONDS = env.int("AUDIT_CHECKPOINT_SECONDS", default=3600)
 EXCHANGE_INSTALLATION = env.str("EXCHANGE_INSTALLATION", default="")
 EXCHANGE_SIGNING_KEY_FILE = env.str("EXCHANGE_SIGNING_KEY_FILE", default="")
 EXCHANGE_REPLAY_SECONDS = env.int("EXCHANGE_REPLAY_SECONDS", default=300)
+# Sending: seconds an attempt may take to connect, and again to answer; the first retry after about
+# EXCHANGE_RETRY_SECONDS, each next about twice as late (with jitter, at most a quarter of the
+# window), until EXCHANGE_RETRY_WINDOW_SECONDS after the consignment was made (then it has failed
+# and the sending clerks are told); how often the beat enqueues the consignments that are due.
+EXCHANGE_TIMEOUT_SECONDS = env.float("EXCHANGE_TIMEOUT_SECONDS", default=10.0)
+EXCHANGE_RETRY_SECONDS = env.float("EXCHANGE_RETRY_SECONDS", default=30.0)
+EXCHANGE_RETRY_WINDOW_SECONDS = env.float("EXCHANGE_RETRY_WINDOW_SECONDS", default=3 * 24 * 3600.0)
+EXCHANGE_SWEEP_SECONDS = env.float("EXCHANGE_SWEEP_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep unfinished routing and notification": {
         "task": "workflow.sweep",
@@ -425,6 +433,11 @@ CELERY_BEAT_SCHEDULE["derive webhook events from the audit log"] = {
     "task": "webhooks.derive_events",
     "schedule": WEBHOOK_SWEEP_SECONDS,
     "options": {"queue": "webhooks", "expires": WEBHOOK_SWEEP_SECONDS * 5},
+}
+CELERY_BEAT_SCHEDULE["send the consignments to peers that are due (公文交换)"] = {
+    "task": "exchange.sweep",
+    "schedule": EXCHANGE_SWEEP_SECONDS,
+    "options": {"queue": "control", "expires": EXCHANGE_SWEEP_SECONDS * 5},
 }
 CELERY_BEAT_SCHEDULE["send webhook calls that are due"] = {
     "task": "webhooks.send_calls",

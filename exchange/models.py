@@ -52,3 +52,45 @@ class ReceivedConsignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.peer} {self.consignment_id}"
+
+
+class OutgoingConsignment(models.Model):
+    """A consignment to one peer: the units it hosts among a dispatch's recipients. The envelope and
+    its signature are made once, at issue, and sent as they are on every attempt (the consignment id
+    is what the peer deduplicates on). Attempts follow the webhooks' pattern: a conditional claim
+    with a lease, exponential back-off with jitter, and a window (EXCHANGE_RETRY_WINDOW_SECONDS from
+    `created_at`) after which the consignment has failed and the sending unit's clerks are told."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("待送达")
+        ACCEPTED = "accepted", _("对方已接收")
+        REFUSED = "refused", _("对方拒收")
+        FAILED = "failed", _("送达失败")
+
+    consignment_id = models.UUIDField(unique=True)
+    peer = models.ForeignKey(Peer, on_delete=models.PROTECT, related_name="sent")
+    dispatch = models.ForeignKey("workflow.Dispatch", on_delete=models.PROTECT, related_name="consignments")
+    envelope = models.BinaryField()
+    signature = models.CharField(max_length=100)
+    # The queue of the document's urgency (workflow.models.Queue): a 特提 goes first here too.
+    queue = models.CharField(max_length=10)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    # The peer's last answer code (exchange.envelope.Code), or empty when none came.
+    last_code = models.CharField(max_length=30, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dispatch", "peer"], name="one_consignment_per_dispatch_and_peer")
+        ]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=models.Q(state="pending"), name="consignments_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.peer} {self.consignment_id}"

@@ -366,6 +366,8 @@ class Notification(models.Model):
         ASSIGNMENT_REMINDER = "task_remind", _("承办催办")
         ASSIGNMENT_ESCALATION = "task_raised", _("承办催办升级")
         READING = "reading", _("传阅")
+        # 公文交换: a consignment to another installation was refused, or could not be delivered.
+        EXCHANGE = "exchange", _("交换失败")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="notifications")
@@ -899,6 +901,8 @@ class AuditVerb(models.TextChoices):
     WEBHOOK_SUBSCRIPTION_DEACTIVATED = "WEBHOOK_SUBSCRIPTION_DEACTIVATED"
     CONSIGNMENT_ACCEPTED = "CONSIGNMENT_ACCEPTED"  # 公文交换: a peer's consignment taken in
     CONSIGNMENT_REFUSED = "CONSIGNMENT_REFUSED"  # 公文交换: a message refused, with its code
+    CONSIGNMENT_SENT = "CONSIGNMENT_SENT"  # 公文交换: a consignment the peer accepted
+    CONSIGNMENT_FAILED = "CONSIGNMENT_FAILED"  # 公文交换: refused by the peer, or the window closed
     WEBHOOK_DELIVERY_RESENT = "WEBHOOK_DELIVERY_RESENT"
 
 

@@ -34,6 +34,7 @@ from documents.models import (
 )
 from documents.numbering import format_number
 from documents.search_index import document_search_index
+from exchange.outgoing import consignments_create
 from units.errors import InvalidInput
 from units.models import NumberPrefix, RecipientGroup, Role, Unit
 from workflow.audit import audit_record
@@ -450,6 +451,8 @@ def document_issue(
             deadline_complete=deadlines.complete,
             answers_return=answered,
         )
+        # Units another installation hosts get theirs through the exchange, one consignment a peer.
+        consignments_create(dispatch, document, main, cc)
         payload = {"number": number, "digest": digest, "dispatch_id": dispatch.pk, "main": len(main), "cc": len(cc)}
         payload["deadline_sign_for"] = deadlines.sign_for.isoformat() if deadlines.sign_for else None
         payload["deadline_complete"] = deadlines.complete.isoformat() if deadlines.complete else None

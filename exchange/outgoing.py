@@ -1,0 +1,294 @@
+"""Sending consignments to peers (公文交换): made at issue, sent by tasks on the queue of the
+document's urgency, at least once, until the peer answers or the window closes.
+
+- `consignments_create`, inside document_issue's transaction: for each peer hosting some of the
+  recipients, one consignment with its envelope signed once; the send is enqueued on commit.
+- `consignment_send`, the task's work: claim the consignment if it is due (a conditional UPDATE
+  that moves `next_attempt_at` past the longest an attempt can take, so that two workers never post
+  it at once and a worker killed mid-way leaves it to the sweep), post it, record the answer.
+- `consignments_sweep`, the beat's: enqueue every pending consignment that is due (retries, and
+  sends whose message was lost).
+
+An answer counts only when its signature verifies with the peer's key. `accepted` and `duplicate`
+end the consignment; a refusal the peer will give again (unknown recipient, not accepted, digest
+mismatch, malformed, too large, unknown peer) ends it as refused; anything else (no answer, HTTP
+5xx, rate limited, a signature refused, which a clock's skew can cause) is tried again after about
+EXCHANGE_RETRY_SECONDS × 2^(n-1), with jitter, until EXCHANGE_RETRY_WINDOW_SECONDS after it was
+made: then it has failed. Refused or failed, the clerks of the sending unit are told, per delivery
+to a unit of that peer (Notification kind "exchange"), and the audit log says why.
+"""
+
+import base64
+import datetime
+import http.client
+import json
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.celery import app
+from documents.models import Attachment, Document
+from exchange import keys
+from exchange.envelope import Code, canonical, consignment_envelope
+from exchange.models import OutgoingConsignment, Peer
+from units.errors import InvalidInput
+from units.models import Unit
+from workflow.audit import audit_record
+from workflow.models import AuditVerb, Delivery, Dispatch, Notification
+
+logger = logging.getLogger(__name__)
+
+SEND_CONSIGNMENT = "exchange.send_consignment"
+SWEEP = "exchange.sweep"
+# Beyond the two timeouts (connect, answer) an attempt may take, before its lease runs out.
+LEASE_MARGIN_SECONDS = 30
+# Codes a peer would give again for the same consignment: retrying cannot help.
+FINAL_REFUSALS = {
+    Code.UNKNOWN_RECIPIENT,
+    Code.NOT_ACCEPTED,
+    Code.DIGEST_MISMATCH,
+    Code.MALFORMED,
+    Code.TOO_LARGE,
+    Code.UNKNOWN_PEER,
+}
+_random = random.SystemRandom()
+
+
+def _enqueue(outgoing_id: int, queue: str) -> None:
+    transaction.on_commit(lambda: app.send_task(SEND_CONSIGNMENT, args=[outgoing_id], queue=queue), robust=True)
+
+
+def consignments_create(dispatch: Dispatch, document: Document, main: list[int], cc: list[int]) -> int:
+    """One consignment per peer hosting some of the recipients (external units), each enqueued on
+    commit. One query when no recipient is external. Raises InvalidInput when some are and this
+    installation cannot sign, or their peer is revoked: the issue then writes nothing."""
+    roles = {**{unit_id: "抄送" for unit_id in cc}, **{unit_id: "主送" for unit_id in main}}
+    external = [
+        (unit_id, name, peer_id)
+        for unit_id, name, peer_id in Unit.objects.filter(peer__isnull=False).values_list("pk", "name", "peer_id")
+        if unit_id in roles
+    ]
+    if not external:
+        return 0
+    if not settings.EXCHANGE_INSTALLATION:
+        raise InvalidInput(_("本系统未启用公文交换（EXCHANGE_INSTALLATION），不能发往其他系统的单位。"))
+    try:
+        key = keys.signing_key()
+    except keys.ExchangeKeyError as error:
+        raise InvalidInput(str(error)) from None
+    peers = Peer.objects.in_bulk({peer_id for _unit, _name, peer_id in external})
+    now = timezone.now()
+    for peer_id in sorted(peers):
+        peer = peers[peer_id]
+        if peer.revoked_at is not None:
+            raise InvalidInput(_("对端系统“%(name)s”已被吊销，不能发往其单位。") % {"name": peer.name})
+        recipients = sorted((name, roles[unit_id]) for unit_id, name, hosted in external if hosted == peer_id)
+        envelope = consignment_envelope(
+            consignment_id=uuid.uuid4(),
+            installation=settings.EXCHANGE_INSTALLATION,
+            unit=document.issuing_unit.name,
+            document=document,
+            recipients=recipients,
+            sign_for=dispatch.deadline_sign_for,
+            complete=dispatch.deadline_complete,
+        )
+        envelope_bytes = canonical(envelope)
+        outgoing = OutgoingConsignment.objects.create(
+            consignment_id=envelope["id"],
+            peer=peer,
+            dispatch=dispatch,
+            envelope=envelope_bytes,
+            signature=keys.envelope_signature(key, envelope_bytes),
+            queue=dispatch.queue,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        _enqueue(outgoing.pk, outgoing.queue)
+    return len(peers)
+
+
+@dataclass(frozen=True)
+class PeerAnswer:
+    code: str  # empty when no signed answer came
+    message: str
+
+
+def _files(envelope: dict) -> dict[str, str]:
+    wanted = {a["sha256"] for entry in envelope["documents"] for a in entry["attachments"]}
+    files = {}
+    for attachment in Attachment.objects.filter(sha256__in=wanted).order_by("pk"):
+        if attachment.sha256 not in files:
+            with attachment.file.open("rb") as file:
+                files[attachment.sha256] = base64.b64encode(file.read()).decode("ascii")
+    return files
+
+
+def _endpoint(peer: Peer) -> str:
+    return urljoin(peer.base_url if peer.base_url.endswith("/") else peer.base_url + "/", "v1/consignments")
+
+
+def _post(outgoing: OutgoingConsignment) -> PeerAnswer:
+    """Post the consignment; never raises for what the network or the peer does."""
+    envelope_bytes = bytes(outgoing.envelope)
+    envelope = json.loads(envelope_bytes)
+    body = json.dumps(
+        {"envelope": envelope, "signature": outgoing.signature, "files": _files(envelope)}, ensure_ascii=False
+    ).encode("utf-8")
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        keys.INSTALLATION_HEADER: settings.EXCHANGE_INSTALLATION,
+        keys.TIMESTAMP_HEADER: timestamp,
+        keys.SIGNATURE_HEADER: keys.message_signature(keys.signing_key(), timestamp, body),
+        "User-Agent": "gongwen-exchange/1",
+    }
+    url = urlsplit(_endpoint(outgoing.peer))
+    connection_class = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    connection = connection_class(url.hostname, url.port, timeout=settings.EXCHANGE_TIMEOUT_SECONDS)
+    try:
+        connection.request("POST", url.path, body=body, headers=headers)
+        response = connection.getresponse()
+        content = response.read(64 * 1024)
+        status, answer_headers = response.status, response.headers
+    except TimeoutError:
+        return PeerAnswer(
+            "", _("超时（%(seconds)s 秒）未响应。") % {"seconds": f"{settings.EXCHANGE_TIMEOUT_SECONDS:g}"}
+        )
+    except (OSError, http.client.HTTPException) as error:
+        return PeerAnswer("", _("连接失败：%(error)s") % {"error": f"{type(error).__name__}: {error}"[:300]})
+    finally:
+        connection.close()
+    public = keys.public_key_of(outgoing.peer.public_key)
+    signed = (
+        public is not None
+        and answer_headers.get(keys.INSTALLATION_HEADER, "") == outgoing.peer.name
+        and keys.message_verifies(
+            public,
+            answer_headers.get(keys.SIGNATURE_HEADER, ""),
+            answer_headers.get(keys.TIMESTAMP_HEADER, ""),
+            content,
+        )
+    )
+    if not signed:
+        return PeerAnswer("", _("对方返回 HTTP %(status)d，应答未经其签名。") % {"status": status})
+    try:
+        answer = json.loads(content)
+        return PeerAnswer(str(answer["code"]), str(answer.get("message", ""))[:300])
+    except (ValueError, KeyError, TypeError):
+        return PeerAnswer("", _("对方返回 HTTP %(status)d，应答无法解读。") % {"status": status})
+
+
+def _backoff(attempts: int) -> datetime.timedelta:
+    window = settings.EXCHANGE_RETRY_WINDOW_SECONDS
+    delay = min(settings.EXCHANGE_RETRY_SECONDS * 2 ** min(attempts - 1, 40), window / 4)
+    return datetime.timedelta(seconds=_random.uniform(delay / 2, delay))
+
+
+def _tell_clerks(outgoing: OutgoingConsignment, text: str, now) -> None:
+    from workflow.services.notifications import Notice, notify_clerks
+
+    deliveries = Delivery.objects.filter(dispatch=outgoing.dispatch, unit__peer=outgoing.peer).values_list(
+        "pk", flat=True
+    )
+    notices = [Notice(outgoing.dispatch.issuing_unit_id, pk, text) for pk in deliveries]
+    notify_clerks(notices, kind=Notification.Kind.EXCHANGE, now=now)
+
+
+def _finish(outgoing: OutgoingConsignment, answer: PeerAnswer) -> str:
+    now = timezone.now()
+    if answer.code in (Code.ACCEPTED, Code.DUPLICATE):
+        state = OutgoingConsignment.State.ACCEPTED
+    elif answer.code in FINAL_REFUSALS:
+        state = OutgoingConsignment.State.REFUSED
+    elif now + _backoff(outgoing.attempts) > outgoing.created_at + datetime.timedelta(
+        seconds=settings.EXCHANGE_RETRY_WINDOW_SECONDS
+    ):
+        state = OutgoingConsignment.State.FAILED
+    else:
+        state = OutgoingConsignment.State.PENDING
+    due = now + _backoff(outgoing.attempts) if state == OutgoingConsignment.State.PENDING else now
+    with transaction.atomic():
+        changed = OutgoingConsignment.objects.filter(
+            pk=outgoing.pk, state=OutgoingConsignment.State.PENDING, attempts=outgoing.attempts
+        ).update(
+            state=state,
+            next_attempt_at=due,
+            answered_at=now if answer.code else None,
+            last_code=answer.code,
+            last_error="" if state == OutgoingConsignment.State.ACCEPTED else answer.message[:500],
+        )
+        if not changed or state == OutgoingConsignment.State.PENDING:
+            return state
+        payload = {
+            "peer": outgoing.peer.name,
+            "consignment": str(outgoing.consignment_id),
+            "code": answer.code,
+            "attempts": outgoing.attempts,
+        }
+        if state != OutgoingConsignment.State.ACCEPTED:
+            payload["message"] = answer.message[:500]
+            peer = outgoing.peer.name
+            text = (
+                _("发往%(peer)s的公文被对方拒收：%(message)s") % {"peer": peer, "message": answer.message}
+                if state == OutgoingConsignment.State.REFUSED
+                else _("发往%(peer)s的公文在重试期限内未能送达：%(message)s")
+                % {"peer": peer, "message": answer.message}
+            )
+            _tell_clerks(outgoing, text, now)
+        audit_record(
+            actor=None,
+            verb=AuditVerb.CONSIGNMENT_SENT
+            if state == OutgoingConsignment.State.ACCEPTED
+            else AuditVerb.CONSIGNMENT_FAILED,
+            object_type="OutgoingConsignment",
+            object_id=outgoing.pk,
+            unit=outgoing.dispatch.issuing_unit_id,
+            document=outgoing.dispatch.document_id,
+            payload=payload,
+        )
+    return state
+
+
+def consignment_send(*, outgoing_id: int) -> str | None:
+    """One attempt at the consignment if it is due; its state after, or None when it was not due
+    (sent, ended, or another worker holds it)."""
+    now = timezone.now()
+    lease = datetime.timedelta(seconds=settings.EXCHANGE_TIMEOUT_SECONDS * 2 + LEASE_MARGIN_SECONDS)
+    claimed = OutgoingConsignment.objects.filter(
+        pk=outgoing_id, state=OutgoingConsignment.State.PENDING, next_attempt_at__lte=now
+    ).update(attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + lease)
+    if not claimed:
+        return None
+    outgoing = OutgoingConsignment.objects.select_related("peer", "dispatch").get(pk=outgoing_id)
+    answer = _post(outgoing)
+    state = _finish(outgoing, answer)
+    logger.info(
+        "consignment %s to %s: attempt %d, %s %s",
+        outgoing.consignment_id,
+        outgoing.peer.name,
+        outgoing.attempts,
+        answer.code or "no answer",
+        state,
+    )
+    return state
+
+
+def consignments_sweep(*, limit: int = 1000) -> int:
+    """Enqueue the pending consignments that are due, most urgent first; returns how many."""
+    due = list(
+        OutgoingConsignment.objects.filter(state=OutgoingConsignment.State.PENDING, next_attempt_at__lte=timezone.now())
+        .order_by("next_attempt_at")
+        .values_list("pk", "queue")[:limit]
+    )
+    for pk, queue in sorted(due, key=lambda row: row[1] != "urgent"):
+        app.send_task(SEND_CONSIGNMENT, args=[pk], queue=queue)
+    return len(due)
