@@ -1,0 +1,84 @@
+"""What the end-to-end test runs inside an installation (tests/exchange/installations.py,
+`Installation.call`): the real services, each function taking and returning JSON."""
+
+from django.db import connection
+
+from documents.models import Document
+from exchange.directory import peer_save, unit_host
+from exchange.models import OutgoingConsignment, Peer, ReceivedConsignment
+from tests.factories import issue as issue_document
+from tests.factories import person, unit
+from units.models import Role, Unit
+from workflow.audit import audit_verify
+from workflow.models import Delivery
+
+
+def setup(*, units: list[dict], peers: list[dict], people: list[dict]) -> dict:
+    """Units in order ({"name", "parent", "prefixes", "peer"}), peers ({"name", "url", "key"}), and
+    people ({"username", "unit", "roles"})."""
+    for peer in peers:
+        peer_save(actor=None, name=peer["name"], base_url=peer["url"], public_key=peer["key"])
+    for spec in units:
+        parent = Unit.objects.get(name=spec["parent"]) if spec.get("parent") else None
+        made = unit(spec["name"], parent, prefixes=spec.get("prefixes", ()))
+        if spec.get("peer"):
+            unit_host(actor=None, unit=made, peer=Peer.objects.get(name=spec["peer"]))
+    for spec in people:
+        person(Unit.objects.get(name=spec["unit"]), *[Role(role) for role in spec["roles"]], username=spec["username"])
+    return {"units": Unit.objects.count()}
+
+
+def issue(*, clerk: str, unit: str, main: list[str], title: str, urgency: str) -> dict:
+    """Draft, sign off and issue; the routing and the consignments go to this installation's worker."""
+    from django.contrib.auth import get_user_model
+
+    actor = get_user_model().objects.get(username=clerk)
+    document, dispatch = issue_document(
+        actor,
+        Unit.objects.get(name=unit),
+        main=list(Unit.objects.filter(name__in=main)),
+        route=False,
+        title=title,
+        urgency=urgency,
+    )
+    return {"document": document.pk, "digest": document.digest, "number": document.number, "dispatch": dispatch.pk}
+
+
+def state() -> dict:
+    """What the test checks: documents by digest, deliveries, consignments both ways, the audit chain."""
+    deliveries = [
+        {"digest": digest, "unit": name, "state": state}
+        for digest, name, state in Delivery.objects.order_by("pk").values_list(
+            "document__digest", "unit__name", "state"
+        )
+    ]
+    verification = audit_verify()
+    return {
+        "documents": {
+            digest: {"number": f"{prefix}〔{year}〕{serial}号", "issuer": issuer}
+            for digest, prefix, year, serial, issuer in Document.objects.filter(state="issued").values_list(
+                "digest", "number_prefix", "number_year", "number_serial", "issuing_unit__name"
+            )
+        },
+        "deliveries": deliveries,
+        "received": sorted(str(c) for c in ReceivedConsignment.objects.values_list("consignment_id", flat=True)),
+        "sent": sorted(
+            (str(c), state, attempts, code)
+            for c, state, attempts, code in OutgoingConsignment.objects.values_list(
+                "consignment_id", "state", "attempts", "last_code"
+            )
+        ),
+        "audit_intact": verification.is_intact,
+        "audit_events": verification.events,
+    }
+
+
+def send_again() -> int:
+    """Every consignment this installation sent, made due again (as a lost answer would leave it):
+    the peer must answer duplicate and create nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE exchange_outgoingconsignment SET state = 'pending', next_attempt_at = now() "
+            "WHERE state = 'accepted'"
+        )
+        return cursor.rowcount
