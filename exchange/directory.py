@@ -1,7 +1,14 @@
 """The peers an installation trusts, and the units they host: the system administrator's changes,
 each audited in its transaction (as workflow.services.directory's). `actor` is a superuser, or None
-for the system itself (the `exchange_peer` command)."""
+for the system itself (the `exchange_peer` command).
 
+Each peer has a stand-in here (`peer_user`): a user who cannot sign in (no usable password) and is
+a clerk of every unit the peer hosts. The peer's receipts act through it (exchange.receipts), so a
+unit elsewhere signs for, returns and completes through the same services, rules and audit events
+as a unit here; the receipt as the peer signed it is kept beside.
+"""
+
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -12,11 +19,22 @@ from django.utils.translation import gettext as _
 from exchange import keys
 from exchange.models import Peer
 from units.errors import InvalidInput
-from units.models import Unit
+from units.models import Role, Unit
 from workflow.audit import audit_record
 from workflow.checkpoints import key_id
 from workflow.models import AuditVerb
-from workflow.services.directory import require_administrator
+from workflow.services.directory import require_administrator, role_grant, role_revoke
+
+
+def peer_user(peer: Peer) -> AbstractBaseUser:
+    """The peer's stand-in (made on first use): active, without a usable password, named after it."""
+    user, created = get_user_model().objects.get_or_create(
+        username=f"peer.{peer.pk}", defaults={"first_name": _("%(name)s（对端系统）") % {"name": peer.name}}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
 
 
 def peer_save(
@@ -92,8 +110,14 @@ def unit_host(*, actor: AbstractBaseUser | None, unit: Unit, peer: Peer | None) 
     None, that it is this installation's own again. False when nothing changes."""
     require_administrator(actor)
     with transaction.atomic():
+        previous = Unit.objects.select_for_update().get(pk=unit.pk).peer
         changed = Unit.objects.filter(pk=unit.pk).exclude(peer=peer).update(peer=peer)
         if changed:
+            # The stand-in of the peer that hosts it is its clerk, and only that one.
+            if previous is not None:
+                role_revoke(actor=actor, unit=unit, role=Role.CLERK, user=peer_user(previous))
+            if peer is not None:
+                role_grant(actor=actor, unit=unit, role=Role.CLERK, user=peer_user(peer))
             audit_record(
                 actor=actor,
                 verb=AuditVerb.UNIT_HOSTED,

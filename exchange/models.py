@@ -54,12 +54,11 @@ class ReceivedConsignment(models.Model):
         return f"{self.peer} {self.consignment_id}"
 
 
-class OutgoingConsignment(models.Model):
-    """A consignment to one peer: the units it hosts among a dispatch's recipients. The envelope and
-    its signature are made once, at issue, and sent as they are on every attempt (the consignment id
-    is what the peer deduplicates on). Attempts follow the webhooks' pattern: a conditional claim
-    with a lease, exponential back-off with jitter, and a window (EXCHANGE_RETRY_WINDOW_SECONDS from
-    `created_at`) after which the consignment has failed and the sending unit's clerks are told."""
+class Outgoing(models.Model):
+    """A message to one peer, signed once and sent as it is on every attempt (its id is what the
+    peer deduplicates on). Attempts follow the webhooks' pattern: a conditional claim with a lease,
+    exponential back-off with jitter, and a window (EXCHANGE_RETRY_WINDOW_SECONDS from `created_at`)
+    after which it has failed and the clerks concerned are told (exchange.outgoing)."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("待送达")
@@ -67,9 +66,7 @@ class OutgoingConsignment(models.Model):
         REFUSED = "refused", _("对方拒收")
         FAILED = "failed", _("送达失败")
 
-    consignment_id = models.UUIDField(unique=True)
-    peer = models.ForeignKey(Peer, on_delete=models.PROTECT, related_name="sent")
-    dispatch = models.ForeignKey("workflow.Dispatch", on_delete=models.PROTECT, related_name="consignments")
+    peer = models.ForeignKey(Peer, on_delete=models.PROTECT, related_name="+")
     envelope = models.BinaryField()
     signature = models.CharField(max_length=100)
     # The queue of the document's urgency (workflow.models.Queue): a 特提 goes first here too.
@@ -85,6 +82,16 @@ class OutgoingConsignment(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
+        abstract = True
+
+
+class OutgoingConsignment(Outgoing):
+    """A consignment to one peer: the units it hosts among a dispatch's recipients, made at issue."""
+
+    consignment_id = models.UUIDField(unique=True)
+    dispatch = models.ForeignKey("workflow.Dispatch", on_delete=models.PROTECT, related_name="consignments")
+
+    class Meta:
         constraints = [
             models.UniqueConstraint(fields=["dispatch", "peer"], name="one_consignment_per_dispatch_and_peer")
         ]
@@ -94,3 +101,58 @@ class OutgoingConsignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.peer} {self.consignment_id}"
+
+
+class ReceiptEvent(models.TextChoices):
+    """What a receipt (回执) tells the sender of a consignment about one of its units' deliveries."""
+
+    READ = "read", _("已阅")
+    SIGNED = "signed", _("签收")
+    RETURNED = "returned", _("退文")
+    COMPLETED = "completed", _("办结")
+
+
+class OutgoingReceipt(Outgoing):
+    """A receipt to the peer a consignment came from: one audit event of a delivery it made here
+    (read, signed for, returned, completed), derived from the audit log (exchange.receipts). Its id
+    is derived from the event, so deriving twice makes one."""
+
+    receipt_id = models.UUIDField(unique=True)
+    delivery = models.ForeignKey("workflow.Delivery", on_delete=models.PROTECT, related_name="+")
+    event = models.CharField(max_length=10, choices=ReceiptEvent.choices)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=models.Q(state="pending"), name="receipts_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.peer} {self.receipt_id}"
+
+
+class ReceiptCursor(models.Model):
+    """The last audit event (seq) turned into receipts: one row."""
+
+    last_seq = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return str(self.last_seq)
+
+
+class ReceivedReceipt(models.Model):
+    """A receipt accepted from a peer, as signed (evidence of what its unit did, and when), and the
+    delivery here it moved."""
+
+    peer = models.ForeignKey(Peer, on_delete=models.PROTECT, related_name="+")
+    receipt_id = models.UUIDField()
+    envelope = models.BinaryField()
+    signature = models.CharField(max_length=100)
+    delivery = models.ForeignKey("workflow.Delivery", on_delete=models.PROTECT, related_name="+")
+    event = models.CharField(max_length=10, choices=ReceiptEvent.choices)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["peer", "receipt_id"], name="one_receipt_per_peer_and_id")]
+
+    def __str__(self) -> str:
+        return f"{self.peer} {self.receipt_id}"

@@ -1,21 +1,24 @@
-"""Sending consignments to peers (公文交换): made at issue, sent by tasks on the queue of the
-document's urgency, at least once, until the peer answers or the window closes.
+"""Sending to peers (公文交换): consignments, made at issue, and receipts (exchange.receipts), sent
+by tasks on the queue of the document's urgency, at least once, until the peer answers or the
+window closes. Both are `exchange.models.Outgoing` rows; what differs is the endpoint, who is told
+of a failure and the audit verbs (`KINDS`).
 
 - `consignments_create`, inside document_issue's transaction: for each peer hosting some of the
   recipients, one consignment with its envelope signed once; the send is enqueued on commit.
-- `consignment_send`, the task's work: claim the consignment if it is due (a conditional UPDATE
+- `message_send`, the task's work: claim the message if it is due (a conditional UPDATE
   that moves `next_attempt_at` past the longest an attempt can take, so that two workers never post
   it at once and a worker killed mid-way leaves it to the sweep), post it, record the answer.
-- `consignments_sweep`, the beat's: enqueue every pending consignment that is due (retries, and
-  sends whose message was lost).
+- `messages_sweep`, the beat's: enqueue every pending message that is due (retries, and sends
+  whose task message was lost).
 
 An answer counts only when its signature verifies with the peer's key. `accepted` and `duplicate`
 end the consignment; a refusal the peer will give again (unknown recipient, not accepted, digest
 mismatch, malformed, too large, unknown peer) ends it as refused; anything else (no answer, HTTP
 5xx, rate limited, a signature refused, which a clock's skew can cause) is tried again after about
 EXCHANGE_RETRY_SECONDS × 2^(n-1), with jitter, until EXCHANGE_RETRY_WINDOW_SECONDS after it was
-made: then it has failed. Refused or failed, the clerks of the sending unit are told, per delivery
-to a unit of that peer (Notification kind "exchange"), and the audit log says why.
+made: then it has failed. Refused or failed, the clerks concerned are told (Notification kind
+"exchange"): of a consignment, the sending unit's, per delivery to a unit of that peer; of a
+receipt, the receiving unit's, about its delivery. The audit log says why.
 """
 
 import base64
@@ -39,15 +42,15 @@ from config.celery import app
 from documents.models import Attachment, Document
 from exchange import keys
 from exchange.envelope import Code, canonical, consignment_envelope
-from exchange.models import OutgoingConsignment, Peer
+from exchange.models import Outgoing, OutgoingConsignment, OutgoingReceipt, Peer
 from units.errors import InvalidInput
 from units.models import Unit
 from workflow.audit import audit_record
-from workflow.models import AuditVerb, Delivery, Dispatch, Notification
+from workflow.models import AuditVerb, CompletionAttachment, Delivery, Dispatch, Notification
 
 logger = logging.getLogger(__name__)
 
-SEND_CONSIGNMENT = "exchange.send_consignment"
+SEND = "exchange.send"
 SWEEP = "exchange.sweep"
 # Beyond the two timeouts (connect, answer) an attempt may take, before its lease runs out.
 LEASE_MARGIN_SECONDS = 30
@@ -63,8 +66,25 @@ FINAL_REFUSALS = {
 _random = random.SystemRandom()
 
 
-def _enqueue(outgoing_id: int, queue: str) -> None:
-    transaction.on_commit(lambda: app.send_task(SEND_CONSIGNMENT, args=[outgoing_id], queue=queue), robust=True)
+CONSIGNMENT, RECEIPT = "consignment", "receipt"
+
+
+@dataclass(frozen=True)
+class Kind:
+    model: type[Outgoing]
+    path: str
+    sent: str
+    failed: str
+
+
+KINDS = {
+    CONSIGNMENT: Kind(OutgoingConsignment, "v1/consignments", AuditVerb.CONSIGNMENT_SENT, AuditVerb.CONSIGNMENT_FAILED),
+    RECEIPT: Kind(OutgoingReceipt, "v1/receipts", AuditVerb.RECEIPT_SENT, AuditVerb.RECEIPT_FAILED),
+}
+
+
+def enqueue(kind: str, pk: int, queue: str) -> None:
+    transaction.on_commit(lambda: app.send_task(SEND, args=[kind, pk], queue=queue), robust=True)
 
 
 def consignments_create(dispatch: Dispatch, document: Document, main: list[int], cc: list[int]) -> int:
@@ -112,7 +132,7 @@ def consignments_create(dispatch: Dispatch, document: Document, main: list[int],
             created_at=now,
             next_attempt_at=now,
         )
-        _enqueue(outgoing.pk, outgoing.queue)
+        enqueue(CONSIGNMENT, outgoing.pk, outgoing.queue)
     return len(peers)
 
 
@@ -123,21 +143,28 @@ class PeerAnswer:
 
 
 def _files(envelope: dict) -> dict[str, str]:
-    wanted = {a["sha256"] for entry in envelope["documents"] for a in entry["attachments"]}
+    """The bytes of every file the message names, by SHA-256: a consignment's attachments, a
+    receipt's completion files."""
+    if envelope["type"] == "receipt":
+        wanted = {a["sha256"] for a in (envelope.get("completion") or {}).get("attachments", [])}
+        rows = CompletionAttachment.objects.filter(sha256__in=wanted)
+    else:
+        wanted = {a["sha256"] for entry in envelope["documents"] for a in entry["attachments"]}
+        rows = Attachment.objects.filter(sha256__in=wanted)
     files = {}
-    for attachment in Attachment.objects.filter(sha256__in=wanted).order_by("pk"):
-        if attachment.sha256 not in files:
-            with attachment.file.open("rb") as file:
-                files[attachment.sha256] = base64.b64encode(file.read()).decode("ascii")
+    for row in rows.order_by("pk"):
+        if row.sha256 not in files:
+            with row.file.open("rb") as file:
+                files[row.sha256] = base64.b64encode(file.read()).decode("ascii")
     return files
 
 
-def _endpoint(peer: Peer) -> str:
-    return urljoin(peer.base_url if peer.base_url.endswith("/") else peer.base_url + "/", "v1/consignments")
+def _endpoint(peer: Peer, path: str) -> str:
+    return urljoin(peer.base_url if peer.base_url.endswith("/") else peer.base_url + "/", path)
 
 
-def _post(outgoing: OutgoingConsignment) -> PeerAnswer:
-    """Post the consignment; never raises for what the network or the peer does."""
+def _post(outgoing: Outgoing, path: str) -> PeerAnswer:
+    """Post the message; never raises for what the network or the peer does."""
     envelope_bytes = bytes(outgoing.envelope)
     envelope = json.loads(envelope_bytes)
     body = json.dumps(
@@ -151,7 +178,7 @@ def _post(outgoing: OutgoingConsignment) -> PeerAnswer:
         keys.SIGNATURE_HEADER: keys.message_signature(keys.signing_key(), timestamp, body),
         "User-Agent": "gongwen-exchange/1",
     }
-    url = urlsplit(_endpoint(outgoing.peer))
+    url = urlsplit(_endpoint(outgoing.peer, path))
     connection_class = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     connection = connection_class(url.hostname, url.port, timeout=settings.EXCHANGE_TIMEOUT_SECONDS)
     try:
@@ -193,87 +220,99 @@ def _backoff(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=_random.uniform(delay / 2, delay))
 
 
-def _tell_clerks(outgoing: OutgoingConsignment, text: str, now) -> None:
+def _tell_clerks(kind: str, outgoing: Outgoing, text: str, now) -> None:
     from workflow.services.notifications import Notice, notify_clerks
 
-    deliveries = Delivery.objects.filter(dispatch=outgoing.dispatch, unit__peer=outgoing.peer).values_list(
-        "pk", flat=True
-    )
-    notices = [Notice(outgoing.dispatch.issuing_unit_id, pk, text) for pk in deliveries]
+    if kind == RECEIPT:
+        notices = [Notice(outgoing.delivery.unit_id, outgoing.delivery_id, text)]
+    else:
+        deliveries = Delivery.objects.filter(dispatch=outgoing.dispatch, unit__peer=outgoing.peer)
+        notices = [
+            Notice(outgoing.dispatch.issuing_unit_id, pk, text) for pk in deliveries.values_list("pk", flat=True)
+        ]
     notify_clerks(notices, kind=Notification.Kind.EXCHANGE, now=now)
 
 
-def _finish(outgoing: OutgoingConsignment, answer: PeerAnswer) -> str:
+def _finish(kind: str, outgoing: Outgoing, answer: PeerAnswer) -> str:
     now = timezone.now()
+    State = Outgoing.State  # noqa: N806 (the model's choices)
     if answer.code in (Code.ACCEPTED, Code.DUPLICATE):
-        state = OutgoingConsignment.State.ACCEPTED
+        state = State.ACCEPTED
     elif answer.code in FINAL_REFUSALS:
-        state = OutgoingConsignment.State.REFUSED
+        state = State.REFUSED
     elif now + _backoff(outgoing.attempts) > outgoing.created_at + datetime.timedelta(
         seconds=settings.EXCHANGE_RETRY_WINDOW_SECONDS
     ):
-        state = OutgoingConsignment.State.FAILED
+        state = State.FAILED
     else:
-        state = OutgoingConsignment.State.PENDING
-    due = now + _backoff(outgoing.attempts) if state == OutgoingConsignment.State.PENDING else now
+        state = State.PENDING
+    due = now + _backoff(outgoing.attempts) if state == State.PENDING else now
     with transaction.atomic():
-        changed = OutgoingConsignment.objects.filter(
-            pk=outgoing.pk, state=OutgoingConsignment.State.PENDING, attempts=outgoing.attempts
-        ).update(
-            state=state,
-            next_attempt_at=due,
-            answered_at=now if answer.code else None,
-            last_code=answer.code,
-            last_error="" if state == OutgoingConsignment.State.ACCEPTED else answer.message[:500],
+        changed = (
+            type(outgoing)
+            .objects.filter(pk=outgoing.pk, state=State.PENDING, attempts=outgoing.attempts)
+            .update(
+                state=state,
+                next_attempt_at=due,
+                answered_at=now if answer.code else None,
+                last_code=answer.code,
+                last_error="" if state == State.ACCEPTED else answer.message[:500],
+            )
         )
-        if not changed or state == OutgoingConsignment.State.PENDING:
+        if not changed or state == State.PENDING:
             return state
+        message_id = outgoing.consignment_id if kind == CONSIGNMENT else outgoing.receipt_id
         payload = {
             "peer": outgoing.peer.name,
-            "consignment": str(outgoing.consignment_id),
+            kind: str(message_id),
             "code": answer.code,
             "attempts": outgoing.attempts,
         }
-        if state != OutgoingConsignment.State.ACCEPTED:
+        if state != State.ACCEPTED:
             payload["message"] = answer.message[:500]
-            peer = outgoing.peer.name
-            text = (
-                _("发往%(peer)s的公文被对方拒收：%(message)s") % {"peer": peer, "message": answer.message}
-                if state == OutgoingConsignment.State.REFUSED
-                else _("发往%(peer)s的公文在重试期限内未能送达：%(message)s")
-                % {"peer": peer, "message": answer.message}
-            )
-            _tell_clerks(outgoing, text, now)
+            values = {"peer": outgoing.peer.name, "message": answer.message}
+            if kind == RECEIPT:
+                text = _("退回%(peer)s的回执未能送达：%(message)s") % values
+            elif state == State.REFUSED:
+                text = _("发往%(peer)s的公文被对方拒收：%(message)s") % values
+            else:
+                text = _("发往%(peer)s的公文在重试期限内未能送达：%(message)s") % values
+            _tell_clerks(kind, outgoing, text, now)
+        if kind == RECEIPT:
+            unit, document = outgoing.delivery.unit_id, outgoing.delivery.document_id
+        else:
+            unit, document = outgoing.dispatch.issuing_unit_id, outgoing.dispatch.document_id
         audit_record(
             actor=None,
-            verb=AuditVerb.CONSIGNMENT_SENT
-            if state == OutgoingConsignment.State.ACCEPTED
-            else AuditVerb.CONSIGNMENT_FAILED,
-            object_type="OutgoingConsignment",
+            verb=KINDS[kind].sent if state == State.ACCEPTED else KINDS[kind].failed,
+            object_type=type(outgoing).__name__,
             object_id=outgoing.pk,
-            unit=outgoing.dispatch.issuing_unit_id,
-            document=outgoing.dispatch.document_id,
+            unit=unit,
+            document=document,
             payload=payload,
         )
     return state
 
 
-def consignment_send(*, outgoing_id: int) -> str | None:
-    """One attempt at the consignment if it is due; its state after, or None when it was not due
-    (sent, ended, or another worker holds it)."""
+def message_send(*, kind: str, pk: int) -> str | None:
+    """One attempt at the message if it is due; its state after, or None when it was not due (sent,
+    ended, or another worker holds it)."""
+    model = KINDS[kind].model
     now = timezone.now()
     lease = datetime.timedelta(seconds=settings.EXCHANGE_TIMEOUT_SECONDS * 2 + LEASE_MARGIN_SECONDS)
-    claimed = OutgoingConsignment.objects.filter(
-        pk=outgoing_id, state=OutgoingConsignment.State.PENDING, next_attempt_at__lte=now
-    ).update(attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + lease)
+    claimed = model.objects.filter(pk=pk, state=Outgoing.State.PENDING, next_attempt_at__lte=now).update(
+        attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + lease
+    )
     if not claimed:
         return None
-    outgoing = OutgoingConsignment.objects.select_related("peer", "dispatch").get(pk=outgoing_id)
-    answer = _post(outgoing)
-    state = _finish(outgoing, answer)
+    related = ("peer", "delivery") if kind == RECEIPT else ("peer", "dispatch")
+    outgoing = model.objects.select_related(*related).get(pk=pk)
+    answer = _post(outgoing, KINDS[kind].path)
+    state = _finish(kind, outgoing, answer)
     logger.info(
-        "consignment %s to %s: attempt %d, %s %s",
-        outgoing.consignment_id,
+        "%s %s to %s: attempt %d, %s %s",
+        kind,
+        outgoing.pk,
         outgoing.peer.name,
         outgoing.attempts,
         answer.code or "no answer",
@@ -282,13 +321,16 @@ def consignment_send(*, outgoing_id: int) -> str | None:
     return state
 
 
-def consignments_sweep(*, limit: int = 1000) -> int:
-    """Enqueue the pending consignments that are due, most urgent first; returns how many."""
-    due = list(
-        OutgoingConsignment.objects.filter(state=OutgoingConsignment.State.PENDING, next_attempt_at__lte=timezone.now())
-        .order_by("next_attempt_at")
-        .values_list("pk", "queue")[:limit]
-    )
-    for pk, queue in sorted(due, key=lambda row: row[1] != "urgent"):
-        app.send_task(SEND_CONSIGNMENT, args=[pk], queue=queue)
+def consignment_send(*, outgoing_id: int) -> str | None:
+    return message_send(kind=CONSIGNMENT, pk=outgoing_id)
+
+
+def messages_sweep(*, limit: int = 1000) -> int:
+    """Enqueue the pending messages that are due, most urgent first; returns how many."""
+    due = []
+    for kind, spec in KINDS.items():
+        rows = spec.model.objects.filter(state=Outgoing.State.PENDING, next_attempt_at__lte=timezone.now())
+        due += [(kind, pk, queue) for pk, queue in rows.order_by("next_attempt_at").values_list("pk", "queue")[:limit]]
+    for kind, pk, queue in sorted(due, key=lambda row: row[2] != "urgent"):
+        app.send_task(SEND, args=[kind, pk], queue=queue)
     return len(due)

@@ -234,7 +234,7 @@ def _take_in(peer: Peer, received: Received, now) -> Answer:
                 received_at=now,
             )
     except IntegrityError:  # the same consignment, taken in by another request a moment ago
-        raise _Duplicate from None
+        raise Duplicate from None
     audit_record(
         actor=None,
         verb=AuditVerb.CONSIGNMENT_ACCEPTED,
@@ -256,8 +256,8 @@ def _take_in(peer: Peer, received: Received, now) -> Answer:
     return Answer(Code.ACCEPTED, _("已接收。"), str(received.consignment_id), now)
 
 
-class _Duplicate(Exception):
-    pass
+class Duplicate(Exception):
+    """Raised inside a take-in when the message's unique row exists already (a concurrent repeat)."""
 
 
 def _duplicate(peer: Peer, received: Received) -> Answer | None:
@@ -267,32 +267,55 @@ def _duplicate(peer: Peer, received: Received) -> Answer | None:
     return Answer(Code.DUPLICATE, _("此前已接收，未重复登记。"), str(received.consignment_id), first.received_at)
 
 
-def _refusal(installation: str, peer: Peer | None, refused: Refused, consignment: str | None) -> Answer:
+def _consignment_take_in(peer: Peer, received: Received, now) -> Answer:
+    digests_check(received)
+    return _take_in(peer, received, now)
+
+
+@dataclasses.dataclass(frozen=True)
+class Handler:
+    """What differs between the messages a peer sends: how the body parses, which earlier message
+    it repeats, how it is taken in (inside a transaction; Duplicate for a concurrent repeat), and
+    the audit verb of a refusal."""
+
+    name: str
+    parse: Callable[[bytes], Received]
+    duplicate: Callable[[Peer, Received], "Answer | None"]
+    take_in: Callable[[Peer, Received, datetime.datetime], "Answer"]
+    refused: str
+
+
+CONSIGNMENTS = Handler("consignment", received_parse, _duplicate, _consignment_take_in, AuditVerb.CONSIGNMENT_REFUSED)
+
+
+def _refusal(
+    handler: Handler, installation: str, peer: Peer | None, refused: Refused, message_id: str | None
+) -> Answer:
     with transaction.atomic():
         audit_record(
             actor=None,
-            verb=AuditVerb.CONSIGNMENT_REFUSED,
+            verb=handler.refused,
             object_type="Peer",
             object_id=peer.pk if peer is not None else "",
             payload={
                 "installation": installation[:100],
                 "code": refused.code,
                 "message": refused.message,
-                "consignment": consignment,
+                handler.name: message_id,
             },
         )
-    logger.warning("consignment from %r refused: %s (%s)", installation[:100], refused.code, refused.message)
-    return Answer(refused.code, refused.message, consignment)
+    logger.warning("%s from %r refused: %s (%s)", handler.name, installation[:100], refused.code, refused.message)
+    return Answer(refused.code, refused.message, message_id)
 
 
-def consignment_receive(
-    *, installation: str, timestamp: str, signature: str, body: Callable[[], bytes], length: int
+def message_receive(
+    handler: Handler, *, installation: str, timestamp: str, signature: str, body: Callable[[], bytes], length: int
 ) -> Answer:
-    """The answer to one consignment message (see the module's docstring for the checks). `length`
-    is the body's declared length, checked against the peer's limit first: the view reads no more
-    than the limit: `body` reads the message, called once the peer and its limit are known."""
+    """The answer to one message of a peer (see the module's docstring for the checks). `length` is
+    the body's declared length, checked against the peer's limit first, so that the view reads no
+    more than the limit: `body` reads the message, called once the peer and its limit are known."""
     now = timezone.now()
-    peer, consignment = None, None
+    peer, message_id = None, None
     try:
         peer = _peer(installation)
         if length > peer.max_bytes:
@@ -300,16 +323,19 @@ def consignment_receive(
         _within_rate(peer, now)
         content = body()
         _signed_in_window(peer, timestamp, signature, content, now)
-        received = received_parse(content)
-        consignment = str(received.consignment_id)
+        received = handler.parse(content)
+        message_id = received.envelope["id"]
         _envelope_signed(peer, received)
-        if (answer := _duplicate(peer, received)) is not None:
+        if (answer := handler.duplicate(peer, received)) is not None:
             return answer
-        digests_check(received)
         try:
             with transaction.atomic():
-                return _take_in(peer, received, now)
-        except _Duplicate:
-            return _duplicate(peer, received)
+                return handler.take_in(peer, received, now)
+        except Duplicate:
+            return handler.duplicate(peer, received)
     except Refused as refused:
-        return _refusal(installation, peer, refused, consignment)
+        return _refusal(handler, installation, peer, refused, message_id)
+
+
+def consignment_receive(**kwargs) -> Answer:
+    return message_receive(CONSIGNMENTS, **kwargs)

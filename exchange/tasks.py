@@ -1,17 +1,18 @@
-"""Celery tasks of the exchange: thin wrappers around exchange.outgoing. Both are idempotent (a
-consignment is claimed by a conditional UPDATE before it is posted), hence safe with acks_late."""
+"""Celery tasks of the exchange: thin wrappers around exchange.outgoing and exchange.receipts. Each
+is idempotent (a message is claimed by a conditional UPDATE before it is posted; receipts are
+derived under a cursor, one per audit event), hence safe with acks_late."""
 
 from celery import shared_task
 
-from exchange import outgoing
+from exchange import outgoing, receipts
 from workflow.tasks import RETRY
 
 
-@shared_task(name=outgoing.SEND_CONSIGNMENT, **RETRY)
-def send_consignment_task(outgoing_id: int) -> str | None:
-    return outgoing.consignment_send(outgoing_id=outgoing_id)
+@shared_task(name=outgoing.SEND, **RETRY)
+def send_task(kind: str, pk: int) -> str | None:
+    return outgoing.message_send(kind=kind, pk=pk)
 
 
 @shared_task(name=outgoing.SWEEP, **RETRY)
-def sweep_task() -> int:
-    return outgoing.consignments_sweep()
+def sweep_task() -> dict:
+    return {"receipts": receipts.receipts_derive(), "enqueued": outgoing.messages_sweep()}

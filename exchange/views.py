@@ -28,23 +28,34 @@ def _header(request, name: str) -> str:
     return request.headers.get(name, "")[:200]
 
 
-@csrf_exempt
-@require_POST
-def consignments(request):
+def _receive(request, receive) -> HttpResponse:
     if not settings.EXCHANGE_INSTALLATION:
         raise Http404
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    installation = _header(request, keys.INSTALLATION_HEADER)
-    # Read only once the peer's limit is known (consignment_receive checks `length` first); a body
-    # longer than it says is cut at what it said, and then does not verify.
-    answer = consignment_receive(
-        installation=installation,
+    # Read only once the peer's limit is known (the service checks `length` first); a body longer
+    # than it says is cut at what it said, and then does not verify.
+    answer = receive(
+        installation=_header(request, keys.INSTALLATION_HEADER),
         timestamp=_header(request, keys.TIMESTAMP_HEADER),
         signature=_header(request, keys.SIGNATURE_HEADER),
         body=lambda: request.read(length),
         length=length,
     )
     return signed_response(answer.as_json(), answer.status)
+
+
+@csrf_exempt
+@require_POST
+def consignments(request):
+    return _receive(request, consignment_receive)
+
+
+@csrf_exempt
+@require_POST
+def receipts(request):
+    from exchange.receipts import receipt_receive
+
+    return _receive(request, receipt_receive)

@@ -903,6 +903,10 @@ class AuditVerb(models.TextChoices):
     CONSIGNMENT_REFUSED = "CONSIGNMENT_REFUSED"  # 公文交换: a message refused, with its code
     CONSIGNMENT_SENT = "CONSIGNMENT_SENT"  # 公文交换: a consignment the peer accepted
     CONSIGNMENT_FAILED = "CONSIGNMENT_FAILED"  # 公文交换: refused by the peer, or the window closed
+    RECEIPT_ACCEPTED = "RECEIPT_ACCEPTED"  # 公文交换: a peer's receipt taken in (its delivery moved here)
+    RECEIPT_REFUSED = "RECEIPT_REFUSED"  # 公文交换: a peer's receipt refused, with its code
+    RECEIPT_SENT = "RECEIPT_SENT"  # 公文交换: a receipt the peer accepted
+    RECEIPT_FAILED = "RECEIPT_FAILED"  # 公文交换: a receipt refused by the peer, or the window closed
     PEER_SAVED = "PEER_SAVED"  # 公文交换: a peer added or changed
     PEER_REVOKED = "PEER_REVOKED"
     UNIT_HOSTED = "UNIT_HOSTED"  # 公文交换: a unit marked as hosted by a peer, or local again

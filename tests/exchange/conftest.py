@@ -64,6 +64,14 @@ class PeerServer:
 
 
 @pytest.fixture
+def receiver(settings, tmp_path):
+    """This installation is B, with a key of its own for its answers."""
+    settings.EXCHANGE_INSTALLATION = "B"
+    settings.EXCHANGE_SIGNING_KEY_FILE = str(tmp_path / "B.pem")
+    return key_generate(settings.EXCHANGE_SIGNING_KEY_FILE)
+
+
+@pytest.fixture
 def installation_a(settings, tmp_path):
     """This installation is A, with its key."""
     settings.EXCHANGE_INSTALLATION = "A"

@@ -82,3 +82,21 @@ def send_again() -> int:
             "WHERE state = 'accepted'"
         )
         return cursor.rowcount
+
+
+def act(*, username: str, digest: str, action: str) -> str:
+    """A clerk signs for ("sign") or returns ("return") their unit's delivery of the document."""
+    from django.contrib.auth import get_user_model
+
+    from workflow import services
+    from workflow.models import ReturnReason
+
+    actor = get_user_model().objects.get(username=username)
+    delivery = Delivery.objects.get(document__digest=digest, unit__in=Unit.objects.filter(group__user=actor))
+    if action == "sign":
+        services.delivery_sign_for(actor=actor, delivery_id=delivery.pk)
+    else:
+        services.delivery_return(
+            actor=actor, delivery_id=delivery.pk, reason=ReturnReason.NOT_COMPETENT, text="不属于本单位职责"
+        )
+    return Delivery.objects.get(pk=delivery.pk).state

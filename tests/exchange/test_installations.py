@@ -4,8 +4,9 @@ issues to 教育工委 and 内蒙古大学党委 on B. While it runs, the test c
 A's worker, and has A send every consignment a second time; then every unit has exactly one
 delivery, each document the same digest on both, and each installation's audit chain verifies.
 
-(Receipts flowing back, recall across, and the third installation of the seed's chain come with
-the rest of issue 17.)"""
+Then B's clerks sign for one delivery and return another: the receipts travel back, and A's record
+of those deliveries moves as if the units were its own. (Recall across, and the third installation
+of the seed's chain, come with the rest of issue 17.)"""
 
 import pytest
 
@@ -120,5 +121,22 @@ def test_consignments_cross_a_cut_link_a_killed_worker_and_a_second_sending_exac
     on_a = sorted((row["digest"], row["unit"]) for row in state_a["deliveries"])
     assert on_a == on_b
     assert {row["state"] for row in state_b["deliveries"]} == {"pending"}
+    for state in (state_a, state_b):
+        assert state["audit_intact"], state
+
+    # Receipts back: 教育工委 signs for the telegram, 内蒙古大学党委 returns it.
+    assert b.call("act", username="jygw", digest=first["digest"], action="sign") == "signed"
+    assert b.call("act", username="imu", digest=first["digest"], action="return") == "returned"
+
+    def moved() -> bool:
+        states = {(row["digest"], row["unit"]): row["state"] for row in a.call("state")["deliveries"]}
+        return states[(first["digest"], JYGW)] == "signed" and states[(first["digest"], IMU)] == "returned"
+
+    assert wait_until(moved, timeout=60, interval=1), (a.call("state"), b.call("state"))
+    state_a, state_b = a.call("state"), b.call("state")
+    assert {row["digest"]: row["state"] for row in state_a["deliveries"] if row["unit"] == JYGW} == {
+        first["digest"]: "signed",
+        second["digest"]: "pending",
+    }
     for state in (state_a, state_b):
         assert state["audit_intact"], state

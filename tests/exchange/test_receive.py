@@ -85,14 +85,6 @@ class Sender:
 
 
 @pytest.fixture
-def receiver(settings, tmp_path):
-    """This installation is B, with a key of its own for its answers."""
-    settings.EXCHANGE_INSTALLATION = "B"
-    settings.EXCHANGE_SIGNING_KEY_FILE = str(tmp_path / "B.pem")
-    return key_generate(settings.EXCHANGE_SIGNING_KEY_FILE)
-
-
-@pytest.fixture
 def sender(world, tmp_path, receiver):
     return Sender(tmp_path)
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from exchange import keys
 from exchange.envelope import canonical
 from exchange.models import OutgoingConsignment, Peer
-from exchange.outgoing import consignment_send, consignments_sweep
+from exchange.outgoing import consignment_send, messages_sweep
 from tests.factories import content, delivery_of, issue, unit
 from units.errors import InvalidInput
 from units.models import Unit
@@ -192,9 +192,11 @@ def test_the_sweep_enqueues_what_is_due_most_urgent_first(world, peer, monkeypat
     _issue_to_b(world, title="关于普通事项的通知")
     _issue_to_b(world, urgency="特提", title="关于特提事项的电报")
     sent = []
-    monkeypatch.setattr("exchange.outgoing.app.send_task", lambda name, args, queue: sent.append((name, queue)))
-    assert consignments_sweep() == 2
-    assert sent == [("exchange.send_consignment", "urgent"), ("exchange.send_consignment", "routine")]
+    monkeypatch.setattr(
+        "exchange.outgoing.app.send_task", lambda name, args, queue: sent.append((name, args[0], queue))
+    )
+    assert messages_sweep() == 2
+    assert sent == [("exchange.send", "consignment", "urgent"), ("exchange.send", "consignment", "routine")]
 
 
 def test_issue_queries_do_not_grow_with_external_recipients(world, peer, count_queries):

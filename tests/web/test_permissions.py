@@ -133,6 +133,7 @@ MATRIX = {
     "api:not-found": API_DOCS,
     "admin:*": STAFF,
     "exchange-consignments": PEER,
+    "exchange-receipts": PEER,
 }
 
 
