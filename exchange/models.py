@@ -130,8 +130,8 @@ class OutgoingReceipt(Outgoing):
         return f"{self.peer} {self.receipt_id}"
 
 
-class ReceiptCursor(models.Model):
-    """The last audit event (seq) turned into receipts: one row."""
+class AuditCursor(models.Model):
+    """The last audit event (seq) turned into receipts and recalls (exchange.derive): one row."""
 
     last_seq = models.BigIntegerField(default=0)
 
@@ -156,3 +156,37 @@ class ReceivedReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.peer} {self.receipt_id}"
+
+
+class OutgoingRecall(Outgoing):
+    """A recall (撤回) to a peer: the units it hosts whose deliveries of a dispatch a recall here
+    withdrew, derived from the audit log (exchange.recalls). Its id is derived from the event and
+    the consignment, so deriving twice makes one."""
+
+    recall_id = models.UUIDField(unique=True)
+    dispatch = models.ForeignKey("workflow.Dispatch", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=models.Q(state="pending"), name="recalls_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.peer} {self.recall_id}"
+
+
+class ReceivedRecall(models.Model):
+    """A recall accepted from a peer, as signed, and the dispatch here it withdrew from."""
+
+    peer = models.ForeignKey(Peer, on_delete=models.PROTECT, related_name="+")
+    recall_id = models.UUIDField()
+    envelope = models.BinaryField()
+    signature = models.CharField(max_length=100)
+    dispatch = models.ForeignKey("workflow.Dispatch", on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["peer", "recall_id"], name="one_recall_per_peer_and_id")]
+
+    def __str__(self) -> str:
+        return f"{self.peer} {self.recall_id}"

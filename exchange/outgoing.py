@@ -42,7 +42,7 @@ from config.celery import app
 from documents.models import Attachment, Document
 from exchange import keys
 from exchange.envelope import Code, canonical, consignment_envelope
-from exchange.models import Outgoing, OutgoingConsignment, OutgoingReceipt, Peer
+from exchange.models import Outgoing, OutgoingConsignment, OutgoingRecall, OutgoingReceipt, Peer
 from units.errors import InvalidInput
 from units.models import Unit
 from workflow.audit import audit_record
@@ -66,7 +66,7 @@ FINAL_REFUSALS = {
 _random = random.SystemRandom()
 
 
-CONSIGNMENT, RECEIPT = "consignment", "receipt"
+CONSIGNMENT, RECEIPT, RECALL = "consignment", "receipt", "recall"
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ class Kind:
 KINDS = {
     CONSIGNMENT: Kind(OutgoingConsignment, "v1/consignments", AuditVerb.CONSIGNMENT_SENT, AuditVerb.CONSIGNMENT_FAILED),
     RECEIPT: Kind(OutgoingReceipt, "v1/receipts", AuditVerb.RECEIPT_SENT, AuditVerb.RECEIPT_FAILED),
+    RECALL: Kind(OutgoingRecall, "v1/recalls", AuditVerb.RECALL_SENT, AuditVerb.RECALL_FAILED),
 }
 
 
@@ -145,6 +146,8 @@ class PeerAnswer:
 def _files(envelope: dict) -> dict[str, str]:
     """The bytes of every file the message names, by SHA-256: a consignment's attachments, a
     receipt's completion files."""
+    if envelope["type"] == "recall":
+        return {}
     if envelope["type"] == "receipt":
         wanted = {a["sha256"] for a in (envelope.get("completion") or {}).get("attachments", [])}
         rows = CompletionAttachment.objects.filter(sha256__in=wanted)
@@ -261,7 +264,8 @@ def _finish(kind: str, outgoing: Outgoing, answer: PeerAnswer) -> str:
         )
         if not changed or state == State.PENDING:
             return state
-        message_id = outgoing.consignment_id if kind == CONSIGNMENT else outgoing.receipt_id
+        message_id = {CONSIGNMENT: "consignment_id", RECEIPT: "receipt_id", RECALL: "recall_id"}[kind]
+        message_id = getattr(outgoing, message_id)
         payload = {
             "peer": outgoing.peer.name,
             kind: str(message_id),
@@ -273,6 +277,8 @@ def _finish(kind: str, outgoing: Outgoing, answer: PeerAnswer) -> str:
             values = {"peer": outgoing.peer.name, "message": answer.message}
             if kind == RECEIPT:
                 text = _("退回%(peer)s的回执未能送达：%(message)s") % values
+            elif kind == RECALL:
+                text = _("发往%(peer)s的撤回通知未能送达：%(message)s") % values
             elif state == State.REFUSED:
                 text = _("发往%(peer)s的公文被对方拒收：%(message)s") % values
             else:

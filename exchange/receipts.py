@@ -2,11 +2,10 @@
 through the exchange travels back to the installation that sent it, signed, and moves the sender's
 record of that delivery through the same services as a local clerk's action would.
 
-At the receiving installation (`receipts_derive`, run by the beat's exchange sweep): each audit
-event DELIVERY_READ, _SIGNED, _RETURNED or _COMPLETED of a delivery made by a received consignment
-becomes one `OutgoingReceipt`, its id derived from the event (so deriving twice makes one), sent by
-exchange.outgoing like a consignment. A cursor (`ReceiptCursor`) names the last event looked at; it
-starts just before the installation's first CONSIGNMENT_ACCEPTED.
+At the receiving installation (`receipts_from`, run by exchange.derive over the audit log): each
+audit event DELIVERY_READ, _SIGNED, _RETURNED or _COMPLETED of a delivery made by a received
+consignment becomes one `OutgoingReceipt`, its id derived from the event (so deriving twice makes
+one), sent by exchange.outgoing like a consignment.
 
 At the sending installation (`receipt_receive`, the endpoint /exchange/v1/receipts): the checks of
 any message (exchange.services), then the receipt must name a consignment sent to that peer, a
@@ -39,21 +38,18 @@ import uuid
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Max
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from exchange import keys
 from exchange.directory import peer_user
 from exchange.envelope import Code, Received, Refused, canonical
 from exchange.keys import PROTOCOL
-from exchange.models import OutgoingConsignment, OutgoingReceipt, Peer, ReceiptCursor, ReceiptEvent, ReceivedReceipt
-from exchange.outgoing import RECEIPT, enqueue
+from exchange.models import OutgoingConsignment, OutgoingReceipt, Peer, ReceiptEvent, ReceivedReceipt
 from exchange.services import Answer, Duplicate, Handler, message_receive
 from units.errors import DomainError
 from workflow.audit import audit_record
 from workflow.enqueue import queue_for
-from workflow.models import AuditEvent, AuditVerb, Delivery
+from workflow.models import AuditVerb, Delivery
 from workflow.services.rules import person_name
 
 _VERBS = {
@@ -64,17 +60,10 @@ _VERBS = {
 }
 # Receipt ids: UUID 5 of the installation and the audit event's seq, in this namespace.
 _NAMESPACE = uuid.UUID("5b0f6c2e-8d0f-4c55-9a55-6f1d2b7c9e01")
-DERIVE_BATCH = 1000
 
 
 def _utc(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
-
-
-def _start() -> int:
-    first = AuditEvent.objects.filter(verb=AuditVerb.CONSIGNMENT_ACCEPTED).order_by("seq").values_list("seq", flat=True)
-    head = AuditEvent.objects.aggregate(head=Max("seq"))["head"] or 0
-    return (first.first() or head + 1) - 1
 
 
 def _envelope(event: dict, delivery: Delivery, names: dict[int, str]) -> dict:
@@ -101,63 +90,39 @@ def _envelope(event: dict, delivery: Delivery, names: dict[int, str]) -> dict:
     }
 
 
-def receipts_derive() -> int:
-    """Turn the audit events since the cursor into receipts, in batches; returns how many were made.
-    Nothing when this installation has no exchange name or key (the cursor waits)."""
-    if not settings.EXCHANGE_INSTALLATION:
-        return 0
-    try:
-        key = keys.signing_key()
-    except keys.ExchangeKeyError:
-        return 0
-    made = 0
-    while True:
-        with transaction.atomic():
-            cursor = ReceiptCursor.objects.select_for_update().filter(pk=1).first()
-            if cursor is None:
-                cursor = ReceiptCursor.objects.create(pk=1, last_seq=_start())
-            events = list(
-                AuditEvent.objects.filter(seq__gt=cursor.last_seq)
-                .order_by("seq")
-                .values("seq", "verb", "object_type", "object_id", "occurred_at", "actor_id", "payload")[:DERIVE_BATCH]
+def receipts_from(events: list[dict], key, now) -> list[OutgoingReceipt]:
+    """The receipts of a batch of audit events (exchange.derive): one per read, sign-for, return or
+    completion of a delivery that a received consignment made."""
+    wanted = [e for e in events if e["verb"] in _VERBS and e["object_type"] == "Delivery"]
+    if not wanted:
+        return []
+    deliveries = Delivery.objects.filter(
+        pk__in=[int(e["object_id"]) for e in wanted], dispatch__consignment__isnull=False
+    ).select_related("unit", "document", "dispatch__consignment__peer")
+    by_id = {delivery.pk: delivery for delivery in deliveries}
+    actors = {e["actor_id"] for e in wanted if e["actor_id"]}
+    names = {user.pk: person_name(user) for user in get_user_model().objects.filter(pk__in=actors)}
+    rows = []
+    for event in wanted:
+        delivery = by_id.get(int(event["object_id"]))
+        if delivery is None:
+            continue
+        envelope = _envelope(event, delivery, names)
+        envelope_bytes = canonical(envelope)
+        rows.append(
+            OutgoingReceipt(
+                receipt_id=envelope["id"],
+                peer=delivery.dispatch.consignment.peer,
+                delivery=delivery,
+                event=envelope["event"],
+                envelope=envelope_bytes,
+                signature=keys.envelope_signature(key, envelope_bytes),
+                queue=queue_for(delivery.urgency),
+                created_at=now,
+                next_attempt_at=now,
             )
-            if not events:
-                return made
-            wanted = [e for e in events if e["verb"] in _VERBS and e["object_type"] == "Delivery"]
-            deliveries = Delivery.objects.filter(
-                pk__in=[int(e["object_id"]) for e in wanted], dispatch__consignment__isnull=False
-            ).select_related("unit", "document", "dispatch__consignment__peer")
-            by_id = {delivery.pk: delivery for delivery in deliveries}
-            actors = {e["actor_id"] for e in wanted if e["actor_id"]}
-            names = {user.pk: person_name(user) for user in get_user_model().objects.filter(pk__in=actors)}
-            now = timezone.now()
-            rows = []
-            for event in wanted:
-                delivery = by_id.get(int(event["object_id"]))
-                if delivery is None:
-                    continue
-                envelope = _envelope(event, delivery, names)
-                envelope_bytes = canonical(envelope)
-                rows.append(
-                    OutgoingReceipt(
-                        receipt_id=envelope["id"],
-                        peer=delivery.dispatch.consignment.peer,
-                        delivery=delivery,
-                        event=envelope["event"],
-                        envelope=envelope_bytes,
-                        signature=keys.envelope_signature(key, envelope_bytes),
-                        queue=queue_for(delivery.urgency),
-                        created_at=now,
-                        next_attempt_at=now,
-                    )
-                )
-            OutgoingReceipt.objects.bulk_create(rows, ignore_conflicts=True)
-            for pk, queue in OutgoingReceipt.objects.filter(
-                receipt_id__in=[row.receipt_id for row in rows], state=OutgoingReceipt.State.PENDING
-            ).values_list("pk", "queue"):
-                enqueue(RECEIPT, pk, queue)
-            made += len(rows)
-            ReceiptCursor.objects.filter(pk=1).update(last_seq=events[-1]["seq"])
+        )
+    return rows
 
 
 # --- the sending installation's side ------------------------------------------------------------------

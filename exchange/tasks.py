@@ -4,7 +4,7 @@ derived under a cursor, one per audit event), hence safe with acks_late."""
 
 from celery import shared_task
 
-from exchange import outgoing, receipts
+from exchange import derive, outgoing
 from workflow.tasks import RETRY
 
 
@@ -15,4 +15,4 @@ def send_task(kind: str, pk: int) -> str | None:
 
 @shared_task(name=outgoing.SWEEP, **RETRY)
 def sweep_task() -> dict:
-    return {"receipts": receipts.receipts_derive(), "enqueued": outgoing.messages_sweep()}
+    return {"derived": derive.exchange_derive(), "enqueued": outgoing.messages_sweep()}

@@ -5,4 +5,5 @@ from exchange import views
 urlpatterns = [
     path("v1/consignments", views.consignments, name="exchange-consignments"),
     path("v1/receipts", views.receipts, name="exchange-receipts"),
+    path("v1/recalls", views.recalls, name="exchange-recalls"),
 ]

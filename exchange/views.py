@@ -59,3 +59,11 @@ def receipts(request):
     from exchange.receipts import receipt_receive
 
     return _receive(request, receipt_receive)
+
+
+@csrf_exempt
+@require_POST
+def recalls(request):
+    from exchange.recalls import recall_receive
+
+    return _receive(request, recall_receive)

@@ -907,6 +907,10 @@ class AuditVerb(models.TextChoices):
     RECEIPT_REFUSED = "RECEIPT_REFUSED"  # 公文交换: a peer's receipt refused, with its code
     RECEIPT_SENT = "RECEIPT_SENT"  # 公文交换: a receipt the peer accepted
     RECEIPT_FAILED = "RECEIPT_FAILED"  # 公文交换: a receipt refused by the peer, or the window closed
+    RECALL_ACCEPTED = "RECALL_ACCEPTED"  # 公文交换: a peer's recall taken in (its deliveries withdrawn here)
+    RECALL_REFUSED = "RECALL_REFUSED"  # 公文交换: a peer's recall refused, with its code
+    RECALL_SENT = "RECALL_SENT"  # 公文交换: a recall the peer accepted
+    RECALL_FAILED = "RECALL_FAILED"  # 公文交换: a recall refused by the peer, or the window closed
     PEER_SAVED = "PEER_SAVED"  # 公文交换: a peer added or changed
     PEER_REVOKED = "PEER_REVOKED"
     UNIT_HOSTED = "UNIT_HOSTED"  # 公文交换: a unit marked as hosted by a peer, or local again

@@ -100,3 +100,15 @@ def act(*, username: str, digest: str, action: str) -> str:
             actor=actor, delivery_id=delivery.pk, reason=ReturnReason.NOT_COMPETENT, text="不属于本单位职责"
         )
     return Delivery.objects.get(pk=delivery.pk).state
+
+
+def recall(*, username: str, digest: str, reason: str) -> dict:
+    """The issuing unit's clerk recalls the whole dispatch of the document (撤回)."""
+    from django.contrib.auth import get_user_model
+
+    from workflow import services
+    from workflow.models import Dispatch
+
+    actor = get_user_model().objects.get(username=username)
+    dispatch = Dispatch.objects.get(document__digest=digest)
+    return services.dispatch_recall(actor=actor, dispatch_id=dispatch.pk, reason=reason)

@@ -5,8 +5,9 @@ A's worker, and has A send every consignment a second time; then every unit has 
 delivery, each document the same digest on both, and each installation's audit chain verifies.
 
 Then B's clerks sign for one delivery and return another: the receipts travel back, and A's record
-of those deliveries moves as if the units were its own. (Recall across, and the third installation
-of the seed's chain, come with the rest of issue 17.)"""
+of those deliveries moves as if the units were its own. Last, A recalls the second document, and
+the recall withdraws it at B. (The third installation of the seed's chain, forwarding onward, comes
+with the rest of issue 17.)"""
 
 import pytest
 
@@ -138,5 +139,15 @@ def test_consignments_cross_a_cut_link_a_killed_worker_and_a_second_sending_exac
         first["digest"]: "signed",
         second["digest"]: "pending",
     }
+    # A recall travels the other way and withdraws at B.
+    assert a.call("recall", username="zzb", digest=second["digest"], reason="内容有误")["withdrawn"] == 1
+
+    def withdrawn() -> bool:
+        return {(r["digest"], r["unit"]): r["state"] for r in b.call("state")["deliveries"]}[
+            (second["digest"], JYGW)
+        ] == "recalled"
+
+    assert wait_until(withdrawn, timeout=60, interval=1), (a.call("state"), b.call("state"))
+    state_a, state_b = a.call("state"), b.call("state")
     for state in (state_a, state_b):
         assert state["audit_intact"], state

@@ -14,10 +14,10 @@ from django.urls import reverse
 
 from documents.models import Document
 from exchange import keys
+from exchange.derive import exchange_derive
 from exchange.directory import peer_save, peer_user, unit_host
 from exchange.envelope import canonical
 from exchange.models import OutgoingConsignment, OutgoingReceipt, ReceivedReceipt
-from exchange.receipts import receipts_derive
 from tests.conftest import _state
 from tests.exchange.test_receive import Sender, _sent
 from tests.factories import delivery_of, issue
@@ -43,8 +43,8 @@ def test_what_a_unit_does_with_a_delivery_from_elsewhere_becomes_signed_receipts
     sender, envelope, delivery = received
     services.delivery_open(actor=world.jygw, delivery=delivery)
     services.delivery_sign_for(actor=world.jygw, delivery_id=delivery.pk)
-    assert receipts_derive() == 2
-    assert receipts_derive() == 0  # the cursor moved on; nothing twice
+    assert exchange_derive() == 2
+    assert exchange_derive() == 0  # the cursor moved on; nothing twice
     read, signed = OutgoingReceipt.objects.order_by("pk")
     assert (read.event, signed.event, signed.peer, signed.queue) == ("read", "signed", sender.peer, "urgent")
     message = json.loads(bytes(signed.envelope))
@@ -57,7 +57,7 @@ def test_what_a_unit_does_with_a_delivery_from_elsewhere_becomes_signed_receipts
     # A delivery of B's own makes no receipt.
     document, _dispatch = issue(world.jygw, world.education, main=[world.university])
     services.delivery_sign_for(actor=world.imu, delivery_id=delivery_of(document, world.university).pk)
-    assert receipts_derive() == 0
+    assert exchange_derive() == 0
 
 
 def test_a_return_carries_its_reason(world, received):
@@ -65,7 +65,7 @@ def test_a_return_carries_its_reason(world, received):
     services.delivery_return(
         actor=world.jygw, delivery_id=delivery.pk, reason=ReturnReason.NOT_COMPETENT, text="不属于本单位职责"
     )
-    receipts_derive()
+    exchange_derive()
     message = json.loads(bytes(OutgoingReceipt.objects.get().envelope))
     assert message["event"] == "returned"
     assert message["return"] == {"reason": ReturnReason.NOT_COMPETENT, "text": "不属于本单位职责"}

@@ -23,6 +23,7 @@ from django.utils import timezone
 from documents.digest import canonical_bytes
 from documents.models import Attachment, Document, Enclosure
 from exchange import keys
+from exchange.directory import unit_host
 from exchange.envelope import canonical, consignment_envelope
 from exchange.models import Peer, ReceivedConsignment
 from tests.conftest import _state
@@ -124,7 +125,7 @@ def _sent(world, sender: Sender, *, urgency="特提", recipients=None, attachmen
         return envelope, _files([document.pk]), document.digest
 
     sent = _elsewhere(build)
-    Unit.objects.filter(pk=world.department.pk).update(peer=sender.peer)
+    unit_host(actor=None, unit=world.department, peer=sender.peer)
     return sent
 
 

@@ -134,6 +134,7 @@ MATRIX = {
     "admin:*": STAFF,
     "exchange-consignments": PEER,
     "exchange-receipts": PEER,
+    "exchange-recalls": PEER,
 }
 
 
