@@ -66,7 +66,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: check the harness in a minute")
     parser.add_argument(
-        "--sections", default="fanout,urgent,receipts,api_receipts,chain_view,audit_verify,evidence,importing"
+        "--sections", default="fanout,urgent,receipts,api_receipts,chain_view,audit_verify,evidence,importing,exchange"
     )
     parser.add_argument(
         "--keep", action="store_true", help="keep the benchmark database and its working directory (the bundles)"
@@ -86,6 +86,10 @@ def main() -> int:
     finally:
         _cleanup(config, workdir, keep=args.keep)
     out = ROOT / "bench" / "results.json"
+    # make bench-scale's figures ("scale") stay: the two benches write one file.
+    previous = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    if "scale" in previous:
+        results["scale"] = previous["scale"]
     out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {out.relative_to(ROOT)}, bench/fanout.png, bench/urgent.png")
     return 0

@@ -132,6 +132,24 @@ def run_all(args, workdir: Path) -> dict:
         results["evidence"] = evidence(bench)
     if "importing" in wanted:
         results["importing"] = importing(bench)
+    if "exchange" in wanted:
+        from bench import exchange
+
+        results["exchange"] = exchange.run(quick=args.quick, workdir=workdir)
+        bench.rows.append(
+            (
+                "exchange: consignments A→B a second",
+                f"{results['exchange']['consignments_per_second']}",
+                "",
+            )
+        )
+        bench.rows.append(
+            (
+                "exchange: 特提 across a peer, p95",
+                f"{results['exchange']['flash_behind_backlog_p95_seconds']} s behind the backlog",
+                "",
+            )
+        )
     if bench.largest_dispatch is not None:
         results["recall"] = recall(bench)
     results["machine"] = machine(started=started, load_before=load_before, quick=args.quick)

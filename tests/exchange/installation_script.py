@@ -112,3 +112,11 @@ def recall(*, username: str, digest: str, reason: str) -> dict:
     actor = get_user_model().objects.get(username=username)
     dispatch = Dispatch.objects.get(document__digest=digest)
     return services.dispatch_recall(actor=actor, dispatch_id=dispatch.pk, reason=reason)
+
+
+def issue_many(*, clerk: str, unit: str, main: list[str], count: int, urgency: str, title: str) -> list[str]:
+    """`count` documents issued one after another (the benchmark's backlog); their digests."""
+    return [
+        issue(clerk=clerk, unit=unit, main=main, title=f"{title}（第{n + 1}号）", urgency=urgency)["digest"]
+        for n in range(count)
+    ]
