@@ -5,7 +5,14 @@ from django.db import connection
 
 from documents.models import Document
 from exchange.directory import peer_save, unit_host
-from exchange.models import OutgoingConsignment, Peer, ReceivedConsignment
+from exchange.models import (
+    OutgoingConsignment,
+    OutgoingRecall,
+    OutgoingReceipt,
+    Peer,
+    ReceivedConsignment,
+    ReceivedReceipt,
+)
 from tests.factories import issue as issue_document
 from tests.factories import person, unit
 from units.models import Role, Unit
@@ -68,20 +75,50 @@ def state() -> dict:
                 "consignment_id", "state", "attempts", "last_code"
             )
         ),
+        "receipt_pairs": sorted(
+            (d, u, e)
+            for d, u, e in ReceivedReceipt.objects.values_list(
+                "delivery__document__digest", "delivery__unit__name", "event"
+            )
+        ),
+        "outgoing": sorted(
+            (kind, state, code)
+            for kind, model in (("receipt", OutgoingReceipt), ("recall", OutgoingRecall))
+            for state, code in model.objects.values_list("state", "last_code")
+        ),
         "audit_intact": verification.is_intact,
         "audit_events": verification.events,
     }
 
 
 def send_again() -> int:
-    """Every consignment this installation sent, made due again (as a lost answer would leave it):
-    the peer must answer duplicate and create nothing."""
+    """Every message this installation sent (consignments, receipts, recalls), made due again, as
+    a lost answer would leave it: the peer must answer duplicate and change nothing."""
+    total = 0
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE exchange_outgoingconsignment SET state = 'pending', next_attempt_at = now() "
-            "WHERE state = 'accepted'"
-        )
-        return cursor.rowcount
+        for table in ("exchange_outgoingconsignment", "exchange_outgoingreceipt", "exchange_outgoingrecall"):
+            cursor.execute(f"UPDATE {table} SET state = 'pending', next_attempt_at = now() WHERE state = 'accepted'")
+            total += cursor.rowcount
+    return total
+
+
+def forward(*, username: str, signer: str, digest: str, main: list[str]) -> dict:
+    """转发: the clerk forwards the unit's delivery of the document, another signer signs off, the
+    clerk issues the cover."""
+    from django.contrib.auth import get_user_model
+
+    from workflow import services
+
+    users = get_user_model().objects
+    actor = users.get(username=username)
+    delivery = Delivery.objects.get(document__digest=digest, unit__in=Unit.objects.filter(group__user=actor))
+    cover = services.document_forward(
+        actor=actor, delivery=delivery, main_recipients=list(Unit.objects.filter(name__in=main))
+    )
+    services.document_sign_off(actor=users.get(username=signer), document=cover)
+    services.document_issue(actor=actor, document=cover)
+    cover.refresh_from_db()
+    return {"digest": cover.digest, "number": cover.number}
 
 
 def act(*, username: str, digest: str, action: str) -> str:

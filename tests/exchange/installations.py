@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.worker import ROOT, Process, wait_until
+from tests.worker import ROOT, Process, free_port, wait_until
 
 SOCKET_DIR = "/var/run/postgresql"
 _XDIST = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
@@ -78,14 +78,39 @@ class Link:
             _run(["ip", "netns", "del", self.namespace])
 
 
+class Wire:
+    """A veth pair straight between two namespaces (two installations' own link): `first_address`
+    in the first, `second_address` in the second. `cut()` and `mend()` set the first's end down and
+    up."""
+
+    def __init__(self, first: Link, second: Link, index: int) -> None:
+        tag = f"{os.getpid() % 100000}{index}"
+        self.first, self.second = first, second
+        self.first_end, self.second_end = f"gwa{tag}", f"gwb{tag}"
+        subnet = 16 + _XDIST * 8 + index
+        self.first_address, self.second_address = f"10.231.{subnet}.1", f"10.231.{subnet}.2"
+        _run([*first.prefix(), "ip", "link", "add", self.first_end, "type", "veth", "peer", "name", self.second_end])
+        _run([*first.prefix(), "ip", "link", "set", self.second_end, "netns", second.namespace])
+        first.run_inside(["ip", "addr", "add", f"{self.first_address}/30", "dev", self.first_end])
+        first.run_inside(["ip", "link", "set", self.first_end, "up"])
+        second.run_inside(["ip", "addr", "add", f"{self.second_address}/30", "dev", self.second_end])
+        second.run_inside(["ip", "link", "set", self.second_end, "up"])
+
+    def cut(self) -> None:
+        self.first.run_inside(["ip", "link", "set", self.first_end, "down"])
+
+    def mend(self) -> None:
+        self.first.run_inside(["ip", "link", "set", self.first_end, "up"])
+
+
 class Installation:
-    """One installation. `address` is where its peers reach it; `link` its namespace (or None on
-    the host's network, where the test's own end of every link is)."""
+    """One installation. `link` is its namespace (or None on the host's network, where the test's
+    own end of every link is); its web server listens on `bind`, port `port`; `url(address)` is its
+    exchange endpoint as a peer reaches it at `address`."""
 
-    WEB_PORT = 8000
-
-    def __init__(self, name: str, directory: Path, *, link: Link | None, address: str) -> None:
-        self.name, self.link, self.address = name, link, address
+    def __init__(self, name: str, directory: Path, *, link: Link | None, bind: str = "0.0.0.0") -> None:  # noqa: S104 (its own namespace, or the test's loopback)
+        self.name, self.link, self.bind = name, link, bind
+        self.port = 8000 if link is not None else free_port(8400)
         self.directory = directory / name
         self.directory.mkdir()
         self.database = f"gw_{name.lower()}_{os.getpid()}_{_XDIST}"
@@ -121,9 +146,8 @@ class Installation:
         self.manage("migrate", "-v0")
         self.public_key = self.manage("exchange_keygen", str(self.key_file))
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.address}:{self.WEB_PORT}/exchange/"
+    def url(self, address: str) -> str:
+        return f"http://{address}:{self.port}/exchange/"
 
     def _command(self, command: list[str]) -> list[str]:
         return [*(self.link.prefix() if self.link else []), *command]
@@ -164,7 +188,7 @@ class Installation:
         for name in names or ("web", "worker", "beat"):
             log = self.directory / f"{name}.log"
             if name == "web":
-                command = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"{self.address}:{self.WEB_PORT}"]
+                command = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"{self.bind}:{self.port}"]
                 command += ["--workers", "2", "--timeout", "30"]
                 self.processes[name] = Process(self._command(command), log_path=log, env=self.env)
                 wait_until(lambda: "Booting worker" in self.processes["web"].output(), timeout=30)

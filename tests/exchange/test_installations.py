@@ -1,153 +1,204 @@
-"""公文交换 end to end (issue 17): two installations, each with its own database, Redis, key, web
-server, worker and beat, on networks of their own (tests/exchange/installations.py). 组织部 on A
-issues to 教育工委 and 内蒙古大学党委 on B. While it runs, the test cuts the link between them, kills
-A's worker, and has A send every consignment a second time; then every unit has exactly one
-delivery, each document the same digest on both, and each installation's audit chain verifies.
+"""公文交换 end to end (issue 17): the seed's chain across three installations, each with its own
+database, Redis, key, web server, worker and beat, on networks of their own
+(tests/exchange/installations.py): 组织部 on A; 教育工委 and 内蒙古大学党委 on B; 内蒙古工业大学党委 on C.
 
-Then B's clerks sign for one delivery and return another: the receipts travel back, and A's record
-of those deliveries moves as if the units were its own. Last, A recalls the second document, and
-the recall withdraws it at B. (The third installation of the seed's chain, forwarding onward, comes
-with the rest of issue 17.)"""
+组织部 sends a 特提 to 教育工委, which signs for it and forwards it to both universities: the cover,
+enclosing the original unchanged, crosses to C while the link between B and C is cut, and B's
+worker is killed meanwhile. Every unit signs for what it received, and every installation then
+sends every message (consignments, receipts) a second time. Then every unit has exactly one
+delivery, every receipt arrived back exactly once, the digests are equal on every installation that
+holds the document, and each audit chain verifies. Last, 组织部 recalls the original: the recall
+goes to B, down B's own chain, and on to C.
+"""
 
 import pytest
 
-from tests.exchange.installations import Installation, Link, namespaces_allowed
+from tests.exchange.installations import Installation, Link, Wire, namespaces_allowed
 from tests.worker import wait_until
 
 pytestmark = [pytest.mark.fault]
 
-REGION, ZZB, JYGW, IMU = "内蒙古自治区党委", "内蒙古自治区党委组织部", "自治区教育工委", "内蒙古大学党委"
+REGION, ZZB, JYGW = "内蒙古自治区党委", "内蒙古自治区党委组织部", "自治区教育工委"
+IMU, IMUT = "内蒙古大学党委", "内蒙古工业大学党委"
+
+
+class Network:
+    """Where each installation reaches each other one, and how the test cuts B–C."""
+
+    def __init__(self, tmp_path) -> None:
+        self.links, self.wire = [], None
+        if namespaces_allowed():
+            link_b, link_c = Link(1), Link(2)
+            self.links = [link_b, link_c]
+            self.wire = Wire(link_b, link_c, 3)
+            self.a = Installation("A", tmp_path, link=None)
+            self.b = Installation("B", tmp_path, link=link_b)
+            self.c = Installation("C", tmp_path, link=link_c)
+            self.address = {
+                ("A", "B"): link_b.address,
+                ("A", "C"): link_c.address,
+                ("B", "A"): link_b.host_address,
+                ("C", "A"): link_c.host_address,
+                ("B", "C"): self.wire.second_address,
+                ("C", "B"): self.wire.first_address,
+            }
+        else:  # the fallback: loopback addresses of their own; cutting B–C stops C's web server
+            self.a = Installation("A", tmp_path, link=None, bind="127.0.0.2")
+            self.b = Installation("B", tmp_path, link=None, bind="127.0.0.3")
+            self.c = Installation("C", tmp_path, link=None, bind="127.0.0.4")
+            bound = {"A": "127.0.0.2", "B": "127.0.0.3", "C": "127.0.0.4"}
+            self.address = {(x, y): bound[y] for x in bound for y in bound if x != y}
+
+    def peer(self, of: str, name: str) -> dict:
+        """`name` as a peer of installation `of` knows it."""
+        installation = {"A": self.a, "B": self.b, "C": self.c}[name]
+        return {"name": name, "url": installation.url(self.address[(of, name)]), "key": installation.public_key}
+
+    def cut_b_c(self) -> None:
+        if self.wire is not None:
+            self.wire.cut()
+        else:
+            self.c.stop("web")
+
+    def mend_b_c(self) -> None:
+        if self.wire is not None:
+            self.wire.mend()
+        else:
+            self.c.start("web")
+
+    def remove(self) -> None:
+        for installation in (self.a, self.b, self.c):
+            installation.remove()
+        for link in self.links:
+            link.remove()
 
 
 @pytest.fixture
-def installations(tmp_path):
-    made, links = [], []
+def network(tmp_path):
+    network = Network(tmp_path)
     try:
-        if namespaces_allowed():
-            links = [Link(1)]
-            a = Installation("A", tmp_path, link=None, address=links[0].host_address)
-            b = Installation("B", tmp_path, link=links[0], address=links[0].address)
-        else:  # the fallback: loopback addresses of their own
-            a = Installation("A", tmp_path, link=None, address="127.0.0.2")
-            b = Installation("B", tmp_path, link=None, address="127.0.0.3")
-        made = [a, b]
-        a.call(
+        clerk = ["clerk", "signer", "drafter"]
+        network.a.call(
             "setup",
             units=[
                 {"name": REGION},
                 {"name": ZZB, "parent": REGION, "prefixes": ["内组电明字"]},
                 {"name": JYGW, "parent": REGION, "prefixes": ["内教工委函"], "peer": "B"},
-                {"name": IMU, "parent": JYGW, "peer": "B"},
             ],
-            peers=[{"name": "B", "url": b.url, "key": b.public_key}],
+            peers=[network.peer("A", "B")],
             people=[
-                {"username": "zzb", "unit": ZZB, "roles": ["clerk", "signer", "drafter"]},
-                {"username": "zzb_leader", "unit": ZZB, "roles": ["signer"]},
+                {"username": "zzb", "unit": ZZB, "roles": clerk},
+                {"username": "zzb2", "unit": ZZB, "roles": ["signer"]},
             ],
         )
-        b.call(
+        network.b.call(
             "setup",
             units=[
                 {"name": REGION},
                 {"name": ZZB, "parent": REGION, "prefixes": ["内组电明字"], "peer": "A"},
                 {"name": JYGW, "parent": REGION, "prefixes": ["内教工委函"]},
                 {"name": IMU, "parent": JYGW, "prefixes": ["内大党发"]},
+                {"name": IMUT, "parent": JYGW, "prefixes": ["内工大党发"], "peer": "C"},
             ],
-            peers=[{"name": "A", "url": a.url, "key": a.public_key}],
+            peers=[network.peer("B", "A"), network.peer("B", "C")],
             people=[
-                {"username": "jygw", "unit": JYGW, "roles": ["clerk", "signer", "drafter"]},
+                {"username": "jygw", "unit": JYGW, "roles": clerk},
+                {"username": "jygw2", "unit": JYGW, "roles": ["signer"]},
                 {"username": "imu", "unit": IMU, "roles": ["clerk"]},
             ],
         )
-        for installation in made:
+        network.c.call(
+            "setup",
+            units=[
+                {"name": REGION},
+                # The original's issuer, known at C through B (the cover's issuer hosts it there).
+                {"name": ZZB, "parent": REGION, "prefixes": ["内组电明字"], "peer": "B"},
+                {"name": JYGW, "parent": REGION, "prefixes": ["内教工委函"], "peer": "B"},
+                {"name": IMUT, "parent": JYGW, "prefixes": ["内工大党发"]},
+            ],
+            peers=[network.peer("C", "B")],
+            people=[{"username": "imut", "unit": IMUT, "roles": ["clerk"]}],
+        )
+        for installation in (network.a, network.b, network.c):
             installation.start()
-        yield a, b, (links[0] if links else None)
+        yield network
     finally:
-        for installation in made:
-            installation.remove()
-        for link in links:
-            link.remove()
+        network.remove()
 
 
-def _settled(a: Installation, b: Installation, sent: int) -> tuple[dict, dict]:
-    states = {}
-
-    def done() -> bool:
-        states["a"], states["b"] = a.call("state"), b.call("state")
-        return len(states["a"]["sent"]) == sent and all(row[1] == "accepted" for row in states["a"]["sent"])
-
-    assert wait_until(done, timeout=90, interval=1), states
-    return states["a"], states["b"]
+def _deliveries(installation: Installation) -> dict[tuple[str, str], str]:
+    return {(row["digest"], row["unit"]): row["state"] for row in installation.call("state")["deliveries"]}
 
 
-def test_consignments_cross_a_cut_link_a_killed_worker_and_a_second_sending_exactly_once(installations):
-    a, b, link = installations
-    first = a.call("issue", clerk="zzb", unit=ZZB, main=[JYGW, IMU], title="关于做好防汛工作的紧急通知", urgency="特提")
-    _settled(a, b, sent=1)
-    # The link is cut before the second is issued: its sends fail and are retried.
-    if link is not None:
-        link.cut()
-    else:
-        b.stop("web")
-    second = a.call("issue", clerk="zzb", unit=ZZB, main=[JYGW], title="关于报送统计数据的通知", urgency="普通")
-    assert wait_until(lambda: any(row[2] >= 2 for row in a.call("state")["sent"]), timeout=60, interval=1)
-    # A's worker dies mid-way; a new one (and the beat's sweep) takes over once the link is back.
-    a.kill("worker")
-    if link is not None:
-        link.mend()
-    else:
-        b.start("web")
-    a.start("worker")
-    state_a, state_b = _settled(a, b, sent=2)
-    attempts = {row[0]: row[2] for row in state_a["sent"]}
-    assert sorted(attempts.values())[0] == 1  # the first, before the cut
-    assert sorted(attempts.values())[1] >= 3  # the second: refused by the cut link at least twice
-    assert {row[3] for row in state_a["sent"]} == {"accepted"}
-    # Every consignment sent a second time: B answers duplicate and creates nothing.
-    assert a.call("send_again") == 2
-    assert wait_until(lambda: {row[3] for row in a.call("state")["sent"]} == {"duplicate"}, timeout=60, interval=1), (
-        a.call("state")
+def _until(check, *installations) -> None:
+    assert wait_until(check, timeout=90, interval=1), [i.call("state") for i in installations]
+
+
+def test_the_seed_chain_across_three_installations_exactly_once_through_cuts_kills_and_repeats(network):
+    a, b, c = network.a, network.b, network.c
+    original = a.call(
+        "issue", clerk="zzb", unit=ZZB, main=[JYGW], title="关于做好疫情防控工作的紧急通知", urgency="特提"
     )
+    _until(lambda: _deliveries(b).get((original["digest"], JYGW)) == "pending", a, b)
+    assert b.call("act", username="jygw", digest=original["digest"], action="sign") == "signed"
+    _until(lambda: _deliveries(a).get((original["digest"], JYGW)) == "signed", a, b)
 
-    state_a, state_b = a.call("state"), b.call("state")
-    assert {row[0]: row[2] for row in state_a["sent"]} == {c: n + 1 for c, n in attempts.items()}
-    for issued in (first, second):
-        # The same document, byte for byte: the digest B recomputed is A's.
-        assert state_b["documents"][issued["digest"]] == {"number": issued["number"], "issuer": ZZB}
-    assert sorted(state_b["received"]) == sorted(row[0] for row in state_a["sent"])
-    # Exactly one delivery per unit and document on B, routed by B's worker; A keeps its own record
-    # of each external unit's delivery.
-    on_b = sorted((row["digest"], row["unit"]) for row in state_b["deliveries"])
-    assert on_b == sorted([(first["digest"], JYGW), (first["digest"], IMU), (second["digest"], JYGW)])
-    on_a = sorted((row["digest"], row["unit"]) for row in state_a["deliveries"])
-    assert on_a == on_b
-    assert {row["state"] for row in state_b["deliveries"]} == {"pending"}
-    for state in (state_a, state_b):
-        assert state["audit_intact"], state
+    # The forward crosses to C while B–C is cut, and B's worker dies meanwhile.
+    network.cut_b_c()
+    cover = b.call("forward", username="jygw", signer="jygw2", digest=original["digest"], main=[IMU, IMUT])
+    _until(lambda: any(row[2] >= 2 for row in b.call("state")["sent"]), b)
+    b.kill("worker")
+    network.mend_b_c()
+    b.start("worker")
+    _until(lambda: _deliveries(c).get((cover["digest"], IMUT)) == "pending", b, c)
 
-    # Receipts back: 教育工委 signs for the telegram, 内蒙古大学党委 returns it.
-    assert b.call("act", username="jygw", digest=first["digest"], action="sign") == "signed"
-    assert b.call("act", username="imu", digest=first["digest"], action="return") == "returned"
+    # The cover encloses the original byte for byte: C holds both, with B's and A's digests.
+    documents_c = c.call("state")["documents"]
+    assert documents_c[cover["digest"]]["issuer"] == JYGW
+    assert documents_c[original["digest"]] == {"number": original["number"], "issuer": ZZB}
+    assert b.call("state")["documents"][original["digest"]] == {"number": original["number"], "issuer": ZZB}
 
-    def moved() -> bool:
-        states = {(row["digest"], row["unit"]): row["state"] for row in a.call("state")["deliveries"]}
-        return states[(first["digest"], JYGW)] == "signed" and states[(first["digest"], IMU)] == "returned"
+    assert b.call("act", username="imu", digest=cover["digest"], action="sign") == "signed"
+    assert c.call("act", username="imut", digest=cover["digest"], action="sign") == "signed"
+    _until(lambda: _deliveries(b).get((cover["digest"], IMUT)) == "signed", b, c)
 
-    assert wait_until(moved, timeout=60, interval=1), (a.call("state"), b.call("state"))
-    state_a, state_b = a.call("state"), b.call("state")
-    assert {row["digest"]: row["state"] for row in state_a["deliveries"] if row["unit"] == JYGW} == {
-        first["digest"]: "signed",
-        second["digest"]: "pending",
+    # Every installation sends every message again: each answer is duplicate, nothing changes.
+    before = {name: _deliveries(i) for name, i in (("A", a), ("B", b), ("C", c))}
+    assert a.call("send_again") == 1  # the consignment to B
+    assert b.call("send_again") == 2  # the receipt of 教育工委's sign-for to A, the consignment to C
+    assert c.call("send_again") == 1  # the receipt of 内蒙古工业大学党委's sign-for to B
+
+    def all_duplicate() -> bool:
+        return all(
+            {row[3] for row in i.call("state")["sent"]} <= {"duplicate"}
+            and {code for _kind, _state, code in i.call("state")["outgoing"]} <= {"duplicate"}
+            for i in (a, b, c)
+        )
+
+    _until(all_duplicate, a, b, c)
+    after = {name: _deliveries(i) for name, i in (("A", a), ("B", b), ("C", c))}
+    assert after == before
+    # Exactly one delivery per unit and document on each installation, A's record of B's unit too.
+    assert after["A"] == {(original["digest"], JYGW): "signed"}
+    assert after["B"] == {
+        (original["digest"], JYGW): "signed",
+        (cover["digest"], IMU): "signed",
+        (cover["digest"], IMUT): "signed",
     }
-    # A recall travels the other way and withdraws at B.
-    assert a.call("recall", username="zzb", digest=second["digest"], reason="内容有误")["withdrawn"] == 1
+    assert after["C"] == {(cover["digest"], IMUT): "signed"}
+    # Every receipt arrived back exactly once.
+    assert a.call("state")["receipt_pairs"] == [[original["digest"], JYGW, "signed"]]
+    assert b.call("state")["receipt_pairs"] == [[cover["digest"], IMUT, "signed"]]
+    for installation in (a, b, c):
+        assert installation.call("state")["audit_intact"]
 
-    def withdrawn() -> bool:
-        return {(r["digest"], r["unit"]): r["state"] for r in b.call("state")["deliveries"]}[
-            (second["digest"], JYGW)
-        ] == "recalled"
-
-    assert wait_until(withdrawn, timeout=60, interval=1), (a.call("state"), b.call("state"))
-    state_a, state_b = a.call("state"), b.call("state")
-    for state in (state_a, state_b):
-        assert state["audit_intact"], state
+    # 组织部 recalls: B withdraws its delivery and what its own chain forwarded, and tells C.
+    assert a.call("recall", username="zzb", digest=original["digest"], reason="内容有误")["held"] == 1
+    _until(lambda: _deliveries(c).get((cover["digest"], IMUT)) == "recalled_signed", a, b, c)
+    assert _deliveries(b) == {
+        (original["digest"], JYGW): "recalled_signed",
+        (cover["digest"], IMU): "recalled_signed",
+        (cover["digest"], IMUT): "recalled_signed",
+    }
+    for installation in (a, b, c):
+        assert installation.call("state")["audit_intact"]
