@@ -6,6 +6,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 
 import api.tasks  # noqa: F401 (registers the tasks by name, as the worker's autodiscovery does)
+import exchange.tasks  # noqa: F401 (likewise)
 import webhooks.tasks  # noqa: F401 (likewise)
 import workflow.tasks  # noqa: F401 (likewise)
 from config.celery import app
@@ -204,11 +205,13 @@ def test_every_beat_entry_names_a_task_that_exists_and_runs(db, settings):
             "webhooks.derive_events",
             "webhooks.send_calls",
             "api.purge_idempotency_keys",
+            "exchange.sweep",
         ]
     )
     for name in names:
         assert app.tasks[name].apply().successful(), name
     # The webhooks' work waits on other systems: on its own queue, never on control (config/celery.py).
+    # The exchange's sweep only derives and enqueues (the sends go on the urgency's queue): control.
     assert {entry["task"]: entry["options"]["queue"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} == {
         name: "webhooks" if name.startswith("webhooks.") else "control" for name in names
     }

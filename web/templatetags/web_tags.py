@@ -72,6 +72,21 @@ VERB_LABELS = {
     "WEBHOOK_SUBSCRIPTION_CREATED": pgettext_lazy("audit event", "创建事件订阅"),
     "WEBHOOK_SUBSCRIPTION_DEACTIVATED": pgettext_lazy("audit event", "停用事件订阅"),
     "WEBHOOK_DELIVERY_RESENT": pgettext_lazy("audit event", "重发事件通知"),
+    "CONSIGNMENT_ACCEPTED": pgettext_lazy("audit event", "接收交换公文"),
+    "CONSIGNMENT_REFUSED": pgettext_lazy("audit event", "拒收交换公文"),
+    "CONSIGNMENT_SENT": pgettext_lazy("audit event", "交换公文已送达"),
+    "CONSIGNMENT_FAILED": pgettext_lazy("audit event", "交换公文未送达"),
+    "RECEIPT_ACCEPTED": pgettext_lazy("audit event", "接收交换回执"),
+    "RECEIPT_REFUSED": pgettext_lazy("audit event", "拒收交换回执"),
+    "RECEIPT_SENT": pgettext_lazy("audit event", "交换回执已送达"),
+    "RECEIPT_FAILED": pgettext_lazy("audit event", "交换回执未送达"),
+    "RECALL_ACCEPTED": pgettext_lazy("audit event", "接收交换撤回"),
+    "RECALL_REFUSED": pgettext_lazy("audit event", "拒收交换撤回"),
+    "RECALL_SENT": pgettext_lazy("audit event", "交换撤回已送达"),
+    "RECALL_FAILED": pgettext_lazy("audit event", "交换撤回未送达"),
+    "PEER_SAVED": pgettext_lazy("audit event", "设置对端系统"),
+    "PEER_REVOKED": pgettext_lazy("audit event", "吊销对端系统"),
+    "UNIT_HOSTED": pgettext_lazy("audit event", "设置单位所在系统"),
 }
 
 # Notification kinds as badges: what needs acting on is red or amber, what closes a matter green.
