@@ -266,6 +266,9 @@ class ChainDelivery:
     deadline_complete: datetime.datetime | None = None
     reminders: int = 0
     completed_at: datetime.datetime | None = None
+    # The installation that hosts the unit (公文交换), or None for a unit of this one: its states
+    # come from that installation's receipts.
+    installation: str | None = None
     forwards: list["ChainNode"] = field(default_factory=list)
     # The 办结 record, for a page listing the feedback of a chain as it stood (chain_as_of only).
     completion_id: int | None = None
@@ -283,6 +286,7 @@ class ChainDelivery:
             "deadline_sign_for": self.deadline_sign_for.isoformat() if self.deadline_sign_for else None,
             "deadline_complete": self.deadline_complete.isoformat() if self.deadline_complete else None,
             "reminders": self.reminders,
+            "installation": self.installation,
             "forwards": [node.as_json() for node in self.forwards],
         }
 
@@ -459,6 +463,7 @@ _CHAIN_DELIVERY_FIELDS = (
     "deadline_complete",
     "reminder_count",
     "completed_at",
+    "unit__peer__name",
 )
 
 

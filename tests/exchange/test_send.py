@@ -214,3 +214,22 @@ def test_issue_queries_do_not_grow_with_external_recipients(world, peer, count_q
         count, _dispatch = count_queries(services.document_issue, actor=world.zzb, document=draft)
         counts.append(count)
     assert counts[0] == counts[1]
+
+
+def test_the_chain_shows_a_unit_of_a_peer_with_its_installation(client, world, peer):
+    from django.urls import reverse
+
+    from tests.web.conftest import sign_in
+    from workflow.selectors import chain_for_document
+
+    document, _dispatch = _issue_to_b(world)
+    tree = chain_for_document(document)
+    assert {d.unit: d.installation for d in tree.deliveries} == {world.education.name: None, world.university.name: "B"}
+    assert {d["unit"]: d["installation"] for d in tree.as_json()["deliveries"]} == {
+        world.education.name: None,
+        world.university.name: "B",
+    }
+    sign_in(client, world.zzb)
+    page = client.get(reverse("chain", args=[document.pk])).content.decode()
+    assert f'{world.university.name} <small class="muted">（在B系统）</small>' in page
+    assert f'{world.education.name} <small class="muted">（在' not in page
