@@ -362,6 +362,11 @@ EXCHANGE_TIMEOUT_SECONDS = env.float("EXCHANGE_TIMEOUT_SECONDS", default=10.0)
 EXCHANGE_RETRY_SECONDS = env.float("EXCHANGE_RETRY_SECONDS", default=30.0)
 EXCHANGE_RETRY_WINDOW_SECONDS = env.float("EXCHANGE_RETRY_WINDOW_SECONDS", default=3 * 24 * 3600.0)
 EXCHANGE_SWEEP_SECONDS = env.float("EXCHANGE_SWEEP_SECONDS", default=5.0)
+# Files: a consignment carries its files inline up to EXCHANGE_INLINE_BYTES in all; larger, each
+# file goes ahead in chunks of EXCHANGE_CHUNK_BYTES (PUT /exchange/v1/files/<sha256>), resumed
+# where the peer's copy ends after a cut.
+EXCHANGE_INLINE_BYTES = env.int("EXCHANGE_INLINE_BYTES", default=1024 * 1024)
+EXCHANGE_CHUNK_BYTES = env.int("EXCHANGE_CHUNK_BYTES", default=4 * 1024 * 1024)
 CELERY_BEAT_SCHEDULE = {
     "sweep unfinished routing and notification": {
         "task": "workflow.sweep",

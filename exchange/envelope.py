@@ -55,6 +55,7 @@ class Code:
     DIGEST_MISMATCH = "digest_mismatch"  # 422: a document or file is not what its digest says
     UNKNOWN_RECIPIENT = "unknown_recipient"  # 404: a recipient unit this installation does not have
     NOT_ACCEPTED = "not_accepted"  # 403: a unit that does not take this consignment from this peer
+    RESUME = "resume"  # 409: a file's chunk that does not start where the received bytes end
 
     STATUS = {
         ACCEPTED: 201,
@@ -67,6 +68,7 @@ class Code:
         DIGEST_MISMATCH: 422,
         UNKNOWN_RECIPIENT: 404,
         NOT_ACCEPTED: 403,
+        RESUME: 409,
     }
 
 

@@ -190,3 +190,23 @@ class ReceivedRecall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.peer} {self.recall_id}"
+
+
+class StagedFile(models.Model):
+    """A file a peer is sending in chunks ahead of the consignment that names it (PUT
+    /exchange/v1/files/<sha256>, exchange.files): how much has arrived, in a staging file under
+    MEDIA_ROOT, and when it was complete and matched its SHA-256. A consignment from that peer takes
+    a complete one as if it came inline."""
+
+    peer = models.ForeignKey(Peer, on_delete=models.PROTECT, related_name="+")
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    received = models.PositiveBigIntegerField(default=0)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["peer", "sha256"], name="one_staged_file_per_peer_and_sha256")]
+
+    def __str__(self) -> str:
+        return f"{self.peer} {self.sha256}"

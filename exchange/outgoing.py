@@ -166,13 +166,11 @@ def _endpoint(peer: Peer, path: str) -> str:
     return urljoin(peer.base_url if peer.base_url.endswith("/") else peer.base_url + "/", path)
 
 
-def _post(outgoing: Outgoing, path: str) -> PeerAnswer:
-    """Post the message; never raises for what the network or the peer does."""
-    envelope_bytes = bytes(outgoing.envelope)
-    envelope = json.loads(envelope_bytes)
-    body = json.dumps(
-        {"envelope": envelope, "signature": outgoing.signature, "files": _files(envelope)}, ensure_ascii=False
-    ).encode("utf-8")
+def _request(
+    peer: Peer, method: str, path: str, body: bytes, headers: dict[str, str] | None = None
+) -> tuple[PeerAnswer, dict]:
+    """One signed request to the peer, and its answer once its signature verifies with the peer's
+    key (with the answer's JSON). Never raises for what the network or the peer does."""
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
@@ -180,27 +178,27 @@ def _post(outgoing: Outgoing, path: str) -> PeerAnswer:
         keys.TIMESTAMP_HEADER: timestamp,
         keys.SIGNATURE_HEADER: keys.message_signature(keys.signing_key(), timestamp, body),
         "User-Agent": "gongwen-exchange/1",
+        **(headers or {}),
     }
-    url = urlsplit(_endpoint(outgoing.peer, path))
+    url = urlsplit(_endpoint(peer, path))
     connection_class = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     connection = connection_class(url.hostname, url.port, timeout=settings.EXCHANGE_TIMEOUT_SECONDS)
     try:
-        connection.request("POST", url.path, body=body, headers=headers)
+        connection.request(method, url.path, body=body, headers=headers)
         response = connection.getresponse()
         content = response.read(64 * 1024)
         status, answer_headers = response.status, response.headers
     except TimeoutError:
-        return PeerAnswer(
-            "", _("超时（%(seconds)s 秒）未响应。") % {"seconds": f"{settings.EXCHANGE_TIMEOUT_SECONDS:g}"}
-        )
+        seconds = f"{settings.EXCHANGE_TIMEOUT_SECONDS:g}"
+        return PeerAnswer("", _("超时（%(seconds)s 秒）未响应。") % {"seconds": seconds}), {}
     except (OSError, http.client.HTTPException) as error:
-        return PeerAnswer("", _("连接失败：%(error)s") % {"error": f"{type(error).__name__}: {error}"[:300]})
+        return PeerAnswer("", _("连接失败：%(error)s") % {"error": f"{type(error).__name__}: {error}"[:300]}), {}
     finally:
         connection.close()
-    public = keys.public_key_of(outgoing.peer.public_key)
+    public = keys.public_key_of(peer.public_key)
     signed = (
         public is not None
-        and answer_headers.get(keys.INSTALLATION_HEADER, "") == outgoing.peer.name
+        and answer_headers.get(keys.INSTALLATION_HEADER, "") == peer.name
         and keys.message_verifies(
             public,
             answer_headers.get(keys.SIGNATURE_HEADER, ""),
@@ -209,12 +207,46 @@ def _post(outgoing: Outgoing, path: str) -> PeerAnswer:
         )
     )
     if not signed:
-        return PeerAnswer("", _("对方返回 HTTP %(status)d，应答未经其签名。") % {"status": status})
+        return PeerAnswer("", _("对方返回 HTTP %(status)d，应答未经其签名。") % {"status": status}), {}
     try:
         answer = json.loads(content)
-        return PeerAnswer(str(answer["code"]), str(answer.get("message", ""))[:300])
-    except (ValueError, KeyError, TypeError):
-        return PeerAnswer("", _("对方返回 HTTP %(status)d，应答无法解读。") % {"status": status})
+        return PeerAnswer(str(answer["code"]), str(answer.get("message", ""))[:300]), answer
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return PeerAnswer("", _("对方返回 HTTP %(status)d，应答无法解读。") % {"status": status}), {}
+
+
+def _upload(peer: Peer, sha256: str, content: bytes) -> PeerAnswer | None:
+    """Send one file ahead in chunks (exchange.files), from where the peer's copy ends; None once
+    the peer has it all, else the answer that stopped it (the next attempt resumes)."""
+    size, chunk = len(content), max(1, settings.EXCHANGE_CHUNK_BYTES)
+    path = f"v1/files/{sha256}"
+    answer, data = _request(peer, "PUT", path, b"", {"Content-Range": f"bytes */{size}"})
+    for _round in range(size // chunk + 3):
+        if answer.code not in (Code.ACCEPTED, Code.RESUME):
+            return answer
+        if data.get("complete"):
+            return None
+        start = int(data.get("received", 0))
+        part = content[start : start + chunk]
+        span = {"Content-Range": f"bytes {start}-{start + len(part) - 1}/{size}"}
+        answer, data = _request(peer, "PUT", path, part, span)
+    return answer if not data.get("complete") else None
+
+
+def _post(outgoing: Outgoing, path: str) -> PeerAnswer:
+    """Post the message (its files first, in chunks, when they are large); never raises for what
+    the network or the peer does."""
+    envelope = json.loads(bytes(outgoing.envelope))
+    files = _files(envelope)
+    if sum(len(content) for content in files.values()) * 3 // 4 > settings.EXCHANGE_INLINE_BYTES:
+        for sha256, content in files.items():
+            stopped = _upload(outgoing.peer, sha256, base64.b64decode(content))
+            if stopped is not None:
+                return stopped
+        files = {}
+    body = json.dumps({"envelope": envelope, "signature": outgoing.signature, "files": files}, ensure_ascii=False)
+    answer, _data = _request(outgoing.peer, "POST", path, body.encode("utf-8"))
+    return answer
 
 
 def _backoff(attempts: int) -> datetime.timedelta:

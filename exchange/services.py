@@ -54,6 +54,8 @@ class Answer:
     message: str
     consignment: str | None = None
     received_at: datetime.datetime | None = None
+    # More of the answer's JSON (a file's "received" and "complete").
+    extra: dict = dataclasses.field(default_factory=dict)
 
     @property
     def status(self) -> int:
@@ -65,7 +67,7 @@ class Answer:
             answer["consignment"] = self.consignment
         if self.received_at is not None:
             answer["received_at"] = self.received_at.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
-        return answer
+        return {**answer, **self.extra}
 
 
 def _peer(installation: str) -> Peer:
@@ -268,8 +270,16 @@ def _duplicate(peer: Peer, received: Received) -> Answer | None:
 
 
 def _consignment_take_in(peer: Peer, received: Received, now) -> Answer:
+    from exchange.files import staged_files, staged_remove
+
+    wanted = {a["sha256"] for entry in received.envelope["documents"] for a in entry["attachments"]}
+    staged = staged_files(peer, wanted - set(received.files))
+    received = dataclasses.replace(received, files={**staged, **received.files})
     digests_check(received)
-    return _take_in(peer, received, now)
+    answer = _take_in(peer, received, now)
+    if staged:  # the staged copies are stored as attachments now
+        transaction.on_commit(lambda: staged_remove(peer, set(staged)))
+    return answer
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,7 +8,7 @@ import time
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from exchange import keys
 from exchange.services import consignment_receive
@@ -67,3 +67,26 @@ def recalls(request):
     from exchange.recalls import recall_receive
 
     return _receive(request, recall_receive)
+
+
+@csrf_exempt
+@require_http_methods(["PUT"])
+def files(request, sha256: str):
+    from exchange.files import file_receive
+
+    if not settings.EXCHANGE_INSTALLATION:
+        raise Http404
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    answer = file_receive(
+        installation=_header(request, keys.INSTALLATION_HEADER),
+        timestamp=_header(request, keys.TIMESTAMP_HEADER),
+        signature=_header(request, keys.SIGNATURE_HEADER),
+        body=lambda: request.read(length),
+        length=length,
+        sha256=sha256[:64],
+        content_range=request.headers.get("Content-Range", "")[:100],
+    )
+    return signed_response(answer.as_json(), answer.status)

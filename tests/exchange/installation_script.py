@@ -35,19 +35,34 @@ def setup(*, units: list[dict], peers: list[dict], people: list[dict]) -> dict:
     return {"units": Unit.objects.count()}
 
 
-def issue(*, clerk: str, unit: str, main: list[str], title: str, urgency: str) -> dict:
-    """Draft, sign off and issue; the routing and the consignments go to this installation's worker."""
+def issue(*, clerk: str, unit: str, main: list[str], title: str, urgency: str, attachments: dict | None = None) -> dict:
+    """Draft (with `attachments`, name → text), sign off and issue; the routing and the
+    consignments go to this installation's worker."""
+    import io
+
     from django.contrib.auth import get_user_model
 
+    from tests.factories import content, second_signer
+    from workflow import services
+
     actor = get_user_model().objects.get(username=clerk)
-    document, dispatch = issue_document(
-        actor,
-        Unit.objects.get(name=unit),
-        main=list(Unit.objects.filter(name__in=main)),
-        route=False,
-        title=title,
-        urgency=urgency,
-    )
+    issuing = Unit.objects.get(name=unit)
+    if not attachments:
+        document, dispatch = issue_document(
+            actor, issuing, main=list(Unit.objects.filter(name__in=main)), route=False, title=title, urgency=urgency
+        )
+    else:
+        document = services.document_draft(
+            actor=actor,
+            unit=issuing,
+            content=content(title=title, urgency=urgency),
+            main_recipients=list(Unit.objects.filter(name__in=main)),
+        )
+        for name, text in attachments.items():
+            services.attachment_add(actor=actor, document=document, name=name, stream=io.BytesIO(text.encode()))
+        services.document_sign_off(actor=second_signer(issuing, actor), document=document)
+        dispatch = services.document_issue(actor=actor, document=document)
+        document.refresh_from_db()
     return {"document": document.pk, "digest": document.digest, "number": document.number, "dispatch": dispatch.pk}
 
 
@@ -60,7 +75,13 @@ def state() -> dict:
         )
     ]
     verification = audit_verify()
+    from documents.models import Attachment
+
+    files = {}
+    for digest, name, sha256 in Attachment.objects.values_list("document__digest", "name", "sha256"):
+        files.setdefault(digest, []).append([name, sha256])
     return {
+        "files": files,
         "documents": {
             digest: {"number": f"{prefix}〔{year}〕{serial}号", "issuer": issuer}
             for digest, prefix, year, serial, issuer in Document.objects.filter(state="issued").values_list(

@@ -139,6 +139,9 @@ class Installation:
             "EXCHANGE_RETRY_SECONDS": "0.5",
             "EXCHANGE_SWEEP_SECONDS": "1",
             "EXCHANGE_TIMEOUT_SECONDS": "2",
+            # Every file in chunks, small ones: a cut link stops a file half-way, and it resumes.
+            "EXCHANGE_INLINE_BYTES": "0",
+            "EXCHANGE_CHUNK_BYTES": "64",
             "SWEEP_INTERVAL_SECONDS": "2",
             "SWEEP_STALE_SECONDS": "6",
         }

@@ -5,7 +5,8 @@ database, Redis, key, web server, worker and beat, on networks of their own
 组织部 sends a 特提 to 教育工委, which signs for it and forwards it to both universities: the cover,
 enclosing the original unchanged, crosses to C while the link between B and C is cut, and B's
 worker is killed meanwhile. Every unit signs for what it received, and every installation then
-sends every message (consignments, receipts) a second time. Then every unit has exactly one
+sends every message (consignments, receipts) a second time. Files travel ahead in chunks, resumed
+after the cut. Then every unit has exactly one
 delivery, every receipt arrived back exactly once, the digests are equal on every installation that
 holds the document, and each audit chain verifies. Last, 组织部 recalls the original: the recall
 goes to B, down B's own chain, and on to C.
@@ -136,8 +137,15 @@ def _until(check, *installations) -> None:
 
 def test_the_seed_chain_across_three_installations_exactly_once_through_cuts_kills_and_repeats(network):
     a, b, c = network.a, network.b, network.c
+    attachments = {"名单.txt": "各高校联络员名单\n" * 40, "说明.txt": "填报说明\n" * 30}
     original = a.call(
-        "issue", clerk="zzb", unit=ZZB, main=[JYGW], title="关于做好疫情防控工作的紧急通知", urgency="特提"
+        "issue",
+        clerk="zzb",
+        unit=ZZB,
+        main=[JYGW],
+        title="关于做好疫情防控工作的紧急通知",
+        urgency="特提",
+        attachments=attachments,
     )
     _until(lambda: _deliveries(b).get((original["digest"], JYGW)) == "pending", a, b)
     assert b.call("act", username="jygw", digest=original["digest"], action="sign") == "signed"
@@ -152,7 +160,12 @@ def test_the_seed_chain_across_three_installations_exactly_once_through_cuts_kil
     b.start("worker")
     _until(lambda: _deliveries(c).get((cover["digest"], IMUT)) == "pending", b, c)
 
-    # The cover encloses the original byte for byte: C holds both, with B's and A's digests.
+    # The cover encloses the original byte for byte: C holds both, with B's and A's digests, and the
+    # original's files (sent in chunks of 64 bytes, across the cut).
+    files_a = a.call("state")["files"][original["digest"]]
+    assert sorted(name for name, _sha in files_a) == sorted(attachments)
+    assert b.call("state")["files"][original["digest"]] == files_a
+    assert c.call("state")["files"][original["digest"]] == files_a
     documents_c = c.call("state")["documents"]
     assert documents_c[cover["digest"]]["issuer"] == JYGW
     assert documents_c[original["digest"]] == {"number": original["number"], "issuer": ZZB}
