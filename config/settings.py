@@ -367,6 +367,12 @@ EXCHANGE_SWEEP_SECONDS = env.float("EXCHANGE_SWEEP_SECONDS", default=5.0)
 # where the peer's copy ends after a cut.
 EXCHANGE_INLINE_BYTES = env.int("EXCHANGE_INLINE_BYTES", default=1024 * 1024)
 EXCHANGE_CHUNK_BYTES = env.int("EXCHANGE_CHUNK_BYTES", default=4 * 1024 * 1024)
+# TLS to peers (https exchange addresses): the authorities that sign their server certificates
+# (PEM; empty: the system's), and this installation's client certificate and key (PEM), presented
+# to a peer whose web server asks for one (mutual TLS; empty: none).
+EXCHANGE_TLS_CA_FILE = env.str("EXCHANGE_TLS_CA_FILE", default="")
+EXCHANGE_TLS_CERT_FILE = env.str("EXCHANGE_TLS_CERT_FILE", default="")
+EXCHANGE_TLS_KEY_FILE = env.str("EXCHANGE_TLS_KEY_FILE", default="")
 CELERY_BEAT_SCHEDULE = {
     "sweep unfinished routing and notification": {
         "task": "workflow.sweep",

@@ -27,6 +27,7 @@ import http.client
 import json
 import logging
 import random
+import ssl
 import time
 import uuid
 from dataclasses import dataclass
@@ -166,6 +167,17 @@ def _endpoint(peer: Peer, path: str) -> str:
     return urljoin(peer.base_url if peer.base_url.endswith("/") else peer.base_url + "/", path)
 
 
+def _tls_context() -> ssl.SSLContext:
+    """How this installation speaks TLS to its peers: their server certificates checked against
+    EXCHANGE_TLS_CA_FILE (else the system's authorities), and, when EXCHANGE_TLS_CERT_FILE is set,
+    this installation's client certificate presented (mutual TLS, for a peer whose web server asks
+    for one)."""
+    context = ssl.create_default_context(cafile=settings.EXCHANGE_TLS_CA_FILE or None)
+    if settings.EXCHANGE_TLS_CERT_FILE:
+        context.load_cert_chain(settings.EXCHANGE_TLS_CERT_FILE, settings.EXCHANGE_TLS_KEY_FILE or None)
+    return context
+
+
 def _request(
     peer: Peer, method: str, path: str, body: bytes, headers: dict[str, str] | None = None
 ) -> tuple[PeerAnswer, dict]:
@@ -181,8 +193,15 @@ def _request(
         **(headers or {}),
     }
     url = urlsplit(_endpoint(peer, path))
-    connection_class = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-    connection = connection_class(url.hostname, url.port, timeout=settings.EXCHANGE_TIMEOUT_SECONDS)
+    timeout = settings.EXCHANGE_TIMEOUT_SECONDS
+    if url.scheme == "https":
+        try:
+            context = _tls_context()
+        except (OSError, ssl.SSLError) as error:
+            return PeerAnswer("", _("无法读取 TLS 证书：%(error)s") % {"error": str(error)[:300]}), {}
+        connection = http.client.HTTPSConnection(url.hostname, url.port, timeout=timeout, context=context)
+    else:
+        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
     try:
         connection.request(method, url.path, body=body, headers=headers)
         response = connection.getresponse()
