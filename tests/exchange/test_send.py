@@ -233,3 +233,22 @@ def test_the_chain_shows_a_unit_of_a_peer_with_its_installation(client, world, p
     page = client.get(reverse("chain", args=[document.pk])).content.decode()
     assert f'{world.university.name} <small class="muted">（在B系统）</small>' in page
     assert f'{world.education.name} <small class="muted">（在' not in page
+
+
+def test_the_admin_lists_a_refused_consignment_with_its_answer_and_never_its_text(client, world, peer, peer_server):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    _issue_to_b(world, body="此件正文不应出现在管理页面。")
+    peer_server.answers = [(404, "unknown_recipient", True)]
+    consignment_send(outgoing_id=OutgoingConsignment.objects.get().pk)
+    admin = get_user_model().objects.create_superuser("root", "root@example.gov.cn", "x")
+    client.force_login(admin, backend="django.contrib.auth.backends.ModelBackend")
+    page = client.get(reverse("admin:exchange_outgoingconsignment_changelist")).content.decode()
+    assert "unknown_recipient" in page
+    assert "scripted unknown_recipient" in page
+    assert "此件正文" not in page
+    change = client.get(
+        reverse("admin:exchange_outgoingconsignment_change", args=[OutgoingConsignment.objects.get().pk])
+    ).content.decode()
+    assert "此件正文" not in change

@@ -30,6 +30,13 @@ def superuser_client(client, world):
         "workflow/receipt",
         "workflow/notification",
         "workflow/auditevent",
+        "exchange/peer",
+        "exchange/outgoingconsignment",
+        "exchange/outgoingreceipt",
+        "exchange/outgoingrecall",
+        "exchange/receivedconsignment",
+        "exchange/receivedreceipt",
+        "exchange/receivedrecall",
     ],
 )
 def test_every_admin_list_opens(superuser_client, world, model):
