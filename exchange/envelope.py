@@ -33,6 +33,7 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Callable
 
 from django.utils.translation import gettext as _
 
@@ -230,16 +231,22 @@ def _check_document(entry: object, index: int) -> None:
         raise _malformed(part(_("所附公文")))
 
 
-def received_parse(body: bytes) -> Received:
-    """The message body as a Received, or Refused(MALFORMED) naming what is wrong. Checks the shape
-    only: signatures and digests are checked after (`digests_check`)."""
+def message_parts(body: bytes, malformed: Callable[[str], Refused]) -> tuple[object, object, object]:
+    """The envelope, signature and files of any message's body (consignment, receipt, recall), or
+    `malformed(what)` naming what is wrong."""
     try:
         message = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise _malformed(_("正文不是 UTF-8 JSON")) from None
+        raise malformed(_("正文不是 UTF-8 JSON")) from None
     if not isinstance(message, dict) or set(message) != {"envelope", "signature", "files"}:
-        raise _malformed(_("正文应有且只有 envelope、signature、files"))
-    envelope, signature, files = message["envelope"], message["signature"], message["files"]
+        raise malformed(_("正文应有且只有 envelope、signature、files"))
+    return message["envelope"], message["signature"], message["files"]
+
+
+def received_parse(body: bytes) -> Received:
+    """The message body as a Received, or Refused(MALFORMED) naming what is wrong. Checks the shape
+    only: signatures and digests are checked after (`digests_check`)."""
+    envelope, signature, files = message_parts(body, _malformed)
     keys = {"protocol", "type", "id", "from", "to", "deadlines", "document", "documents"}
     if not isinstance(envelope, dict) or set(envelope) != keys:
         raise _malformed("envelope")

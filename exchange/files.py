@@ -25,8 +25,7 @@ from django.utils.translation import gettext as _
 
 from exchange.envelope import Code, Refused
 from exchange.models import Peer, StagedFile
-from exchange.services import Answer, _peer, _signed_in_window, _within_rate
-from workflow.audit import audit_record
+from exchange.services import Answer, _peer, checked_body, refusal
 from workflow.models import AuditVerb
 
 _RANGE = re.compile(r"^bytes (?:(\d+)-(\d+)|\*)/(\d+)$")
@@ -99,11 +98,7 @@ def file_receive(
     peer = None
     try:
         peer = _peer(installation)
-        if length > peer.max_bytes:
-            raise Refused(Code.TOO_LARGE, _("消息超过 %(limit)d 字节的上限。") % {"limit": peer.max_bytes})
-        _within_rate(peer, now)
-        content = body()
-        _signed_in_window(peer, timestamp, signature, content, now)
+        content = checked_body(peer, length=length, timestamp=timestamp, signature=signature, body=body, now=now)
         match = _RANGE.match(content_range)
         if not _HEX64.match(sha256) or match is None:
             raise Refused(Code.MALFORMED, _("文件分段须有 SHA-256 和 Content-Range（bytes 起-止/总长）。"))
@@ -116,17 +111,4 @@ def file_receive(
             raise Refused(Code.MALFORMED, _("分段的字节范围与其内容不符。"))
         return _append(peer, sha256, size, start, end, content, now)
     except Refused as refused:
-        with transaction.atomic():
-            audit_record(
-                actor=None,
-                verb=AuditVerb.CONSIGNMENT_REFUSED,
-                object_type="Peer",
-                object_id=peer.pk if peer is not None else "",
-                payload={
-                    "installation": installation[:100],
-                    "code": refused.code,
-                    "message": refused.message,
-                    "file": sha256[:64],
-                },
-            )
-        return Answer(refused.code, refused.message)
+        return refusal("file", AuditVerb.CONSIGNMENT_REFUSED, installation, peer, refused, sha256[:64])

@@ -24,7 +24,6 @@ A recall, version 1 (same body and headers as a consignment; "files" is empty):
 """
 
 import datetime
-import json
 import uuid
 
 from django.conf import settings
@@ -34,10 +33,10 @@ from django.utils.translation import gettext as _
 
 from exchange import keys
 from exchange.directory import peer_user
-from exchange.envelope import Code, Received, Refused, canonical
+from exchange.envelope import Code, Received, Refused, canonical, message_parts
 from exchange.keys import PROTOCOL
 from exchange.models import OutgoingConsignment, OutgoingRecall, Peer, ReceivedConsignment, ReceivedRecall
-from exchange.services import Answer, Duplicate, Handler, message_receive
+from exchange.services import Answer, Duplicate, Handler, duplicate_of, message_receive
 from units.errors import DomainError
 from workflow.audit import audit_record
 from workflow.models import AuditVerb, Delivery, Recall
@@ -121,13 +120,7 @@ _KEYS = {"protocol", "type", "id", "consignment", "from", "units", "reason", "at
 
 
 def recall_parse(body: bytes) -> Received:
-    try:
-        message = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise _malformed(_("正文不是 UTF-8 JSON")) from None
-    if not isinstance(message, dict) or set(message) != {"envelope", "signature", "files"}:
-        raise _malformed(_("正文应有且只有 envelope、signature、files"))
-    recall, signature = message["envelope"], message["signature"]
+    recall, signature, _files = message_parts(body, _malformed)
     if not isinstance(recall, dict) or set(recall) != _KEYS:
         raise _malformed("envelope")
     if recall["protocol"] != PROTOCOL or recall["type"] != "recall":
@@ -149,10 +142,7 @@ def recall_parse(body: bytes) -> Received:
 
 
 def _duplicate(peer: Peer, received: Received) -> Answer | None:
-    first = ReceivedRecall.objects.filter(peer=peer, recall_id=received.envelope["id"]).first()
-    if first is None:
-        return None
-    return Answer(Code.DUPLICATE, _("此前已接收，未重复登记。"), received.envelope["id"], first.received_at)
+    return duplicate_of(ReceivedRecall.objects.filter(peer=peer, recall_id=received.envelope["id"]), received)
 
 
 def _take_in(peer: Peer, received: Received, now) -> Answer:

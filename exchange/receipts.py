@@ -32,7 +32,6 @@ import binascii
 import datetime
 import hashlib
 import io
-import json
 import uuid
 
 from django.conf import settings
@@ -42,10 +41,10 @@ from django.utils.translation import gettext as _
 
 from exchange import keys
 from exchange.directory import peer_user
-from exchange.envelope import Code, Received, Refused, canonical
+from exchange.envelope import Code, Received, Refused, canonical, message_parts
 from exchange.keys import PROTOCOL
 from exchange.models import OutgoingConsignment, OutgoingReceipt, Peer, ReceiptEvent, ReceivedReceipt
-from exchange.services import Answer, Duplicate, Handler, message_receive
+from exchange.services import Answer, Duplicate, Handler, duplicate_of, message_receive
 from units.errors import DomainError
 from workflow.audit import audit_record
 from workflow.enqueue import queue_for
@@ -137,13 +136,7 @@ _KEYS = {"protocol", "type", "id", "consignment", "from", "event", "at", "by", "
 
 def receipt_parse(body: bytes) -> Received:
     """The body as a Received (its envelope the receipt), or Refused(MALFORMED) naming what is wrong."""
-    try:
-        message = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise _malformed(_("正文不是 UTF-8 JSON")) from None
-    if not isinstance(message, dict) or set(message) != {"envelope", "signature", "files"}:
-        raise _malformed(_("正文应有且只有 envelope、signature、files"))
-    receipt, signature, files = message["envelope"], message["signature"], message["files"]
+    receipt, signature, files = message_parts(body, _malformed)
     if not isinstance(receipt, dict) or set(receipt) != _KEYS:
         raise _malformed("envelope")
     if receipt["protocol"] != PROTOCOL or receipt["type"] != "receipt":
@@ -177,10 +170,7 @@ def receipt_parse(body: bytes) -> Received:
 
 
 def _duplicate(peer: Peer, received: Received) -> Answer | None:
-    first = ReceivedReceipt.objects.filter(peer=peer, receipt_id=received.envelope["id"]).first()
-    if first is None:
-        return None
-    return Answer(Code.DUPLICATE, _("此前已接收，未重复登记。"), received.envelope["id"], first.received_at)
+    return duplicate_of(ReceivedReceipt.objects.filter(peer=peer, receipt_id=received.envelope["id"]), received)
 
 
 def _completion_files(receipt: dict, files: dict[str, bytes]) -> list[tuple[str, io.BytesIO]]:

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from django.core.cache import caches
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -262,11 +263,17 @@ class Duplicate(Exception):
     """Raised inside a take-in when the message's unique row exists already (a concurrent repeat)."""
 
 
-def _duplicate(peer: Peer, received: Received) -> Answer | None:
-    first = ReceivedConsignment.objects.filter(peer=peer, consignment_id=received.consignment_id).first()
+def duplicate_of(earlier: QuerySet, received: Received) -> Answer | None:
+    """The answer to a message whose id was taken in before (`earlier`, its row's queryset): the
+    same id, when it came first; None for a new one."""
+    first = earlier.first()
     if first is None:
         return None
-    return Answer(Code.DUPLICATE, _("此前已接收，未重复登记。"), str(received.consignment_id), first.received_at)
+    return Answer(Code.DUPLICATE, _("此前已接收，未重复登记。"), str(received.envelope["id"]), first.received_at)
+
+
+def _duplicate(peer: Peer, received: Received) -> Answer | None:
+    return duplicate_of(ReceivedConsignment.objects.filter(peer=peer, consignment_id=received.consignment_id), received)
 
 
 def _consignment_take_in(peer: Peer, received: Received, now) -> Answer:
@@ -298,24 +305,36 @@ class Handler:
 CONSIGNMENTS = Handler("consignment", received_parse, _duplicate, _consignment_take_in, AuditVerb.CONSIGNMENT_REFUSED)
 
 
-def _refusal(
-    handler: Handler, installation: str, peer: Peer | None, refused: Refused, message_id: str | None
-) -> Answer:
+def refusal(name: str, verb: str, installation: str, peer: Peer | None, refused: Refused, message_id) -> Answer:
+    """Write the refusal of a `name` message (with the audit `verb`) and answer it."""
     with transaction.atomic():
         audit_record(
             actor=None,
-            verb=handler.refused,
+            verb=verb,
             object_type="Peer",
             object_id=peer.pk if peer is not None else "",
             payload={
                 "installation": installation[:100],
                 "code": refused.code,
                 "message": refused.message,
-                handler.name: message_id,
+                name: message_id,
             },
         )
-    logger.warning("%s from %r refused: %s (%s)", handler.name, installation[:100], refused.code, refused.message)
-    return Answer(refused.code, refused.message, message_id)
+    logger.warning("%s from %r refused: %s (%s)", name, installation[:100], refused.code, refused.message)
+    return Answer(refused.code, refused.message, message_id if name != "file" else None)
+
+
+def checked_body(
+    peer: Peer, *, length: int, timestamp: str, signature: str, body: Callable[[], bytes], now: datetime.datetime
+) -> bytes:
+    """The body of a message from `peer`, read once its declared `length` is within the peer's
+    limit and its rate allows, and returned once its signature and timestamp verify."""
+    if length > peer.max_bytes:
+        raise Refused(Code.TOO_LARGE, _("消息超过 %(limit)d 字节的上限。") % {"limit": peer.max_bytes})
+    _within_rate(peer, now)
+    content = body()
+    _signed_in_window(peer, timestamp, signature, content, now)
+    return content
 
 
 def message_receive(
@@ -328,11 +347,7 @@ def message_receive(
     peer, message_id = None, None
     try:
         peer = _peer(installation)
-        if length > peer.max_bytes:
-            raise Refused(Code.TOO_LARGE, _("消息超过 %(limit)d 字节的上限。") % {"limit": peer.max_bytes})
-        _within_rate(peer, now)
-        content = body()
-        _signed_in_window(peer, timestamp, signature, content, now)
+        content = checked_body(peer, length=length, timestamp=timestamp, signature=signature, body=body, now=now)
         received = handler.parse(content)
         message_id = received.envelope["id"]
         _envelope_signed(peer, received)
@@ -344,7 +359,7 @@ def message_receive(
         except Duplicate:
             return handler.duplicate(peer, received)
     except Refused as refused:
-        return _refusal(handler, installation, peer, refused, message_id)
+        return refusal(handler.name, handler.refused, installation, peer, refused, message_id)
 
 
 def consignment_receive(**kwargs) -> Answer:

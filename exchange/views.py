@@ -28,13 +28,19 @@ def _header(request, name: str) -> str:
     return request.headers.get(name, "")[:200]
 
 
-def _receive(request, receive) -> HttpResponse:
+def _length(request) -> int:
+    """The body's declared length (read no further than it); 0 when absent or not a number. The
+    exchange is off (404) without EXCHANGE_INSTALLATION."""
     if not settings.EXCHANGE_INSTALLATION:
         raise Http404
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        return int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        length = 0
+        return 0
+
+
+def _receive(request, receive) -> HttpResponse:
+    length = _length(request)
     # Read only once the peer's limit is known (the service checks `length` first); a body longer
     # than it says is cut at what it said, and then does not verify.
     answer = receive(
@@ -74,12 +80,7 @@ def recalls(request):
 def files(request, sha256: str):
     from exchange.files import file_receive
 
-    if not settings.EXCHANGE_INSTALLATION:
-        raise Http404
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
+    length = _length(request)
     answer = file_receive(
         installation=_header(request, keys.INSTALLATION_HEADER),
         timestamp=_header(request, keys.TIMESTAMP_HEADER),

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from exchange import keys
+from tests.exchange.elsewhere import received, sender  # noqa: F401 (fixtures of tests/exchange)
 from workflow.checkpoints import key_generate
 
 

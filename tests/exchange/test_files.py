@@ -12,7 +12,7 @@ from django.urls import reverse
 from documents.models import Document
 from exchange import keys
 from exchange.models import Peer, StagedFile
-from tests.exchange.test_receive import Sender, _sent
+from tests.exchange.elsewhere import Sender, _sent
 from workflow.models import AuditEvent, AuditVerb
 
 

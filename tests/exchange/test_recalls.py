@@ -7,17 +7,15 @@ import json
 import time
 import uuid
 
-import pytest
 from django.urls import reverse
 
-from documents.models import Document
 from exchange import keys
 from exchange.derive import exchange_derive
 from exchange.directory import peer_save, unit_host
 from exchange.envelope import canonical
 from exchange.models import OutgoingConsignment, OutgoingRecall, ReceivedRecall
 from tests.conftest import _state
-from tests.exchange.test_receive import Sender, _sent
+from tests.exchange.elsewhere import Sender
 from tests.factories import delivery_of, issue
 from workflow import services
 from workflow.checkpoints import key_generate, public_key_pem_of
@@ -55,17 +53,6 @@ def test_a_recall_of_deliveries_to_units_of_a_peer_becomes_one_signed_recall_per
         ([world.university.name], "发错"),
         ([world.university_b.name], "内容有误"),
     ]
-
-
-@pytest.fixture
-def received(client, world, receiver, tmp_path):
-    """B (this installation) took in A's consignment to education and routed it."""
-    sender = Sender(tmp_path)
-    envelope, files, digest = _sent(world, sender)
-    assert sender.post(client, sender.body(envelope, files)).status_code == 201
-    document = Document.objects.get(digest=digest)
-    services.dispatch_route(dispatch_id=document.dispatches.get().pk)
-    return sender, envelope, delivery_of(document, world.education)
 
 
 def _recall(sender: Sender, envelope: dict, units: list[str]) -> dict:

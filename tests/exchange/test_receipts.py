@@ -12,31 +12,18 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from documents.models import Document
 from exchange import keys
 from exchange.derive import exchange_derive
 from exchange.directory import peer_save, peer_user, unit_host
 from exchange.envelope import canonical
 from exchange.models import OutgoingConsignment, OutgoingReceipt, ReceivedReceipt
 from tests.conftest import _state
-from tests.exchange.test_receive import Sender, _sent
 from tests.factories import delivery_of, issue
 from workflow import services
 from workflow.checkpoints import key_generate, public_key_pem_of
 from workflow.models import AuditEvent, AuditVerb, Delivery, Receipt, ReturnReason
 
 # --- at the installation that received the consignment (B) ---------------------------------------------
-
-
-@pytest.fixture
-def received(client, world, receiver, tmp_path):
-    """B has taken in A's consignment (the department, on A, to education, here) and routed it."""
-    sender = Sender(tmp_path)
-    envelope, files, digest = _sent(world, sender)
-    assert sender.post(client, sender.body(envelope, files)).status_code == 201
-    document = Document.objects.get(digest=digest)
-    services.dispatch_route(dispatch_id=document.dispatches.get().pk)
-    return sender, envelope, delivery_of(document, world.education)
 
 
 def test_what_a_unit_does_with_a_delivery_from_elsewhere_becomes_signed_receipts_once(world, received, receiver):
