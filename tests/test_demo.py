@@ -172,7 +172,10 @@ def test_demo_chain_matches_the_contract_shape(demo, capsys):
                 "deadline_sign_for",
                 "deadline_complete",
                 "reminders",
+                # issue 17: the installation that hosts the unit (None for this one's).
+                "installation",
             }
+            assert delivery["installation"] is None
             assert isinstance(delivery["reminders"], int)
             assert delivery["role"] in ("主送", "抄送")
             assert delivery["state"] in states
