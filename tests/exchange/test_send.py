@@ -16,7 +16,7 @@ from exchange.models import OutgoingConsignment, Peer
 from exchange.outgoing import consignment_send, messages_sweep
 from tests.factories import content, delivery_of, issue, unit
 from units.errors import InvalidInput
-from units.models import Unit
+from units.models import RecipientGroup, Unit
 from workflow import services
 from workflow.checkpoints import public_key_pem_of
 from workflow.models import AuditEvent, AuditVerb, Delivery, Notification
@@ -252,3 +252,23 @@ def test_the_admin_lists_a_refused_consignment_with_its_answer_and_never_its_tex
         reverse("admin:exchange_outgoingconsignment_change", args=[OutgoingConsignment.objects.get().pk])
     ).content.decode()
     assert "此件正文" not in change
+
+
+def test_a_recipient_group_may_mix_local_units_and_units_of_peers(world, peer, installation_a):
+    """各高等学校党委 holds a university here and one B hosts: one dispatch, both routed here, one
+    consignment to B naming only B's."""
+    services.recipient_group_save(
+        actor=None,
+        owner=world.department,
+        name="两校党委",
+        members=[world.university, world.university_b],
+    )
+    group = RecipientGroup.objects.get(name="两校党委")
+    document, dispatch = issue(world.zzb, world.department, main=[group])
+    assert sorted(dispatch.main_unit_ids) == sorted([world.university.pk, world.university_b.pk])
+    (outgoing,) = OutgoingConsignment.objects.all()
+    assert json.loads(bytes(outgoing.envelope))["to"] == [{"unit": world.university.name, "role": "主送"}]
+    assert set(Delivery.objects.filter(document=document).values_list("unit__name", flat=True)) == {
+        world.university.name,
+        world.university_b.name,
+    }
