@@ -255,7 +255,7 @@ def test_the_admin_lists_a_refused_consignment_with_its_answer_and_never_its_tex
 
 
 def test_a_recipient_group_may_mix_local_units_and_units_of_peers(world, peer, installation_a):
-    """各高等学校党委 holds a university here and one B hosts: one dispatch, both routed here, one
+    """A group (两校党委) holds a university here and one B hosts: one dispatch, both routed here, one
     consignment to B naming only B's."""
     services.recipient_group_save(
         actor=None,
