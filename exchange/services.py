@@ -130,7 +130,7 @@ def _units(peer: Peer, envelope: dict) -> tuple[Unit, list[int], list[int]]:
     return sender, main, cc
 
 
-def _stored(entry: dict, received: Received, by_digest: dict[str, Document], now) -> tuple[Document, bool]:
+def _stored(entry: dict, received: Received, by_digest: dict[str, Document]) -> tuple[Document, bool]:
     """The document of an envelope entry: the one held here with its digest, or a new issued one.
     Returns it and whether it was created."""
     existing = Document.objects.filter(digest=entry["digest"], state=Document.State.ISSUED).first()
@@ -139,6 +139,13 @@ def _stored(entry: dict, received: Received, by_digest: dict[str, Document], now
     issuer = Unit.objects.filter(name=entry["issuer"]).first()
     if issuer is None:
         raise Refused(Code.NOT_ACCEPTED, _("发文机关“%(unit)s”不在本系统的单位名录中。") % {"unit": entry["issuer"]})
+    if issuer.peer_id is None:
+        # A unit of this installation issues here: a document of its that is not held here (by its
+        # digest) was never issued by it, whoever encloses it.
+        raise Refused(
+            Code.NOT_ACCEPTED,
+            _("发文机关“%(unit)s”是本系统的单位，本系统没有这份公文。") % {"unit": entry["issuer"]},
+        )
     try:
         number = parse_number(entry["number"])
     except InvalidInput as error:
@@ -206,7 +213,7 @@ def _take_in(peer: Peer, received: Received, now) -> Answer:
         )
     by_digest, created = {}, []
     for entry in envelope["documents"]:
-        document, is_new = _stored(entry, received, by_digest, now)
+        document, is_new = _stored(entry, received, by_digest)
         by_digest[entry["digest"]] = document
         if is_new:
             created.append(document.pk)

@@ -131,7 +131,16 @@ def test_a_forward_from_elsewhere_brings_its_original_byte_for_byte_and_a_later_
         return envelopes, _files([original.pk, cover.pk]), original.digest, cover.digest
 
     (cover_envelope, original_envelope), files, original_digest, cover_digest = _elsewhere(build)
-    Unit.objects.filter(pk__in=[world.department.pk, world.education.pk]).update(peer=sender.peer)
+    # The original's issuer is a unit of this installation: a document of its that is not held here
+    # was never issued by it, whoever encloses it.
+    Unit.objects.filter(pk=world.education.pk).update(peer=sender.peer)
+    response = sender.post(client, sender.body(cover_envelope, files))
+    assert (response.status_code, json.loads(response.content)["message"]) == (
+        403,
+        "发文机关“自治区党委组织部”是本系统的单位，本系统没有这份公文。",
+    )
+    assert not Document.objects.filter(digest__in=[original_digest, cover_digest]).exists()
+    Unit.objects.filter(pk=world.department.pk).update(peer=sender.peer)
     assert [entry["digest"] for entry in cover_envelope["documents"]] == [original_digest, cover_digest]
     assert _answer(sender.post(client, sender.body(cover_envelope, files)), receiver)["code"] == "accepted"
     original, cover = Document.objects.get(digest=original_digest), Document.objects.get(digest=cover_digest)
