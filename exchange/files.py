@@ -95,10 +95,11 @@ def file_receive(
     content_range: str,
 ) -> Answer:
     now = timezone.now()
-    peer = None
+    peer, signed = None, False
     try:
         peer = _peer(installation)
         content = checked_body(peer, length=length, timestamp=timestamp, signature=signature, body=body, now=now)
+        signed = True
         match = _RANGE.match(content_range)
         if not _HEX64.match(sha256) or match is None:
             raise Refused(Code.MALFORMED, _("文件分段须有 SHA-256 和 Content-Range（bytes 起-止/总长）。"))
@@ -111,4 +112,4 @@ def file_receive(
             raise Refused(Code.MALFORMED, _("分段的字节范围与其内容不符。"))
         return _append(peer, sha256, size, start, end, content, now)
     except Refused as refused:
-        return refusal("file", AuditVerb.CONSIGNMENT_REFUSED, installation, peer, refused, sha256[:64])
+        return refusal("file", AuditVerb.CONSIGNMENT_REFUSED, installation, peer, refused, sha256[:64], signed=signed)

@@ -312,8 +312,17 @@ class Handler:
 CONSIGNMENTS = Handler("consignment", received_parse, _duplicate, _consignment_take_in, AuditVerb.CONSIGNMENT_REFUSED)
 
 
-def refusal(name: str, verb: str, installation: str, peer: Peer | None, refused: Refused, message_id) -> Answer:
-    """Write the refusal of a `name` message (with the audit `verb`) and answer it."""
+def refusal(
+    name: str, verb: str, installation: str, peer: Peer | None, refused: Refused, message_id, *, signed: bool
+) -> Answer:
+    """Record the refusal of a `name` message and answer it. A message whose signature verified
+    (`signed`: a peer's own act) is refused in the audit log (`verb`); one that never proved who
+    sent it (an unknown or revoked peer, a bad signature or timestamp, over a limit before it was
+    read) only in the application's log: anyone can send those, and the hash-chained log, written
+    one event at a time under its lock, is no place for what an anonymous flood could fill."""
+    logger.warning("%s from %r refused: %s (%s)", name, installation[:100], refused.code, refused.message)
+    if not signed:
+        return Answer(refused.code, refused.message, message_id if name != "file" else None)
     with transaction.atomic():
         audit_record(
             actor=None,
@@ -327,7 +336,6 @@ def refusal(name: str, verb: str, installation: str, peer: Peer | None, refused:
                 name: message_id,
             },
         )
-    logger.warning("%s from %r refused: %s (%s)", name, installation[:100], refused.code, refused.message)
     return Answer(refused.code, refused.message, message_id if name != "file" else None)
 
 
@@ -351,10 +359,11 @@ def message_receive(
     the body's declared length, checked against the peer's limit first, so that the view reads no
     more than the limit: `body` reads the message, called once the peer and its limit are known."""
     now = timezone.now()
-    peer, message_id = None, None
+    peer, message_id, signed = None, None, False
     try:
         peer = _peer(installation)
         content = checked_body(peer, length=length, timestamp=timestamp, signature=signature, body=body, now=now)
+        signed = True
         received = handler.parse(content)
         message_id = received.envelope["id"]
         _envelope_signed(peer, received)
@@ -366,7 +375,7 @@ def message_receive(
         except Duplicate:
             return handler.duplicate(peer, received)
     except Refused as refused:
-        return refusal(handler.name, handler.refused, installation, peer, refused, message_id)
+        return refusal(handler.name, handler.refused, installation, peer, refused, message_id, signed=signed)
 
 
 def consignment_receive(**kwargs) -> Answer:

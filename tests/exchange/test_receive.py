@@ -159,14 +159,18 @@ def test_a_forward_from_elsewhere_brings_its_original_byte_for_byte_and_a_later_
 
 
 @pytest.fixture
-def refused(django_capture_on_commit_callbacks):
-    """Assert that a block writes nothing but one CONSIGNMENT_REFUSED event with `code`, and enqueues
-    nothing; returns the answers of the block's responses for more checks."""
+def refused(django_capture_on_commit_callbacks, caplog):
+    """Assert that a block is refused with `code`, logged, and enqueues nothing, and that it writes
+    nothing but, when the message's signature verified (`audited`, the default unless the code
+    says it cannot have), one CONSIGNMENT_REFUSED event with the code; returns the answer."""
 
-    def check(code: str, send, receiver) -> dict:
+    def check(code: str, send, receiver, *, audited: bool | None = None) -> dict:
+        if audited is None:
+            audited = code not in ("unknown_peer", "too_large", "rate_limited")
         before = _state()
         events = AuditEvent.objects.count()
         consignments = ReceivedConsignment.objects.count()
+        caplog.clear()
         with django_capture_on_commit_callbacks() as callbacks:
             response = send()
         answer = _answer(response, receiver)
@@ -183,14 +187,16 @@ def refused(django_capture_on_commit_callbacks):
             }[code],
             code,
         ), answer
+        assert any(f"refused: {code} ({answer['message']})" in record.getMessage() for record in caplog.records)
         after = _state()
-        after["AuditEvent"] -= 1
+        after["AuditEvent"] -= int(audited)
         assert after == before
         assert callbacks == []
         assert ReceivedConsignment.objects.count() == consignments
-        event = AuditEvent.objects.order_by("-seq").first()
-        assert AuditEvent.objects.count() == events + 1
-        assert (event.verb, event.payload["code"]) == (AuditVerb.CONSIGNMENT_REFUSED, code)
+        assert AuditEvent.objects.count() == events + int(audited)
+        if audited:
+            event = AuditEvent.objects.order_by("-seq").first()
+            assert (event.verb, event.payload["code"]) == (AuditVerb.CONSIGNMENT_REFUSED, code)
         return answer
 
     return check
@@ -212,15 +218,18 @@ def test_signatures_and_the_replay_window(client, world, sender, receiver, refus
     stranger = key_generate(tmp_path / "stranger.pem")
     # The message signed by another key; the envelope signed by another key; an old timestamp; a
     # body changed after signing; the envelope claiming another installation.
-    refused("bad_signature", lambda: sender.post(client, body, key=stranger), receiver)
+    # A message that does not prove who sent it is refused in the application's log only; one that
+    # does (a peer's own act: its envelope, signed otherwise) in the audit log too.
+    refused("bad_signature", lambda: sender.post(client, body, key=stranger), receiver, audited=False)
     answer = refused("bad_signature", lambda: sender.post(client, sender.body(envelope, files, key=stranger)), receiver)
     assert answer["message"] == "信封签名无法用对端系统的公钥验证。"
-    answer = refused("bad_signature", lambda: sender.post(client, body, timestamp=int(time.time()) - 301), receiver)
+    old = int(time.time()) - 301
+    answer = refused("bad_signature", lambda: sender.post(client, body, timestamp=old), receiver, audited=False)
     assert answer["message"] == "消息时间戳缺失或超出允许的时间窗口。"
     message = json.loads(body)
     message["envelope"]["to"][0]["role"] = "抄送"
     changed = json.dumps(message, ensure_ascii=False).encode()
-    refused("bad_signature", lambda: sender.post(client, changed), receiver)
+    refused("bad_signature", lambda: sender.post(client, changed), receiver)  # the envelope, changed after signing
     claimed = copy.deepcopy(envelope)
     claimed["from"]["installation"] = "C"
     answer = refused("bad_signature", lambda: sender.post(client, sender.body(claimed, files)), receiver)
