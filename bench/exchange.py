@@ -31,8 +31,22 @@ def _query(installation: Installation, sql: str, params=()) -> list[tuple]:
 
 def _pair(workdir: Path):
     links = [Link(7)] if namespaces_allowed() else []
-    a = Installation("A", workdir, link=None, address=links[0].host_address if links else "127.0.0.2")
-    b = Installation("B", workdir, link=links[0] if links else None, address=links[0].address if links else "127.0.0.3")
+    try:
+        return _installations(workdir, links)
+    except BaseException:
+        for link in links:
+            link.remove()
+        raise
+
+
+def _installations(workdir: Path, links: list):
+    if links:
+        a, b = Installation("A", workdir, link=None), Installation("B", workdir, link=links[0])
+        a_url, b_url = a.url(links[0].host_address), b.url(links[0].address)
+    else:  # loopback addresses of their own
+        a = Installation("A", workdir, link=None, bind="127.0.0.2")
+        b = Installation("B", workdir, link=None, bind="127.0.0.3")
+        a_url, b_url = a.url("127.0.0.2"), b.url("127.0.0.3")
     a.call(
         "setup",
         units=[
@@ -40,7 +54,7 @@ def _pair(workdir: Path):
             {"name": ZZB, "parent": REGION, "prefixes": ["内组电明字"]},
             {"name": JYGW, "parent": REGION, "peer": "B"},
         ],
-        peers=[{"name": "B", "url": b.url, "key": b.public_key}],
+        peers=[{"name": "B", "url": b_url, "key": b.public_key}],
         people=[
             {"username": "zzb", "unit": ZZB, "roles": ["clerk", "signer", "drafter"]},
             {"username": "zzb_leader", "unit": ZZB, "roles": ["signer"]},
@@ -53,7 +67,7 @@ def _pair(workdir: Path):
             {"name": ZZB, "parent": REGION, "prefixes": ["内组电明字"], "peer": "A"},
             {"name": JYGW, "parent": REGION},
         ],
-        peers=[{"name": "A", "url": a.url, "key": a.public_key}],
+        peers=[{"name": "A", "url": a_url, "key": a.public_key}],
         people=[{"username": "jygw", "unit": JYGW, "roles": ["clerk"]}],
     )
     for installation in (a, b):

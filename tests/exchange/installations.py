@@ -40,6 +40,16 @@ def namespaces_allowed() -> bool:
     return True
 
 
+def _remove_stale(address: str) -> None:
+    """Delete a test link that still holds `address` on the host: a run that crashed left it, and
+    two links with one subnet send the packets down the wrong one."""
+    for line in _run(["ip", "-o", "addr", "show"]).stdout.splitlines():
+        if f" {address}/" in line:
+            stale = line.split()[1].split("@")[0]
+            with contextlib.suppress(subprocess.CalledProcessError):
+                _run(["ip", "link", "del", stale])
+
+
 class Link:
     """A network namespace joined to the test's by a veth pair: the test's end `host_address`, the
     namespace's `address`. `cut()` and `mend()` set the test's end down and up."""
@@ -50,6 +60,7 @@ class Link:
         self.outside, self.inside = f"gwo{tag}", f"gwi{tag}"
         subnet = 16 + _XDIST * 8 + index
         self.host_address, self.address = f"10.231.{subnet}.1", f"10.231.{subnet}.2"
+        _remove_stale(self.host_address)
         _run(["ip", "netns", "add", self.namespace])
         _run(["ip", "link", "add", self.outside, "type", "veth", "peer", "name", self.inside])
         _run(["ip", "link", "set", self.inside, "netns", self.namespace])
