@@ -40,7 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.celery import app
-from documents.models import Attachment, Document
+from documents.models import Attachment, Document, RecipientRole
 from exchange import keys
 from exchange.envelope import Code, canonical, consignment_envelope
 from exchange.models import Outgoing, OutgoingConsignment, OutgoingRecall, OutgoingReceipt, Peer
@@ -93,7 +93,10 @@ def consignments_create(dispatch: Dispatch, document: Document, main: list[int],
     """One consignment per peer hosting some of the recipients (external units), each enqueued on
     commit. One query when no recipient is external. Raises InvalidInput when some are and this
     installation cannot sign, or their peer is revoked: the issue then writes nothing."""
-    roles = {**{unit_id: "抄送" for unit_id in cc}, **{unit_id: "主送" for unit_id in main}}
+    roles = {
+        **{unit_id: RecipientRole.COPY.value for unit_id in cc},
+        **{unit_id: RecipientRole.MAIN.value for unit_id in main},
+    }
     external = [
         (unit_id, name, peer_id)
         for unit_id, name, peer_id in Unit.objects.filter(peer__isnull=False).values_list("pk", "name", "peer_id")
