@@ -10,13 +10,14 @@ import time
 import uuid
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from exchange import keys
 from exchange.derive import exchange_derive
 from exchange.directory import peer_save, peer_user, unit_host
 from exchange.envelope import canonical
-from exchange.models import OutgoingConsignment, OutgoingReceipt, ReceivedReceipt
+from exchange.models import OutgoingConsignment, OutgoingReceipt, ReceivedConsignment, ReceivedReceipt
 from tests.conftest import _state
 from tests.factories import delivery_of, issue
 from workflow import services
@@ -182,3 +183,17 @@ def test_a_receipt_for_another_document_or_a_state_the_delivery_cannot_take_is_r
     assert delivery_of(document, world.university).state == Delivery.State.PENDING
     assert AuditEvent.objects.filter(verb=AuditVerb.RECEIPT_REFUSED).count() == 3
     assert not ReceivedReceipt.objects.exists()
+
+
+def test_an_auditor_checks_offline_that_every_kept_message_is_what_its_peer_signed(client, world, received, capsys):
+    """exchange_verify: every envelope kept from a peer against the peer's key; one changed in the
+    table (the signature was over other bytes) is named, and the command fails."""
+    call_command("exchange_verify")
+    assert capsys.readouterr().out == "ok 1 consignments, 0 receipts, 0 recalls: every one as its peer signed it\n"
+    kept = ReceivedConsignment.objects.get()
+    envelope = bytes(kept.envelope).replace("做好防汛工作".encode(), "做好抗旱工作".encode())
+    assert envelope != bytes(kept.envelope)
+    ReceivedConsignment.objects.filter(pk=kept.pk).update(envelope=envelope)
+    with pytest.raises(CommandError, match="1 of 1 kept messages do not verify"):
+        call_command("exchange_verify")
+    assert capsys.readouterr().err == f"does not verify: consignment {kept.consignment_id} from A\n"
