@@ -86,7 +86,8 @@ def canonical(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def _utc(moment: datetime.datetime | None) -> str | None:
+def utc_text(moment: datetime.datetime | None) -> str | None:
+    """A moment as the protocol writes it: ISO 8601 in UTC, "Z"; None stays None."""
     if moment is None:
         return None
     return moment.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
@@ -120,7 +121,7 @@ def document_entries(document: Document) -> list[dict]:
                 "digest": inner.digest,
                 "number": inner.number,
                 "issuer": inner.issuing_unit.name,
-                "issued_at": _utc(inner.issued_at),
+                "issued_at": utc_text(inner.issued_at),
                 "elements": {name: _plain(getattr(inner, name)) for name in CONTENT_FIELDS},
                 "attachments": [{"name": a.name, "size": a.size, "sha256": a.sha256} for a in attachments],
                 "enclosures": list(direct.values_list("enclosed__digest", flat=True)),
@@ -147,7 +148,7 @@ def consignment_envelope(
         "id": str(consignment_id),
         "from": {"installation": installation, "unit": unit},
         "to": [{"unit": name, "role": role} for name, role in recipients],
-        "deadlines": {"sign_for": _utc(sign_for), "complete": _utc(complete)},
+        "deadlines": {"sign_for": utc_text(sign_for), "complete": utc_text(complete)},
         "document": document.digest,
         "documents": document_entries(document),
     }

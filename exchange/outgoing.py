@@ -147,7 +147,7 @@ class PeerAnswer:
     message: str
 
 
-def _files(envelope: dict) -> dict[str, str]:
+def _files(envelope: dict) -> dict[str, bytes]:
     """The bytes of every file the message names, by SHA-256: a consignment's attachments, a
     receipt's completion files."""
     if envelope["type"] == "recall":
@@ -162,7 +162,7 @@ def _files(envelope: dict) -> dict[str, str]:
     for row in rows.order_by("pk"):
         if row.sha256 not in files:
             with row.file.open("rb") as file:
-                files[row.sha256] = base64.b64encode(file.read()).decode("ascii")
+                files[row.sha256] = file.read()
     return files
 
 
@@ -260,13 +260,14 @@ def _post(outgoing: Outgoing, path: str) -> PeerAnswer:
     the network or the peer does."""
     envelope = json.loads(bytes(outgoing.envelope))
     files = _files(envelope)
-    if sum(len(content) for content in files.values()) * 3 // 4 > settings.EXCHANGE_INLINE_BYTES:
+    if sum(len(content) for content in files.values()) > settings.EXCHANGE_INLINE_BYTES:
         for sha256, content in files.items():
-            stopped = _upload(outgoing.peer, sha256, base64.b64decode(content))
+            stopped = _upload(outgoing.peer, sha256, content)
             if stopped is not None:
                 return stopped
         files = {}
-    body = json.dumps({"envelope": envelope, "signature": outgoing.signature, "files": files}, ensure_ascii=False)
+    inline = {sha256: base64.b64encode(content).decode("ascii") for sha256, content in files.items()}
+    body = json.dumps({"envelope": envelope, "signature": outgoing.signature, "files": inline}, ensure_ascii=False)
     answer, _data = _request(outgoing.peer, "POST", path, body.encode("utf-8"))
     return answer
 

@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from exchange import keys
 from exchange.directory import peer_user
-from exchange.envelope import Code, Received, Refused, canonical, message_parts
+from exchange.envelope import Code, Received, Refused, canonical, message_parts, utc_text
 from exchange.keys import PROTOCOL
 from exchange.models import OutgoingConsignment, OutgoingRecall, Peer, ReceivedConsignment, ReceivedRecall
 from exchange.services import Answer, Duplicate, Handler, duplicate_of, message_receive
@@ -43,10 +43,6 @@ from workflow.models import AuditVerb, Delivery, Recall
 from workflow.services.rules import person_name
 
 _NAMESPACE = uuid.UUID("0c7f3b61-2a44-4f0e-8a8c-52d9b8e1f4a7")
-
-
-def _utc(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
 
 
 def recalls_from(events: list[dict], key, now) -> list[OutgoingRecall]:
@@ -90,7 +86,7 @@ def recalls_from(events: list[dict], key, now) -> list[OutgoingRecall]:
                 "from": {"installation": settings.EXCHANGE_INSTALLATION, "unit": issuer},
                 "units": sorted(units),
                 "reason": recall.reason,
-                "at": _utc(recall.recalled_at),
+                "at": utc_text(recall.recalled_at),
                 "by": names.get(recall.recalled_by_id, ""),
             }
             envelope_bytes = canonical(envelope)

@@ -41,7 +41,7 @@ from django.utils.translation import gettext as _
 
 from exchange import keys
 from exchange.directory import peer_user
-from exchange.envelope import Code, Received, Refused, canonical, message_parts
+from exchange.envelope import Code, Received, Refused, canonical, message_parts, utc_text
 from exchange.keys import PROTOCOL
 from exchange.models import OutgoingConsignment, OutgoingReceipt, Peer, ReceiptEvent, ReceivedReceipt
 from exchange.services import Answer, Duplicate, Handler, duplicate_of, message_receive
@@ -61,10 +61,6 @@ _VERBS = {
 _NAMESPACE = uuid.UUID("5b0f6c2e-8d0f-4c55-9a55-6f1d2b7c9e01")
 
 
-def _utc(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
-
-
 def _envelope(event: dict, delivery: Delivery, names: dict[int, str]) -> dict:
     payload = event["payload"] or {}
     kind = _VERBS[event["verb"]]
@@ -81,7 +77,7 @@ def _envelope(event: dict, delivery: Delivery, names: dict[int, str]) -> dict:
         "consignment": str(consignment.consignment_id),
         "from": {"installation": settings.EXCHANGE_INSTALLATION, "unit": delivery.unit.name},
         "event": str(kind),
-        "at": _utc(event["occurred_at"]),
+        "at": utc_text(event["occurred_at"]),
         "by": names.get(event["actor_id"], ""),
         "digest": payload.get("content_digest") or delivery.document.digest,
         "return": returned,

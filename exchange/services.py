@@ -37,7 +37,15 @@ from documents.models import Attachment, Document, Enclosure, RecipientRole
 from documents.numbering import parse_number
 from documents.search_index import document_search_index
 from exchange import keys
-from exchange.envelope import Code, Received, Refused, digests_check, element_values, received_parse
+from exchange.envelope import (
+    Code,
+    Received,
+    Refused,
+    digests_check,
+    element_values,
+    received_parse,
+    utc_text,
+)
 from exchange.models import Peer, ReceivedConsignment
 from units.errors import InvalidInput
 from units.models import Unit
@@ -67,7 +75,7 @@ class Answer:
         if self.consignment is not None:
             answer["consignment"] = self.consignment
         if self.received_at is not None:
-            answer["received_at"] = self.received_at.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
+            answer["received_at"] = utc_text(self.received_at)
         return {**answer, **self.extra}
 
 
