@@ -1,8 +1,9 @@
-"""Receipts and recalls for peers, derived from the audit log (公文交换): the log is the source, as
-for the webhooks. Under one cursor (`AuditCursor`), each batch of new events gives the receipts of
-deliveries that received consignments made (exchange.receipts) and the recalls of deliveries sent
-to peers (exchange.recalls); their ids come from the events, so a batch derived twice makes nothing
-twice. The cursor starts just before the first event that can concern a peer: the first consignment
+"""Receipts, recalls and reports for peers, derived from the audit log (公文交换): the log is the
+source, as for the webhooks. Under one cursor (`AuditCursor`), each batch of new events gives the
+receipts of deliveries that received consignments made (exchange.receipts), the recalls of
+deliveries sent to peers (exchange.recalls) and the reports of the chains below received
+consignments (exchange.reports); their ids come from the events, so a batch derived twice makes
+nothing twice. The cursor starts just before the first event that can concern a peer: the first consignment
 taken in, or the issue of the first document sent to one. Run by the beat's exchange sweep."""
 
 from django.conf import settings
@@ -11,10 +12,11 @@ from django.db.models import Max
 from django.utils import timezone
 
 from exchange import keys
-from exchange.models import AuditCursor, OutgoingConsignment, OutgoingRecall, OutgoingReceipt
-from exchange.outgoing import RECALL, RECEIPT, enqueue
+from exchange.models import AuditCursor, OutgoingConsignment, OutgoingRecall, OutgoingReceipt, OutgoingReport
+from exchange.outgoing import RECALL, RECEIPT, REPORT, enqueue
 from exchange.recalls import recalls_from
 from exchange.receipts import receipts_from
+from exchange.reports import reports_from, reports_supersede
 from workflow.models import AuditEvent, AuditVerb
 
 BATCH = 1000
@@ -50,7 +52,7 @@ def _keep(model, rows: list, kind: str, id_field: str) -> None:
 
 
 def exchange_derive() -> int:
-    """Turn the audit events since the cursor into receipts and recalls, batch after batch; returns
+    """Turn the audit events since the cursor into receipts, recalls and reports, batch after batch; returns
     how many messages were made. Nothing when this installation has no exchange name or key (the
     cursor waits for them)."""
     if not settings.EXCHANGE_INSTALLATION:
@@ -68,7 +70,9 @@ def exchange_derive() -> int:
             events = list(
                 AuditEvent.objects.filter(seq__gt=cursor.last_seq)
                 .order_by("seq")
-                .values("seq", "verb", "object_type", "object_id", "occurred_at", "actor_id", "payload")[:BATCH]
+                .values("seq", "verb", "object_type", "object_id", "occurred_at", "actor_id", "payload", "document_id")[
+                    :BATCH
+                ]
             )
             if not events:
                 return made
@@ -76,5 +80,9 @@ def exchange_derive() -> int:
             receipts, recalls = receipts_from(events, key, now), recalls_from(events, key, now)
             _keep(OutgoingReceipt, receipts, RECEIPT, "receipt_id")
             _keep(OutgoingRecall, recalls, RECALL, "recall_id")
-            made += len(receipts) + len(recalls)
+            # After the batch's receipts and recalls: a report reads the chain as they left it.
+            reports = reports_from(events, key, now)
+            _keep(OutgoingReport, reports, REPORT, "report_id")
+            reports_supersede(reports, now)
+            made += len(receipts) + len(recalls) + len(reports)
             AuditCursor.objects.filter(pk=1).update(last_seq=events[-1]["seq"])

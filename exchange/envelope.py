@@ -244,6 +244,24 @@ def message_parts(body: bytes, malformed: Callable[[str], Refused]) -> tuple[obj
     return message["envelope"], message["signature"], message["files"]
 
 
+def answer_parts(body: bytes, malformed: Callable[[str], Refused], kind: str, keys: set[str]) -> tuple:
+    """The envelope, signature and files of a message about a consignment (a receipt, recall or
+    report: `kind`), once the envelope has exactly `keys`, is of this protocol and kind, and its id,
+    consignment and time parse; else `malformed(what)`."""
+    envelope, signature, files = message_parts(body, malformed)
+    if not isinstance(envelope, dict) or set(envelope) != keys:
+        raise malformed("envelope")
+    if envelope["protocol"] != PROTOCOL or envelope["type"] != kind:
+        raise malformed(_("协议版本或消息类型"))
+    try:
+        uuid.UUID(str(envelope["id"]))
+        uuid.UUID(str(envelope["consignment"]))
+        datetime.datetime.fromisoformat(str(envelope["at"]))
+    except ValueError:
+        raise malformed(_("编号或时间")) from None
+    return envelope, signature, files
+
+
 def received_parse(body: bytes) -> Received:
     """The message body as a Received, or Refused(MALFORMED) naming what is wrong. Checks the shape
     only: signatures and digests are checked after (`digests_check`)."""

@@ -65,6 +65,8 @@ class Outgoing(models.Model):
         ACCEPTED = "accepted", _("对方已接收")
         REFUSED = "refused", _("对方拒收")
         FAILED = "failed", _("送达失败")
+        # A report (OutgoingReport) a newer one of the same consignment made unneeded before it went.
+        SUPERSEDED = "superseded", _("已被新版取代")
 
     peer = models.ForeignKey(Peer, on_delete=models.PROTECT, related_name="+")
     envelope = models.BinaryField()
@@ -190,6 +192,52 @@ class ReceivedRecall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.peer} {self.recall_id}"
+
+
+class OutgoingReport(Outgoing):
+    """A report (转发情况) to the peer a consignment came from: what became, here, of the deliveries
+    it made: the forwards issued from them, their deliveries (here and at the peers they went on
+    to, as far as those peers' receipts and reports have come back) and the forwards of those, the
+    chain below the consignment as this installation knows it (exchange.reports). Made from the
+    audit log whenever it changes; `version` is the seq of the newest event it reflects, so that
+    the peer keeps the newest whatever order they arrive in. Its id is derived from the
+    consignment and the version, so deriving twice makes one; a pending one a newer one has
+    replaced is not sent (SUPERSEDED)."""
+
+    report_id = models.UUIDField(unique=True)
+    consignment = models.ForeignKey(ReceivedConsignment, on_delete=models.PROTECT, related_name="reports")
+    version = models.BigIntegerField()
+    # SHA-256 of the canonical "units" of the report: an event that changes nothing in it makes none.
+    content_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=models.Q(state="pending"), name="reports_due"),
+            models.Index(fields=["consignment", "-version"], name="report_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.peer} {self.report_id}"
+
+
+class ReceivedReport(models.Model):
+    """A report accepted from a peer, as signed: its statement of the chain below a consignment sent
+    to it, which the chain here shows below that consignment's deliveries (the newest version)."""
+
+    peer = models.ForeignKey(Peer, on_delete=models.PROTECT, related_name="+")
+    report_id = models.UUIDField()
+    envelope = models.BinaryField()
+    signature = models.CharField(max_length=100)
+    consignment = models.ForeignKey(OutgoingConsignment, on_delete=models.PROTECT, related_name="reports")
+    version = models.BigIntegerField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["peer", "report_id"], name="one_report_per_peer_and_id")]
+        indexes = [models.Index(fields=["consignment", "-version"], name="received_report_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.peer} {self.report_id}"
 
 
 class StagedFile(models.Model):

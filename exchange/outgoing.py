@@ -43,7 +43,7 @@ from config.celery import app
 from documents.models import Attachment, Document, RecipientRole
 from exchange import keys
 from exchange.envelope import Code, canonical, consignment_envelope
-from exchange.models import Outgoing, OutgoingConsignment, OutgoingRecall, OutgoingReceipt, Peer
+from exchange.models import Outgoing, OutgoingConsignment, OutgoingRecall, OutgoingReceipt, OutgoingReport, Peer
 from units.errors import InvalidInput
 from units.models import Unit
 from workflow.audit import audit_record
@@ -67,7 +67,7 @@ FINAL_REFUSALS = {
 _random = random.SystemRandom()
 
 
-CONSIGNMENT, RECEIPT, RECALL = "consignment", "receipt", "recall"
+CONSIGNMENT, RECEIPT, RECALL, REPORT = "consignment", "receipt", "recall", "report"
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,10 @@ KINDS = {
     CONSIGNMENT: Kind(OutgoingConsignment, "v1/consignments", AuditVerb.CONSIGNMENT_SENT, AuditVerb.CONSIGNMENT_FAILED),
     RECEIPT: Kind(OutgoingReceipt, "v1/receipts", AuditVerb.RECEIPT_SENT, AuditVerb.RECEIPT_FAILED),
     RECALL: Kind(OutgoingRecall, "v1/recalls", AuditVerb.RECALL_SENT, AuditVerb.RECALL_FAILED),
+    REPORT: Kind(OutgoingReport, "v1/reports", AuditVerb.REPORT_SENT, AuditVerb.REPORT_FAILED),
 }
+# Each kind's message id, as the peer deduplicates on it.
+MESSAGE_IDS = {CONSIGNMENT: "consignment_id", RECEIPT: "receipt_id", RECALL: "recall_id", REPORT: "report_id"}
 
 
 def enqueue(kind: str, pk: int, queue: str) -> None:
@@ -150,7 +153,7 @@ class PeerAnswer:
 def _files(envelope: dict) -> dict[str, bytes]:
     """The bytes of every file the message names, by SHA-256: a consignment's attachments, a
     receipt's completion files."""
-    if envelope["type"] == "recall":
+    if envelope["type"] in ("recall", "report"):
         return {}
     if envelope["type"] == "receipt":
         wanted = {a["sha256"] for a in (envelope.get("completion") or {}).get("attachments", [])}
@@ -278,6 +281,11 @@ def _backoff(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=_random.uniform(delay / 2, delay))
 
 
+def lease() -> datetime.timedelta:
+    """How long a claimed message is left to the worker that claimed it."""
+    return datetime.timedelta(seconds=settings.EXCHANGE_TIMEOUT_SECONDS * 2 + LEASE_MARGIN_SECONDS)
+
+
 def _tell_clerks(kind: str, outgoing: Outgoing, text: str, now) -> None:
     from workflow.services.notifications import Notice, notify_clerks
 
@@ -294,17 +302,17 @@ def _tell_clerks(kind: str, outgoing: Outgoing, text: str, now) -> None:
 def _finish(kind: str, outgoing: Outgoing, answer: PeerAnswer) -> str:
     now = timezone.now()
     State = Outgoing.State  # noqa: N806 (the model's choices)
+    # One draw of the jitter: the attempt it schedules is the one checked against the window.
+    retry = now + _backoff(outgoing.attempts)
     if answer.code in (Code.ACCEPTED, Code.DUPLICATE):
         state = State.ACCEPTED
     elif answer.code in FINAL_REFUSALS:
         state = State.REFUSED
-    elif now + _backoff(outgoing.attempts) > outgoing.created_at + datetime.timedelta(
-        seconds=settings.EXCHANGE_RETRY_WINDOW_SECONDS
-    ):
+    elif retry > outgoing.created_at + datetime.timedelta(seconds=settings.EXCHANGE_RETRY_WINDOW_SECONDS):
         state = State.FAILED
     else:
         state = State.PENDING
-    due = now + _backoff(outgoing.attempts) if state == State.PENDING else now
+    due = retry if state == State.PENDING else now
     with transaction.atomic():
         changed = (
             type(outgoing)
@@ -319,8 +327,7 @@ def _finish(kind: str, outgoing: Outgoing, answer: PeerAnswer) -> str:
         )
         if not changed or state == State.PENDING:
             return state
-        message_id = {CONSIGNMENT: "consignment_id", RECEIPT: "receipt_id", RECALL: "recall_id"}[kind]
-        message_id = getattr(outgoing, message_id)
+        message_id = getattr(outgoing, MESSAGE_IDS[kind])
         payload = {
             "peer": outgoing.peer.name,
             kind: str(message_id),
@@ -338,9 +345,15 @@ def _finish(kind: str, outgoing: Outgoing, answer: PeerAnswer) -> str:
                 text = _("发往%(peer)s的公文被对方拒收：%(message)s") % values
             else:
                 text = _("发往%(peer)s的公文在重试期限内未能送达：%(message)s") % values
-            _tell_clerks(kind, outgoing, text, now)
+            # A report is for the auditors of the peer: no clerk here can act on its failure, which
+            # the audit log records (and the next change of the chain makes a new one).
+            if kind != REPORT:
+                _tell_clerks(kind, outgoing, text, now)
         if kind == RECEIPT:
             unit, document = outgoing.delivery.unit_id, outgoing.delivery.document_id
+        elif kind == REPORT:
+            dispatch = outgoing.consignment.dispatch
+            unit, document = dispatch.issuing_unit_id, dispatch.document_id
         else:
             unit, document = outgoing.dispatch.issuing_unit_id, outgoing.dispatch.document_id
         audit_record(
@@ -360,13 +373,12 @@ def message_send(*, kind: str, pk: int) -> str | None:
     ended, or another worker holds it)."""
     model = KINDS[kind].model
     now = timezone.now()
-    lease = datetime.timedelta(seconds=settings.EXCHANGE_TIMEOUT_SECONDS * 2 + LEASE_MARGIN_SECONDS)
     claimed = model.objects.filter(pk=pk, state=Outgoing.State.PENDING, next_attempt_at__lte=now).update(
-        attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + lease
+        attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + lease()
     )
     if not claimed:
         return None
-    related = ("peer", "delivery") if kind == RECEIPT else ("peer", "dispatch")
+    related = {RECEIPT: ("peer", "delivery"), REPORT: ("peer", "consignment__dispatch")}.get(kind, ("peer", "dispatch"))
     outgoing = model.objects.select_related(*related).get(pk=pk)
     answer = _post(outgoing, KINDS[kind].path)
     state = _finish(kind, outgoing, answer)

@@ -23,7 +23,6 @@ A recall, version 1 (same body and headers as a consignment; "files" is empty):
      "reason": "…", "at": "<ISO 8601>", "by": "<who recalled>"}
 """
 
-import datetime
 import uuid
 
 from django.conf import settings
@@ -33,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from exchange import keys
 from exchange.directory import peer_user
-from exchange.envelope import Code, Received, Refused, canonical, message_parts, utc_text
+from exchange.envelope import Code, Received, Refused, answer_parts, canonical, utc_text
 from exchange.keys import PROTOCOL
 from exchange.models import OutgoingConsignment, OutgoingRecall, Peer, ReceivedConsignment, ReceivedRecall
 from exchange.services import Answer, Duplicate, Handler, duplicate_of, message_receive
@@ -116,17 +115,7 @@ _KEYS = {"protocol", "type", "id", "consignment", "from", "units", "reason", "at
 
 
 def recall_parse(body: bytes) -> Received:
-    recall, signature, _files = message_parts(body, _malformed)
-    if not isinstance(recall, dict) or set(recall) != _KEYS:
-        raise _malformed("envelope")
-    if recall["protocol"] != PROTOCOL or recall["type"] != "recall":
-        raise _malformed(_("协议版本或消息类型"))
-    try:
-        uuid.UUID(str(recall["id"]))
-        uuid.UUID(str(recall["consignment"]))
-        datetime.datetime.fromisoformat(str(recall["at"]))
-    except ValueError:
-        raise _malformed(_("编号或时间")) from None
+    recall, signature, _files = answer_parts(body, _malformed, "recall", _KEYS)
     if not isinstance(recall["from"], dict) or set(recall["from"]) != {"installation", "unit"}:
         raise _malformed("from")
     units = recall["units"]

@@ -29,7 +29,6 @@ A receipt, version 1 (same body and headers as a consignment; "files" holds a co
 
 import base64
 import binascii
-import datetime
 import hashlib
 import io
 import uuid
@@ -41,7 +40,7 @@ from django.utils.translation import gettext as _
 
 from exchange import keys
 from exchange.directory import peer_user
-from exchange.envelope import Code, Received, Refused, canonical, message_parts, utc_text
+from exchange.envelope import Code, Received, Refused, answer_parts, canonical, utc_text
 from exchange.keys import PROTOCOL
 from exchange.models import OutgoingConsignment, OutgoingReceipt, Peer, ReceiptEvent, ReceivedReceipt
 from exchange.services import Answer, Duplicate, Handler, duplicate_of, message_receive
@@ -132,17 +131,7 @@ _KEYS = {"protocol", "type", "id", "consignment", "from", "event", "at", "by", "
 
 def receipt_parse(body: bytes) -> Received:
     """The body as a Received (its envelope the receipt), or Refused(MALFORMED) naming what is wrong."""
-    receipt, signature, files = message_parts(body, _malformed)
-    if not isinstance(receipt, dict) or set(receipt) != _KEYS:
-        raise _malformed("envelope")
-    if receipt["protocol"] != PROTOCOL or receipt["type"] != "receipt":
-        raise _malformed(_("协议版本或消息类型"))
-    try:
-        uuid.UUID(str(receipt["id"]))
-        uuid.UUID(str(receipt["consignment"]))
-        datetime.datetime.fromisoformat(str(receipt["at"]))
-    except ValueError:
-        raise _malformed(_("编号或时间")) from None
+    receipt, signature, files = answer_parts(body, _malformed, "receipt", _KEYS)
     sender = receipt["from"]
     if not isinstance(sender, dict) or set(sender) != {"installation", "unit"}:
         raise _malformed("from")

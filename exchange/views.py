@@ -76,6 +76,14 @@ def recalls(request):
 
 
 @csrf_exempt
+@require_POST
+def reports(request):
+    from exchange.reports import report_receive
+
+    return _receive(request, report_receive)
+
+
+@csrf_exempt
 @require_http_methods(["PUT"])
 def files(request, sha256: str):
     from exchange.files import file_receive

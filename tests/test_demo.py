@@ -156,7 +156,11 @@ def test_demo_chain_matches_the_contract_shape(demo, capsys):
             "digest",
             "encloses",
             "deliveries",
+            # issue 17: when it was issued, and where (None: here; a peer's name in its report).
+            "issued_at",
+            "installation",
         }
+        assert node["installation"] is None
         assert len(node["digest"]) == 64
         assert int(node["digest"], 16) >= 0
         for delivery in node["deliveries"]:
@@ -172,8 +176,10 @@ def test_demo_chain_matches_the_contract_shape(demo, capsys):
                 "deadline_sign_for",
                 "deadline_complete",
                 "reminders",
-                # issue 17: the installation that hosts the unit (None for this one's).
+                # issue 17: the installation that hosts the unit (None for this one's), and when it
+                # was completed (a peer's report says so of its units).
                 "installation",
+                "completed_at",
             }
             assert delivery["installation"] is None
             assert isinstance(delivery["reminders"], int)

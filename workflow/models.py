@@ -911,6 +911,10 @@ class AuditVerb(models.TextChoices):
     RECALL_REFUSED = "RECALL_REFUSED"  # 公文交换: a peer's recall refused, with its code
     RECALL_SENT = "RECALL_SENT"  # 公文交换: a recall the peer accepted
     RECALL_FAILED = "RECALL_FAILED"  # 公文交换: a recall refused by the peer, or the window closed
+    REPORT_ACCEPTED = "REPORT_ACCEPTED"  # 公文交换: a peer's report of its part of a chain taken in
+    REPORT_REFUSED = "REPORT_REFUSED"  # 公文交换: a peer's report refused, with its code
+    REPORT_SENT = "REPORT_SENT"  # 公文交换: a report the peer accepted
+    REPORT_FAILED = "REPORT_FAILED"  # 公文交换: a report refused by the peer, or the window closed
     PEER_SAVED = "PEER_SAVED"  # 公文交换: a peer added or changed
     PEER_REVOKED = "PEER_REVOKED"
     UNIT_HOSTED = "UNIT_HOSTED"  # 公文交换: a unit marked as hosted by a peer, or local again

@@ -269,6 +269,8 @@ class ChainDelivery:
     # The installation that hosts the unit (公文交换), or None for a unit of this one: its states
     # come from that installation's receipts.
     installation: str | None = None
+    # The dispatch it belongs to (None for a delivery a peer reported: it has no row here).
+    dispatch_id: int | None = None
     forwards: list["ChainNode"] = field(default_factory=list)
     # The 办结 record, for a page listing the feedback of a chain as it stood (chain_as_of only).
     completion_id: int | None = None
@@ -286,6 +288,7 @@ class ChainDelivery:
             "deadline_sign_for": self.deadline_sign_for.isoformat() if self.deadline_sign_for else None,
             "deadline_complete": self.deadline_complete.isoformat() if self.deadline_complete else None,
             "reminders": self.reminders,
+            "completed_at": self.completed_at.isoformat() if self.completed_at else None,
             "installation": self.installation,
             "forwards": [node.as_json() for node in self.forwards],
         }
@@ -330,6 +333,9 @@ class ChainNode:
     # Deliveries the audit events say were created whose rows are gone (chain_as_of only): a row
     # deleted behind the services' back, which the replay cannot show but will not hide.
     missing_unit_ids: list[int] = field(default_factory=list)
+    # The installation that issued it, for a forward a peer reported (公文交换, exchange.reports);
+    # None for a document of this installation's chain. Such a node has no row here (id 0).
+    installation: str | None = None
 
     def as_json(self) -> dict:
         data = {
@@ -343,6 +349,8 @@ class ChainNode:
             "signature_organ": self.signature_organ,
             "main_recipients_text": self.main_recipients,
             "digest": self.digest,
+            "issued_at": self.issued_at.isoformat() if self.issued_at else None,
+            "installation": self.installation,
             "encloses": [{"number": number, "digest": digest} for number, digest in self.encloses],
             "deliveries": [delivery.as_json() for delivery in self.deliveries],
         }
@@ -464,12 +472,77 @@ _CHAIN_DELIVERY_FIELDS = (
     "reminder_count",
     "completed_at",
     "unit__peer__name",
+    "dispatch_id",
 )
 
 
+def _moment_of(text: str | None) -> datetime.datetime | None:
+    return datetime.datetime.fromisoformat(text) if text else None
+
+
+def chain_node_from_json(data: dict, depth: int) -> ChainNode:
+    """A node as ChainNode.as_json wrote it (a peer's report: exchange.reports, which checked its
+    shape when it came), at `depth` below the top of the tree shown; it and its deliveries have no
+    rows here (ids 0)."""
+    deliveries = [
+        ChainDelivery(
+            id=0,
+            unit_id=0,
+            unit=delivery["unit"],
+            role=delivery["role"],
+            state=delivery["state"],
+            read_at=_moment_of(delivery["read_at"]),
+            signed_at=_moment_of(delivery["signed_at"]),
+            receipt_digest=delivery["receipt_digest"],
+            deadline_sign_for=_moment_of(delivery["deadline_sign_for"]),
+            deadline_complete=_moment_of(delivery["deadline_complete"]),
+            reminders=delivery["reminders"],
+            completed_at=_moment_of(delivery["completed_at"]),
+            installation=delivery["installation"],
+            forwards=[chain_node_from_json(forward, depth + 1) for forward in delivery["forwards"]],
+        )
+        for delivery in data["deliveries"]
+    ]
+    return ChainNode(
+        id=0,
+        number=data["number"],
+        title=data["title"],
+        issuer=data["issuer"],
+        issuer_id=0,
+        kind=data["kind"],
+        urgency=data["urgency"],
+        page_count=data["page_count"],
+        digest=data["digest"],
+        issued_at=_moment_of(data["issued_at"]),
+        depth=depth,
+        written_on=datetime.date.fromisoformat(data["date"]) if data["date"] else None,
+        signature_organ=data["signature_organ"],
+        main_recipients=data["main_recipients_text"],
+        encloses=[(enclosed["number"], enclosed["digest"]) for enclosed in data["encloses"]],
+        deliveries=deliveries,
+        installation=data["installation"],
+    )
+
+
+def _reported(nodes, documents, *, until: datetime.datetime | None = None) -> None:
+    """Below each delivery to a unit another installation hosts, the forwards its peer reported
+    (公文交换: the newest report of that consignment, received by `until` when given). One query,
+    none when no delivery of `nodes` went to another installation."""
+    from exchange.reports import reported_forwards
+
+    external = [(node, delivery) for node in nodes for delivery in node.deliveries if delivery.installation]
+    if not external:
+        return
+    reported = reported_forwards(documents, until=until)
+    for node, delivery in external:
+        for data in reported.get((delivery.dispatch_id, delivery.unit), []):
+            delivery.forwards.append(chain_node_from_json(data, node.depth + 1))
+
+
 def chain_for_document(document: Document) -> ChainNode:
-    """The forwarding tree below an issued document, in five queries whatever its size: the whole
-    tree in memory (the page and exports of a chain up to CHAIN_TREE_LIMIT deliveries; above it,
+    """The forwarding tree below an issued document, in five queries whatever its size (six when some
+    delivery went to another installation: its peer's reports, `_reported`): the whole tree in
+    memory (the page and exports of a chain up to CHAIN_TREE_LIMIT deliveries; above it,
     chain_stream_json and chain_stream_rows). The caller has passed the door (access_chain)."""
     skeleton = chain_skeleton(document)
     deliveries: dict[int, ChainDelivery] = {}
@@ -484,6 +557,7 @@ def chain_for_document(document: Document) -> ChainNode:
     for delivery_id, covers in skeleton.covers_of().items():
         if delivery_id in deliveries:
             deliveries[delivery_id].forwards.extend(covers)
+    _reported(list(skeleton.nodes.values()), skeleton.documents.values("pk"))
     return skeleton.root
 
 
@@ -510,11 +584,14 @@ def chain_stream_rows(document: Document) -> Iterator[tuple[ChainNode, ChainDeli
     than the chain. For the CSV of a chain of any size; run inside a transaction (the cursors)."""
     skeleton = chain_skeleton(document)
     covers_of = skeleton.covers_of()
+    reported = _Reported(skeleton.documents)
 
     def walk(node: ChainNode):
         below = []
-        for delivery in _node_deliveries(node):
-            covers = covers_of.get(delivery.id, [])
+        for delivery in _node_deliveries(node) if node.id else node.deliveries:
+            covers = covers_of.get(delivery.id, []) if node.id else delivery.forwards
+            if delivery.installation and node.id:
+                covers = covers + reported.nodes(delivery, node.depth + 1)
             below.extend(covers)
             yield node, delivery, covers
         for cover in below:
@@ -523,11 +600,30 @@ def chain_stream_rows(document: Document) -> Iterator[tuple[ChainNode, ChainDeli
     yield from walk(skeleton.root)
 
 
+class _Reported:
+    """The peers' reports below a streamed chain's deliveries to other installations, read (one
+    query) at the first such delivery."""
+
+    def __init__(self, documents: QuerySet[Document]) -> None:
+        self.documents, self.by_delivery = documents, None
+
+    def data(self, delivery: ChainDelivery) -> list[dict]:
+        if self.by_delivery is None:
+            from exchange.reports import reported_forwards
+
+            self.by_delivery = reported_forwards(self.documents.values("pk"))
+        return self.by_delivery.get((delivery.dispatch_id, delivery.unit), [])
+
+    def nodes(self, delivery: ChainDelivery, depth: int) -> list[ChainNode]:
+        return [chain_node_from_json(data, depth) for data in self.data(delivery)]
+
+
 def chain_stream_json(document: Document) -> Iterator[str]:
     """The chain's JSON (ChainNode.as_json, the same document) as text, piece by piece: each
     delivery's forwards nested in it, read as chain_stream_rows reads them (a cursor per node)."""
     skeleton = chain_skeleton(document)
     covers_of = skeleton.covers_of()
+    reported = _Reported(skeleton.documents)
 
     def opened(data: dict, key: str) -> str:
         # The object's text without its closing brace, then the key of the list that follows.
@@ -545,6 +641,10 @@ def chain_stream_json(document: Document) -> Iterator[str]:
                 if m:
                     yield ","
                 yield from node_text(cover)
+            if delivery.installation:
+                # What the peer reported is JSON already, in this shape.
+                for m, data in enumerate(reported.data(delivery)):
+                    yield ("," if m or covers_of.get(delivery.id) else "") + json.dumps(data, ensure_ascii=False)
             yield "]}"
         yield "]}"
 
@@ -585,6 +685,7 @@ class _DeliveryRow:
     unit_id: int
     unit: str
     role: str
+    installation: str | None  # the peer hosting the unit (公文交换), None for a unit here
 
 
 @dataclass
@@ -683,6 +784,8 @@ class _Replay:
             receipt_digest=None,
             deadline_sign_for=sign_for,
             deadline_complete=complete,
+            installation=row.installation,
+            dispatch_id=row.dispatch_id,
         )
 
 
@@ -699,7 +802,8 @@ def _withdraw(delivery: ChainDelivery) -> None:
 def chain_as_of(document: Document, *, moment: datetime.datetime) -> ChainNode | None:
     """The forwarding tree below a document as it stood at `moment`, replayed from the audit events
     of the chain's documents; None when the document had not been issued by then. Six queries
-    whatever the size of the chain; the caller has passed the chain's door (access_chain).
+    whatever the size of the chain (seven with peers' reports: those received by `moment`); the
+    caller has passed the chain's door (access_chain).
 
     Not from the rows' current columns: which documents had been issued (number, digest, time),
     which deliveries existed, which were read, signed (the digest signed for), returned, completed,
@@ -727,7 +831,7 @@ def chain_as_of(document: Document, *, moment: datetime.datetime) -> ChainNode |
             delivery_id: _DeliveryRow(*fields)
             for delivery_id, *fields in Delivery.objects.filter(document__in=chain_documents.values("pk"))
             .order_by("document_id", "id")
-            .values_list("id", "document_id", "dispatch_id", "unit_id", "unit__name", "role")
+            .values_list("id", "document_id", "dispatch_id", "unit_id", "unit__name", "role", "unit__peer__name")
         }
     )
     # One indexed query (audit_by_document): the chain's events up to the moment, in the log's order.
@@ -761,6 +865,7 @@ def chain_as_of(document: Document, *, moment: datetime.datetime) -> ChainNode |
     for cover_id, delivery_id in sorted(source_of.items()):
         if cover_id in nodes and delivery_id in replay.deliveries:
             replay.deliveries[delivery_id].forwards.append(nodes[cover_id])
+    _reported(list(nodes.values()), chain_documents.values("pk"), until=moment)
     return nodes[document.pk]
 
 

@@ -9,15 +9,18 @@ from exchange.models import (
     OutgoingConsignment,
     OutgoingRecall,
     OutgoingReceipt,
+    OutgoingReport,
     Peer,
     ReceivedConsignment,
     ReceivedReceipt,
+    ReceivedReport,
 )
 from tests.factories import issue as issue_document
 from tests.factories import person, unit
 from units.models import Role, Unit
 from workflow.audit import audit_verify
 from workflow.models import Delivery
+from workflow.selectors import chain_for_document
 
 
 def setup(*, units: list[dict], peers: list[dict], people: list[dict]) -> dict:
@@ -102,25 +105,34 @@ def state() -> dict:
                 "delivery__document__digest", "delivery__unit__name", "event"
             )
         ),
+        # Reports a newer one replaced before they went are left out: they were never sent.
         "outgoing": sorted(
             (kind, state, code)
-            for kind, model in (("receipt", OutgoingReceipt), ("recall", OutgoingRecall))
-            for state, code in model.objects.values_list("state", "last_code")
+            for kind, model in (("receipt", OutgoingReceipt), ("recall", OutgoingRecall), ("report", OutgoingReport))
+            for state, code in model.objects.exclude(state="superseded").values_list("state", "last_code")
         ),
+        "reports_received": ReceivedReport.objects.count(),
         "audit_intact": verification.is_intact,
         "audit_events": verification.events,
     }
 
 
-def send_again() -> int:
-    """Every message this installation sent (consignments, receipts, recalls), made due again, as
-    a lost answer would leave it: the peer must answer duplicate and change nothing."""
-    total = 0
+def send_again() -> dict:
+    """Every message this installation sent (consignments, receipts, recalls, reports), made due
+    again, as a lost answer would leave it: the peer must answer duplicate and change nothing. How
+    many of each kind."""
+    again = {}
     with connection.cursor() as cursor:
-        for table in ("exchange_outgoingconsignment", "exchange_outgoingreceipt", "exchange_outgoingrecall"):
+        for kind in ("consignment", "receipt", "recall", "report"):
+            table = f"exchange_outgoing{kind}"
             cursor.execute(f"UPDATE {table} SET state = 'pending', next_attempt_at = now() WHERE state = 'accepted'")
-            total += cursor.rowcount
-    return total
+            again[kind] = cursor.rowcount
+    return again
+
+
+def chain(*, digest: str) -> dict:
+    """The chain of the issued document with this digest, as its JSON export writes it."""
+    return chain_for_document(Document.objects.get(digest=digest, state="issued")).as_json()
 
 
 def forward(*, username: str, signer: str, digest: str, main: list[str]) -> dict:

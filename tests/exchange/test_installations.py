@@ -12,6 +12,8 @@ holds the document, and each audit chain verifies. Last, 组织部 recalls the o
 goes to B, down B's own chain, and on to C.
 """
 
+import json
+
 import pytest
 
 from tests.exchange.installations import Installation, Link, Wire, namespaces_allowed
@@ -21,6 +23,7 @@ pytestmark = [pytest.mark.fault]
 
 REGION, ZZB, JYGW = "内蒙古自治区党委", "内蒙古自治区党委组织部", "自治区教育工委"
 IMU, IMUT = "内蒙古大学党委", "内蒙古工业大学党委"
+COLLEGE = "内蒙古工业大学计算机学院党委"
 
 
 class Network:
@@ -116,9 +119,14 @@ def network(tmp_path):
                 {"name": ZZB, "parent": REGION, "prefixes": ["内组电明字"], "peer": "B"},
                 {"name": JYGW, "parent": REGION, "prefixes": ["内教工委函"], "peer": "B"},
                 {"name": IMUT, "parent": JYGW, "prefixes": ["内工大党发"]},
+                {"name": COLLEGE, "parent": IMUT, "prefixes": ["工大计院党发"]},
             ],
             peers=[network.peer("C", "B")],
-            people=[{"username": "imut", "unit": IMUT, "roles": ["clerk"]}],
+            people=[
+                {"username": "imut", "unit": IMUT, "roles": clerk},
+                {"username": "imut2", "unit": IMUT, "roles": ["signer"]},
+                {"username": "cs", "unit": COLLEGE, "roles": ["clerk"]},
+            ],
         )
         for installation in (network.a, network.b, network.c):
             installation.start()
@@ -174,12 +182,58 @@ def test_the_seed_chain_across_three_installations_exactly_once_through_cuts_kil
     assert b.call("act", username="imu", digest=cover["digest"], action="sign") == "signed"
     assert c.call("act", username="imut", digest=cover["digest"], action="sign") == "signed"
     _until(lambda: _deliveries(b).get((cover["digest"], IMUT)) == "signed", b, c)
+    # The university on C forwards to its college on C, which signs: the tree grows two
+    # installations away from A.
+    deeper = c.call("forward", username="imut", signer="imut2", digest=cover["digest"], main=[COLLEGE])
+    assert c.call("act", username="cs", digest=deeper["digest"], action="sign") == "signed"
+
+    # An auditor on A sees the whole tree, as C reported it to B and B to A, each forward
+    # enclosing what it forwards (the digests equal at every hop).
+    def tree_at_a() -> list:
+        return _shape(a.call("chain", digest=original["digest"]))
+
+    whole = [
+        original["number"],
+        None,
+        original["digest"],
+        [
+            (
+                JYGW,
+                "B",
+                "signed",
+                [
+                    [
+                        cover["number"],
+                        "B",
+                        original["digest"],
+                        [
+                            (IMU, "B", "signed", []),
+                            (
+                                IMUT,
+                                "C",
+                                "signed",
+                                [[deeper["number"], "C", cover["digest"], [(COLLEGE, "C", "signed", [])]]],
+                            ),
+                        ],
+                    ]
+                ],
+            )
+        ],
+    ]
+    _until(lambda: tree_at_a() == whole, a, b, c)
 
     # Every installation sends every message again: each answer is duplicate, nothing changes.
     before = {name: _deliveries(i) for name, i in (("A", a), ("B", b), ("C", c))}
-    assert a.call("send_again") == 1  # the consignment to B
-    assert b.call("send_again") == 2  # the receipt of 教育工委's sign-for to A, the consignment to C
-    assert c.call("send_again") == 1  # the receipt of 内蒙古工业大学党委's sign-for to B
+    again = {name: i.call("send_again") for name, i in (("A", a), ("B", b), ("C", c))}
+    # A: the consignment to B. B: the consignment to C, the receipt of 教育工委's sign-for to A, and
+    # its reports to A (as many as were sent before a newer one replaced them). C: the receipt of
+    # 内蒙古工业大学党委's sign-for to B, and its reports to B.
+    assert again["A"] == {"consignment": 1, "receipt": 0, "recall": 0, "report": 0}
+    assert (again["B"]["consignment"], again["B"]["receipt"], again["B"]["recall"]) == (1, 1, 0)
+    assert (again["C"]["consignment"], again["C"]["receipt"], again["C"]["recall"]) == (0, 1, 0)
+    assert again["B"]["report"] >= 1
+    assert again["C"]["report"] >= 1
+    reported = {name: i.call("state")["reports_received"] for name, i in (("A", a), ("B", b))}
 
     def all_duplicate() -> bool:
         return all(
@@ -191,6 +245,9 @@ def test_the_seed_chain_across_three_installations_exactly_once_through_cuts_kil
     _until(all_duplicate, a, b, c)
     after = {name: _deliveries(i) for name, i in (("A", a), ("B", b), ("C", c))}
     assert after == before
+    # A repeated report is a duplicate: nothing kept twice, and the tree on A is as it was.
+    assert {name: i.call("state")["reports_received"] for name, i in (("A", a), ("B", b))} == reported
+    assert tree_at_a() == whole
     # Exactly one delivery per unit and document on each installation, A's record of B's unit too.
     assert after["A"] == {(original["digest"], JYGW): "signed"}
     assert after["B"] == {
@@ -198,7 +255,7 @@ def test_the_seed_chain_across_three_installations_exactly_once_through_cuts_kil
         (cover["digest"], IMU): "signed",
         (cover["digest"], IMUT): "signed",
     }
-    assert after["C"] == {(cover["digest"], IMUT): "signed"}
+    assert after["C"] == {(cover["digest"], IMUT): "signed", (deeper["digest"], COLLEGE): "signed"}
     # Every receipt arrived back exactly once.
     assert a.call("state")["receipt_pairs"] == [[original["digest"], JYGW, "signed"]]
     assert b.call("state")["receipt_pairs"] == [[cover["digest"], IMUT, "signed"]]
@@ -213,5 +270,21 @@ def test_the_seed_chain_across_three_installations_exactly_once_through_cuts_kil
         (cover["digest"], IMU): "recalled_signed",
         (cover["digest"], IMUT): "recalled_signed",
     }
+    # C withdrew what its own chain forwarded too, and the tree on A says so, as reported.
+    _until(lambda: _deliveries(c).get((deeper["digest"], COLLEGE)) == "recalled_signed", b, c)
+    withdrawn = json.loads(json.dumps(whole).replace('"signed"', '"recalled_signed"'))
+    _until(lambda: json.loads(json.dumps(tree_at_a())) == withdrawn, a, b, c)
     for installation in (a, b, c):
         assert installation.call("state")["audit_intact"]
+
+
+def _shape(node: dict) -> list:
+    """A chain's JSON as [number, installation, the digest it encloses first or its own, [(unit,
+    installation, state, [forwards…])…]]."""
+    enclosed = node["encloses"][0]["digest"] if node["encloses"] else node["digest"]
+    return [
+        node["number"],
+        node["installation"],
+        enclosed,
+        [(d["unit"], d["installation"], d["state"], [_shape(f) for f in d["forwards"]]) for d in node["deliveries"]],
+    ]

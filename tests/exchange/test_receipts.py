@@ -189,7 +189,9 @@ def test_an_auditor_checks_offline_that_every_kept_message_is_what_its_peer_sign
     """exchange_verify: every envelope kept from a peer against the peer's key; one changed in the
     table (the signature was over other bytes) is named, and the command fails."""
     call_command("exchange_verify")
-    assert capsys.readouterr().out == "ok 1 consignments, 0 receipts, 0 recalls: every one as its peer signed it\n"
+    assert capsys.readouterr().out == (
+        "ok 1 consignments, 0 receipts, 0 recalls, 0 reports: every one as its peer signed it\n"
+    )
     kept = ReceivedConsignment.objects.get()
     envelope = bytes(kept.envelope).replace("做好防汛工作".encode(), "做好抗旱工作".encode())
     assert envelope != bytes(kept.envelope)

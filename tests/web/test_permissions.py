@@ -135,6 +135,7 @@ MATRIX = {
     "exchange-consignments": PEER,
     "exchange-receipts": PEER,
     "exchange-recalls": PEER,
+    "exchange-reports": PEER,
     "exchange-files": PEER,
 }
 

@@ -239,6 +239,10 @@ CSV_HEADER = [
     "办结时限",
     "催办次数",
     "办结时间",
+    # 公文交换: where the document was issued and where the unit is (an installation's name; this
+    # one's for its own, empty when it has none).
+    "发文所在系统",
+    "收文所在系统",
 ]
 
 
@@ -262,6 +266,8 @@ def _csv_row(node: ChainNode, delivery, states: dict[str, str]) -> list:
         _local(delivery.deadline_complete),
         delivery.reminders,
         _local(delivery.completed_at),
+        node.installation or settings.EXCHANGE_INSTALLATION,
+        delivery.installation or settings.EXCHANGE_INSTALLATION,
     ]
 
 

@@ -1,12 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from exchange import keys
-from exchange.models import ReceivedConsignment, ReceivedRecall, ReceivedReceipt
+from exchange.models import ReceivedConsignment, ReceivedRecall, ReceivedReceipt, ReceivedReport
 
 
 class Command(BaseCommand):
     help = (
-        "Check that every message kept from a peer (公文交换: consignments, receipts, recalls) is, byte "
+        "Check that every message kept from a peer (公文交换: consignments, receipts, recalls, reports) is, byte "
         "for byte, what that peer signed: each envelope's signature against the peer's public key as "
         "this installation knows it now. Prints 'ok …' or names each message that does not verify, and "
         "exits 1."
@@ -18,6 +18,7 @@ class Command(BaseCommand):
             ("consignments", ReceivedConsignment, "consignment_id"),
             ("receipts", ReceivedReceipt, "receipt_id"),
             ("recalls", ReceivedRecall, "recall_id"),
+            ("reports", ReceivedReport, "report_id"),
         ):
             counts[label] = 0
             for row in model.objects.select_related("peer").order_by("pk").iterator(chunk_size=500):

@@ -41,15 +41,24 @@ class Command(BaseCommand):
         signed = sum(1 for d in node.deliveries if d.signed_at)
         self.stdout.write(
             f"{indent}{node.number} 【{node.urgency}】{node.title}\n"
-            f"{indent}  {node.issuer} · 摘要 {node.digest[:16]}… · 已签收 {signed}/{len(node.deliveries)}"
+            f"{indent}  {node.issuer}{_where(node.installation)} · 摘要 {node.digest[:16]}… · "
+            f"已签收 {signed}/{len(node.deliveries)}"
         )
         for delivery in node.deliveries:
             when = f" 签收 {_local(delivery.signed_at)}" if delivery.signed_at else ""
             due = f" 时限 {_local(delivery.deadline_sign_for)}" if delivery.deadline_sign_for and not when else ""
             urged = f" 催办 {delivery.reminders} 次" if delivery.reminders else ""
-            self.stdout.write(f"{indent}  ├ {delivery.role} {delivery.unit} [{delivery.state}]{when}{due}{urged}")
+            self.stdout.write(
+                f"{indent}  ├ {delivery.role} {delivery.unit}{_where(delivery.installation)} "
+                f"[{delivery.state}]{when}{due}{urged}"
+            )
             for forward in delivery.forwards:
                 self._print(forward, indent + "  │   ")
+
+
+def _where(installation: str | None) -> str:
+    """（在B系统） for a unit or document of another installation (公文交换); nothing for this one's."""
+    return f"（在{installation}系统）" if installation else ""
 
 
 def _local(moment) -> str:
