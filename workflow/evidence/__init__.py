@@ -27,6 +27,9 @@ into every bundle). Format gongwen-evidence/1, a zip of:
 - proofs.bin — each event's RFC 9162 inclusion proof in the checkpoint's tree, in the order of
   events.jsonl, 32-byte hashes one after the other (binary: half the size of hex, nothing to parse;
   how many a proof has follows from the event's seq and the tree's size);
+- exchange.jsonl and peers.jsonl (公文交换, only when the chain crossed installations) — every
+  message a peer sent that an event of the chain took in, its envelope as the peer signed it, and
+  those peers' public keys (exchange/evidence.py);
 - directory.jsonl — the names of the units and people the records name by id (labels, no hash covers
   them);
 - manifest.json — every other entry with its SHA-256 and size, the checkpoint, the counts.

@@ -292,6 +292,16 @@ class _Cursors:
 # --- the export -----------------------------------------------------------------------------------
 
 
+# 公文交换: the events that took in a peer's message, and the message's type (its id is in the
+# payload under that type's name).
+ACCEPTED_VERBS = {
+    AuditVerb.CONSIGNMENT_ACCEPTED: "consignment",
+    AuditVerb.RECEIPT_ACCEPTED: "receipt",
+    AuditVerb.RECALL_ACCEPTED: "recall",
+    AuditVerb.REPORT_ACCEPTED: "report",
+}
+
+
 class EvidenceExport:
     """The evidence bundle of the chain at `document`: `prepare()`, then the zip from `chunks()`.
 
@@ -382,6 +392,7 @@ class EvidenceExport:
         yield from self._files(bundle, chain)
         yield from self._deliveries(bundle, chain)
         yield from self._events(bundle, chain, size, frontier)
+        yield from self._exchange(bundle, chain, size)
         yield from self._directory(bundle, chain, size)
         self.files = list(bundle.files)
         manifest = {
@@ -600,6 +611,32 @@ class EvidenceExport:
                     write(piece)
                     yield from bundle.ready()
 
+    def _exchange(self, bundle: _Bundle, chain: _Chain, size: int) -> Iterator[bytes]:
+        """公文交换: each message a peer sent that an event of the chain took in (a consignment,
+        receipt, recall or report), as the peer signed it, and the peers' public keys; nothing when
+        the chain crossed no installation."""
+        from exchange.evidence import EXCHANGE_ENTRY, PEERS_ENTRY, kept_messages, peer_lines
+
+        taken_in = [branch.filter(verb__in=list(ACCEPTED_VERBS)) for branch in chain.events(size)]
+        accepted = _union([branch.values_list("seq", "verb", "payload") for branch in taken_in]).order_by("seq")
+        events = [
+            (seq, ACCEPTED_VERBS[verb], json.loads(payload) if isinstance(payload, str) else payload)
+            for seq, verb, payload in self.cursors.rows(accepted)
+        ]
+        if not events:
+            return
+        peers = set()
+        with bundle.entry(EXCHANGE_ENTRY) as write:
+            for line, peer in kept_messages(events):
+                write(canonical_line(line))
+                peers.add(peer)
+                self.counts["messages"] = self.counts.get("messages", 0) + 1
+                yield from bundle.ready()
+        with bundle.entry(PEERS_ENTRY) as write:
+            for line in peer_lines(peers):
+                write(canonical_line(line))
+        yield from bundle.ready()
+
     def _directory(self, bundle: _Bundle, chain: _Chain, size: int) -> Iterator[bytes]:
         """The names of the units and people the records name by id (labels: no hash covers them)."""
         deliveries, events = chain.deliveries(), chain.events(size)
@@ -686,6 +723,8 @@ def _readme(document: Document, checkpoint: dict, now: datetime.datetime) -> str
         "verify.py 重算每份公文的内容摘要、每个附件的 SHA-256、每个审计事件的哈希及其对签名检查点的包含证明，\n"
         "核对每份回执与其签收事件、检查点的 Ed25519 签名，然后打印谁收到了什么、谁在何时签收了哪个摘要、\n"
         "谁转发给了谁、谁被撤回、谁从未签收；任何一项不成立即以非零状态退出，并指出文件、记录和字段。\n"
+        "本链经公文交换跨越其他系统时，包中另有对端系统发来的消息（exchange.jsonl）及其公钥（peers.jsonl）：\n"
+        "verify.py 逐件用对端公钥核验签名；请把打印出的对端公钥指纹与各该系统公布的核对。\n"
         "请把上面的密钥标识与发文机关公布的公钥指纹核对；verify.py 最好使用从公开渠道取得的副本，\n"
         "本包中的副本可与之比对（清单 manifest.json 中有它的 SHA-256）。\n"
         "文件格式见 verify.py 开头的说明。\n"

@@ -52,6 +52,15 @@ What a bundle holds (format gongwen-evidence/1): a zip whose entries are
                         path) in the tree of tree_size leaves: leaf seq - 1, leaf data the event's
                         32-byte hash; the path's 32-byte hashes one after another, as many as the
                         RFC's PATH(seq - 1, D[tree_size]) has (they follow from seq and tree_size)
+  exchange.jsonl        (公文交换; only when the chain crossed installations) one line per message
+                        a peer sent that an event of the chain took in, in the events' order:
+                        {"envelope": its envelope's canonical bytes as text (UTF-8 JSON, keys
+                        sorted, no whitespace), "id", "peer", "seq": the event's (its time is
+                        when the message came), "signature": base64 Ed25519 of the envelope's
+                        bytes, "type": "consignment" |
+                        "receipt" | "recall" | "report"}; the protocol is the README's 公文交换
+  peers.jsonl           with exchange.jsonl: {"key_id", "name", "public_key"} of each peer named,
+                        its key (PEM SubjectPublicKeyInfo) as the installation knew it at export
   directory.jsonl       names: {"id", "kind": "unit", "name"} and {"id", "kind": "person", "name",
                         "username"}: labels for the summary, as the directory had them at export;
                         no hash covers them (the records name units and people by id)
@@ -85,13 +94,24 @@ What is checked, in this order; the first thing that does not hold ends the run 
  7. every receipt against its DELIVERY_SIGNED event (the receipt's id, the digest signed for — which
     must be the delivered document's — the person, the unit, the time) and its delivery, and every
     DELIVERY_SIGNED event has its receipt;
- 8. every file: its SHA-256 is its name, its size what the serialisation or the DELIVERY_COMPLETED
+ 8. (公文交换, when the chain crossed installations) every message in exchange.jsonl: its type and id
+    are those of exactly one event of the chain that took it in (CONSIGNMENT_, RECEIPT_, RECALL_ or
+    REPORT_ACCEPTED, payload[type] the id, payload["peer"] the peer, and the line's seq), and every
+    such event has its message; the envelope is canonical JSON of this protocol, type and id, from
+    that peer, and its Ed25519 signature verifies with the peer's key in peers.jsonl (whose key_id
+    is its fingerprint); a consignment's document and a receipt's digest are the digest of the
+    event's document; a report's every forward encloses what it forwards, from the event's document
+    down;
+ 9. every file: its SHA-256 is its name, its size what the serialisation or the DELIVERY_COMPLETED
     event says, and each is referenced.
 
 What it proves: the documents, deliveries, receipts and events in the bundle are those in the
 audit log whose head the checkpoint's key signed at its time; unit and person names are the server's
-word at export time. What it cannot: that the key was not misused, nor that nothing happened after
-the checkpoint; compare the checkpoint with the copies sent elsewhere when it was made.
+word at export time; each peer's message is what the holder of that peer's key signed. What it
+cannot: that the key was not misused, nor that nothing happened after the checkpoint (compare the
+checkpoint with the copies sent elsewhere when it was made); nor that a peer's key in peers.jsonl is
+that peer's (compare its fingerprint with the one the peer publishes), nor that what a peer reported
+of its part of the chain is true (its own evidence bundle shows that).
 
 The inclusion proofs are checked in a second process (multiprocessing, of the standard library)
 while this one reads the records, and here after them where no process can be started; the first
@@ -150,6 +170,18 @@ DELIVERY_KEYS = {
 }
 RECEIPT_KEYS = {"content_digest", "id", "signed_at", "signed_by_id", "unit_id"}
 CHECKPOINT_KEYS = {"algorithm", "format", "head_hash", "key_id", "root_hash", "signature", "time", "tree_size"}
+# 公文交换: the events that took in a peer's message, and its type (its id is the payload's value
+# under that name); exchange.jsonl's and peers.jsonl's records.
+ACCEPTED = {
+    "CONSIGNMENT_ACCEPTED": "consignment",
+    "RECEIPT_ACCEPTED": "receipt",
+    "RECALL_ACCEPTED": "recall",
+    "REPORT_ACCEPTED": "report",
+}
+MESSAGE_KEYS = {"envelope", "id", "peer", "seq", "signature", "type"}
+PEER_KEYS = {"key_id", "name", "public_key"}
+MESSAGE_LABELS = {"consignment": "接收公文", "receipt": "回执", "recall": "撤回", "report": "转发情况报告"}
+EXCHANGE_PROTOCOL = "gongwen-exchange/1"
 MANIFEST_KEYS = {"checkpoint", "counts", "document", "files", "format"}
 RETURN_REASONS = {
     "not_competent": "不应由本机关办理",
@@ -600,6 +632,12 @@ class Verifier:
         self.withdrawn: dict[int, tuple[int, int]] = {}  # delivery -> (recall, seq)
         self.recalls: dict[int, tuple] = {}  # recall -> (seq, occurred_at, actor, verb, document, payload)
         self.reminded: dict[int, int] = {}
+        # 公文交换: (type, id) -> (seq, peer, document) of the event that took the message in.
+        self.taken_in: dict[tuple[str, str], tuple] = {}
+        self.messages: dict[str, int] | None = None
+        self.peers: dict[str, tuple[str, object]] = {}  # name -> (key_id, public key)
+        self.peer_lines: dict[str, int] = {}
+        self.peers_named: set[str] = set()
         self.events = 0
         self.summary: dict[int, dict] = {}
         self.names: dict[tuple[str, int], str] = {}
@@ -927,6 +965,9 @@ class Verifier:
                 self.registered[_int(where, object_id)] = (seq, occurred_at, unit, document, payload.get("dispatch_id"))
         elif verb == "DOCUMENT_FORWARDED":
             self.forwarded[document] = (seq, occurred_at, actor, unit, payload)
+        elif verb in ACCEPTED:
+            kind = ACCEPTED[verb]
+            self.taken_in[kind, str(payload.get(kind))] = (seq, payload.get("peer"), document)
 
     # 5: the documents against the events.
 
@@ -1197,6 +1238,116 @@ class Verifier:
             raise Failure(_receipt_where(where, receipt), problem)
         self.receipts += 1
 
+    # 9 (after the receipts, before the files): what peers sent (公文交换).
+
+    def read_exchange(self) -> None:
+        """exchange.jsonl and peers.jsonl: every message a peer sent that an event of the chain took
+        in, as the peer signed it; absent when the chain crossed no installation."""
+        if "exchange.jsonl" not in self.bundle.listed:
+            if self.taken_in:
+                seq = min(fact[0] for fact in self.taken_in.values())
+                raise Failure(f"审计事件 #{seq}", "接收了对端系统的消息，包中却没有 exchange.jsonl")
+            return
+        self._read_peers()
+        name = "exchange.jsonl"
+        entry = self.bundle.open(name)
+        self.messages = dict.fromkeys(MESSAGE_LABELS, 0)
+        for number, _line, record in _parsed(entry):
+            where = f"{name} 第 {number} 行"
+            if type(record) is not dict or record.keys() != MESSAGE_KEYS:
+                raise Failure(where, "字段不对")
+            try:
+                self._message(where, record)
+            except (TypeError, KeyError, AttributeError, IndexError, ValueError) as error:
+                raise Failure(where, f"字段类型不对（{error}）") from None
+        entry.done()
+        if self.taken_in:
+            seq = min(fact[0] for fact in self.taken_in.values())
+            raise Failure(f"审计事件 #{seq}", "接收了对端系统的消息，exchange.jsonl 中却没有这条消息")
+        for name, number in self.peer_lines.items():
+            if name not in self.peers_named:
+                raise Failure(f"peers.jsonl 第 {number} 行", f"没有哪件消息来自对端系统 {name}")
+
+    def _read_peers(self) -> None:
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        name = "peers.jsonl"
+        if name not in self.bundle.listed:
+            raise Failure(name, "有 exchange.jsonl，却没有对端系统的公钥")
+        entry = self.bundle.open(name)
+        for number, _line, record in _parsed(entry):
+            where = f"{name} 第 {number} 行"
+            if type(record) is not dict or record.keys() != PEER_KEYS or type(record["public_key"]) is not str:
+                raise Failure(where, "字段不对")
+            try:
+                public = serialization.load_pem_public_key(record["public_key"].encode("ascii"))
+            except (ValueError, TypeError, UnicodeEncodeError, UnsupportedAlgorithm) as error:
+                raise Failure(where, f"public_key：公钥无法读取（{error}）") from None
+            if not isinstance(public, Ed25519PublicKey):
+                raise Failure(where, "public_key：不是 Ed25519 公钥")
+            pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            if pem.decode("ascii") != record["public_key"]:
+                raise Failure(where, "public_key：PEM 文本不是规范形式：被改动过")
+            raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            if hashlib.sha256(raw).hexdigest() != record["key_id"]:
+                raise Failure(where, "key_id：不是这把公钥的指纹")
+            if record["name"] in self.peers:
+                raise Failure(where, f"对端系统 {record['name']} 出现了两次")
+            self.peers[record["name"]] = (record["key_id"], public)
+            self.peer_lines[record["name"]] = number
+        entry.done()
+
+    def _message(self, where: str, record: dict) -> None:
+        from cryptography.exceptions import InvalidSignature
+
+        kind, peer, text = record["type"], record["peer"], record["envelope"]
+        fact = self.taken_in.pop((kind, record["id"]), None)
+        if fact is None:
+            raise Failure(where, f"没有接收这条消息（{kind} {record['id']}）的审计事件")
+        seq, event_peer, document = fact
+        if (record["seq"], peer) != (seq, event_peer):
+            raise Failure(where, f"seq 或 peer：与接收它的审计事件 #{seq}（对端 {event_peer}）不符")
+        envelope = json.loads(text)
+        if _CANONICAL.encode(envelope) != text:
+            raise Failure(where, "envelope：不是规范形式的 JSON（键排序、无空白）：被改动过")
+        if (envelope.get("protocol"), envelope.get("type"), envelope.get("id")) != (
+            EXCHANGE_PROTOCOL,
+            kind,
+            record["id"],
+        ):
+            raise Failure(where, "envelope：协议、类型或编号与记录不符")
+        if (envelope.get("from") or {}).get("installation") != peer:
+            raise Failure(where, f"envelope.from：不是对端系统 {peer} 发出的")
+        if peer not in self.peers:
+            raise Failure("peers.jsonl", f"没有对端系统 {peer} 的公钥（{where}的消息是它发的）")
+        self.peers_named.add(peer)
+        try:
+            signature = base64.b64decode(record["signature"], validate=True)
+            if base64.b64encode(signature).decode("ascii") != record["signature"]:
+                raise ValueError("not canonical base64")
+            self.peers[peer][1].verify(signature, text.encode("utf-8"))
+        except (InvalidSignature, binascii.Error, ValueError, TypeError):
+            raise Failure(where, f"signature：不是对端系统 {peer} 的公钥签的（消息被改动过，或不是它发的）") from None
+        digest = self.documents[document]["digest"] if document in self.documents else None
+        if kind == "consignment" and envelope["document"] != digest:
+            raise Failure(where, f"envelope.document：不是审计事件 #{seq} 所接收公文的内容摘要")
+        if kind == "receipt" and envelope["digest"] != digest:
+            raise Failure(where, f"envelope.digest：不是审计事件 #{seq} 所涉送达公文的内容摘要")
+        if kind == "report":
+            for unit in envelope["units"]:
+                self._hops(where, unit["forwards"], digest)
+        self.messages[kind] += 1
+
+    def _hops(self, where: str, forwards: list, enclosed: str | None) -> None:
+        """A report's forwards each enclose what they forward, all the way down."""
+        for forward in forwards:
+            if enclosed not in {entry["digest"] for entry in forward["encloses"]}:
+                raise Failure(where, f"转发公文 {forward['number']} 所附的公文不是它所转发的（摘要不符）")
+            for delivery in forward["deliveries"]:
+                self._hops(where, delivery["forwards"], forward["digest"])
+
     # 8: the files.
 
     def read_files(self) -> None:
@@ -1266,6 +1417,8 @@ class Verifier:
             "files": len(self.files),
             "receipts": self.receipts,
         }
+        if self.messages is not None:
+            counts["messages"] = sum(self.messages.values())
         if manifest["counts"] != counts:
             raise Failure("manifest.json", f"counts：{manifest['counts']} 与包中的记录数 {counts} 不符")
         described = {"id": top["id"], "number": top["number"], "title": top["content"]["elements"].get("title")}
@@ -1290,6 +1443,7 @@ class Verifier:
         self.read_events()
         self.documents_against_events()
         self.read_deliveries()
+        self.read_exchange()
         self.read_files()
         self.read_directory()
         self.manifest_against_records()
@@ -1315,6 +1469,14 @@ class Verifier:
             "  请与发文机关公布的公钥指纹核对；检查点文件 SHA-256："
             f"{self.checkpoint_sha256}（可与当时邮寄或存档的副本比对）",
         ]
+        if self.messages is not None:
+            kinds = "，".join(f"{MESSAGE_LABELS[kind]} {count}" for kind, count in self.messages.items() if count)
+            lines.append(
+                f"公文交换：对端系统的 {sum(self.messages.values())} 件消息（{kinds}），"
+                "每件都用对端公钥核验了签名，并与接收它的审计事件对上"
+            )
+            for name, (fingerprint, _public) in sorted(self.peers.items()):
+                lines.append(f"  对端系统 {name} 的公钥指纹：{fingerprint}（请与该系统公布的核对）")
         if not self.same_verifier:
             lines.append("注意：包中的 verify.py 与正在运行的这个不同（版本不同，或包中的被换过）。")
         lines.append("")
