@@ -362,6 +362,10 @@ EXCHANGE_TIMEOUT_SECONDS = env.float("EXCHANGE_TIMEOUT_SECONDS", default=10.0)
 EXCHANGE_RETRY_SECONDS = env.float("EXCHANGE_RETRY_SECONDS", default=30.0)
 EXCHANGE_RETRY_WINDOW_SECONDS = env.float("EXCHANGE_RETRY_WINDOW_SECONDS", default=3 * 24 * 3600.0)
 EXCHANGE_SWEEP_SECONDS = env.float("EXCHANGE_SWEEP_SECONDS", default=5.0)
+# Reports (转发情况) of the chain below a consignment taken in: at most one per consignment in this
+# many seconds, however busy its chain (each carries the whole subtree; the changes between wait for
+# the next, made by the sweep once it is due).
+EXCHANGE_REPORT_SECONDS = env.float("EXCHANGE_REPORT_SECONDS", default=30.0)
 # Files: a consignment carries its files inline up to EXCHANGE_INLINE_BYTES in all; larger, each
 # file goes ahead in chunks of EXCHANGE_CHUNK_BYTES (PUT /exchange/v1/files/<sha256>), resumed
 # where the peer's copy ends after a cut.

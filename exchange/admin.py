@@ -10,10 +10,12 @@ from exchange.models import (
     OutgoingConsignment,
     OutgoingRecall,
     OutgoingReceipt,
+    OutgoingReport,
     Peer,
     ReceivedConsignment,
     ReceivedRecall,
     ReceivedReceipt,
+    ReceivedReport,
 )
 from workflow.admin import ReadOnlyAdmin
 
@@ -64,5 +66,19 @@ class ReceivedReceiptAdmin(ReadOnlyAdmin):
 @admin.register(ReceivedRecall)
 class ReceivedRecallAdmin(ReadOnlyAdmin):
     list_display = ["recall_id", "peer", "dispatch", "received_at"]
+    list_filter = ["peer"]
+    exclude = ["envelope", "signature"]
+
+
+@admin.register(OutgoingReport)
+class OutgoingReportAdmin(ReadOnlyAdmin):
+    list_display = ["report_id", "version", "consignment", *_OUTGOING]
+    list_filter = ["state", "peer"]
+    exclude = ["envelope", "signature"]
+
+
+@admin.register(ReceivedReport)
+class ReceivedReportAdmin(ReadOnlyAdmin):
+    list_display = ["report_id", "peer", "version", "consignment", "received_at"]
     list_filter = ["peer"]
     exclude = ["envelope", "signature"]

@@ -16,7 +16,7 @@ from exchange.models import AuditCursor, OutgoingConsignment, OutgoingRecall, Ou
 from exchange.outgoing import RECALL, RECEIPT, REPORT, enqueue
 from exchange.recalls import recalls_from
 from exchange.receipts import receipts_from
-from exchange.reports import reports_from, reports_supersede
+from exchange.reports import reports_make, reports_owed, reports_supersede
 from workflow.models import AuditEvent, AuditVerb
 
 BATCH = 1000
@@ -52,9 +52,9 @@ def _keep(model, rows: list, kind: str, id_field: str) -> None:
 
 
 def exchange_derive() -> int:
-    """Turn the audit events since the cursor into receipts, recalls and reports, batch after batch; returns
-    how many messages were made. Nothing when this installation has no exchange name or key (the
-    cursor waits for them)."""
+    """Turn the audit events since the cursor into receipts and recalls, batch after batch, and mark
+    the reports they make owed; then make the reports owed and due. Returns how many messages were
+    made. Nothing when this installation has no exchange name or key (the cursor waits for them)."""
     if not settings.EXCHANGE_INSTALLATION:
         return 0
     try:
@@ -75,14 +75,16 @@ def exchange_derive() -> int:
                 ]
             )
             if not events:
-                return made
+                # Every event is in: the reports owed and due now read the chain as they left it.
+                now = timezone.now()
+                reports = reports_make(key, now)
+                _keep(OutgoingReport, reports, REPORT, "report_id")
+                reports_supersede(reports, now)
+                return made + len(reports)
             now = timezone.now()
             receipts, recalls = receipts_from(events, key, now), recalls_from(events, key, now)
             _keep(OutgoingReceipt, receipts, RECEIPT, "receipt_id")
             _keep(OutgoingRecall, recalls, RECALL, "recall_id")
-            # After the batch's receipts and recalls: a report reads the chain as they left it.
-            reports = reports_from(events, key, now)
-            _keep(OutgoingReport, reports, REPORT, "report_id")
-            reports_supersede(reports, now)
-            made += len(receipts) + len(recalls) + len(reports)
+            reports_owed(events, now)
+            made += len(receipts) + len(recalls)
             AuditCursor.objects.filter(pk=1).update(last_seq=events[-1]["seq"])

@@ -44,10 +44,20 @@ class ReceivedConsignment(models.Model):
     signature = models.CharField(max_length=100)
     dispatch = models.OneToOneField("workflow.Dispatch", on_delete=models.PROTECT, related_name="consignment")
     received_at = models.DateTimeField()
+    # A report (exchange.reports) owed to the peer: the newest audit event of the chain below it not
+    # reported yet, and when the report is due (EXCHANGE_REPORT_SECONDS after the last one). Null
+    # when nothing is owed.
+    report_version = models.BigIntegerField(null=True, blank=True)
+    report_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["peer", "consignment_id"], name="one_consignment_per_peer_and_id")
+        ]
+        indexes = [
+            models.Index(
+                fields=["report_due_at"], condition=models.Q(report_due_at__isnull=False), name="reports_owed"
+            ),
         ]
 
     def __str__(self) -> str:

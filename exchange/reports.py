@@ -8,12 +8,14 @@ come from those peers' receipts), and whatever those peers reported in turn. A r
 subtree each time, not a change: a report lost, repeated or overtaken is harmless, because the
 newest version is all the sender shows.
 
-At the reporting installation (`reports_from`, run by exchange.derive over the audit log): every
-audit event of a document in the chain below a consignment taken in (a forward of it, of a forward
-of it, …: its `Forward.chain_root` is the consignment's document) makes a report of that
-consignment, unless what the report would say has not changed since the last one. Its version is
-the newest such event's seq, its id derived from the consignment and the version (deriving twice
-makes one); an older one not yet sent is superseded. Events of the peers' receipts and reports
+At the reporting installation (run by exchange.derive over the audit log): every audit event of a
+document in the chain below a consignment taken in (a forward of it, of a forward of it, …: its
+`Forward.chain_root` is the consignment's document) marks that consignment as owing its peer a
+report (`reports_owed`), due at once or EXCHANGE_REPORT_SECONDS after the last one, so that a busy
+chain makes one report in that time, not one per event. Once due, the report is read from the chain
+as it stands (`reports_make`), unless it would say what the last one said. Its version is the
+newest such event's seq, its id derived from the consignment and the version (deriving twice makes
+one); an older one not yet sent is superseded. Events of the peers' receipts and reports
 (RECEIPT_ACCEPTED, REPORT_ACCEPTED) are events of the chain too: what C reports to B reaches A in
 B's next report.
 
@@ -49,7 +51,8 @@ import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils.translation import gettext as _
 
 from documents.models import RecipientRole
@@ -97,12 +100,13 @@ def report_units(consignment: ReceivedConsignment, tree: ChainNode) -> list[dict
     return sorted(units, key=lambda entry: entry["unit"])
 
 
-def reports_from(events: list[dict], key, now) -> list[OutgoingReport]:
-    """The reports a batch of audit events makes (exchange.derive): one per consignment taken in
-    whose chain below had events in the batch, when what it says has changed."""
+def reports_owed(events: list[dict], now) -> int:
+    """Mark the consignments taken in whose chain below had events in this batch (exchange.derive)
+    as owing their peer a report: the newest such event's seq, due EXCHANGE_REPORT_SECONDS after
+    their last report (at once for the first). Returns how many were marked."""
     documents = {event["document_id"] for event in events if event["document_id"] is not None}
     if not documents or not ReceivedConsignment.objects.exists():
-        return []
+        return 0
     roots = dict(Forward.objects.filter(cover_id__in=documents).values_list("cover_id", "chain_root_id"))
     newest: dict[int, int] = {}
     for event in events:
@@ -110,14 +114,34 @@ def reports_from(events: list[dict], key, now) -> list[OutgoingReport]:
         if root is not None:
             newest[root] = max(newest.get(root, 0), event["seq"])
     if not newest:
-        return []
-    consignments = ReceivedConsignment.objects.filter(dispatch__document_id__in=newest).select_related(
-        "peer", "dispatch__document"
+        return 0
+    interval = datetime.timedelta(seconds=settings.EXCHANGE_REPORT_SECONDS)
+    marked = 0
+    last_made = OutgoingReport.objects.filter(consignment=OuterRef("pk")).order_by("-version").values("created_at")[:1]
+    consignments = ReceivedConsignment.objects.filter(dispatch__document_id__in=newest).annotate(
+        last_made=Subquery(last_made)
     )
+    for consignment in consignments.values("pk", "dispatch__document_id", "report_due_at", "last_made"):
+        due = consignment["report_due_at"]
+        if due is None:
+            due = max(now, consignment["last_made"] + interval) if consignment["last_made"] else now
+        marked += ReceivedConsignment.objects.filter(pk=consignment["pk"]).update(
+            report_version=Greatest(
+                Coalesce(F("report_version"), Value(0)), Value(newest[consignment["dispatch__document_id"]])
+            ),
+            report_due_at=due,
+        )
+    return marked
+
+
+def reports_make(key, now, *, limit: int = 100) -> list[OutgoingReport]:
+    """The reports owed and due (`reports_owed`), read from the chain as it stands: one per
+    consignment, unless it would say what the last one said; the debts are settled either way."""
+    owed = ReceivedConsignment.objects.filter(report_due_at__lte=now).select_related("peer", "dispatch__document")
     rows, trees = [], {}
-    for consignment in consignments.order_by("pk"):
-        document = consignment.dispatch.document
-        version = newest[document.pk]
+    for consignment in owed.order_by("report_due_at", "pk")[:limit]:
+        document, version = consignment.dispatch.document, consignment.report_version
+        ReceivedConsignment.objects.filter(pk=consignment.pk).update(report_version=None, report_due_at=None)
         if document.pk not in trees:
             trees[document.pk] = chain_for_document(document)
         units = report_units(consignment, trees[document.pk])

@@ -149,6 +149,7 @@ class Installation:
             # Seconds, not the deployment's minutes and days: a cut link recovers within the test.
             "EXCHANGE_RETRY_SECONDS": "0.5",
             "EXCHANGE_SWEEP_SECONDS": "1",
+            "EXCHANGE_REPORT_SECONDS": "1",
             "EXCHANGE_TIMEOUT_SECONDS": "2",
             # Every file in chunks, small ones: a cut link stops a file half-way, and it resumes.
             "EXCHANGE_INLINE_BYTES": "0",

@@ -13,6 +13,7 @@ import time
 import uuid
 
 import pytest
+import time_machine
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +22,7 @@ from exchange import keys
 from exchange.derive import exchange_derive
 from exchange.directory import peer_save, unit_host
 from exchange.envelope import canonical
-from exchange.models import OutgoingConsignment, OutgoingReport, ReceivedReport
+from exchange.models import OutgoingConsignment, OutgoingReport, ReceivedConsignment, ReceivedReport
 from tests.conftest import _state
 from tests.factories import delivery_of, forward, issue
 from workflow import services
@@ -84,21 +85,34 @@ def test_the_chain_below_a_consignment_becomes_one_signed_report_whenever_it_cha
     ]
     assert exchange_derive() == 0  # the cursor moved on: nothing twice
 
-    # The university signs for it: a new version; the first, never sent, is superseded.
+    # The university signs for it: a report is owed, but not due until EXCHANGE_REPORT_SECONDS
+    # (30) after the first, however many events come meanwhile; then one new version, and the
+    # first, never sent, is superseded.
     services.delivery_sign_for(actor=world.imu, delivery_id=delivery_of(cover, world.university).pk)
-    assert exchange_derive() == 1
+    assert exchange_derive() == 0
+    owed = ReceivedConsignment.objects.get()
+    assert (owed.report_version, owed.report_due_at) == (
+        _newest_seq(cover),
+        report.created_at + datetime.timedelta(seconds=30),
+    )
+    with time_machine.travel(report.created_at + datetime.timedelta(seconds=31)):
+        assert exchange_derive() == 1
     first, second = OutgoingReport.objects.order_by("version")
     assert (first.state, second.state, second.version) == ("superseded", "pending", _newest_seq(cover))
     node = json.loads(bytes(second.envelope))["units"][0]["forwards"][0]
     assert [d["state"] for d in node["deliveries"]] == ["signed", "pending"]
     assert node["deliveries"][0]["signed_at"] is not None
+    owed.refresh_from_db()
+    assert (owed.report_version, owed.report_due_at) == (None, None)
 
     # An event of the chain that changes nothing a report says (收文登记 inside the university)
-    # makes none.
+    # makes none once due, and settles what was owed.
     services.delivery_register(world.imu, delivery_of(cover, world.university).pk)
     assert AuditEvent.objects.filter(verb=AuditVerb.DELIVERY_LOGGED).count() == 1
-    assert exchange_derive() == 0
+    with time_machine.travel(second.created_at + datetime.timedelta(seconds=31)):
+        assert exchange_derive() == 0
     assert OutgoingReport.objects.count() == 2
+    assert ReceivedConsignment.objects.get().report_due_at is None
 
 
 def test_a_chain_of_this_installations_own_makes_no_report(world, received, receiver):
