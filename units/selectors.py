@@ -177,8 +177,14 @@ def user_list_with_role_in_units(units: QuerySet[Unit], role: Role | str) -> Que
     """(user id, unit id) pairs of the active people holding a role for any of the given units.
 
     Two indexed joins, one query, whatever the number of units: used to notify recipient clerks.
+    Not for a unit another installation hosts (公文交换): its people are there, and its only clerk
+    here is the peer's stand-in, who acts on receipts and reads nothing.
     """
-    grant = Q(permission__codename=str(role), permission__content_type__app_label="units")
+    grant = Q(
+        permission__codename=str(role),
+        permission__content_type__app_label="units",
+        content_object__peer__isnull=True,
+    )
     direct = UnitUserObjectPermission.objects.filter(grant, content_object__in=units, user__is_active=True).values_list(
         "user_id", "content_object_id"
     )

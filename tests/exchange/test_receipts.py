@@ -22,7 +22,7 @@ from tests.conftest import _state
 from tests.factories import delivery_of, issue
 from workflow import services
 from workflow.checkpoints import key_generate, public_key_pem_of
-from workflow.models import AuditEvent, AuditVerb, Delivery, Receipt, ReturnReason
+from workflow.models import AuditEvent, AuditVerb, Delivery, Notification, Receipt, ReturnReason
 
 # --- at the installation that received the consignment (B) ---------------------------------------------
 
@@ -199,3 +199,14 @@ def test_an_auditor_checks_offline_that_every_kept_message_is_what_its_peer_sign
     with pytest.raises(CommandError, match="1 of 1 kept messages do not verify"):
         call_command("exchange_verify")
     assert capsys.readouterr().err == f"does not verify: consignment {kept.consignment_id} from A\n"
+
+
+def test_the_people_of_a_unit_elsewhere_are_not_notified_here(world, sent_to_b):
+    """A unit B hosts is told by B: here its clerks (the peer's stand-in, and anyone left from
+    before it moved) get no notification of what arrives for it, nor of a 催办."""
+    peer, _b_key, document, outgoing = sent_to_b
+    services.dispatch_notify(dispatch_id=outgoing.dispatch_id)
+    notified = Notification.objects.filter(delivery__document=document).values_list("user__username", flat=True)
+    assert sorted(notified) == ["jygw"]  # education's clerk; not the university's, nor B's stand-in
+    services.delivery_remind(actor=world.zzb, delivery_id=delivery_of(document, world.university).pk)
+    assert not Notification.objects.filter(user=peer_user(peer)).exists()
