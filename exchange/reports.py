@@ -412,15 +412,12 @@ def report_receive(**kwargs) -> Answer:
 def reported_forwards(documents: QuerySet, *, until: datetime.datetime | None = None) -> dict[tuple[int, str], list]:
     """(dispatch id, unit name) -> the forwards its peer reported below that delivery, as JSON, from
     the newest report of each consignment of `documents` (received by `until` when given): one
-    query."""
-    reports = ReceivedReport.objects.filter(consignment__dispatch__document__in=documents)
-    if until is not None:
-        reports = reports.filter(received_at__lte=until)
-    newest = (
-        reports.order_by("consignment_id", "-version", "-pk")
-        .distinct("consignment_id")
-        .values_list("consignment__dispatch_id", "envelope")
-    )
+    query (a correlated subquery by the index received_report_newest, on any database)."""
+    kept = ReceivedReport.objects.all() if until is None else ReceivedReport.objects.filter(received_at__lte=until)
+    newest_of_its_consignment = kept.filter(consignment=OuterRef("consignment")).order_by("-version", "-pk")
+    newest = kept.filter(
+        consignment__dispatch__document__in=documents, pk=Subquery(newest_of_its_consignment.values("pk")[:1])
+    ).values_list("consignment__dispatch_id", "envelope")
     found = {}
     for dispatch_id, envelope in newest:
         for entry in json.loads(bytes(envelope))["units"]:
