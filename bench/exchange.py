@@ -41,11 +41,12 @@ def _pair(workdir: Path):
 
 def _installations(workdir: Path, links: list):
     if links:
-        a, b = Installation("A", workdir, link=None), Installation("B", workdir, link=links[0])
+        a = Installation("A", workdir, link=None)
+        b = Installation("B", workdir, link=links[0], like=a)
         a_url, b_url = a.url(links[0].host_address), b.url(links[0].address)
     else:  # loopback addresses of their own
         a = Installation("A", workdir, link=None, bind="127.0.0.2")
-        b = Installation("B", workdir, link=None, bind="127.0.0.3")
+        b = Installation("B", workdir, link=None, bind="127.0.0.3", like=a)
         a_url, b_url = a.url("127.0.0.2"), b.url("127.0.0.3")
     a.call(
         "setup",

@@ -524,24 +524,37 @@ def chain_node_from_json(data: dict, depth: int) -> ChainNode:
     )
 
 
-def _reported(nodes, documents, *, until: datetime.datetime | None = None) -> None:
-    """Below each delivery to a unit another installation hosts, the forwards its peer reported
-    (公文交换: the newest report of that consignment, received by `until` when given). One query,
-    none when no delivery of `nodes` went to another installation."""
-    from exchange.reports import reported_forwards
+class _Reported:
+    """The forwards the peers reported below a chain's deliveries to units other installations
+    host (公文交换: the newest report of each consignment, received by `until` when given), read in
+    one query at the first such delivery asked about: none for a chain that crossed nothing."""
 
-    external = [(node, delivery) for node in nodes for delivery in node.deliveries if delivery.installation]
-    if not external:
-        return
-    reported = reported_forwards(documents, until=until)
-    for node, delivery in external:
-        for data in reported.get((delivery.dispatch_id, delivery.unit), []):
-            delivery.forwards.append(chain_node_from_json(data, node.depth + 1))
+    def __init__(self, documents: QuerySet[Document], *, until: datetime.datetime | None = None) -> None:
+        self.documents, self.until, self.by_delivery = documents, until, None
+
+    def data(self, delivery: ChainDelivery) -> list[dict]:
+        """As the report wrote them (ChainNode.as_json)."""
+        if self.by_delivery is None:
+            from exchange.reports import reported_forwards
+
+            self.by_delivery = reported_forwards(self.documents.values("pk"), until=self.until)
+        return self.by_delivery.get((delivery.dispatch_id, delivery.unit), [])
+
+    def nodes(self, delivery: ChainDelivery, depth: int) -> list[ChainNode]:
+        return [chain_node_from_json(data, depth) for data in self.data(delivery)]
+
+
+def _reported(nodes: list[ChainNode], reported: _Reported) -> None:
+    """Below each delivery of `nodes` to another installation's unit, what its peer reported."""
+    for node in nodes:
+        for delivery in node.deliveries:
+            if delivery.installation:
+                delivery.forwards.extend(reported.nodes(delivery, node.depth + 1))
 
 
 def chain_for_document(document: Document) -> ChainNode:
     """The forwarding tree below an issued document, in five queries whatever its size (six when some
-    delivery went to another installation: its peer's reports, `_reported`): the whole tree in
+    delivery went to another installation: its peer's reports, `_Reported`): the whole tree in
     memory (the page and exports of a chain up to CHAIN_TREE_LIMIT deliveries; above it,
     chain_stream_json and chain_stream_rows). The caller has passed the door (access_chain)."""
     skeleton = chain_skeleton(document)
@@ -557,7 +570,7 @@ def chain_for_document(document: Document) -> ChainNode:
     for delivery_id, covers in skeleton.covers_of().items():
         if delivery_id in deliveries:
             deliveries[delivery_id].forwards.extend(covers)
-    _reported(list(skeleton.nodes.values()), skeleton.documents.values("pk"))
+    _reported(list(skeleton.nodes.values()), _Reported(skeleton.documents))
     return skeleton.root
 
 
@@ -598,24 +611,6 @@ def chain_stream_rows(document: Document) -> Iterator[tuple[ChainNode, ChainDeli
             yield from walk(cover)
 
     yield from walk(skeleton.root)
-
-
-class _Reported:
-    """The peers' reports below a streamed chain's deliveries to other installations, read (one
-    query) at the first such delivery."""
-
-    def __init__(self, documents: QuerySet[Document]) -> None:
-        self.documents, self.by_delivery = documents, None
-
-    def data(self, delivery: ChainDelivery) -> list[dict]:
-        if self.by_delivery is None:
-            from exchange.reports import reported_forwards
-
-            self.by_delivery = reported_forwards(self.documents.values("pk"))
-        return self.by_delivery.get((delivery.dispatch_id, delivery.unit), [])
-
-    def nodes(self, delivery: ChainDelivery, depth: int) -> list[ChainNode]:
-        return [chain_node_from_json(data, depth) for data in self.data(delivery)]
 
 
 def chain_stream_json(document: Document) -> Iterator[str]:
@@ -865,7 +860,7 @@ def chain_as_of(document: Document, *, moment: datetime.datetime) -> ChainNode |
     for cover_id, delivery_id in sorted(source_of.items()):
         if cover_id in nodes and delivery_id in replay.deliveries:
             replay.deliveries[delivery_id].forwards.append(nodes[cover_id])
-    _reported(list(nodes.values()), chain_documents.values("pk"), until=moment)
+    _reported(list(nodes.values()), _Reported(chain_documents, until=moment))
     return nodes[document.pk]
 
 

@@ -2,6 +2,7 @@
 command, each change audited; bad input named, nothing written."""
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from django.core.management import CommandError, call_command
 
 from exchange.directory import peer_revoke, peer_save, unit_host
@@ -83,3 +84,13 @@ def test_the_command_names_what_is_missing(world, pem):
     call_command("exchange_peer", "add", "B", "https://b.example/exchange/", str(path))
     with pytest.raises(CommandError, match="单位目录中没有：不存在的单位。"):
         call_command("exchange_peer", "host", "B", "不存在的单位")
+
+
+def test_exchange_keygen_writes_a_key_file_and_prints_its_public_key(tmp_path, capsys):
+    path = tmp_path / "keys" / "exchange.key"
+    call_command("exchange_keygen", str(path))
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert public_key_pem_of(key.public_key()) in capsys.readouterr().out
+    with pytest.raises(CommandError, match="已存在"):
+        call_command("exchange_keygen", str(path))

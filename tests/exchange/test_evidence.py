@@ -77,7 +77,7 @@ def test_any_byte_of_the_exchange_records_changed_fails_naming_them(crossed, tmp
     document, *_rest = crossed
     entries = _entries(_export(document, tmp_path / "evidence.zip"))
     data = entries[name]
-    for position in _positions(len(data), 120):
+    for position in _positions(len(data), 40):
         for changed in _flips(data, position):
             failure = _failure(_write(tmp_path / "tampered.zip", _with_manifest({**entries, name: changed})))
             assert failure is not None, (name, position)

@@ -36,8 +36,8 @@ class Network:
             self.links = [link_b, link_c]
             self.wire = Wire(link_b, link_c, 3)
             self.a = Installation("A", tmp_path, link=None)
-            self.b = Installation("B", tmp_path, link=link_b)
-            self.c = Installation("C", tmp_path, link=link_c)
+            self.b = Installation("B", tmp_path, link=link_b, like=self.a)
+            self.c = Installation("C", tmp_path, link=link_c, like=self.a)
             self.address = {
                 ("A", "B"): link_b.address,
                 ("A", "C"): link_c.address,
@@ -48,8 +48,8 @@ class Network:
             }
         else:  # the fallback: loopback addresses of their own; cutting B–C stops C's web server
             self.a = Installation("A", tmp_path, link=None, bind="127.0.0.2")
-            self.b = Installation("B", tmp_path, link=None, bind="127.0.0.3")
-            self.c = Installation("C", tmp_path, link=None, bind="127.0.0.4")
+            self.b = Installation("B", tmp_path, link=None, bind="127.0.0.3", like=self.a)
+            self.c = Installation("C", tmp_path, link=None, bind="127.0.0.4", like=self.a)
             bound = {"A": "127.0.0.2", "B": "127.0.0.3", "C": "127.0.0.4"}
             self.address = {(x, y): bound[y] for x in bound for y in bound if x != y}
 
