@@ -170,10 +170,14 @@ class Installation:
             "SWEEP_INTERVAL_SECONDS": "2",
             "SWEEP_STALE_SECONDS": "6",
         }
-        self._start_redis()
-        if like is None:
-            self.manage("migrate", "-v0")
-        self.public_key = public_key_pem_of(key_generate(self.key_file).public_key())
+        try:
+            self._start_redis()
+            if like is None:
+                self.manage("migrate", "-v0")
+            self.public_key = public_key_pem_of(key_generate(self.key_file).public_key())
+        except BaseException:  # its Redis and database go with it
+            self.remove()
+            raise
 
     def url(self, address: str) -> str:
         return f"http://{address}:{self.port}/exchange/"

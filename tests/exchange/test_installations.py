@@ -30,14 +30,29 @@ class Network:
     """Where each installation reaches each other one, and how the test cuts B–C."""
 
     def __init__(self, tmp_path) -> None:
-        self.links, self.wire = [], None
+        self.links, self.wire, self.made = [], None, []
+        try:
+            self._make(tmp_path)
+        except BaseException:  # what was made before the failure is removed, as remove() would
+            for installation in self.made:
+                installation.remove()
+            for link in self.links:
+                link.remove()
+            raise
+
+    def _installation(self, *args, **kwargs) -> Installation:
+        installation = Installation(*args, **kwargs)
+        self.made.append(installation)
+        return installation
+
+    def _make(self, tmp_path) -> None:
         if namespaces_allowed():
             link_b, link_c = Link(1), Link(2)
             self.links = [link_b, link_c]
             self.wire = Wire(link_b, link_c, 3)
-            self.a = Installation("A", tmp_path, link=None)
-            self.b = Installation("B", tmp_path, link=link_b, like=self.a)
-            self.c = Installation("C", tmp_path, link=link_c, like=self.a)
+            self.a = self._installation("A", tmp_path, link=None)
+            self.b = self._installation("B", tmp_path, link=link_b, like=self.a)
+            self.c = self._installation("C", tmp_path, link=link_c, like=self.a)
             self.address = {
                 ("A", "B"): link_b.address,
                 ("A", "C"): link_c.address,
@@ -47,9 +62,9 @@ class Network:
                 ("C", "B"): self.wire.first_address,
             }
         else:  # the fallback: loopback addresses of their own; cutting B–C stops C's web server
-            self.a = Installation("A", tmp_path, link=None, bind="127.0.0.2")
-            self.b = Installation("B", tmp_path, link=None, bind="127.0.0.3", like=self.a)
-            self.c = Installation("C", tmp_path, link=None, bind="127.0.0.4", like=self.a)
+            self.a = self._installation("A", tmp_path, link=None, bind="127.0.0.2")
+            self.b = self._installation("B", tmp_path, link=None, bind="127.0.0.3", like=self.a)
+            self.c = self._installation("C", tmp_path, link=None, bind="127.0.0.4", like=self.a)
             bound = {"A": "127.0.0.2", "B": "127.0.0.3", "C": "127.0.0.4"}
             self.address = {(x, y): bound[y] for x in bound for y in bound if x != y}
 
